@@ -1,0 +1,518 @@
+"""MediaPipe Holistic pose extraction: one clip (video file or folder of frames) -> 543 landmarks per frame.
+
+Uses the legacy ``mediapipe.solutions.holistic`` of ``mediapipe==0.10.21``: its models ship inside the wheel, so
+extraction works offline. Output follows MediaPipe exactly (normalized coordinates, Holistic order, see
+``dataset_builder.landmarks``) with NaN where a part was not detected, so nothing is invented at this stage.
+
+Command line (a corpus: video files, frame folders, or folders containing them)::
+
+    python -m dataset_builder.extract ROOT --output-dir poses/ --workers 2 [--shard 0/4] [--format npy|pose]
+
+The run is resumable (finished outputs are skipped), every output is written to a temporary file and renamed,
+and a clip that fails is reported at the end instead of stopping the corpus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import logging
+import os
+import re
+import sys
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from multiprocessing import get_context
+from pathlib import Path
+from typing import IO
+
+import cv2
+import mediapipe as mp
+import numpy as np
+from pose_format import Pose
+from tqdm import tqdm
+from tqdm.contrib.logging import logging_redirect_tqdm
+
+from dataset_builder.landmarks import HOLISTIC_COMPONENTS, NUM_HOLISTIC_POINTS, component_slices
+from dataset_builder.pose_io import from_pose, to_pose
+
+logger = logging.getLogger(__name__)
+
+VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".webm", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"})
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
+OUTPUT_FORMATS = ("npy", "pose")
+# Frame folders carry no frame rate; GSL (the corpus that ships them) was recorded at 30 fps. Also used for
+# the rare video whose container reports none.
+DEFAULT_FPS = 30.0
+
+_SLICES = component_slices(tuple(HOLISTIC_COMPONENTS))
+# Holistic result field of each component, in our order.
+_RESULT_FIELDS = {
+    "POSE_LANDMARKS": "pose_landmarks",
+    "FACE_LANDMARKS": "face_landmarks",
+    "LEFT_HAND_LANDMARKS": "left_hand_landmarks",
+    "RIGHT_HAND_LANDMARKS": "right_hand_landmarks",
+}
+# Confidence 0 means "not detected" (it is pose-format's mask), so a detected body point whose visibility
+# underflows to 0 is stored with the smallest positive float instead.
+_MIN_CONFIDENCE = np.finfo(np.float32).tiny
+
+
+@dataclass
+class ExtractedPose:
+    """Holistic landmarks of one clip, in MediaPipe's normalized image coordinates.
+
+    ``landmarks`` is ``(T, 543, 3)`` float32: x, y as fractions of the width/height (slightly outside [0, 1]
+    when a part leaves the frame), z relative depth as MediaPipe returns it; NaN where a part was not detected.
+    ``confidence`` is ``(T, 543)`` float32: body visibility for the 33 pose points, 1 for detected face/hand
+    points (MediaPipe scores those per part, not per point), and 0 exactly where ``landmarks`` is NaN.
+    """
+
+    landmarks: np.ndarray
+    confidence: np.ndarray
+    fps: float
+    width: int
+    height: int
+
+    def __post_init__(self) -> None:
+        expected = (len(self.landmarks), NUM_HOLISTIC_POINTS)
+        if self.landmarks.shape != (*expected, 3) or self.confidence.shape != expected:
+            raise ValueError(
+                f"expected landmarks (T, {NUM_HOLISTIC_POINTS}, 3) and confidence (T, {NUM_HOLISTIC_POINTS}), "
+                f"got {self.landmarks.shape} and {self.confidence.shape}"
+            )
+
+    @property
+    def no_person(self) -> bool:
+        """True when no body was detected in any frame: the clip is kept but should be looked at."""
+        return bool(np.isnan(self.landmarks[:, _SLICES["POSE_LANDMARKS"]]).all())
+
+
+def create_holistic() -> mp.solutions.holistic.Holistic:
+    """The Holistic configuration used for the whole corpus (video mode: landmarks are tracked across frames)."""
+    return mp.solutions.holistic.Holistic(model_complexity=1)
+
+
+def extract_clip(
+    path: str | Path, *, holistic: mp.solutions.holistic.Holistic | None = None
+) -> ExtractedPose:
+    """Run Holistic on every frame of a video file or of a folder of frame images (sorted naturally by name).
+
+    Pass ``holistic`` to reuse one instance across clips (building the graph costs more than short clips); it
+    is reset first so tracking never carries a person over from the previous clip. Raises a ValueError naming
+    the file for anything that cannot be read as frames.
+    """
+    path = Path(path)
+    if holistic is None:
+        with create_holistic() as own_holistic:
+            return extract_clip(path, holistic=own_holistic)
+
+    frames, fps = _open_clip(path)
+    first = next(frames)
+    height, width = first.shape[:2]
+    holistic.reset()
+    landmarks, confidence = [], []
+    for frame in _same_size_frames(first, frames, path):
+        results = holistic.process(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
+        frame_landmarks, frame_confidence = _results_to_arrays(results)
+        landmarks.append(frame_landmarks)
+        confidence.append(frame_confidence)
+    return ExtractedPose(np.stack(landmarks), np.stack(confidence), fps=fps, width=width, height=height)
+
+
+def _open_clip(path: Path) -> tuple[Iterator[np.ndarray], float]:
+    """BGR frames of a clip (the first one already checked to exist) and its frame rate."""
+    if path.is_dir():
+        images = sorted((p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=_natural_key)
+        if not images:
+            raise ValueError(f"{path}: frame folder contains no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        return _read_images(images), DEFAULT_FPS
+
+    if not path.is_file():
+        raise ValueError(f"{path}: no such video file or frame folder")
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        raise ValueError(f"{path}: OpenCV cannot open it as a video (not a video file, or corrupt)")
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    frames = _read_video(capture)
+    first = next(frames, None)
+    if first is None:
+        raise ValueError(f"{path}: no frame could be decoded (empty or corrupt video)")
+    return _prepend(first, frames), fps if fps > 0 else DEFAULT_FPS
+
+
+def _read_video(capture: cv2.VideoCapture) -> Iterator[np.ndarray]:
+    try:
+        while True:
+            ok, frame = capture.read()
+            if not ok:
+                return
+            yield frame
+    finally:
+        capture.release()
+
+
+def _read_images(images: list[Path]) -> Iterator[np.ndarray]:
+    for image in images:
+        frame = cv2.imread(str(image), cv2.IMREAD_COLOR)
+        if frame is None:
+            raise ValueError(f"{image}: unreadable image in frame folder {image.parent}")
+        yield frame
+
+
+def _prepend(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    yield first
+    yield from rest
+
+
+def _same_size_frames(first: np.ndarray, rest: Iterator[np.ndarray], path: Path) -> Iterator[np.ndarray]:
+    """All frames, checking they share the first frame's size (width/height are stored once per clip)."""
+    yield first
+    for index, frame in enumerate(rest, start=1):
+        if frame.shape != first.shape:
+            raise ValueError(f"{path}: frame {index} has shape {frame.shape}, the first frame {first.shape}")
+        yield frame
+
+
+def _natural_key(path: Path) -> list[int | str]:
+    """Sort key putting ``frame2.jpg`` before ``frame10.jpg``."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
+
+
+def _results_to_arrays(results) -> tuple[np.ndarray, np.ndarray]:
+    """One frame's Holistic results as ``(543, 3)`` landmarks (NaN = not detected) and ``(543,)`` confidences."""
+    landmarks = np.full((NUM_HOLISTIC_POINTS, 3), np.nan, dtype=np.float32)
+    confidence = np.zeros(NUM_HOLISTIC_POINTS, dtype=np.float32)
+    for name, result_field in _RESULT_FIELDS.items():
+        detected = getattr(results, result_field)
+        if detected is None:
+            continue
+        points = detected.landmark[
+            : HOLISTIC_COMPONENTS[name]
+        ]  # a refined face adds 10 iris points at the end
+        landmarks[_SLICES[name]] = [(p.x, p.y, p.z) for p in points]
+        confidence[_SLICES[name]] = [p.visibility for p in points] if name == "POSE_LANDMARKS" else 1.0
+    np.maximum(confidence, _MIN_CONFIDENCE, out=confidence, where=~np.isnan(landmarks[:, 0]))
+    return landmarks, confidence
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Files: .npy and .pose
+# ----------------------------------------------------------------------------------------------------------
+
+
+def save_extracted(pose: ExtractedPose, path: Path) -> None:
+    """Write ``pose`` as ``.npy`` or ``.pose`` (by suffix), atomically: a reader never sees half a file.
+
+    ``.npy`` is a single structured record (fields ``landmarks``, ``confidence``, ``fps``, ``width``,
+    ``height``) so it is lossless, self-describing and loads without pickle: ``np.load(path)["landmarks"]``.
+    ``.pose`` is pose-format's file (pixel coordinates, see ``dataset_builder.pose_io``), for its tools.
+    """
+    path = Path(path)
+    if path.suffix == ".npy":
+        _atomic_write(path, lambda file: np.save(file, _to_record(pose)))
+    elif path.suffix == ".pose":
+        as_pose = to_pose(pose.landmarks, pose.confidence, fps=pose.fps, width=pose.width, height=pose.height)
+        _atomic_write(path, as_pose.write)
+    else:
+        raise ValueError(f"{path}: unknown pose file suffix {path.suffix!r}, expected .npy or .pose")
+
+
+def load_pose_file(path: str | Path) -> ExtractedPose:
+    """Read a ``.npy`` written by ``save_extracted`` or any MediaPipe Holistic ``.pose`` file (543 points).
+
+    ``.pose`` files may carry ``POSE_WORLD_LANDMARKS``, a refined 478-point face or another component order:
+    those are reduced to our 543 points. OpenPose or reduced layouts raise a ValueError naming what is missing.
+    """
+    path = Path(path)
+    if path.suffix == ".npy":
+        return _from_record(np.load(path, allow_pickle=False), path)
+    if path.suffix == ".pose":
+        try:
+            pose = Pose.read(path.read_bytes())
+        except Exception as error:  # pose-format raises struct/Unicode/Index errors on a malformed file
+            raise ValueError(
+                f"{path}: not a readable .pose file ({type(error).__name__}: {error})"
+            ) from error
+        landmarks, confidence = from_pose(pose, path)
+        width, height = pose.header.dimensions.width, pose.header.dimensions.height
+        return ExtractedPose(landmarks, confidence, fps=float(pose.body.fps), width=width, height=height)
+    raise ValueError(f"{path}: unknown pose file suffix {path.suffix!r}, expected .npy or .pose")
+
+
+def _to_record(pose: ExtractedPose) -> np.ndarray:
+    dtype = np.dtype(
+        [
+            ("landmarks", "<f4", pose.landmarks.shape),
+            ("confidence", "<f4", pose.confidence.shape),
+            ("fps", "<f8"),
+            ("width", "<i4"),
+            ("height", "<i4"),
+        ]
+    )
+    return np.array((pose.landmarks, pose.confidence, pose.fps, pose.width, pose.height), dtype=dtype)
+
+
+def _from_record(record: np.ndarray, path: Path) -> ExtractedPose:
+    fields = ("landmarks", "confidence", "fps", "width", "height")
+    if record.dtype.names is None or not set(fields) <= set(record.dtype.names):
+        raise ValueError(
+            f"{path}: expected a record .npy written by save_extracted (fields {', '.join(fields)}), "
+            f"got a plain array of shape {record.shape} and dtype {record.dtype}"
+        )
+    landmarks = record["landmarks"]
+    if landmarks.shape[1:] != (NUM_HOLISTIC_POINTS, 3):
+        raise ValueError(
+            f"{path}: landmarks have shape {landmarks.shape}, expected (T, {NUM_HOLISTIC_POINTS}, 3) "
+            f"(all MediaPipe Holistic points)"
+        )
+    return ExtractedPose(
+        landmarks,
+        record["confidence"],
+        fps=float(record["fps"]),
+        width=int(record["width"]),
+        height=int(record["height"]),
+    )
+
+
+def _atomic_write(path: Path, write: Callable[[IO[bytes]], None]) -> None:
+    """Write through a hidden temp file in the same folder, then rename it over ``path`` (atomic on POSIX).
+
+    A run killed mid-write leaves only ``.<name>.<pid>.<random>.tmp``, never a truncated ``path``.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.parent / f".{path.name}.{os.getpid()}.{uuid.uuid4().hex[:8]}.tmp"
+    try:
+        with open(temp, "xb") as file:
+            write(file)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def _remove_stale_temp_files(path: Path) -> None:
+    """Delete temp files a killed run left for ``path``; only the run that owns ``path`` may call this."""
+    for stale in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        stale.unlink(missing_ok=True)
+
+
+# ----------------------------------------------------------------------------------------------------------
+# Corpus extraction
+# ----------------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ExtractionSummary:
+    """What ``extract_corpus`` did. Paths are output files, except ``failed`` which maps clips to errors."""
+
+    total: int = 0
+    extracted: list[Path] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+    no_person: list[Path] = field(default_factory=list)
+    failed: dict[Path, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def __str__(self) -> str:
+        lines = [
+            f"{self.total} clips: {len(self.extracted)} extracted, {len(self.skipped)} already done (skipped), "
+            f"{len(self.failed)} failed"
+        ]
+        if self.no_person:
+            lines.append(f"{len(self.no_person)} clips have no person detected in any frame (kept):")
+            lines += [f"  {path}" for path in self.no_person]
+        if self.failed:
+            lines.append(f"{len(self.failed)} clips FAILED:")
+            lines += [f"  {clip}: {error}" for clip, error in self.failed.items()]
+        return "\n".join(lines)
+
+
+def parse_shard(shard: str) -> tuple[int, int]:
+    """``"i/N"`` -> ``(i, N)``; 0-based, so the shards of a 4-way split are 0/4, 1/4, 2/4 and 3/4."""
+    match = re.fullmatch(r"(\d+)/(\d+)", shard.strip())
+    if match is None or not int(match[1]) < int(match[2]):
+        raise ValueError(f"shard must be 'i/N' with 0 <= i < N (0-based, e.g. 0/4 ... 3/4), got {shard!r}")
+    return int(match[1]), int(match[2])
+
+
+def find_clips(inputs: Sequence[str | Path]) -> list[tuple[Path, Path]]:
+    """``(clip, relative name)`` of every clip under ``inputs``, sorted by relative name.
+
+    An input is a clip itself (a video file, or a folder that directly contains images) or a folder searched
+    recursively for them. The relative name (video suffix dropped) is the clip's path below its input folder,
+    which the output mirrors: ``ROOT/police1/x/sentences0000`` -> ``police1/x/sentences0000``.
+    """
+    clips: dict[Path, Path] = {}
+    for raw_input in inputs:
+        root = Path(raw_input)
+        if not root.exists():
+            raise FileNotFoundError(f"input {root} does not exist")
+        found = [(root, Path(_clip_name(root)))] if _is_clip(root) or root.is_file() else _search(root, root)
+        if not found:
+            logger.warning("no videos or frame folders found under %s", root)
+        for clip, name in found:
+            if name in clips:
+                raise ValueError(f"{clips[name]} and {clip} would both be written as {name}: rename one")
+            clips[name] = clip
+    return [(clips[name], name) for name in sorted(clips, key=lambda name: name.as_posix())]
+
+
+def _is_clip(path: Path) -> bool:
+    if path.is_dir():
+        return any(p.suffix.lower() in IMAGE_SUFFIXES for p in path.iterdir())
+    return path.suffix.lower() in VIDEO_SUFFIXES
+
+
+def _clip_name(clip: Path) -> str:
+    return clip.stem if clip.is_file() and clip.suffix.lower() in VIDEO_SUFFIXES else clip.name
+
+
+def _search(folder: Path, root: Path) -> list[tuple[Path, Path]]:
+    found = []
+    for child in sorted(folder.iterdir()):
+        if child.name.startswith("."):  # our temp files, .DS_Store, .git...
+            continue
+        if _is_clip(child):
+            found.append((child, child.relative_to(root).parent / _clip_name(child)))
+        elif child.is_dir():
+            found += _search(child, root)
+    return found
+
+
+def extract_corpus(
+    inputs: Sequence[str | Path],
+    output_dir: str | Path,
+    workers: int = 1,
+    shard: str | None = None,
+    fmt: str = "npy",
+) -> ExtractionSummary:
+    """Extract every clip under ``inputs`` to ``output_dir/<relative name>.<fmt>``; see ``find_clips``.
+
+    ``workers`` processes each hold one Holistic, reused across clips. ``shard="i/N"`` (0-based) takes the
+    clips whose index in the sorted list is i modulo N, so N machines can split a corpus without talking.
+    Finished outputs are skipped, so an interrupted run is resumed by running it again.
+    """
+    if fmt not in OUTPUT_FORMATS:
+        raise ValueError(f"unknown output format {fmt!r}, expected one of {', '.join(OUTPUT_FORMATS)}")
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    index, count = parse_shard(shard) if shard is not None else (0, 1)
+    output_dir = Path(output_dir)
+    clips = find_clips(inputs)[index::count]
+
+    summary = ExtractionSummary(total=len(clips))
+    todo = []
+    for clip, name in clips:
+        output = output_dir / name.parent / f"{name.name}.{fmt}"
+        if output.exists():
+            summary.skipped.append(output)
+        else:
+            todo.append((clip, output))
+
+    with tqdm(total=len(todo), desc="extracting poses", unit="clip") as progress, logging_redirect_tqdm():
+        for clip, output, error, no_person in _run(todo, workers):
+            if error is not None:
+                logger.error("%s failed: %s", clip, error)
+                summary.failed[clip] = error
+            else:
+                summary.extracted.append(output)
+                if no_person:
+                    logger.warning("%s: no person detected in any frame", clip)
+                    summary.no_person.append(output)
+            progress.update()
+    return summary
+
+
+_ClipOutcome = tuple[Path, Path, str | None, bool]  # clip, output, error (None = success), no person
+
+
+def _run(todo: list[tuple[Path, Path]], workers: int) -> Iterator[_ClipOutcome]:
+    """Outcomes of extracting ``todo``, in completion order: in this process, or in ``workers`` processes."""
+    if workers == 1 or len(todo) <= 1:
+        if todo:
+            with create_holistic() as holistic:
+                for clip, output in todo:
+                    yield _extract_to_file(clip, output, holistic)
+        return
+    # spawn, not fork: MediaPipe's graph threads do not survive a fork of a process that already ran one.
+    with ProcessPoolExecutor(
+        min(workers, len(todo)), mp_context=get_context("spawn"), initializer=_init_worker
+    ) as pool:
+        futures = {pool.submit(_extract_in_worker, clip, output): (clip, output) for clip, output in todo}
+        for future in as_completed(futures):
+            clip, output = futures[future]
+            try:
+                yield future.result()
+            except (
+                Exception
+            ) as error:  # the worker process died (e.g. killed): the clip is failed, not the run
+                yield clip, output, f"{type(error).__name__}: {error}", False
+
+
+_worker_holistic: mp.solutions.holistic.Holistic | None = None
+
+
+def _init_worker() -> None:
+    global _worker_holistic
+    _worker_holistic = create_holistic()
+
+
+def _extract_in_worker(clip: Path, output: Path) -> _ClipOutcome:
+    return _extract_to_file(clip, output, _worker_holistic)
+
+
+def _extract_to_file(clip: Path, output: Path, holistic: mp.solutions.holistic.Holistic) -> _ClipOutcome:
+    """Extract one clip and save it; any error is returned, not raised, so one bad clip never stops a corpus."""
+    try:
+        _remove_stale_temp_files(output)
+        pose = extract_clip(clip, holistic=holistic)
+        save_extracted(pose, output)
+    except Exception as error:
+        return clip, output, f"{type(error).__name__}: {error}", False
+    return clip, output, None, pose.no_person
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m dataset_builder.extract",
+        description="Extract MediaPipe Holistic poses (543 landmarks per frame) from videos or frame folders.",
+    )
+    parser.add_argument(
+        "inputs", nargs="+", type=Path, help="video files, frame folders, or folders containing them"
+    )
+    parser.add_argument(
+        "--output-dir", type=Path, required=True, help="outputs mirror the inputs' relative paths"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="parallel processes, one Holistic each (default 1)"
+    )
+    parser.add_argument(
+        "--shard",
+        help="'i/N', 0-based: only clips whose sorted index %% N == i (e.g. 0/2 and 1/2 on two machines)",
+    )
+    parser.add_argument(
+        "--format", choices=OUTPUT_FORMATS, default="npy", help="output file format (default npy)"
+    )
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    try:
+        summary = extract_corpus(args.inputs, args.output_dir, args.workers, args.shard, args.format)
+    except (FileNotFoundError, ValueError) as error:
+        parser.error(str(error))
+    print(summary)
+    if not summary.ok:
+        print(f"exit code 1: {len(summary.failed)} clips failed (see above); rerun to retry only those")
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
