@@ -1,0 +1,177 @@
+"""Pose feature extractor: MediaPipe Holistic poses in, ``input_features`` + ``attention_mask`` out.
+
+It does what the official posecraft transforms did for GSL, in one place that is saved with the model
+(``preprocessor_config.json``), so a model and the frames it was trained on cannot drift apart:
+select the landmark components by name -> keep x/y(/z) -> NaN (not detected) to 0 -> take 1 frame in
+``sample_rate`` (a random one per window when training, the first of each window when evaluating) ->
+truncate to ``max_frames`` -> pad the batch.
+
+Accepted poses: arrays ``(frames, points, coords)`` in full Holistic layout (543 points, or 576 with the world
+landmarks appended), arrays holding exactly the configured components (the dataset's default 75 body+hands
+points), arrays in a layout named by ``input_components``, or ``pose_format.Pose`` objects (components picked
+by name from the header).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from transformers import BatchFeature, FeatureExtractionMixin
+
+from .configuration_signattention import BODY_AND_HANDS, HOLISTIC_COMPONENTS
+
+HOLISTIC_ORDER = list(HOLISTIC_COMPONENTS)
+NUM_HOLISTIC_POINTS = sum(HOLISTIC_COMPONENTS.values())  # 543
+NUM_HOLISTIC_WITH_WORLD_POINTS = NUM_HOLISTIC_POINTS + HOLISTIC_COMPONENTS["POSE_LANDMARKS"]  # 576
+
+
+class SignAttentionFeatureExtractor(FeatureExtractionMixin):
+    model_input_names = ["input_features", "attention_mask"]
+
+    def __init__(
+        self,
+        landmark_components: Sequence[str] = tuple(BODY_AND_HANDS),
+        num_coordinates: int = 3,
+        sample_rate: int = 3,
+        max_frames: int = 220,
+        padding_value: float = 0.0,
+        **kwargs: Any,
+    ):
+        super().__init__(**kwargs)
+        unknown = [name for name in landmark_components if name not in HOLISTIC_COMPONENTS]
+        if unknown:
+            raise ValueError(f"Unknown landmark components {unknown}; known: {HOLISTIC_ORDER}")
+        if num_coordinates not in (2, 3):
+            raise ValueError(f"num_coordinates must be 2 or 3, got {num_coordinates}")
+        if sample_rate < 1 or max_frames < 1:
+            raise ValueError(f"sample_rate and max_frames must be >= 1, got {sample_rate} and {max_frames}")
+        self.landmark_components = list(landmark_components)
+        self.num_coordinates = num_coordinates
+        self.sample_rate = sample_rate
+        self.max_frames = max_frames
+        self.padding_value = padding_value
+
+    @property
+    def num_features(self) -> int:
+        return sum(HOLISTIC_COMPONENTS[name] for name in self.landmark_components) * self.num_coordinates
+
+    # -- one pose -> (frames, landmarks, coords) of the configured components -------------------------------------
+    def select_landmarks(self, pose: Any, input_components: Sequence[str] | None = None) -> np.ndarray:
+        """The configured components of one pose, as float32 `(frames, landmarks, num_coordinates)` with NaN kept."""
+        if hasattr(pose, "header") and hasattr(pose, "body"):
+            return self._select_from_pose_format(pose)
+        array = np.asarray(pose, dtype=np.float32)
+        if array.ndim == 4 and array.shape[1] == 1:  # pose-format's (frames, people, points, dims)
+            array = array[:, 0]
+        if array.ndim != 3:
+            raise ValueError(f"A pose array must be (frames, points, coords), got shape {array.shape}")
+        layout = list(input_components) if input_components is not None else self._infer_layout(array.shape[1])
+        return self._take_components(array, layout, source=f"array with {array.shape[1]} points")
+
+    def _infer_layout(self, num_points: int) -> list[str]:
+        if num_points in (NUM_HOLISTIC_POINTS, NUM_HOLISTIC_WITH_WORLD_POINTS):
+            return HOLISTIC_ORDER  # world landmarks, if present, come after and are ignored
+        configured = sum(HOLISTIC_COMPONENTS[name] for name in self.landmark_components)
+        if num_points == configured:
+            return self.landmark_components
+        raise ValueError(
+            f"A pose with {num_points} points matches no known layout: expected {NUM_HOLISTIC_POINTS} (Holistic), "
+            f"{NUM_HOLISTIC_WITH_WORLD_POINTS} (Holistic + world) or {configured} ({self.landmark_components}); "
+            "pass input_components=[...] to name the components of another layout"
+        )
+
+    def _take_components(self, array: np.ndarray, layout: Sequence[str], source: str) -> np.ndarray:
+        offsets, start = {}, 0
+        for name in layout:
+            if name not in HOLISTIC_COMPONENTS:
+                raise ValueError(f"Unknown component {name!r} in the layout of the {source}")
+            offsets[name] = start
+            start += HOLISTIC_COMPONENTS[name]
+        if start > array.shape[1]:
+            raise ValueError(f"The layout {list(layout)} needs {start} points, the {source} has {array.shape[1]}")
+        missing = [name for name in self.landmark_components if name not in offsets]
+        if missing:
+            raise ValueError(f"The {source} lacks the components {missing} that this model reads")
+        if array.shape[2] < self.num_coordinates:
+            raise ValueError(f"The {source} has {array.shape[2]} coordinates, the model needs {self.num_coordinates}")
+        parts = [
+            array[:, offsets[name] : offsets[name] + HOLISTIC_COMPONENTS[name], : self.num_coordinates]
+            for name in self.landmark_components
+        ]
+        return np.concatenate(parts, axis=1)
+
+    def _select_from_pose_format(self, pose: Any) -> np.ndarray:
+        """Pick components by name from a ``pose_format.Pose``; a reduced or OpenPose layout fails by name."""
+        data = np.asarray(pose.body.data.filled(np.nan) if hasattr(pose.body.data, "filled") else pose.body.data)
+        data = data[:, 0].astype(np.float32)  # first person
+        available, start = {}, 0
+        for component in pose.header.components:
+            available[component.name] = (start, len(component.points))
+            start += len(component.points)
+        parts = []
+        for name in self.landmark_components:
+            if name not in available:
+                raise ValueError(
+                    f"The .pose file has components {list(available)}, not {name}: it is not a MediaPipe Holistic pose"
+                )
+            offset, count = available[name]
+            expected = HOLISTIC_COMPONENTS[name]
+            if count < expected:  # a 478-point refined face keeps its first 468 points; fewer points is another layout
+                raise ValueError(f"Component {name} of the .pose file has {count} points, the model needs {expected}")
+            parts.append(data[:, offset : offset + expected, : self.num_coordinates])
+        return np.concatenate(parts, axis=1)
+
+    # -- frame sampling -------------------------------------------------------------------------------------------
+    def sample_frames(self, num_frames: int, training: bool, rng: np.random.Generator | None = None) -> np.ndarray:
+        """Indices of the frames kept: one per window of ``sample_rate`` frames, then at most ``max_frames``.
+
+        Training draws a random frame inside each window (the paper's augmentation); evaluation takes the first,
+        so frame i of the model is frame i * sample_rate of the clip.
+        """
+        starts = np.arange(0, num_frames, self.sample_rate)
+        if training:
+            rng = rng if rng is not None else np.random.default_rng()
+            widths = np.minimum(self.sample_rate, num_frames - starts)
+            starts = starts + (rng.random(len(starts)) * widths).astype(np.int64)
+        return starts[: self.max_frames]
+
+    def __call__(
+        self,
+        poses: Any,
+        training: bool = False,
+        input_components: Sequence[str] | None = None,
+        padding: str = "longest",
+        seed: int | None = None,
+        return_tensors: str | None = "pt",
+    ) -> BatchFeature:
+        """Turn one pose or a list of poses into a padded batch.
+
+        padding: "longest" pads to the longest clip of the batch, "max_length" to ``max_frames``.
+        """
+        if hasattr(poses, "header") or (isinstance(poses, np.ndarray) and poses.ndim == 3):
+            poses = [poses]
+        if len(poses) == 0:
+            raise ValueError("No poses given")
+        if padding not in ("longest", "max_length"):
+            raise ValueError(f"padding must be 'longest' or 'max_length', got {padding!r}")
+        rng = np.random.default_rng(seed)
+        clips = []
+        for index, pose in enumerate(poses):
+            landmarks = self.select_landmarks(pose, input_components)
+            if landmarks.shape[0] == 0:
+                raise ValueError(f"Pose {index} has 0 frames")
+            landmarks = np.nan_to_num(landmarks, nan=0.0, posinf=0.0, neginf=0.0)
+            frames = landmarks[self.sample_frames(landmarks.shape[0], training, rng)]
+            clips.append(frames.reshape(frames.shape[0], -1))
+        length = self.max_frames if padding == "max_length" else max(len(clip) for clip in clips)
+        features = np.full((len(clips), length, self.num_features), self.padding_value, dtype=np.float32)
+        attention_mask = np.zeros((len(clips), length), dtype=np.int64)
+        for row, clip in enumerate(clips):
+            features[row, : len(clip)] = clip
+            attention_mask[row, : len(clip)] = 1
+        return BatchFeature({"input_features": features, "attention_mask": attention_mask}, tensor_type=return_tensors)
+
+
+__all__ = ["SignAttentionFeatureExtractor"]

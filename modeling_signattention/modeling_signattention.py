@@ -1,0 +1,603 @@
+"""SignAttention: the pose-to-gloss transformer of arXiv 2410.14506, in the transformers style.
+
+Read top to bottom: keypoint embedder -> sinusoidal positions -> attention -> encoder layer -> decoder layer ->
+encoder -> decoder -> ``SignAttentionModel`` -> ``SignAttentionForConditionalGeneration`` (adds the generator and
+``generate()``).
+
+It is the official ``KeypointsTransformer`` (Conv1d embedder + ``torch.nn.Transformer`` with ``batch_first=True``,
+post-norm layers, a final LayerNorm on each stack) rebuilt so that transformers can drive it: attention goes through
+the transformers attention interface (eager or sdpa), generation uses an ``EncoderDecoderCache`` so each step costs
+one token, and the model can return what the paper's interpretability analysis reads — every attention map, and the
+outputs of the decoder's self-attention and cross-attention blocks before they are added to the residual stream.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+from transformers import GenerationMixin, PreTrainedModel
+from transformers import initialization as init
+from transformers.activations import ACT2FN
+from transformers.cache_utils import DynamicCache, EncoderDecoderCache
+from transformers.modeling_outputs import BaseModelOutput, Seq2SeqLMOutput, Seq2SeqModelOutput
+from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
+from transformers.utils import logging
+
+from .configuration_signattention import SignAttentionConfig
+
+logger = logging.get_logger(__name__)
+
+
+@dataclass
+class SignAttentionDecoderOutput(BaseModelOutput):
+    """Decoder output, plus the two quantities the paper compares to tell "video" from "previous tokens".
+
+    self_attention_outputs / cross_attention_outputs: one `(batch, target_len, d_model)` tensor per decoder layer,
+    the output of that block just before the residual add.
+    """
+
+    past_key_values: EncoderDecoderCache | None = None
+    cross_attentions: tuple[torch.FloatTensor, ...] | None = None
+    self_attention_outputs: tuple[torch.FloatTensor, ...] | None = None
+    cross_attention_outputs: tuple[torch.FloatTensor, ...] | None = None
+
+
+@dataclass
+class SignAttentionSeq2SeqModelOutput(Seq2SeqModelOutput):
+    decoder_self_attention_outputs: tuple[torch.FloatTensor, ...] | None = None
+    decoder_cross_attention_outputs: tuple[torch.FloatTensor, ...] | None = None
+
+
+@dataclass
+class SignAttentionSeq2SeqLMOutput(Seq2SeqLMOutput):
+    decoder_self_attention_outputs: tuple[torch.FloatTensor, ...] | None = None
+    decoder_cross_attention_outputs: tuple[torch.FloatTensor, ...] | None = None
+
+
+def sinusoidal_positions(start: int, length: int, d_model: int, device: torch.device) -> torch.Tensor:
+    """`(length, d_model)` sin/cos table, interleaved (sin on even, cos on odd channels) like the official code.
+
+    Computed on the fly: it is a few hundred numbers, and a buffer would have to be rebuilt after meta-device loading.
+    """
+    position = torch.arange(start, start + length, device=device, dtype=torch.float32).unsqueeze(1)
+    div_term = torch.exp(torch.arange(0, d_model, 2, device=device, dtype=torch.float32) * (-math.log(10000.0) / d_model))
+    table = torch.zeros(length, d_model, device=device)
+    table[:, 0::2] = torch.sin(position * div_term)
+    table[:, 1::2] = torch.cos(position * div_term)
+    return table
+
+
+class SignAttentionKeypointEmbedder(nn.Module):
+    """Two kernel-1 Conv1d with ReLU: a per-frame MLP from flattened keypoints to d_model (the official embedder)."""
+
+    def __init__(self, config: SignAttentionConfig):
+        super().__init__()
+        self.conv_in = nn.Conv1d(config.num_features, config.embedder_width, kernel_size=1)
+        self.conv_out = nn.Conv1d(config.embedder_width, config.d_model, kernel_size=1)
+
+    def forward(self, input_features: torch.Tensor) -> torch.Tensor:
+        hidden = input_features.transpose(1, 2)  # (batch, features, frames): Conv1d wants channels first
+        hidden = torch.relu(self.conv_in(hidden))
+        hidden = torch.relu(self.conv_out(hidden))
+        return hidden.transpose(1, 2)
+
+
+def eager_attention_forward(
+    module: nn.Module,
+    query: torch.Tensor,
+    key: torch.Tensor,
+    value: torch.Tensor,
+    attention_mask: torch.Tensor | None,
+    scaling: float,
+    dropout: float = 0.0,
+    **kwargs,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Plain softmax(QK^T)V; the only implementation that can hand back the attention weights."""
+    scores = torch.matmul(query, key.transpose(2, 3)) * scaling
+    if attention_mask is not None:
+        scores = scores + attention_mask
+    weights = nn.functional.softmax(scores, dim=-1)
+    attn_output = torch.matmul(nn.functional.dropout(weights, p=dropout, training=module.training), value)
+    return attn_output.transpose(1, 2).contiguous(), weights
+
+
+class SignAttentionAttention(nn.Module):
+    """Multi-head attention with separate q/k/v projections (``nn.MultiheadAttention``'s packed weights, split)."""
+
+    def __init__(self, config: SignAttentionConfig, layer_idx: int, is_causal: bool = False, is_cross_attention: bool = False):
+        super().__init__()
+        self.config = config
+        self.layer_idx = layer_idx
+        self.is_causal = is_causal  # read by the sdpa interface when no mask is given
+        self.is_cross_attention = is_cross_attention
+        self.num_heads = config.num_heads
+        self.head_dim = config.d_model // config.num_heads
+        self.scaling = self.head_dim**-0.5
+        self.q_proj = nn.Linear(config.d_model, config.d_model)
+        self.k_proj = nn.Linear(config.d_model, config.d_model)
+        self.v_proj = nn.Linear(config.d_model, config.d_model)
+        self.out_proj = nn.Linear(config.d_model, config.d_model)
+
+    def _split_heads(self, states: torch.Tensor) -> torch.Tensor:
+        return states.view(*states.shape[:-1], self.num_heads, self.head_dim).transpose(1, 2)
+
+    def forward(
+        self,
+        hidden_states: torch.Tensor,
+        attention_mask: torch.Tensor | None,
+        key_value_states: torch.Tensor | None = None,
+        past_key_values: EncoderDecoderCache | None = None,
+        output_attentions: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        query = self._split_heads(self.q_proj(hidden_states))
+        source = key_value_states if self.is_cross_attention else hidden_states
+
+        if self.is_cross_attention and past_key_values is not None and past_key_values.is_updated.get(self.layer_idx):
+            # The encoder output does not change while decoding: its keys/values were projected at the first step.
+            layer_cache = past_key_values.cross_attention_cache.layers[self.layer_idx]
+            key, value = layer_cache.keys, layer_cache.values
+        else:
+            key, value = self._split_heads(self.k_proj(source)), self._split_heads(self.v_proj(source))
+            if past_key_values is not None:
+                if self.is_cross_attention:
+                    key, value = past_key_values.cross_attention_cache.update(key, value, self.layer_idx)
+                    past_key_values.is_updated[self.layer_idx] = True
+                else:
+                    key, value = past_key_values.self_attention_cache.update(key, value, self.layer_idx)
+
+        # Asking for the weights switches this call to eager: sdpa cannot return them, and returning None would
+        # silently break every attention plot downstream.
+        attention_interface: Callable = (
+            eager_attention_forward
+            if output_attentions
+            else ALL_ATTENTION_FUNCTIONS.get_interface(self.config._attn_implementation, eager_attention_forward)
+        )
+        attn_output, attn_weights = attention_interface(
+            self,
+            query,
+            key,
+            value,
+            attention_mask,
+            scaling=self.scaling,
+            dropout=self.config.attention_dropout if self.training else 0.0,
+        )
+        attn_output = self.out_proj(attn_output.reshape(*hidden_states.shape[:-1], -1))
+        return attn_output, (attn_weights if output_attentions else None)
+
+
+class SignAttentionFeedForward(nn.Module):
+    def __init__(self, config: SignAttentionConfig):
+        super().__init__()
+        self.fc1 = nn.Linear(config.d_model, config.ffn_dim)
+        self.fc2 = nn.Linear(config.ffn_dim, config.d_model)
+        self.activation = ACT2FN[config.activation_function]
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
+        return self.fc2(self.dropout(self.activation(self.fc1(hidden_states))))
+
+
+class SignAttentionEncoderLayer(nn.Module):
+    """Post-norm encoder layer, as ``nn.TransformerEncoderLayer(norm_first=False)``."""
+
+    def __init__(self, config: SignAttentionConfig, layer_idx: int):
+        super().__init__()
+        self.self_attn = SignAttentionAttention(config, layer_idx)
+        self.self_attn_layer_norm = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
+        self.feed_forward = SignAttentionFeedForward(config)
+        self.final_layer_norm = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(
+        self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None, output_attentions: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        attn_output, attn_weights = self.self_attn(hidden_states, attention_mask, output_attentions=output_attentions)
+        hidden_states = self.self_attn_layer_norm(hidden_states + self.dropout(attn_output))
+        hidden_states = self.final_layer_norm(hidden_states + self.dropout(self.feed_forward(hidden_states)))
+        return hidden_states, attn_weights
+
+
+class SignAttentionDecoderLayer(nn.Module):
+    """Post-norm decoder layer, as ``nn.TransformerDecoderLayer(norm_first=False)``.
+
+    Returns, besides the hidden states, the self-attention and cross-attention block outputs (what each block adds
+    to the residual stream): the paper compares them to see whether a prediction comes from the video or from the
+    previous tokens.
+    """
+
+    def __init__(self, config: SignAttentionConfig, layer_idx: int):
+        super().__init__()
+        self.self_attn = SignAttentionAttention(config, layer_idx, is_causal=True)
+        self.self_attn_layer_norm = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
+        self.encoder_attn = SignAttentionAttention(config, layer_idx, is_cross_attention=True)
+        self.encoder_attn_layer_norm = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
+        self.feed_forward = SignAttentionFeedForward(config)
+        self.final_layer_norm = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
+        self.dropout = nn.Dropout(config.dropout)
+
+    def forward(
+        self,
+        hidden_states: torch.Tensor,
+        self_attention_mask: torch.Tensor | None,
+        encoder_hidden_states: torch.Tensor,
+        encoder_attention_mask: torch.Tensor | None,
+        past_key_values: EncoderDecoderCache | None = None,
+        output_attentions: bool = False,
+    ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, torch.Tensor, torch.Tensor]:
+        self_output, self_weights = self.self_attn(
+            hidden_states, self_attention_mask, past_key_values=past_key_values, output_attentions=output_attentions
+        )
+        self_output = self.dropout(self_output)
+        hidden_states = self.self_attn_layer_norm(hidden_states + self_output)
+
+        cross_output, cross_weights = self.encoder_attn(
+            hidden_states,
+            encoder_attention_mask,
+            key_value_states=encoder_hidden_states,
+            past_key_values=past_key_values,
+            output_attentions=output_attentions,
+        )
+        cross_output = self.dropout(cross_output)
+        hidden_states = self.encoder_attn_layer_norm(hidden_states + cross_output)
+
+        hidden_states = self.final_layer_norm(hidden_states + self.dropout(self.feed_forward(hidden_states)))
+        return hidden_states, self_weights, cross_weights, self_output, cross_output
+
+
+class SignAttentionPreTrainedModel(PreTrainedModel):
+    config_class = SignAttentionConfig
+    config: SignAttentionConfig
+    base_model_prefix = "model"
+    main_input_name = "input_features"
+    _supports_sdpa = True
+    _no_split_modules = ["SignAttentionEncoderLayer", "SignAttentionDecoderLayer"]
+
+    @torch.no_grad()
+    def _init_weights(self, module: nn.Module) -> None:
+        """The official model's initialisation: ``nn.Transformer`` applies Xavier-uniform to its matrices, the
+        embedder, token embedding and generator keep PyTorch's defaults."""
+        if isinstance(module, (SignAttentionAttention, SignAttentionFeedForward)):
+            for child in module.children():
+                if isinstance(child, nn.Linear):
+                    init.xavier_uniform_(child.weight)
+                    init.zeros_(child.bias)
+        elif isinstance(module, nn.LayerNorm):
+            init.ones_(module.weight)
+            init.zeros_(module.bias)
+        elif isinstance(module, nn.Embedding):
+            init.normal_(module.weight, mean=0.0, std=1.0)
+        elif isinstance(module, (nn.Conv1d, nn.Linear)) and not getattr(module.weight, "_is_hf_initialized", False):
+            module.reset_parameters()
+
+
+def padding_to_additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """`(batch, keys)` 1/0 mask -> `(batch, 1, 1, keys)` additive mask: 0 to attend, dtype-min to ignore."""
+    return (1.0 - attention_mask[:, None, None, :].to(dtype)) * torch.finfo(dtype).min
+
+
+class SignAttentionEncoder(SignAttentionPreTrainedModel):
+    def __init__(self, config: SignAttentionConfig):
+        super().__init__(config)
+        self.embedder = SignAttentionKeypointEmbedder(config)
+        self.positional_dropout = nn.Dropout(config.positional_dropout)
+        self.layers = nn.ModuleList([SignAttentionEncoderLayer(config, i) for i in range(config.encoder_layers)])
+        self.layer_norm = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
+        self.post_init()
+
+    def forward(
+        self,
+        input_features: torch.Tensor,
+        attention_mask: torch.Tensor | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        return_dict: bool | None = None,
+    ) -> BaseModelOutput:
+        check_pose_inputs(self.config, input_features, attention_mask)
+        hidden_states = self.embedder(input_features)
+        positions = sinusoidal_positions(0, hidden_states.shape[1], self.config.d_model, hidden_states.device)
+        hidden_states = self.positional_dropout(hidden_states + positions.to(hidden_states.dtype))
+
+        mask = None if attention_mask is None else padding_to_additive_mask(attention_mask, hidden_states.dtype)
+        all_hidden_states = (hidden_states,) if output_hidden_states else None
+        all_attentions = () if output_attentions else None
+        for layer in self.layers:
+            hidden_states, weights = layer(hidden_states, mask, output_attentions=bool(output_attentions))
+            if output_attentions:
+                all_attentions += (weights,)
+            if output_hidden_states:
+                all_hidden_states += (hidden_states,)
+        hidden_states = self.layer_norm(hidden_states)
+        return BaseModelOutput(last_hidden_state=hidden_states, hidden_states=all_hidden_states, attentions=all_attentions)
+
+
+class SignAttentionDecoder(SignAttentionPreTrainedModel):
+    def __init__(self, config: SignAttentionConfig):
+        super().__init__(config)
+        self.embed_tokens = nn.Embedding(config.vocab_size, config.d_model)
+        self.embed_scale = math.sqrt(config.d_model)
+        self.positional_dropout = nn.Dropout(config.positional_dropout)
+        self.layers = nn.ModuleList([SignAttentionDecoderLayer(config, i) for i in range(config.decoder_layers)])
+        self.layer_norm = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.embed_tokens
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.embed_tokens = value
+
+    def forward(
+        self,
+        input_ids: torch.LongTensor,
+        encoder_hidden_states: torch.Tensor,
+        encoder_attention_mask: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        past_key_values: EncoderDecoderCache | None = None,
+        use_cache: bool = False,
+        output_attentions: bool = False,
+        output_hidden_states: bool = False,
+        output_block_outputs: bool = False,
+    ) -> SignAttentionDecoderOutput:
+        check_token_ids(input_ids, self.config.vocab_size, "decoder_input_ids")
+        if use_cache and past_key_values is None:
+            past_key_values = EncoderDecoderCache(DynamicCache(config=self.config), DynamicCache(config=self.config))
+        past_length = past_key_values.get_seq_length() if past_key_values is not None else 0
+
+        hidden_states = self.embed_tokens(input_ids) * self.embed_scale
+        positions = sinusoidal_positions(past_length, input_ids.shape[1], self.config.d_model, hidden_states.device)
+        hidden_states = self.positional_dropout(hidden_states + positions.to(hidden_states.dtype))
+
+        self_mask = causal_additive_mask(input_ids.shape[1], past_length, attention_mask, hidden_states.dtype)
+        cross_mask = (
+            None
+            if encoder_attention_mask is None
+            else padding_to_additive_mask(encoder_attention_mask, hidden_states.dtype)
+        )
+
+        all_hidden_states = (hidden_states,) if output_hidden_states else None
+        self_attentions, cross_attentions = ((), ()) if output_attentions else (None, None)
+        self_outputs, cross_outputs = ((), ()) if output_block_outputs else (None, None)
+        for layer in self.layers:
+            hidden_states, self_weights, cross_weights, self_output, cross_output = layer(
+                hidden_states,
+                self_mask,
+                encoder_hidden_states,
+                cross_mask,
+                past_key_values=past_key_values,
+                output_attentions=output_attentions,
+            )
+            if output_attentions:
+                self_attentions += (self_weights,)
+                cross_attentions += (cross_weights,)
+            if output_block_outputs:
+                self_outputs += (self_output,)
+                cross_outputs += (cross_output,)
+            if output_hidden_states:
+                all_hidden_states += (hidden_states,)
+        hidden_states = self.layer_norm(hidden_states)
+        return SignAttentionDecoderOutput(
+            last_hidden_state=hidden_states,
+            past_key_values=past_key_values if use_cache else None,
+            hidden_states=all_hidden_states,
+            attentions=self_attentions,
+            cross_attentions=cross_attentions,
+            self_attention_outputs=self_outputs,
+            cross_attention_outputs=cross_outputs,
+        )
+
+
+def causal_additive_mask(
+    query_length: int, past_length: int, padding_mask: torch.Tensor | None, dtype: torch.dtype
+) -> torch.Tensor | None:
+    """Decoder self-attention mask: query i (absolute position past_length + i) sees keys 0..past_length + i.
+
+    A single new token with no padding sees the whole cache, so no mask is needed (the common decoding step).
+    """
+    if query_length == 1 and padding_mask is None:
+        return None
+    key_length = past_length + query_length
+    device = padding_mask.device if padding_mask is not None else None
+    query_positions = torch.arange(past_length, key_length, device=device)[:, None]
+    allowed = torch.arange(key_length, device=device)[None, :] <= query_positions
+    mask = torch.zeros(query_length, key_length, dtype=dtype, device=device).masked_fill(~allowed, torch.finfo(dtype).min)
+    mask = mask[None, None]
+    if padding_mask is not None:
+        mask = mask + padding_to_additive_mask(padding_mask[:, -key_length:], dtype)
+        mask = mask.clamp(min=torch.finfo(dtype).min)
+    return mask
+
+
+def check_pose_inputs(config: SignAttentionConfig, input_features: torch.Tensor, attention_mask: torch.Tensor | None) -> None:
+    """Turn the mistakes people make with pose batches into messages that say what to do."""
+    if input_features.dim() != 3:
+        raise ValueError(
+            f"input_features must be (batch, frames, features), got shape {tuple(input_features.shape)}; "
+            "use SignAttentionFeatureExtractor to turn poses into a batch"
+        )
+    batch, frames, features = input_features.shape
+    if features != config.num_features:
+        raise ValueError(
+            f"input_features has {features} features per frame, the model expects {config.num_features} "
+            f"({config.num_landmarks} landmarks of {config.landmark_components} x {config.num_coordinates} coordinates)"
+        )
+    if frames == 0:
+        raise ValueError("input_features has 0 frames: a clip needs at least one frame")
+    if frames > config.max_source_positions:
+        raise ValueError(
+            f"input_features has {frames} frames, more than max_source_positions={config.max_source_positions}; "
+            "sample or truncate frames with the feature extractor"
+        )
+    if torch.isnan(input_features).any():
+        raise ValueError("input_features contains NaN: replace missing landmarks with 0 (the feature extractor does)")
+    if attention_mask is not None:
+        if attention_mask.shape != (batch, frames):
+            raise ValueError(f"attention_mask has shape {tuple(attention_mask.shape)}, expected {(batch, frames)}")
+        empty = (attention_mask.sum(dim=1) == 0).nonzero().flatten().tolist()
+        if empty:
+            raise ValueError(f"attention_mask masks every frame of sample(s) {empty}: a clip needs at least one real frame")
+
+
+def check_token_ids(ids: torch.Tensor, vocab_size: int, name: str, ignore_index: int | None = None) -> None:
+    values = ids if ignore_index is None else ids[ids != ignore_index]
+    if values.numel() and (values.min() < 0 or values.max() >= vocab_size):
+        raise ValueError(
+            f"{name} has token ids in [{values.min().item()}, {values.max().item()}], outside the vocabulary [0, {vocab_size})"
+        )
+
+
+def shift_tokens_right(labels: torch.Tensor, pad_token_id: int, decoder_start_token_id: int) -> torch.Tensor:
+    """Teacher forcing: the decoder reads ``<bos> y1 .. y_{n-1}`` to predict ``y1 .. y_n``."""
+    shifted = labels.new_full(labels.shape, pad_token_id)
+    shifted[:, 1:] = labels[:, :-1]
+    shifted[:, 0] = decoder_start_token_id
+    return shifted.masked_fill(shifted == -100, pad_token_id)
+
+
+class SignAttentionModel(SignAttentionPreTrainedModel):
+    def __init__(self, config: SignAttentionConfig):
+        super().__init__(config)
+        self.encoder = SignAttentionEncoder(config)
+        self.decoder = SignAttentionDecoder(config)
+        self.post_init()
+
+    def get_input_embeddings(self) -> nn.Embedding:
+        return self.decoder.embed_tokens
+
+    def set_input_embeddings(self, value: nn.Embedding) -> None:
+        self.decoder.embed_tokens = value
+
+    def forward(
+        self,
+        input_features: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        decoder_input_ids: torch.LongTensor | None = None,
+        decoder_attention_mask: torch.Tensor | None = None,
+        encoder_outputs: BaseModelOutput | tuple | None = None,
+        past_key_values: EncoderDecoderCache | None = None,
+        use_cache: bool | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        output_block_outputs: bool = False,
+        return_dict: bool | None = None,
+    ) -> SignAttentionSeq2SeqModelOutput:
+        if encoder_outputs is None:
+            if input_features is None:
+                raise ValueError("Pass input_features (or encoder_outputs)")
+            encoder_outputs = self.encoder(
+                input_features,
+                attention_mask=attention_mask,
+                output_attentions=output_attentions,
+                output_hidden_states=output_hidden_states,
+            )
+        elif not isinstance(encoder_outputs, BaseModelOutput):
+            encoder_outputs = BaseModelOutput(*encoder_outputs)
+        if decoder_input_ids is None:
+            raise ValueError("Pass decoder_input_ids or labels")
+
+        decoder_outputs = self.decoder(
+            decoder_input_ids,
+            encoder_hidden_states=encoder_outputs.last_hidden_state,
+            encoder_attention_mask=attention_mask,
+            attention_mask=decoder_attention_mask,
+            past_key_values=past_key_values,
+            use_cache=bool(use_cache),
+            output_attentions=bool(output_attentions),
+            output_hidden_states=bool(output_hidden_states),
+            output_block_outputs=output_block_outputs,
+        )
+        return SignAttentionSeq2SeqModelOutput(
+            last_hidden_state=decoder_outputs.last_hidden_state,
+            past_key_values=decoder_outputs.past_key_values,
+            decoder_hidden_states=decoder_outputs.hidden_states,
+            decoder_attentions=decoder_outputs.attentions,
+            cross_attentions=decoder_outputs.cross_attentions,
+            encoder_last_hidden_state=encoder_outputs.last_hidden_state,
+            encoder_hidden_states=encoder_outputs.hidden_states,
+            encoder_attentions=encoder_outputs.attentions,
+            decoder_self_attention_outputs=decoder_outputs.self_attention_outputs,
+            decoder_cross_attention_outputs=decoder_outputs.cross_attention_outputs,
+        )
+
+
+class SignAttentionForConditionalGeneration(SignAttentionPreTrainedModel, GenerationMixin):
+    def __init__(self, config: SignAttentionConfig):
+        super().__init__(config)
+        self.model = SignAttentionModel(config)
+        self.lm_head = nn.Linear(config.d_model, config.vocab_size)  # the official "generator"
+        self.post_init()
+
+    def get_output_embeddings(self) -> nn.Linear:
+        return self.lm_head
+
+    def set_output_embeddings(self, value: nn.Linear) -> None:
+        self.lm_head = value
+
+    def forward(
+        self,
+        input_features: torch.Tensor | None = None,
+        attention_mask: torch.Tensor | None = None,
+        decoder_input_ids: torch.LongTensor | None = None,
+        decoder_attention_mask: torch.Tensor | None = None,
+        encoder_outputs: BaseModelOutput | tuple | None = None,
+        past_key_values: EncoderDecoderCache | None = None,
+        labels: torch.LongTensor | None = None,
+        use_cache: bool | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
+        output_block_outputs: bool = False,
+        return_dict: bool | None = None,
+    ) -> SignAttentionSeq2SeqLMOutput:
+        r"""
+        input_features: `(batch, frames, num_features)` flattened keypoints (see `SignAttentionFeatureExtractor`).
+        attention_mask: `(batch, frames)`, 1 for real frames, 0 for padding.
+        labels: `(batch, target_len)` gloss ids ending with EOS; -100 (and the pad id) are ignored by the loss.
+        output_block_outputs: also return, per decoder layer, the self-attention and cross-attention block outputs
+            before the residual add (`decoder_self_attention_outputs`, `decoder_cross_attention_outputs`).
+        """
+        if labels is not None:
+            check_token_ids(labels, self.config.vocab_size, "labels", ignore_index=-100)
+            labels = labels.masked_fill(labels == self.config.pad_token_id, -100)
+            if decoder_input_ids is None:
+                decoder_input_ids = shift_tokens_right(
+                    labels, self.config.pad_token_id, self.config.decoder_start_token_id
+                )
+        outputs = self.model(
+            input_features,
+            attention_mask=attention_mask,
+            decoder_input_ids=decoder_input_ids,
+            decoder_attention_mask=decoder_attention_mask,
+            encoder_outputs=encoder_outputs,
+            past_key_values=past_key_values,
+            use_cache=use_cache if use_cache is not None else (self.config.use_cache and labels is None),
+            output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states,
+            output_block_outputs=output_block_outputs,
+        )
+        logits = self.lm_head(outputs.last_hidden_state)
+        loss = None
+        if labels is not None:
+            loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100)
+        return SignAttentionSeq2SeqLMOutput(
+            loss=loss,
+            logits=logits,
+            past_key_values=outputs.past_key_values,
+            decoder_hidden_states=outputs.decoder_hidden_states,
+            decoder_attentions=outputs.decoder_attentions,
+            cross_attentions=outputs.cross_attentions,
+            encoder_last_hidden_state=outputs.encoder_last_hidden_state,
+            encoder_hidden_states=outputs.encoder_hidden_states,
+            encoder_attentions=outputs.encoder_attentions,
+            decoder_self_attention_outputs=outputs.decoder_self_attention_outputs,
+            decoder_cross_attention_outputs=outputs.decoder_cross_attention_outputs,
+        )
+
+
+__all__ = [
+    "SignAttentionPreTrainedModel",
+    "SignAttentionModel",
+    "SignAttentionForConditionalGeneration",
+]
