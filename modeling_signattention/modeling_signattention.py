@@ -529,6 +529,7 @@ class SignAttentionForConditionalGeneration(SignAttentionPreTrainedModel, Genera
         self.model = SignAttentionModel(config)
         self.lm_head = nn.Linear(config.d_model, config.vocab_size)  # the official "generator"
         self.post_init()
+        self.generation_config.max_length = config.max_target_positions
 
     def get_output_embeddings(self) -> nn.Linear:
         return self.lm_head
