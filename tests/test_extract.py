@@ -1,0 +1,223 @@
+"""MediaPipe Holistic extraction on the real signer video, bad inputs, and the corpus CLI end to end.
+
+Holistic runs at roughly 30 frames/s on one core here, so the 58-frame video is extracted once per module and
+corpus tests use tiny blank frame folders wherever a real person is not the point.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from dataset_builder.extract import (
+    create_holistic,
+    extract_clip,
+    extract_corpus,
+    find_clips,
+    load_pose_file,
+    main,
+    parse_shard,
+)
+from dataset_builder.landmarks import NUM_HOLISTIC_POINTS, component_slices
+
+VIDEO = Path(__file__).parent / "fixtures" / "signer_test_video.mp4"  # 58 frames, 540x720, ~30 fps
+SLICES = component_slices(("POSE_LANDMARKS", "FACE_LANDMARKS", "LEFT_HAND_LANDMARKS", "RIGHT_HAND_LANDMARKS"))
+BODY = SLICES["POSE_LANDMARKS"]
+
+
+@pytest.fixture(scope="module")
+def video_pose():
+    return extract_clip(VIDEO)
+
+
+@pytest.fixture(scope="module")
+def video_frames() -> list[np.ndarray]:
+    capture = cv2.VideoCapture(str(VIDEO))
+    frames = []
+    while (frame := capture.read()[1]) is not None:
+        frames.append(frame)
+    return frames
+
+
+def write_frames(folder: Path, frames: list[np.ndarray], name: str = "frame{}.jpg") -> Path:
+    """Frames as images named frame1.jpg ... frame10.jpg ...: only a natural sort gets their order right."""
+    folder.mkdir(parents=True)
+    for index, frame in enumerate(frames, start=1):
+        assert cv2.imwrite(str(folder / name.format(index)), frame, [cv2.IMWRITE_JPEG_QUALITY, 98])
+    return folder
+
+
+def blank_frames(count: int = 2, size: tuple[int, int] = (48, 64)) -> list[np.ndarray]:
+    return [np.full((*size, 3), 255, np.uint8)] * count
+
+
+def test_real_signer_video(video_pose):
+    pose = video_pose
+    assert pose.landmarks.shape == (58, NUM_HOLISTIC_POINTS, 3) and pose.landmarks.dtype == np.float32
+    assert pose.confidence.shape == (58, NUM_HOLISTIC_POINTS) and pose.confidence.dtype == np.float32
+    assert (pose.width, pose.height) == (540, 720)
+    assert pose.fps == pytest.approx(30, abs=0.5)
+    assert not pose.no_person
+    assert not np.isnan(pose.landmarks[:, BODY]).any()  # a body in every frame
+    assert not np.isnan(pose.landmarks[:, SLICES["FACE_LANDMARKS"]]).any()
+    # Normalized coordinates: the face and the visible body points lie inside the image.
+    face = pose.landmarks[:, SLICES["FACE_LANDMARKS"], :2]
+    assert face.min() > 0 and face.max() < 1
+    visible_body = pose.landmarks[:, BODY, :2][pose.confidence[:, BODY] > 0.9]
+    assert visible_body.min() > -0.1 and visible_body.max() < 1.1
+    # Confidence 0 exactly where a part is missing; detected hands/face score 1.
+    np.testing.assert_array_equal(pose.confidence == 0, np.isnan(pose.landmarks[..., 0]))
+    hand = pose.landmarks[:, SLICES["RIGHT_HAND_LANDMARKS"], 0]
+    assert not np.isnan(hand).all()  # the signing hand is found
+
+
+def test_frame_folder_matches_video_and_reused_holistic_is_reset(tmp_path, video_pose, video_frames):
+    folder = write_frames(tmp_path / "sentence", video_frames[:20])
+    with create_holistic() as holistic:
+        first = extract_clip(folder, holistic=holistic)
+        again = extract_clip(folder, holistic=holistic)
+
+    # Reusing one Holistic must not leak tracking/smoothing state from the previous clip.
+    np.testing.assert_array_equal(again.landmarks, first.landmarks)
+    assert (first.width, first.height, first.fps) == (540, 720, 30.0)
+    # JPEG re-encoding changes pixels slightly, hence "close": the visible body and the face agree to a few
+    # thousandths of the image size (hands, detected from small crops, may differ more on some frames).
+    difference = np.abs(first.landmarks[..., :2] - video_pose.landmarks[:20, :, :2])
+    visible = video_pose.confidence[:20, BODY] > 0.9
+    assert difference[:, BODY][visible].max() < 0.03
+    assert np.median(difference[:, SLICES["FACE_LANDMARKS"]]) < 0.002
+
+
+def test_blank_video_is_kept_and_flagged_no_person(tmp_path):
+    path = tmp_path / "blank.mp4"
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 25, (64, 48))
+    for frame in blank_frames(5):
+        writer.write(frame)
+    writer.release()
+
+    pose = extract_clip(path)
+
+    assert pose.no_person
+    assert pose.landmarks.shape == (5, NUM_HOLISTIC_POINTS, 3) and np.isnan(pose.landmarks).all()
+    assert (pose.confidence == 0).all() and (pose.fps, pose.width, pose.height) == (25.0, 64, 48)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.mp4", b"", "cannot open it as a video"),
+        ("text.mp4", b"this is not a video\n", "cannot open it as a video"),
+        ("notes.txt", b"hello\n", "cannot open it as a video"),
+        ("truncated.mp4", VIDEO.read_bytes()[:20_000], "no frame could be decoded"),
+        ("missing.mp4", None, "no such video file or frame folder"),
+    ],
+)
+def test_unreadable_video_raises_value_error_naming_it(tmp_path, name, content, message):
+    if content is not None:
+        (tmp_path / name).write_bytes(content)
+    with pytest.raises(ValueError, match=f"{name}.*{message}"):
+        extract_clip(tmp_path / name)
+
+
+def test_frame_folder_with_unreadable_image_names_it(tmp_path):
+    folder = write_frames(tmp_path / "sentence", blank_frames(2))
+    (folder / "frame3.jpg").write_bytes(b"not a jpeg")
+    with pytest.raises(ValueError, match=r"frame3\.jpg: unreadable image"):
+        extract_clip(folder)
+
+
+def test_empty_frame_folder_and_mixed_frame_sizes_are_rejected(tmp_path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match="empty: frame folder contains no images"):
+        extract_clip(tmp_path / "empty")
+    folder = write_frames(tmp_path / "mixed", blank_frames(1, (48, 64)) + blank_frames(1, (32, 32)))
+    with pytest.raises(ValueError, match="mixed: frame 1 has shape"):
+        extract_clip(folder)
+
+
+def test_find_clips_mirrors_relative_paths(tmp_path):
+    root = tmp_path / "gsl"
+    write_frames(root / "police1" / "x" / "sentences0000", blank_frames())
+    write_frames(root / "police1" / "x" / "sentences0001", blank_frames())
+    (root / "health").mkdir()
+    (root / "health" / "clip.v2.mp4").write_bytes(b"")
+    (root / "README.txt").write_text("not a clip")
+
+    clips = find_clips([root, VIDEO])
+
+    assert [name.as_posix() for _, name in clips] == [
+        "health/clip.v2",
+        "police1/x/sentences0000",
+        "police1/x/sentences0001",
+        "signer_test_video",
+    ]
+    with pytest.raises(ValueError, match="would both be written as signer_test_video"):
+        find_clips([VIDEO, VIDEO])
+
+
+def test_cli_end_to_end_resumes_and_reports_failures(tmp_path, video_pose):
+    corpus, output = tmp_path / "corpus", tmp_path / "poses"
+    (corpus / "signer").mkdir(parents=True)
+    os.symlink(VIDEO, corpus / "signer" / "real.mp4")
+    (corpus / "bad.mp4").write_text("not a video")
+    command = [sys.executable, "-m", "dataset_builder.extract", str(corpus), "--output-dir", str(output)]
+
+    run = subprocess.run([*command, "--workers", "2"], capture_output=True, text=True, timeout=120)
+
+    assert run.returncode == 1, run.stderr
+    assert "2 clips: 1 extracted, 0 already done (skipped), 1 failed" in run.stdout
+    assert "bad.mp4: ValueError" in run.stdout and "exit code 1" in run.stdout
+    assert not (output / "bad.npy").exists()
+    extracted = load_pose_file(output / "signer" / "real.npy")
+    np.testing.assert_allclose(extracted.landmarks, video_pose.landmarks, atol=1e-5)
+
+    # A second run skips the finished clip (its file is untouched) and retries only the bad one.
+    finished_at = (output / "signer" / "real.npy").stat().st_mtime_ns
+    summary = extract_corpus([corpus], output, workers=2)
+    assert summary.skipped == [output / "signer" / "real.npy"] and summary.extracted == []
+    assert list(summary.failed) == [corpus / "bad.mp4"] and not summary.ok
+    assert (output / "signer" / "real.npy").stat().st_mtime_ns == finished_at
+
+
+def test_temp_file_of_a_killed_run_is_not_taken_as_finished(tmp_path):
+    write_frames(tmp_path / "corpus" / "sentence", blank_frames())
+    output = tmp_path / "poses"
+    output.mkdir()
+    stale = output / ".sentence.pose.4242.deadbeef.tmp"  # what a kill during the write leaves
+    stale.write_bytes(b"half a file")
+
+    summary = extract_corpus([tmp_path / "corpus"], output, fmt="pose")
+
+    assert summary.extracted == [output / "sentence.pose"] and summary.no_person == [output / "sentence.pose"]
+    assert summary.ok and sorted(p.name for p in output.iterdir()) == ["sentence.pose"]
+    assert load_pose_file(output / "sentence.pose").no_person
+
+
+def test_shards_split_the_corpus_disjointly(tmp_path):
+    corpus = tmp_path / "corpus"
+    for index in range(5):
+        write_frames(corpus / f"signer{index % 2}" / f"sentence{index}", blank_frames(1))
+    outputs = []
+    for shard in ("0/2", "1/2"):
+        assert main([str(corpus), "--output-dir", str(tmp_path / shard[0]), "--shard", shard]) == 0
+        outputs.append({p.relative_to(tmp_path / shard[0]) for p in (tmp_path / shard[0]).rglob("*.npy")})
+
+    assert outputs[0].isdisjoint(outputs[1]) and len(outputs[0]) == 3 and len(outputs[1]) == 2
+    assert {p.as_posix() for p in outputs[0] | outputs[1]} == {
+        f"signer{i % 2}/sentence{i}.npy" for i in range(5)
+    }
+
+
+@pytest.mark.parametrize("shard", ["2/2", "1", "a/b", "-1/2", "0/0"])
+def test_bad_shard_is_a_clear_error(shard, capsys):
+    with pytest.raises(ValueError, match="0 <= i < N"):
+        parse_shard(shard)
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(VIDEO), "--output-dir", "unused", f"--shard={shard}"])
+    assert exit_info.value.code == 2 and "0-based" in capsys.readouterr().err
