@@ -38,7 +38,9 @@ def load_official_state_dict(path: Path) -> dict[str, torch.Tensor]:
         raise ValueError(f"{path} holds no state dict")
     state = {key.removeprefix("model."): value for key, value in state.items()}
     if "src_keyp_emb.conv1d_1.weight" not in state:
-        raise ValueError(f"{path} is not a KeypointsTransformer checkpoint: no 'src_keyp_emb.conv1d_1.weight' key")
+        raise ValueError(
+            f"{path} is not a KeypointsTransformer checkpoint: no 'src_keyp_emb.conv1d_1.weight' key"
+        )
     return state
 
 
@@ -54,10 +56,14 @@ def infer_config(state: dict[str, torch.Tensor], num_heads: int = 8) -> SignAtte
         if layout:
             break
     if layout is None:
-        raise ValueError(f"The embedder reads {num_features} features, which matches no known landmark layout")
+        raise ValueError(
+            f"The embedder reads {num_features} features, which matches no known landmark layout"
+        )
 
     def count_layers(stack: str) -> int:
-        return len({m.group(1) for key in state if (m := re.match(rf"transformer\.{stack}\.layers\.(\d+)\.", key))})
+        return len(
+            {m.group(1) for key in state if (m := re.match(rf"transformer\.{stack}\.layers\.(\d+)\.", key))}
+        )
 
     d_model = state["src_keyp_emb.conv1d_4.weight"].shape[0]
     return SignAttentionConfig(
@@ -95,7 +101,9 @@ def _copy(target: str, source: str, state: dict[str, torch.Tensor]) -> dict[str,
     return {f"{target}.weight": state[f"{source}.weight"], f"{target}.bias": state[f"{source}.bias"]}
 
 
-def convert_state_dict(state: dict[str, torch.Tensor], config: SignAttentionConfig) -> dict[str, torch.Tensor]:
+def convert_state_dict(
+    state: dict[str, torch.Tensor], config: SignAttentionConfig
+) -> dict[str, torch.Tensor]:
     """Official parameter names -> ours (see the module docstring for the official layout)."""
     ours = {
         **_copy("model.encoder.embedder.conv_in", "src_keyp_emb.conv1d_1", state),
@@ -136,17 +144,23 @@ def read_vocabulary(path: Path) -> dict[str, int]:
     return vocab
 
 
-def convert(checkpoint: Path, vocab_path: Path, output_dir: Path, num_heads: int = 8, sample_rate: int = 3) -> Path:
+def convert(
+    checkpoint: Path, vocab_path: Path, output_dir: Path, num_heads: int = 8, sample_rate: int = 3
+) -> Path:
     state = load_official_state_dict(checkpoint)
     config = infer_config(state, num_heads=num_heads)
     vocab = read_vocabulary(vocab_path)
     if len(vocab) != config.vocab_size:
-        raise ValueError(f"{vocab_path} has {len(vocab)} tokens but the checkpoint's generator has {config.vocab_size}")
+        raise ValueError(
+            f"{vocab_path} has {len(vocab)} tokens but the checkpoint's generator has {config.vocab_size}"
+        )
     model = SignAttentionForConditionalGeneration(config)
     model.load_state_dict(convert_state_dict(state, config), strict=True)
     output_dir.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(output_dir)
-    gloss_tokenizer_from_vocabulary(vocab, model_max_length=config.max_target_positions).save_pretrained(output_dir)
+    gloss_tokenizer_from_vocabulary(vocab, model_max_length=config.max_target_positions).save_pretrained(
+        output_dir
+    )
     SignAttentionFeatureExtractor(
         landmark_components=config.landmark_components,
         num_coordinates=config.num_coordinates,
@@ -162,7 +176,9 @@ def main() -> None:
     parser.add_argument("--vocab", type=Path, required=True, help="one token per line, line number = id")
     parser.add_argument("--output-dir", type=Path, required=True)
     parser.add_argument("--num-heads", type=int, default=8, help="not stored in the weights (official: 8)")
-    parser.add_argument("--sample-rate", type=int, default=3, help="1-in-N frame sampling the model was trained with")
+    parser.add_argument(
+        "--sample-rate", type=int, default=3, help="1-in-N frame sampling the model was trained with"
+    )
     args = parser.parse_args()
     for path in (args.checkpoint, args.vocab):
         if not path.is_file():

@@ -26,8 +26,9 @@ class Translation:
     token_ids: list[int]
     cross_attention: np.ndarray  # (n_glosses, n_frames): last decoder layer, mean over heads
     encoder_attention: np.ndarray  # (n_frames, n_frames): last encoder layer, mean over heads
-    self_block: np.ndarray  # (n_glosses, d_model): decoder self-attention block output, before the residual add
-    cross_block: np.ndarray  # (n_glosses, d_model): decoder cross-attention block output, before the residual add
+    # (n_glosses, d_model): decoder self- and cross-attention block outputs, before the residual add
+    self_block: np.ndarray
+    cross_block: np.ndarray
     frame_indices: np.ndarray  # (n_frames,): index in the original clip of each model frame
 
     @property
@@ -56,11 +57,17 @@ def translate_with_attention(
         batches = tqdm(batches, desc="decoding", unit="batch")
     results: list[Translation] = []
     for start in batches:
-        inputs = feature_extractor(list(poses[start : start + batch_size]), training=False, input_components=input_components)
+        inputs = feature_extractor(
+            list(poses[start : start + batch_size]), training=False, input_components=input_components
+        )
         inputs = inputs.to(model.device)
         sequences = model.generate(**inputs, num_beams=num_beams)
         outputs = model(
-            **inputs, decoder_input_ids=sequences, output_attentions=True, output_block_outputs=True, use_cache=False
+            **inputs,
+            decoder_input_ids=sequences,
+            output_attentions=True,
+            output_block_outputs=True,
+            use_cache=False,
         )
         for row in range(sequences.shape[0]):
             produced = sequences[row, 1:].tolist()  # drop the decoder start token
@@ -70,8 +77,14 @@ def translate_with_attention(
                 Translation(
                     glosses=tokenizer.convert_ids_to_tokens(produced[:length]),
                     token_ids=produced[:length],
-                    cross_attention=outputs.cross_attentions[-1][row].mean(0)[:length, :num_frames].cpu().numpy(),
-                    encoder_attention=outputs.encoder_attentions[-1][row].mean(0)[:num_frames, :num_frames].cpu().numpy(),
+                    cross_attention=outputs.cross_attentions[-1][row]
+                    .mean(0)[:length, :num_frames]
+                    .cpu()
+                    .numpy(),
+                    encoder_attention=outputs.encoder_attentions[-1][row]
+                    .mean(0)[:num_frames, :num_frames]
+                    .cpu()
+                    .numpy(),
                     self_block=outputs.decoder_self_attention_outputs[-1][row, :length].cpu().numpy(),
                     cross_block=outputs.decoder_cross_attention_outputs[-1][row, :length].cpu().numpy(),
                     frame_indices=np.arange(num_frames) * feature_extractor.sample_rate,
@@ -80,7 +93,9 @@ def translate_with_attention(
     return results
 
 
-def spans_to_model_frames(spans: Sequence[Sequence[int]], sample_rate: int, num_frames: int) -> list[tuple[int, int]]:
+def spans_to_model_frames(
+    spans: Sequence[Sequence[int]], sample_rate: int, num_frames: int
+) -> list[tuple[int, int]]:
     """Gold spans in clip frames ``[start, end)`` -> spans over the model's frames (frame i = clip frame i*rate).
 
     A model frame belongs to a span when the clip frame it shows does; a span never becomes empty.

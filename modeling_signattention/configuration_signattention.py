@@ -85,7 +85,9 @@ class SignAttentionConfig(PreTrainedConfig):
         if self.num_coordinates not in (2, 3):
             raise ValueError(f"num_coordinates must be 2 or 3, got {self.num_coordinates}")
         if self.d_model % 2 or self.d_model % self.num_heads:
-            raise ValueError(f"d_model ({self.d_model}) must be even and divisible by num_heads ({self.num_heads})")
+            raise ValueError(
+                f"d_model ({self.d_model}) must be even and divisible by num_heads ({self.num_heads})"
+            )
 
     @property
     def num_landmarks(self) -> int:

@@ -67,7 +67,9 @@ class SignAttentionFeatureExtractor(FeatureExtractionMixin):
             array = array[:, 0]
         if array.ndim != 3:
             raise ValueError(f"A pose array must be (frames, points, coords), got shape {array.shape}")
-        layout = list(input_components) if input_components is not None else self._infer_layout(array.shape[1])
+        layout = (
+            list(input_components) if input_components is not None else self._infer_layout(array.shape[1])
+        )
         return self._take_components(array, layout, source=f"array with {array.shape[1]} points")
 
     def _infer_layout(self, num_points: int) -> list[str]:
@@ -90,12 +92,16 @@ class SignAttentionFeatureExtractor(FeatureExtractionMixin):
             offsets[name] = start
             start += HOLISTIC_COMPONENTS[name]
         if start > array.shape[1]:
-            raise ValueError(f"The layout {list(layout)} needs {start} points, the {source} has {array.shape[1]}")
+            raise ValueError(
+                f"The layout {list(layout)} needs {start} points, the {source} has {array.shape[1]}"
+            )
         missing = [name for name in self.landmark_components if name not in offsets]
         if missing:
             raise ValueError(f"The {source} lacks the components {missing} that this model reads")
         if array.shape[2] < self.num_coordinates:
-            raise ValueError(f"The {source} has {array.shape[2]} coordinates, the model needs {self.num_coordinates}")
+            raise ValueError(
+                f"The {source} has {array.shape[2]} coordinates, the model needs {self.num_coordinates}"
+            )
         parts = [
             array[:, offsets[name] : offsets[name] + HOLISTIC_COMPONENTS[name], : self.num_coordinates]
             for name in self.landmark_components
@@ -104,7 +110,9 @@ class SignAttentionFeatureExtractor(FeatureExtractionMixin):
 
     def _select_from_pose_format(self, pose: Any) -> np.ndarray:
         """Pick components by name from a ``pose_format.Pose``; a reduced or OpenPose layout fails by name."""
-        data = np.asarray(pose.body.data.filled(np.nan) if hasattr(pose.body.data, "filled") else pose.body.data)
+        data = np.asarray(
+            pose.body.data.filled(np.nan) if hasattr(pose.body.data, "filled") else pose.body.data
+        )
         data = data[:, 0].astype(np.float32)  # first person
         available, start = {}, 0
         for component in pose.header.components:
@@ -118,13 +126,18 @@ class SignAttentionFeatureExtractor(FeatureExtractionMixin):
                 )
             offset, count = available[name]
             expected = HOLISTIC_COMPONENTS[name]
-            if count < expected:  # a 478-point refined face keeps its first 468 points; fewer points is another layout
-                raise ValueError(f"Component {name} of the .pose file has {count} points, the model needs {expected}")
+            # A 478-point refined face keeps its first 468 points; fewer points means another layout.
+            if count < expected:
+                raise ValueError(
+                    f"Component {name} of the .pose file has {count} points, the model needs {expected}"
+                )
             parts.append(data[:, offset : offset + expected, : self.num_coordinates])
         return np.concatenate(parts, axis=1)
 
     # -- frame sampling -------------------------------------------------------------------------------------------
-    def sample_frames(self, num_frames: int, training: bool, rng: np.random.Generator | None = None) -> np.ndarray:
+    def sample_frames(
+        self, num_frames: int, training: bool, rng: np.random.Generator | None = None
+    ) -> np.ndarray:
         """Indices of the frames kept: one per window of ``sample_rate`` frames, then at most ``max_frames``.
 
         Training draws a random frame inside each window (the paper's augmentation); evaluation takes the first,
@@ -171,7 +184,9 @@ class SignAttentionFeatureExtractor(FeatureExtractionMixin):
         for row, clip in enumerate(clips):
             features[row, : len(clip)] = clip
             attention_mask[row, : len(clip)] = 1
-        return BatchFeature({"input_features": features, "attention_mask": attention_mask}, tensor_type=return_tensors)
+        return BatchFeature(
+            {"input_features": features, "attention_mask": attention_mask}, tensor_type=return_tensors
+        )
 
 
 __all__ = ["SignAttentionFeatureExtractor"]

@@ -64,7 +64,9 @@ def sinusoidal_positions(start: int, length: int, d_model: int, device: torch.de
     Computed on the fly: it is a few hundred numbers, and a buffer would have to be rebuilt after meta-device loading.
     """
     position = torch.arange(start, start + length, device=device, dtype=torch.float32).unsqueeze(1)
-    div_term = torch.exp(torch.arange(0, d_model, 2, device=device, dtype=torch.float32) * (-math.log(10000.0) / d_model))
+    div_term = torch.exp(
+        torch.arange(0, d_model, 2, device=device, dtype=torch.float32) * (-math.log(10000.0) / d_model)
+    )
     table = torch.zeros(length, d_model, device=device)
     table[:, 0::2] = torch.sin(position * div_term)
     table[:, 1::2] = torch.cos(position * div_term)
@@ -108,7 +110,13 @@ def eager_attention_forward(
 class SignAttentionAttention(nn.Module):
     """Multi-head attention with separate q/k/v projections (``nn.MultiheadAttention``'s packed weights, split)."""
 
-    def __init__(self, config: SignAttentionConfig, layer_idx: int, is_causal: bool = False, is_cross_attention: bool = False):
+    def __init__(
+        self,
+        config: SignAttentionConfig,
+        layer_idx: int,
+        is_causal: bool = False,
+        is_cross_attention: bool = False,
+    ):
         super().__init__()
         self.config = config
         self.layer_idx = layer_idx
@@ -136,7 +144,11 @@ class SignAttentionAttention(nn.Module):
         query = self._split_heads(self.q_proj(hidden_states))
         source = key_value_states if self.is_cross_attention else hidden_states
 
-        if self.is_cross_attention and past_key_values is not None and past_key_values.is_updated.get(self.layer_idx):
+        if (
+            self.is_cross_attention
+            and past_key_values is not None
+            and past_key_values.is_updated.get(self.layer_idx)
+        ):
             # The encoder output does not change while decoding: its keys/values were projected at the first step.
             layer_cache = past_key_values.cross_attention_cache.layers[self.layer_idx]
             key, value = layer_cache.keys, layer_cache.values
@@ -154,7 +166,9 @@ class SignAttentionAttention(nn.Module):
         attention_interface: Callable = (
             eager_attention_forward
             if output_attentions
-            else ALL_ATTENTION_FUNCTIONS.get_interface(self.config._attn_implementation, eager_attention_forward)
+            else ALL_ATTENTION_FUNCTIONS.get_interface(
+                self.config._attn_implementation, eager_attention_forward
+            )
         )
         attn_output, attn_weights = attention_interface(
             self,
@@ -193,9 +207,14 @@ class SignAttentionEncoderLayer(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(
-        self, hidden_states: torch.Tensor, attention_mask: torch.Tensor | None, output_attentions: bool = False
+        self,
+        hidden_states: torch.Tensor,
+        attention_mask: torch.Tensor | None,
+        output_attentions: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
-        attn_output, attn_weights = self.self_attn(hidden_states, attention_mask, output_attentions=output_attentions)
+        attn_output, attn_weights = self.self_attn(
+            hidden_states, attention_mask, output_attentions=output_attentions
+        )
         hidden_states = self.self_attn_layer_norm(hidden_states + self.dropout(attn_output))
         hidden_states = self.final_layer_norm(hidden_states + self.dropout(self.feed_forward(hidden_states)))
         return hidden_states, attn_weights
@@ -229,7 +248,10 @@ class SignAttentionDecoderLayer(nn.Module):
         output_attentions: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, torch.Tensor, torch.Tensor]:
         self_output, self_weights = self.self_attn(
-            hidden_states, self_attention_mask, past_key_values=past_key_values, output_attentions=output_attentions
+            hidden_states,
+            self_attention_mask,
+            past_key_values=past_key_values,
+            output_attentions=output_attentions,
         )
         self_output = self.dropout(self_output)
         hidden_states = self.self_attn_layer_norm(hidden_states + self_output)
@@ -270,7 +292,9 @@ class SignAttentionPreTrainedModel(PreTrainedModel):
             init.zeros_(module.bias)
         elif isinstance(module, nn.Embedding):
             init.normal_(module.weight, mean=0.0, std=1.0)
-        elif isinstance(module, (nn.Conv1d, nn.Linear)) and not getattr(module.weight, "_is_hf_initialized", False):
+        elif isinstance(module, (nn.Conv1d, nn.Linear)) and not getattr(
+            module.weight, "_is_hf_initialized", False
+        ):
             module.reset_parameters()
 
 
@@ -284,7 +308,9 @@ class SignAttentionEncoder(SignAttentionPreTrainedModel):
         super().__init__(config)
         self.embedder = SignAttentionKeypointEmbedder(config)
         self.positional_dropout = nn.Dropout(config.positional_dropout)
-        self.layers = nn.ModuleList([SignAttentionEncoderLayer(config, i) for i in range(config.encoder_layers)])
+        self.layers = nn.ModuleList(
+            [SignAttentionEncoderLayer(config, i) for i in range(config.encoder_layers)]
+        )
         self.layer_norm = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
         self.post_init()
 
@@ -301,7 +327,9 @@ class SignAttentionEncoder(SignAttentionPreTrainedModel):
         positions = sinusoidal_positions(0, hidden_states.shape[1], self.config.d_model, hidden_states.device)
         hidden_states = self.positional_dropout(hidden_states + positions.to(hidden_states.dtype))
 
-        mask = None if attention_mask is None else padding_to_additive_mask(attention_mask, hidden_states.dtype)
+        mask = (
+            None if attention_mask is None else padding_to_additive_mask(attention_mask, hidden_states.dtype)
+        )
         all_hidden_states = (hidden_states,) if output_hidden_states else None
         all_attentions = () if output_attentions else None
         for layer in self.layers:
@@ -311,7 +339,9 @@ class SignAttentionEncoder(SignAttentionPreTrainedModel):
             if output_hidden_states:
                 all_hidden_states += (hidden_states,)
         hidden_states = self.layer_norm(hidden_states)
-        return BaseModelOutput(last_hidden_state=hidden_states, hidden_states=all_hidden_states, attentions=all_attentions)
+        return BaseModelOutput(
+            last_hidden_state=hidden_states, hidden_states=all_hidden_states, attentions=all_attentions
+        )
 
 
 class SignAttentionDecoder(SignAttentionPreTrainedModel):
@@ -320,7 +350,9 @@ class SignAttentionDecoder(SignAttentionPreTrainedModel):
         self.embed_tokens = nn.Embedding(config.vocab_size, config.d_model)
         self.embed_scale = math.sqrt(config.d_model)
         self.positional_dropout = nn.Dropout(config.positional_dropout)
-        self.layers = nn.ModuleList([SignAttentionDecoderLayer(config, i) for i in range(config.decoder_layers)])
+        self.layers = nn.ModuleList(
+            [SignAttentionDecoderLayer(config, i) for i in range(config.decoder_layers)]
+        )
         self.layer_norm = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
         self.post_init()
 
@@ -344,11 +376,15 @@ class SignAttentionDecoder(SignAttentionPreTrainedModel):
     ) -> SignAttentionDecoderOutput:
         check_token_ids(input_ids, self.config.vocab_size, "decoder_input_ids")
         if use_cache and past_key_values is None:
-            past_key_values = EncoderDecoderCache(DynamicCache(config=self.config), DynamicCache(config=self.config))
+            past_key_values = EncoderDecoderCache(
+                DynamicCache(config=self.config), DynamicCache(config=self.config)
+            )
         past_length = past_key_values.get_seq_length() if past_key_values is not None else 0
 
         hidden_states = self.embed_tokens(input_ids) * self.embed_scale
-        positions = sinusoidal_positions(past_length, input_ids.shape[1], self.config.d_model, hidden_states.device)
+        positions = sinusoidal_positions(
+            past_length, input_ids.shape[1], self.config.d_model, hidden_states.device
+        )
         hidden_states = self.positional_dropout(hidden_states + positions.to(hidden_states.dtype))
 
         self_mask = causal_additive_mask(input_ids.shape[1], past_length, attention_mask, hidden_states.dtype)
@@ -403,7 +439,9 @@ def causal_additive_mask(
     device = padding_mask.device if padding_mask is not None else None
     query_positions = torch.arange(past_length, key_length, device=device)[:, None]
     allowed = torch.arange(key_length, device=device)[None, :] <= query_positions
-    mask = torch.zeros(query_length, key_length, dtype=dtype, device=device).masked_fill(~allowed, torch.finfo(dtype).min)
+    mask = torch.zeros(query_length, key_length, dtype=dtype, device=device).masked_fill(
+        ~allowed, torch.finfo(dtype).min
+    )
     mask = mask[None, None]
     if padding_mask is not None:
         mask = mask + padding_to_additive_mask(padding_mask[:, -key_length:], dtype)
@@ -411,7 +449,9 @@ def causal_additive_mask(
     return mask
 
 
-def check_pose_inputs(config: SignAttentionConfig, input_features: torch.Tensor, attention_mask: torch.Tensor | None) -> None:
+def check_pose_inputs(
+    config: SignAttentionConfig, input_features: torch.Tensor, attention_mask: torch.Tensor | None
+) -> None:
     """Turn the mistakes people make with pose batches into messages that say what to do."""
     if input_features.dim() != 3:
         raise ValueError(
@@ -432,13 +472,19 @@ def check_pose_inputs(config: SignAttentionConfig, input_features: torch.Tensor,
             "sample or truncate frames with the feature extractor"
         )
     if torch.isnan(input_features).any():
-        raise ValueError("input_features contains NaN: replace missing landmarks with 0 (the feature extractor does)")
+        raise ValueError(
+            "input_features contains NaN: replace missing landmarks with 0 (the feature extractor does)"
+        )
     if attention_mask is not None:
         if attention_mask.shape != (batch, frames):
-            raise ValueError(f"attention_mask has shape {tuple(attention_mask.shape)}, expected {(batch, frames)}")
+            raise ValueError(
+                f"attention_mask has shape {tuple(attention_mask.shape)}, expected {(batch, frames)}"
+            )
         empty = (attention_mask.sum(dim=1) == 0).nonzero().flatten().tolist()
         if empty:
-            raise ValueError(f"attention_mask masks every frame of sample(s) {empty}: a clip needs at least one real frame")
+            raise ValueError(
+                f"attention_mask masks every frame of sample(s) {empty}: a clip needs at least one real frame"
+            )
 
 
 def check_token_ids(ids: torch.Tensor, vocab_size: int, name: str, ignore_index: int | None = None) -> None:
@@ -581,7 +627,9 @@ class SignAttentionForConditionalGeneration(SignAttentionPreTrainedModel, Genera
         logits = self.lm_head(outputs.last_hidden_state)
         loss = None
         if labels is not None:
-            loss = nn.functional.cross_entropy(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100)
+            loss = nn.functional.cross_entropy(
+                logits.reshape(-1, logits.shape[-1]), labels.reshape(-1), ignore_index=-100
+            )
         return SignAttentionSeq2SeqLMOutput(
             loss=loss,
             logits=logits,

@@ -37,14 +37,18 @@ def build_vocabulary(corpus: Iterable[str], base_vocab: dict[str, int] | None = 
     return vocab
 
 
-def gloss_tokenizer_from_vocabulary(vocab: dict[str, int], model_max_length: int = 20) -> PreTrainedTokenizerFast:
+def gloss_tokenizer_from_vocabulary(
+    vocab: dict[str, int], model_max_length: int = 20
+) -> PreTrainedTokenizerFast:
     """A fast tokenizer over ``vocab`` that appends ``</s>`` (the decoder starts from ``<s>`` on its own)."""
     missing = [token for token in SPECIAL_TOKENS if token not in vocab]
     if missing:
         raise ValueError(f"vocabulary lacks the special tokens {missing}")
     backend = Tokenizer(WordLevel(vocab, unk_token=UNK))
     backend.pre_tokenizer = WhitespaceSplit()
-    backend.post_processor = TemplateProcessing(single=f"$A {EOS}", pair=f"$A $B {EOS}", special_tokens=[(EOS, vocab[EOS])])
+    backend.post_processor = TemplateProcessing(
+        single=f"$A {EOS}", pair=f"$A $B {EOS}", special_tokens=[(EOS, vocab[EOS])]
+    )
     return PreTrainedTokenizerFast(
         tokenizer_object=backend,
         pad_token=PAD,

@@ -77,22 +77,36 @@ class KeypointsTransformer(nn.Module):
         self.generator = nn.Linear(d_model, vocab_size)
 
     def encode(self, src: torch.Tensor, src_padding_mask: torch.Tensor | None) -> torch.Tensor:
-        return self.transformer.encoder(self.src_pe(self.src_keyp_emb(src)), src_key_padding_mask=src_padding_mask)
-
-    def decode(self, tgt: torch.Tensor, memory: torch.Tensor, memory_padding_mask: torch.Tensor | None) -> torch.Tensor:
-        causal = self.transformer.generate_square_subsequent_mask(tgt.size(1))
-        return self.transformer.decoder(
-            self.tgt_pe(self.tgt_tok_emb(tgt)), memory, tgt_mask=causal, memory_key_padding_mask=memory_padding_mask
+        return self.transformer.encoder(
+            self.src_pe(self.src_keyp_emb(src)), src_key_padding_mask=src_padding_mask
         )
 
-    def forward(self, src: torch.Tensor, tgt: torch.Tensor, src_padding_mask: torch.Tensor | None) -> torch.Tensor:
+    def decode(
+        self, tgt: torch.Tensor, memory: torch.Tensor, memory_padding_mask: torch.Tensor | None
+    ) -> torch.Tensor:
+        causal = self.transformer.generate_square_subsequent_mask(tgt.size(1))
+        return self.transformer.decoder(
+            self.tgt_pe(self.tgt_tok_emb(tgt)),
+            memory,
+            tgt_mask=causal,
+            memory_key_padding_mask=memory_padding_mask,
+        )
+
+    def forward(
+        self, src: torch.Tensor, tgt: torch.Tensor, src_padding_mask: torch.Tensor | None
+    ) -> torch.Tensor:
         """Logits ``(N, T, vocab)``. ``src_padding_mask`` is True at padded frames (PyTorch's convention)."""
         return self.generator(self.decode(tgt, self.encode(src, src_padding_mask), src_padding_mask))
 
 
 @torch.no_grad()
 def greedy_decode_no_cache(
-    model: KeypointsTransformer, src: torch.Tensor, src_padding_mask: torch.Tensor | None, bos: int, eos: int, max_len: int
+    model: KeypointsTransformer,
+    src: torch.Tensor,
+    src_padding_mask: torch.Tensor | None,
+    bos: int,
+    eos: int,
+    max_len: int,
 ) -> torch.Tensor:
     """The official loop: encode once, then re-decode the whole prefix each step and take the argmax."""
     memory = model.encode(src, src_padding_mask)
@@ -117,7 +131,9 @@ def beam_search_one_sample(
     for _ in range(max_len - 1):
         candidates = []
         for score, tokens in beams:
-            log_probs = model.generator(model.decode(torch.tensor([tokens]), memory, None)[:, -1]).log_softmax(-1)[0]
+            log_probs = model.generator(
+                model.decode(torch.tensor([tokens]), memory, None)[:, -1]
+            ).log_softmax(-1)[0]
             top = log_probs.topk(num_beams)
             candidates += [(score + s.item(), tokens + [t.item()]) for s, t in zip(top.values, top.indices)]
         candidates.sort(key=lambda c: c[0], reverse=True)

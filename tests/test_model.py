@@ -48,11 +48,24 @@ def batch() -> tuple[torch.Tensor, torch.Tensor]:
 
 def test_converter_infers_the_paper_architecture(pair):
     config = pair[1].config
-    assert (config.num_features, config.embedder_width, config.d_model, config.ffn_dim) == (225, 128, 16, 2048)
+    assert (config.num_features, config.embedder_width, config.d_model, config.ffn_dim) == (
+        225,
+        128,
+        16,
+        2048,
+    )
     assert (config.encoder_layers, config.decoder_layers, config.num_heads) == (1, 1, 8)
     assert (config.max_source_positions, config.max_target_positions, config.vocab_size) == (220, 20, VOCAB)
     defaults = SignAttentionConfig(vocab_size=VOCAB)
-    for field in ("num_features", "embedder_width", "d_model", "ffn_dim", "num_heads", "dropout", "activation_function"):
+    for field in (
+        "num_features",
+        "embedder_width",
+        "d_model",
+        "ffn_dim",
+        "num_heads",
+        "dropout",
+        "activation_function",
+    ):
         assert getattr(defaults, field) == getattr(config, field), field
 
 
@@ -110,7 +123,11 @@ def test_generate_returns_every_attention_per_step(pair, batch, num_beams):
     ours.set_attn_implementation("sdpa")  # asking for attentions must still return them
     features, mask = batch
     out = ours.generate(
-        features, attention_mask=mask, num_beams=num_beams, output_attentions=True, return_dict_in_generate=True
+        features,
+        attention_mask=mask,
+        num_beams=num_beams,
+        output_attentions=True,
+        return_dict_in_generate=True,
     )
     steps = out.sequences.shape[1] - 1
     assert len(out.cross_attentions) == len(out.decoder_attentions) == steps
@@ -133,12 +150,20 @@ def test_forward_attentions_and_block_outputs(pair, batch):
     features, mask = batch
     targets = torch.tensor([[BOS, 5, 6, 7]] * 4)
     out = ours(
-        features, attention_mask=mask, decoder_input_ids=targets, output_attentions=True, output_block_outputs=True
+        features,
+        attention_mask=mask,
+        decoder_input_ids=targets,
+        output_attentions=True,
+        output_block_outputs=True,
     )
     assert out.decoder_attentions[0].shape == (4, 8, 4, 4)
     assert torch.all(out.decoder_attentions[0].triu(diagonal=1) == 0)  # causal
     torch.testing.assert_close(out.cross_attentions[0].sum(-1), torch.ones(4, 8, 4))
-    assert out.decoder_self_attention_outputs[0].shape == out.decoder_cross_attention_outputs[0].shape == (4, 4, 16)
+    assert (
+        out.decoder_self_attention_outputs[0].shape
+        == out.decoder_cross_attention_outputs[0].shape
+        == (4, 4, 16)
+    )
     # The block outputs are what is added to the residual stream: rebuild the decoder layer's first norm from them.
     layer = ours.model.decoder.layers[0]
     embedded = ours.model.decoder.embed_tokens(targets) * 4.0
@@ -147,7 +172,8 @@ def test_forward_attentions_and_block_outputs(pair, batch):
     embedded = embedded + sinusoidal_positions(0, 4, 16, embedded.device)
     residual = layer.self_attn_layer_norm(embedded + out.decoder_self_attention_outputs[0])
     recomputed_cross, _ = layer.encoder_attn(
-        residual, (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min,
+        residual,
+        (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min,
         key_value_states=out.encoder_last_hidden_state,
     )
     torch.testing.assert_close(recomputed_cross, out.decoder_cross_attention_outputs[0], atol=1e-5, rtol=0)
@@ -167,13 +193,19 @@ def test_loss_ignores_padding(pair, batch):
 def test_converter_cli_on_lightning_checkpoint(pair, batch, tmp_path):
     reference, ours = pair
     checkpoint = tmp_path / "best.ckpt"
-    torch.save({"state_dict": {f"model.{k}": v for k, v in reference.state_dict().items()}, "epoch": 3}, checkpoint)
+    torch.save(
+        {"state_dict": {f"model.{k}": v for k, v in reference.state_dict().items()}, "epoch": 3}, checkpoint
+    )
     vocab = tmp_path / "vocab.txt"
-    vocab.write_text("\n".join(["<pad>", "<unk>", "<bos>", "<eos>"] + [f"G{i}" for i in range(VOCAB - 4)]) + "\n")
+    vocab.write_text(
+        "\n".join(["<pad>", "<unk>", "<bos>", "<eos>"] + [f"G{i}" for i in range(VOCAB - 4)]) + "\n"
+    )
     folder = convert(checkpoint, vocab, tmp_path / "converted")
     loaded = SignAttentionForConditionalGeneration.from_pretrained(folder).eval()
     features, mask = batch
-    assert torch.equal(loaded.generate(features, attention_mask=mask), ours.generate(features, attention_mask=mask))
+    assert torch.equal(
+        loaded.generate(features, attention_mask=mask), ours.generate(features, attention_mask=mask)
+    )
     vocab.write_text("<pad>\n<unk>\n<bos>\n<eos>\nG0\n")
     with pytest.raises(ValueError, match="5 tokens but the checkpoint's generator has 30"):
         convert(checkpoint, vocab, tmp_path / "bad")
