@@ -1,0 +1,293 @@
+"""``GSLPoses``: the GSL continuous corpus as pose sequences, a ``datasets.GeneratorBasedBuilder``.
+
+One builder serves real and synthetic data, so everything downstream reads the same features whatever the
+source::
+
+    from dataset_builder.builder import GSLPoses
+
+    builder = GSLPoses(config_name="si", source="synthetic", cache_dir="cache/")
+    builder.download_and_prepare()
+    dataset = builder.as_dataset()  # DatasetDict: train / validation / test
+
+datasets 5 no longer runs loading scripts, so the builder is imported and instantiated; the options below
+are ``GSLPosesConfig`` fields and pass through ``GSLPoses(config_name=..., **options)`` (each set of options
+gets its own cache folder). Sources:
+
+* ``synthetic``: ``dataset_builder.synthetic`` renders every clip (deterministic in ``seed``);
+* ``gsl``: a GSL root holding, per split path, a folder of frames (``ROOT/<path>/*.jpg``) or a video
+  (``ROOT/<path>.mp4``, ...); MediaPipe Holistic runs on the fly and each clip's result is cached as
+  ``<pose_cache>/<path>.npy`` (atomic write), so a rerun or another config reuses it;
+* ``poses``: a folder of already extracted ``<path>.npy`` or ``<path>.pose`` files
+  (``python -m dataset_builder.extract``).
+
+Real clips that are missing are skipped, logged and listed in ``missing_clips.txt``; clips where MediaPipe
+found no person are kept (all NaN pose) and listed in ``report.json``. Both files land in the prepared
+dataset folder (``builder.cache_dir``, or ``download_and_prepare``'s ``output_dir``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import datasets
+import numpy as np
+
+from dataset_builder.gsl import CONFIGS, GSL_DATA_DIR, SPLITS, GSLClip, load_split, read_annotations
+from dataset_builder.landmarks import HOLISTIC_COMPONENTS, LANDMARK_SETS, component_slices, num_points
+from dataset_builder.synthetic import SyntheticGSL
+
+logger = logging.getLogger(__name__)
+
+SOURCES = ("synthetic", "gsl", "poses")
+POSE_SUFFIXES = (".npy", ".pose")
+VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
+_HOLISTIC_SLICES = component_slices(tuple(HOLISTIC_COMPONENTS))
+_SPLIT_NAMES = {
+    "train": datasets.Split.TRAIN,
+    "validation": datasets.Split.VALIDATION,
+    "test": datasets.Split.TEST,
+}
+
+
+def landmark_layout(landmark_set: str) -> dict:
+    """What the ``pose`` feature holds, by name and in order (written as ``landmarks.json``)."""
+    if landmark_set not in LANDMARK_SETS:
+        raise ValueError(f"Unknown landmark set {landmark_set!r}; valid sets: {', '.join(LANDMARK_SETS)}")
+    components = list(LANDMARK_SETS[landmark_set])
+    return {
+        "landmark_set": landmark_set,
+        "components": components,
+        "component_sizes": {name: HOLISTIC_COMPONENTS[name] for name in components},
+        "num_points": num_points(components),
+        "coordinates": ["x", "y", "z"],
+    }
+
+
+def gsl_features(landmark_set: str = "body_hands") -> datasets.Features:
+    """The dataset's features; ``pose`` is ``(frames, K, 3)`` with K = 75 (body_hands) or 543 (full)."""
+    return datasets.Features(
+        {
+            "id": datasets.Value("string"),
+            "scenario": datasets.Value("string"),
+            "signer": datasets.Value("string"),
+            "repetition": datasets.Value("int32"),
+            "gloss": datasets.Value("string"),
+            "text": datasets.Value("string"),
+            "pose": datasets.Array3D(
+                shape=(None, landmark_layout(landmark_set)["num_points"], 3), dtype="float32"
+            ),
+            "fps": datasets.Value("float32"),
+            "num_frames": datasets.Value("int32"),
+            "gloss_spans": datasets.List(datasets.List(datasets.Value("int32"), length=2)),
+        }
+    )
+
+
+@dataclass
+class GSLPosesConfig(datasets.BuilderConfig):
+    """A split scheme (``si`` / ``sd``, the config name) plus where the poses come from."""
+
+    source: str = "synthetic"  # synthetic | gsl | poses
+    gsl_root: str | None = None  # source "gsl": frame folders / videos per split path
+    poses_dir: str | None = None  # source "poses": <split path>.npy / .pose files
+    pose_cache: str | None = None  # source "gsl": extraction cache; default <cache_dir>/gsl_pose_cache
+    landmark_set: str = "body_hands"  # which Holistic components the pose feature stores
+    limit: int | None = None  # keep only the first N clips of each split (tests, smoke runs)
+    seed: int = 0  # synthetic corpus seed
+
+    def validate(self) -> None:
+        """Clear errors for bad options, raised before any work starts."""
+        if self.name not in CONFIGS:
+            raise ValueError(f"Unknown GSL config {self.name!r}; valid configs: {', '.join(CONFIGS)}")
+        if self.source not in SOURCES:
+            raise ValueError(f"Unknown source {self.source!r}; valid sources: {', '.join(SOURCES)}")
+        landmark_layout(self.landmark_set)
+        if self.limit is not None and self.limit < 1:
+            raise ValueError(f"limit must be a positive number of clips per split, got {self.limit}")
+        for source, option in (("gsl", "gsl_root"), ("poses", "poses_dir")):
+            folder = getattr(self, option)
+            if self.source != source:
+                continue
+            if folder is None:
+                raise ValueError(f"source {source!r} needs {option}: the folder holding the clips")
+            if not Path(folder).is_dir():
+                raise FileNotFoundError(f"{option} {folder!r} does not exist or is not a folder")
+
+
+class GSLPoses(datasets.GeneratorBasedBuilder):
+    """GSL continuous sign language sentences as MediaPipe Holistic pose sequences with gloss labels."""
+
+    VERSION = datasets.Version("1.0.0")
+    BUILDER_CONFIG_CLASS = GSLPosesConfig
+    BUILDER_CONFIGS = [
+        GSLPosesConfig(name="si", version=VERSION, description="Signer independent: signer3 held out."),
+        GSLPosesConfig(
+            name="sd", version=VERSION, description="Signer dependent: all signers in every split."
+        ),
+    ]
+    DEFAULT_CONFIG_NAME = "si"
+    DEFAULT_WRITER_BATCH_SIZE = 256  # ~30 MB of poses per Arrow record batch
+    config: GSLPosesConfig
+
+    def __init__(self, *args, dataset_name: str = "gsl_poses", **kwargs):
+        # datasets names a builder after its module ("builder"); name the cache folder after the data instead.
+        super().__init__(*args, dataset_name=dataset_name, **kwargs)
+
+    def _info(self) -> datasets.DatasetInfo:
+        self.config.validate()
+        return datasets.DatasetInfo(
+            description=f"GSL continuous ({self.config.name}) as pose sequences, source: {self.config.source}",
+            features=gsl_features(self.config.landmark_set),
+            homepage="https://vcl.iti.gr/dataset/gsl/",
+            license="Annotations: MIT (iliasprc/slrzoo). Real poses: see the GSL dataset terms.",
+        )
+
+    def _split_generators(self, dl_manager) -> list[datasets.SplitGenerator]:
+        texts = read_annotations(GSL_DATA_DIR / "annotations.csv")
+        self._report: dict[str, dict] = {}
+        return [
+            datasets.SplitGenerator(
+                name=_SPLIT_NAMES[split],
+                gen_kwargs={"split": split, "clips": load_split(self.config.name, split, texts=texts)},
+            )
+            for split in SPLITS
+        ]
+
+    def _generate_examples(self, split: str, clips: list[GSLClip]) -> Iterator[tuple[str, dict]]:
+        clips = clips[: self.config.limit]
+        if self.config.source == "synthetic":
+            yield from self._synthetic_examples(clips)
+        else:
+            yield from self._real_examples(split, clips)
+
+    def _synthetic_examples(self, clips: list[GSLClip]) -> Iterator[tuple[str, dict]]:
+        generator = SyntheticGSL(self.config.seed, self.config.landmark_set)
+        for clip in clips:
+            synthetic = generator.clip(clip.id, clip.glosses)
+            yield clip.id, _example(clip, synthetic.pose, synthetic.fps, synthetic.gloss_spans)
+
+    def _real_examples(self, split: str, clips: list[GSLClip]) -> Iterator[tuple[str, dict]]:
+        keep = np.concatenate(
+            [np.arange(_HOLISTIC_SLICES[c].start, _HOLISTIC_SLICES[c].stop) for c in self._components]
+        )
+        no_spans = np.zeros((0, 2), dtype=np.int32)
+        missing, no_person = [], []
+        holistic = None
+        try:
+            for clip in clips:
+                if self.config.source == "poses":
+                    extracted = self._load_extracted(clip)
+                else:
+                    if holistic is None:
+                        from dataset_builder.extract import create_holistic  # MediaPipe only when extracting
+
+                        holistic = create_holistic()
+                    extracted = self._extract_cached(clip, holistic)
+                if extracted is None:
+                    missing.append(clip.id)
+                    continue
+                if extracted.no_person:
+                    no_person.append(clip.id)
+                yield clip.id, _example(clip, extracted.landmarks[:, keep], extracted.fps, no_spans)
+        finally:
+            if holistic is not None:
+                holistic.close()
+            self._write_report(split, len(clips), missing, no_person)
+
+    @property
+    def _components(self) -> tuple[str, ...]:
+        return LANDMARK_SETS[self.config.landmark_set]
+
+    def _load_extracted(self, clip: GSLClip):
+        """The ``poses_dir`` file of ``clip`` (``.npy`` preferred over ``.pose``), or None if absent."""
+        from dataset_builder.extract import load_pose_file
+
+        for suffix in POSE_SUFFIXES:
+            path = Path(self.config.poses_dir) / f"{clip.id}{suffix}"
+            if path.is_file():
+                return load_pose_file(path)
+        return None
+
+    def _extract_cached(self, clip: GSLClip, holistic):
+        """Holistic landmarks of ``clip`` from the pose cache, or extracted from the GSL root and cached;
+        None when the root has neither a frame folder nor a video for it."""
+        from dataset_builder.extract import extract_clip, load_pose_file, save_extracted
+
+        cache_root = self.config.pose_cache or os.path.join(self._cache_dir_root, "gsl_pose_cache")
+        cached = Path(cache_root) / f"{clip.id}.npy"
+        if cached.is_file():
+            return load_pose_file(cached)
+        source = _find_clip(Path(self.config.gsl_root), clip.id)
+        if source is None:
+            return None
+        extracted = extract_clip(source, holistic=holistic)
+        save_extracted(extracted, cached)
+        return extracted
+
+    def _write_report(self, split: str, total: int, missing: list[str], no_person: list[str]) -> None:
+        """Log and record what a real source lacked, next to the prepared data (rewritten per split)."""
+        if missing:
+            logger.warning(
+                "%s/%s: %d of %d clips missing from %s (e.g. %s); listed in missing_clips.txt",
+                self.config.name,
+                split,
+                len(missing),
+                total,
+                self.config.gsl_root or self.config.poses_dir,
+                ", ".join(missing[:3]),
+            )
+        if no_person:
+            logger.warning(
+                "%s/%s: no person found in %d clips (kept, all NaN)", self.config.name, split, len(no_person)
+            )
+        self._report[split] = {"clips": total, "missing": missing, "no_person": no_person}
+        output = Path(self._output_dir)
+        output.mkdir(parents=True, exist_ok=True)
+        lines = [f"{name}\t{clip}\n" for name, entry in self._report.items() for clip in entry["missing"]]
+        (output / "missing_clips.txt").write_text("".join(lines), encoding="utf-8")
+        summary = {
+            "source": self.config.source,
+            "splits": {
+                name: {
+                    "clips": entry["clips"],
+                    "missing": len(entry["missing"]),
+                    "no_person": len(entry["no_person"]),
+                    "no_person_clips": entry["no_person"],
+                }
+                for name, entry in self._report.items()
+            },
+        }
+        (output / "report.json").write_text(
+            json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8"
+        )
+
+
+def _find_clip(root: Path, clip_id: str) -> Path | None:
+    """``ROOT/<clip_id>/`` (a folder of frames) or ``ROOT/<clip_id>.<video suffix>``, whichever exists."""
+    folder = root / clip_id
+    if folder.is_dir():
+        return folder
+    for suffix in VIDEO_SUFFIXES:
+        if folder.with_name(folder.name + suffix).is_file():
+            return folder.with_name(folder.name + suffix)
+    return None
+
+
+def _example(clip: GSLClip, pose: np.ndarray, fps: float, spans: np.ndarray) -> dict:
+    return {
+        "id": clip.id,
+        "scenario": clip.scenario,
+        "signer": clip.signer,
+        "repetition": clip.repetition,
+        "gloss": clip.gloss,
+        "text": clip.text,
+        "pose": np.ascontiguousarray(pose, dtype=np.float32),
+        "fps": fps,
+        "num_frames": len(pose),
+        "gloss_spans": spans,
+    }

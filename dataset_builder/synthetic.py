@@ -1,0 +1,447 @@
+"""A synthetic GSL-like pose corpus: every clip of the real annotations, signed by seven virtual signers.
+
+Why: the GSL videos cannot be shipped or downloaded here, yet training, evaluation and the attention
+analysis need pose clips with the real gloss sequences, sentence lengths and signer splits. This module
+renders them, deterministically, in MediaPipe Holistic's layout and coordinates, so that the same builder,
+model and scripts run unchanged on real extracted poses.
+
+How a clip is made (``SyntheticGSL.clip``):
+
+* **Lexicon** (``Sign``): each gloss gets a citation form drawn from a generator seeded by a stable hash of
+  ``(seed, gloss)``: a place (forehead, chin, chest, neutral space, ...), a curved wrist path with an
+  optional repeated or circular movement, a start and end hand shape (finger flexions + spread), a start and
+  end palm orientation, a duration of 15-35 frames at 30 fps, and whether the other hand mirrors the
+  dominant one, holds still as a base, or rests. Similar glosses can happen; identity dominates the motion.
+* **Signers** (``Signer``, seeded by ``(seed, signer)``): body size and position in the frame, speed,
+  movement amplitude, a small offset of sign locations and of hand shapes, hand size, sensor noise level
+  and hand dropout rate. Their ranges are moderate on purpose: an unseen signer (signer3 in the ``si``
+  test split) must still look like the training signers to a tiny model.
+* **Clip** (seeded by ``(seed, clip id)``): hands at rest, a transition in, the signs joined by a few
+  interpolated frames (co-articulation), a transition out and rest again; each repetition varies speed,
+  easing and locations a little; the body sways and the head nods; Gaussian sensor noise; MediaPipe-like
+  dropouts (a hand missing for 2-8 frames, and hands near the frame bottom at rest sometimes lost) are NaN
+  for all 21 points of that hand.
+
+Coordinates follow MediaPipe: x, y are fractions of an 848x480 frame (the GSL resolution), pose z is depth
+in x units (negative = towards the camera), hand z is relative to the wrist. Face points (``full`` set
+only) are a fixed ellipsoidal cloud that moves rigidly with the head: plausible and NaN-free, but *not* the
+face-mesh topology, so they carry head pose only. The same clip id gives the same array in every config.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from dataset_builder.gsl import parse_clip_path
+from dataset_builder.landmarks import LANDMARK_SETS
+
+FPS = 30.0
+ASPECT = 848 / 480  # GSL frames: a y fraction is this many x fractions
+
+# -- The body, in "body units": shoulder width = 1, origin between the shoulders, x to the image right (the
+# signer's left), y down, z towards the camera negative. Signers scale and place it in the frame.
+_POSE_STATIC = np.zeros((33, 3))
+_POSE_STATIC[:11] = [
+    [0.00, -0.62, -0.30],  # nose
+    [0.05, -0.70, -0.26],  # left eye inner
+    [0.09, -0.705, -0.25],  # left eye
+    [0.13, -0.70, -0.23],  # left eye outer
+    [-0.05, -0.70, -0.26],  # right eye inner
+    [-0.09, -0.705, -0.25],  # right eye
+    [-0.13, -0.70, -0.23],  # right eye outer
+    [0.20, -0.66, -0.05],  # left ear
+    [-0.20, -0.66, -0.05],  # right ear
+    [0.055, -0.54, -0.25],  # mouth left
+    [-0.055, -0.54, -0.25],  # mouth right
+]
+_POSE_STATIC[11:13] = [[0.5, 0.0, 0.0], [-0.5, 0.0, 0.0]]  # shoulders (left, right)
+_POSE_STATIC[23:33] = [
+    [0.30, 1.60, 0.00],  # left hip
+    [-0.30, 1.60, 0.00],  # right hip
+    [0.32, 2.60, 0.00],  # knees
+    [-0.32, 2.60, 0.00],
+    [0.33, 3.50, 0.10],  # ankles
+    [-0.33, 3.50, 0.10],
+    [0.33, 3.60, 0.15],  # heels
+    [-0.33, 3.60, 0.15],
+    [0.33, 3.65, -0.10],  # foot index
+    [-0.33, 3.65, -0.10],
+]
+_HEAD = slice(0, 11)
+_UPPER_ARM, _FOREARM = 0.75, 0.65
+
+# -- The hand state of a frame, per hand: wrist position (3, body units), flexion of thumb..pinky (5, 0 =
+# straight, 1 = curled), spread (1), roll / yaw / pitch of the palm (3, radians). A clip is a (T, 24) array:
+# dominant (right) hand then left hand; both are rendered to landmarks in one vectorized pass.
+_POS, _FLEX, _SPREAD, _ANGLES = slice(0, 3), slice(3, 8), 8, slice(9, 12)
+_HAND_DIMS = 12
+_RIGHT, _LEFT = slice(0, _HAND_DIMS), slice(_HAND_DIMS, 2 * _HAND_DIMS)
+_MIRROR = np.array([-1, 1, 1, 1, 1, 1, 1, 1, 1, -1, -1, 1.0])  # right-hand state -> mirrored left-hand state
+
+# Rest: wrists low in front of the belly, fingers loosely curled and pointing down.
+_REST_RIGHT = np.array([-0.22, 1.25, -0.35, 0.4, 0.35, 0.35, 0.4, 0.45, 0.2, 2.8, 0.9, 0.0])
+_REST = np.concatenate([_REST_RIGHT, _REST_RIGHT * _MIRROR])
+
+# Canonical right hand, palm to the camera, fingers up, wrist at 0, length (wrist -> middle tip) 1.
+_FINGER_BASE = np.array(
+    [[0.12, -0.10, -0.02], [0.10, -0.42, 0], [0.03, -0.45, 0], [-0.04, -0.43, 0], [-0.10, -0.38, 0]]
+)
+_SEGMENTS = np.array(
+    [[0.16, 0.14, 0.12], [0.24, 0.14, 0.10], [0.27, 0.16, 0.10], [0.25, 0.15, 0.10], [0.19, 0.11, 0.09]]
+)
+_AZIMUTH = np.array([0.9, 0.10, 0.0, -0.10, -0.22])  # finger direction, radians from "up" towards the thumb
+_SPREAD_AZIMUTH = np.array([0.3, 0.15, 0.0, -0.15, -0.3])
+_FLEX_ANGLES = np.array([[0.4, 0.5, 0.5], *[[1.4, 1.7, 1.2]] * 4])  # per joint at flexion 1
+_THUMB_ACROSS = np.array([0.5, 1.0, 1.5])  # a flexed thumb also swings across the palm
+
+# Sign places (wrist, body units, dominant hand on the image left) and hand shapes (5 flexions, spread).
+_PLACES = np.array(
+    [
+        [-0.15, -0.75, -0.35],  # forehead
+        [-0.05, -0.55, -0.45],  # nose / mouth
+        [-0.28, -0.55, -0.30],  # cheek
+        [0.00, -0.35, -0.45],  # chin
+        [-0.10, -0.10, -0.40],  # throat
+        [0.00, 0.35, -0.35],  # chest centre
+        [-0.32, 0.30, -0.30],  # chest, dominant side
+        [0.30, 0.25, -0.30],  # chest, other side
+        [-0.20, 0.50, -0.70],  # neutral space, forward
+        [-0.75, 0.40, -0.40],  # beside the body
+        [-0.10, 0.85, -0.45],  # low space
+        [-0.55, -0.45, -0.40],  # beside the head
+    ]
+)
+_HANDSHAPES = np.array(
+    [
+        [0.3, 1, 1, 1, 1, 0.0],  # A (fist)
+        [0.7, 0, 0, 0, 0, 0.0],  # B (flat)
+        [0.0, 0, 0, 0, 0, 1.0],  # 5 (spread)
+        [0.8, 0, 1, 1, 1, 0.0],  # 1 (index)
+        [0.8, 0, 0, 1, 1, 0.8],  # V
+        [0.8, 0, 0, 0, 1, 0.7],  # W
+        [0.0, 1, 1, 1, 0, 0.6],  # Y
+        [0.0, 0, 1, 1, 1, 0.5],  # L
+        [0.4, 0.45, 0.45, 0.45, 0.45, 0.2],  # C
+        [0.7, 0.75, 0.75, 0.75, 0.75, 0.0],  # O
+        [0.8, 1, 1, 1, 0, 0.0],  # I (pinky)
+        [0.6, 0.7, 0, 0, 0, 0.6],  # F
+        [0.0, 0, 0, 1, 1, 0.6],  # 3
+        [0.3, 0.5, 0.5, 0.5, 0.5, 1.0],  # claw
+        [0.8, 0, 0, 0, 0, 0.0],  # B, thumb in
+        [0.2, 0.3, 1, 1, 1, 0.0],  # X-ish (bent index)
+    ]
+)
+_ROLLS = np.array([0.0, 0.5, -0.5, 1.2, -1.2, 2.4])
+_YAWS = np.array([0.0, 1.3, 2.8, -0.8])
+_PITCHES = np.array([0.0, 0.9, -0.5])
+
+
+def stable_seed(*parts: object) -> int:
+    """A 64-bit seed from ``parts`` that is the same in every process (unlike ``hash()`` of a str)."""
+    digest = hashlib.blake2b("\x1f".join(map(str, parts)).encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "little")
+
+
+def _rng(*parts: object) -> np.random.Generator:
+    return np.random.default_rng(stable_seed(*parts))
+
+
+def _smoothstep(u: np.ndarray) -> np.ndarray:
+    return u * u * (3 - 2 * u)
+
+
+@dataclass(frozen=True)
+class Sign:
+    """The citation form of one gloss, in body units, for the dominant hand (and the other one)."""
+
+    duration: int  # frames at 30 fps for a signer of speed 1
+    place: np.ndarray  # (3,) centre of the sign: amplitude scales the movement around it
+    path: np.ndarray  # (3, 3) quadratic Bezier control points of the wrist
+    oscillation: np.ndarray  # (2, 3) sine / cosine amplitudes of a repeated or circular movement
+    cycles: float  # repetitions of the oscillation over the sign
+    shapes: np.ndarray  # (2, 6) hand shape at start and end (5 flexions, spread)
+    angles: np.ndarray  # (2, 3) palm roll / yaw / pitch at start and end
+    other_hand: str  # "rest", "mirror" (two-handed symmetric) or "base" (held still, with its own state)
+    base: np.ndarray  # (12,) the left-hand state of a "base" sign
+
+
+@dataclass(frozen=True)
+class Signer:
+    """What makes one virtual signer look different from another: moderate on purpose."""
+
+    scale: float  # shoulder width as a fraction of the frame width
+    center: np.ndarray  # (2,) mid-shoulder point, frame fractions
+    speed: float  # > 1 signs faster (shorter signs and transitions)
+    amplitude: float  # movement size around each sign's place
+    bias: np.ndarray  # (3,) habitual offset of sign places, body units
+    shape_bias: np.ndarray  # (6,) habitual offset of hand shapes
+    hand_size: float  # wrist -> middle fingertip, body units
+    transition: int  # frames between two signs at speed 1
+    noise: float  # landmark jitter, frame fractions
+    dropout_rate: float  # hand dropout events per frame
+
+
+@dataclass(frozen=True)
+class SyntheticClip:
+    pose: np.ndarray  # (T, K, 3) float32, NaN = not detected
+    gloss_spans: np.ndarray  # (G, 2) int32 [start, end) frame of each gloss
+    fps: float
+
+
+def make_sign(gloss: str, seed: int = 0) -> Sign:
+    """The citation form of ``gloss``; a function of ``(seed, gloss)`` only."""
+    rng = _rng(seed, "gloss", gloss)
+    place = _PLACES[rng.integers(len(_PLACES))] + rng.normal(0, 0.08, 3)
+    if rng.random() < 0.15:  # a held sign: tiny path, the repeated movement carries it
+        direction, length = rng.normal(size=3), rng.uniform(0.03, 0.08)
+        oscillating = True
+    else:
+        direction, length = rng.normal(size=3) * [1, 1, 0.5], rng.uniform(0.15, 0.6)
+        oscillating = rng.random() < 0.35
+    displacement = direction / np.linalg.norm(direction) * length
+    bend = rng.normal(0, 0.12, 3)
+    path = np.stack([place - displacement / 2, place + bend, place + displacement / 2])
+    oscillation = np.zeros((2, 3))
+    cycles = 0.0
+    if oscillating:
+        axis = rng.normal(size=3)
+        oscillation[0] = axis / np.linalg.norm(axis) * rng.uniform(0.06, 0.15)
+        if rng.random() < 0.4:  # circular: a second, perpendicular component
+            ortho = np.cross(oscillation[0], rng.normal(size=3))
+            oscillation[1] = ortho / np.linalg.norm(ortho) * np.linalg.norm(oscillation[0])
+        cycles = rng.uniform(1.5, 3.0)
+    start_shape = _HANDSHAPES[rng.integers(len(_HANDSHAPES))]
+    end_shape = _HANDSHAPES[rng.integers(len(_HANDSHAPES))] if rng.random() < 0.35 else start_shape
+    shapes = np.clip(np.stack([start_shape, end_shape]) + rng.normal(0, 0.07, (2, 6)), 0, 1)
+    angles = np.array([rng.choice(_ROLLS), rng.choice(_YAWS), rng.choice(_PITCHES)]) + rng.normal(0, 0.15, 3)
+    angles = np.stack([angles, angles])
+    if rng.random() < 0.3:  # a twist of the wrist
+        angles[1, 0] += rng.choice([-1, 1]) * rng.uniform(0.6, 1.4)
+    other_hand = str(rng.choice(["rest", "mirror", "base"], p=[0.6, 0.25, 0.15]))
+    base = (
+        np.concatenate(
+            [
+                [0.15, 0.45, -0.45] + rng.normal(0, 0.08, 3),
+                _HANDSHAPES[rng.integers(len(_HANDSHAPES))],
+                [rng.choice(_ROLLS), rng.choice(_YAWS), 0.0],
+            ]
+        )
+        * _MIRROR
+    )  # drawn as a right hand, stored as its mirror image
+    duration = int(rng.integers(15, 36))
+    return Sign(duration, place, path, oscillation, cycles, shapes, angles, other_hand, base)
+
+
+def make_signer(name: str, seed: int = 0) -> Signer:
+    """The virtual signer ``name`` (e.g. ``signer3``); a function of ``(seed, name)`` only."""
+    rng = _rng(seed, "signer", name)
+    return Signer(
+        scale=rng.uniform(0.18, 0.23),
+        center=np.array([rng.uniform(0.46, 0.54), rng.uniform(0.42, 0.48)]),
+        speed=rng.uniform(0.85, 1.15),
+        amplitude=rng.uniform(0.85, 1.15),
+        bias=rng.normal(0, 0.04, 3),
+        shape_bias=rng.normal(0, 0.04, 6),
+        hand_size=rng.uniform(0.44, 0.50),
+        transition=int(rng.integers(4, 8)),
+        noise=rng.uniform(0.0015, 0.003),
+        dropout_rate=rng.uniform(0.004, 0.01),
+    )
+
+
+def _sign_states(sign: Sign, signer: Signer, speed: float, rng: np.random.Generator) -> np.ndarray:
+    """The (n, 24) hand states of one performance of ``sign``: the signer's size, speed and habits, plus
+    the small differences between two repetitions (location, duration, easing)."""
+    n = max(8, round(sign.duration / speed * rng.uniform(0.95, 1.05)))
+    u = np.linspace(0.0, 1.0, n)[:, None]
+    eased = u - np.clip(rng.normal(0.5, 0.15), 0.0, 0.9) * np.sin(2 * np.pi * u) / (2 * np.pi)
+    p0, p1, p2 = sign.path
+    wrist = (1 - eased) ** 2 * p0 + 2 * (1 - eased) * eased * p1 + eased**2 * p2
+    phase = 2 * np.pi * sign.cycles * u
+    wrist = wrist + np.sin(phase) * sign.oscillation[0] + (1 - np.cos(phase)) * sign.oscillation[1]
+    wrist = sign.place + signer.amplitude * (wrist - sign.place) + signer.bias + rng.normal(0, 0.03, 3)
+    blend = _smoothstep(u)
+    shape = np.clip((1 - blend) * sign.shapes[0] + blend * sign.shapes[1] + signer.shape_bias, 0, 1)
+    angles = (1 - blend) * sign.angles[0] + blend * sign.angles[1]
+    right = np.concatenate([wrist, shape, angles], axis=1)
+    if sign.other_hand == "mirror":
+        left = right * _MIRROR
+    elif sign.other_hand == "base":
+        left = np.broadcast_to(
+            sign.base + np.concatenate([signer.bias * [-1, 1, 1], np.zeros(9)]), right.shape
+        )
+    else:
+        left = np.broadcast_to(_REST[_LEFT], right.shape)
+    return np.concatenate([right, left], axis=1)
+
+
+def _transition(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+    """``n`` frames easing from state ``a`` to state ``b`` (both excluded): co-articulation."""
+    alpha = _smoothstep(np.arange(1, n + 1) / (n + 1))[:, None]
+    return (1 - alpha) * a + alpha * b
+
+
+def _rotations(angles: np.ndarray) -> np.ndarray:
+    """(T, 3, 3) rotation matrices Rz(roll) @ Ry(yaw) @ Rx(pitch) from (T, 3) angles."""
+    (cr, cy, cp), (sr, sy, sp) = np.cos(angles).T, np.sin(angles).T
+    one, zero = np.ones_like(cr), np.zeros_like(cr)
+    rz = np.stack([cr, -sr, zero, sr, cr, zero, zero, zero, one], -1).reshape(-1, 3, 3)
+    ry = np.stack([cy, zero, sy, zero, one, zero, -sy, zero, cy], -1).reshape(-1, 3, 3)
+    rx = np.stack([one, zero, zero, zero, cp, -sp, zero, sp, cp], -1).reshape(-1, 3, 3)
+    return rz @ ry @ rx
+
+
+def _hand_points(states: np.ndarray, hand_size: float, mirrored: bool) -> np.ndarray:
+    """(T, 21, 3) hand landmarks in body units from (T, 12) hand states, MediaPipe point order."""
+    flex, spread = states[:, _FLEX], states[:, _SPREAD, None]
+    bend = np.cumsum(flex[:, :, None] * _FLEX_ANGLES, axis=2)  # (T, 5, 3) joint angles towards the palm
+    azimuth = np.broadcast_to((_AZIMUTH + _SPREAD_AZIMUTH * spread)[:, :, None], bend.shape).copy()
+    azimuth[:, 0] -= flex[:, 0, None] * _THUMB_ACROSS
+    direction = np.stack(
+        [np.sin(azimuth) * np.cos(bend), -np.cos(azimuth) * np.cos(bend), -np.sin(bend)], axis=-1
+    )  # (T, 5, 3 joints, xyz)
+    joints = _FINGER_BASE[:, None] + np.cumsum(_SEGMENTS[..., None] * direction, axis=2)
+    fingers = np.concatenate([np.broadcast_to(_FINGER_BASE[:, None], (len(states), 5, 1, 3)), joints], axis=2)
+    local = np.concatenate([np.zeros((len(states), 1, 3)), fingers.reshape(len(states), 20, 3)], axis=1)
+    if mirrored:  # the left hand is the mirror image of the right one
+        local = local * [-1, 1, 1]
+    return (
+        np.einsum("tij,tpj->tpi", _rotations(states[:, _ANGLES]), local) * hand_size + states[:, None, _POS]
+    )
+
+
+def _elbows(shoulder: np.ndarray, wrist: np.ndarray, outward: float) -> np.ndarray:
+    """(T, 3) elbow positions of a two-segment arm reaching ``wrist``, bent down and away from the body."""
+    reach = wrist - shoulder
+    dist = np.clip(np.linalg.norm(reach, axis=1, keepdims=True), 0.15, _UPPER_ARM + _FOREARM - 1e-3)
+    along = reach / dist
+    a = (_UPPER_ARM**2 - _FOREARM**2 + dist**2) / (2 * dist)
+    h = np.sqrt(np.clip(_UPPER_ARM**2 - a**2, 0, None))
+    prefer = np.array([outward, 1.0, 0.3]) / np.linalg.norm([outward, 1.0, 0.3])
+    normal = prefer - (along @ prefer)[:, None] * along
+    normal /= np.linalg.norm(normal, axis=1, keepdims=True) + 1e-9
+    return shoulder + a * along + h * normal
+
+
+def _face_cloud(num: int = 468) -> np.ndarray:
+    """``num`` points spread over the front half of an ellipsoid around the head centre, body units."""
+    i = np.arange(num) + 0.5
+    z = -i / num  # front hemisphere only: towards the camera
+    r = np.sqrt(1 - z**2)
+    theta = np.pi * (1 + 5**0.5) * i
+    return np.stack([0.2 * r * np.cos(theta), -0.6 + 0.27 * r * np.sin(theta), -0.1 + 0.15 * z], axis=1)
+
+
+_FACE = _face_cloud()
+
+
+class SyntheticGSL:
+    """Deterministic renderer of synthetic GSL clips: ``SyntheticGSL(seed).clip(clip_id, glosses)``.
+
+    Lexicon entries and signers are cached, so rendering the 10,290 ``si`` clips costs about a
+    millisecond per clip; everything is a function of ``seed`` and the clip id, never of call order.
+    """
+
+    def __init__(self, seed: int = 0, landmark_set: str = "body_hands"):
+        if landmark_set not in LANDMARK_SETS:
+            raise ValueError(f"Unknown landmark set {landmark_set!r}; valid sets: {', '.join(LANDMARK_SETS)}")
+        self.seed = seed
+        self.components = LANDMARK_SETS[landmark_set]
+        self._signs: dict[str, Sign] = {}
+        self._signers: dict[str, Signer] = {}
+
+    def sign(self, gloss: str) -> Sign:
+        if gloss not in self._signs:
+            self._signs[gloss] = make_sign(gloss, self.seed)
+        return self._signs[gloss]
+
+    def signer(self, name: str) -> Signer:
+        if name not in self._signers:
+            self._signers[name] = make_signer(name, self.seed)
+        return self._signers[name]
+
+    def clip(self, clip_id: str, glosses: Sequence[str]) -> SyntheticClip:
+        """The pose clip of ``glosses`` signed by the signer named in ``clip_id`` (a GSL split path)."""
+        if not glosses:
+            raise ValueError(f"clip {clip_id!r}: no glosses to sign")
+        _, signer_name, _ = parse_clip_path(clip_id)
+        signer = self.signer(signer_name)
+        rng = _rng(self.seed, "clip", clip_id)
+        speed = signer.speed * rng.uniform(0.93, 1.07)  # repetitions differ in tempo
+
+        rest = _REST + np.concatenate(
+            [rng.normal(0, 0.03, 3), np.zeros(9), rng.normal(0, 0.03, 3), np.zeros(9)]
+        )
+        segments = [np.repeat(rest[None], rng.integers(4, 13), axis=0)]
+        spans, frame, previous = [], len(segments[0]), rest
+        for i, gloss in enumerate(glosses):
+            states = _sign_states(self.sign(gloss), signer, speed, rng)
+            gap = rng.integers(8, 12) if i == 0 else signer.transition + rng.integers(-1, 2)
+            segments += [_transition(previous, states[0], max(2, round(gap / speed))), states]
+            frame += len(segments[-2])
+            spans.append((frame, frame + len(states)))
+            frame, previous = spans[-1][1], states[-1]
+        segments += [_transition(previous, rest, round(rng.integers(8, 12) / speed))]
+        segments += [np.repeat(rest[None], rng.integers(4, 13), axis=0)]
+        states = np.concatenate(segments)
+        resting = (len(segments[0]), len(states) - len(segments[-1]))
+        pose = self._render(states, signer, rng, resting)
+        return SyntheticClip(pose, np.asarray(spans, dtype=np.int32), FPS)
+
+    def _render(
+        self, states: np.ndarray, signer: Signer, rng: np.random.Generator, resting: tuple[int, int]
+    ) -> np.ndarray:
+        """(T, K, 3) float32 landmarks of the chosen components from (T, 24) hand states; the hands rest
+        before frame ``resting[0]`` and from frame ``resting[1]`` on."""
+        num = len(states)
+        t = np.arange(num)[:, None] / FPS
+        sway = np.zeros((num, 3))
+        sway[:, 0] = 0.02 * np.sin(2 * np.pi * rng.uniform(0.1, 0.3) * t[:, 0] + rng.uniform(0, 2 * np.pi))
+        head = sway.copy()
+        head[:, 1] += 0.02 * np.sin(2 * np.pi * rng.uniform(0.3, 0.8) * t[:, 0] + rng.uniform(0, 2 * np.pi))
+
+        right = _hand_points(states[:, _RIGHT], signer.hand_size, mirrored=False) + sway[:, None]
+        left = _hand_points(states[:, _LEFT], signer.hand_size, mirrored=True) + sway[:, None]
+        body = np.broadcast_to(_POSE_STATIC, (num, 33, 3)) + sway[:, None]
+        body[:, _HEAD] += head[:, None] - sway[:, None]
+        body[:, 13] = _elbows(body[:, 11], left[:, 0], outward=1.0)
+        body[:, 14] = _elbows(body[:, 12], right[:, 0], outward=-1.0)
+        body[:, 15:23:2] = left[:, [0, 17, 5, 2]]  # wrist, pinky, index, thumb knuckles
+        body[:, 16:23:2] = right[:, [0, 17, 5, 2]]
+
+        parts = {"POSE_LANDMARKS": body, "LEFT_HAND_LANDMARKS": left, "RIGHT_HAND_LANDMARKS": right}
+        if "FACE_LANDMARKS" in self.components:
+            parts["FACE_LANDMARKS"] = _FACE + head[:, None]
+        scale = signer.scale * np.array([1.0, ASPECT, 1.0])
+        offset = np.array([*signer.center, 0.0])
+        frames = {}
+        for name in self.components:
+            points = parts[name] * scale + offset
+            if name.endswith("HAND_LANDMARKS"):  # MediaPipe hand depth is relative to the wrist
+                points[..., 2] -= points[:, :1, 2]
+            noise = rng.standard_normal(points.shape, dtype=np.float32) * signer.noise * [1, 1, 2]
+            frames[name] = (points + noise).astype(np.float32)
+        for name in ("LEFT_HAND_LANDMARKS", "RIGHT_HAND_LANDMARKS"):
+            if name in frames:
+                frames[name][self._dropouts(frames[name], signer, rng, resting)] = np.nan
+        return np.concatenate([frames[name] for name in self.components], axis=1)
+
+    @staticmethod
+    def _dropouts(
+        hand: np.ndarray, signer: Signer, rng: np.random.Generator, resting: tuple[int, int]
+    ) -> np.ndarray:
+        """(T,) mask of the frames where MediaPipe would miss this hand: short random losses, a hand out of
+        the frame, and (sometimes) a hand resting low before/after the sentence."""
+        num = len(hand)
+        lost = hand[:, 0, 1] > 1.0
+        for start in rng.integers(0, num, rng.poisson(signer.dropout_rate * num)):
+            lost[start : start + rng.integers(2, 9)] = True
+        if rng.random() < 0.3:
+            lost[: resting[0]] = True
+        if rng.random() < 0.3:
+            lost[resting[1] :] = True
+        return lost
