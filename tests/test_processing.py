@@ -1,0 +1,215 @@
+"""Gloss tokenizer, pose feature extractor, and loading a saved model folder the way Hub users do."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from pose_format import Pose
+from pose_format.numpy.pose_body import NumPyPoseBody
+from pose_format.pose_header import PoseHeader, PoseHeaderComponent, PoseHeaderDimensions
+from transformers import AutoConfig, AutoFeatureExtractor, AutoModelForSeq2SeqLM, AutoTokenizer
+
+from modeling_signattention import (
+    SignAttentionConfig,
+    SignAttentionFeatureExtractor,
+    SignAttentionForConditionalGeneration,
+    build_gloss_tokenizer,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures"
+REPO = Path(__file__).parent.parent
+SENTENCES = ["ΓΕΙΑ ΕΓΩ(1) ΜΠΟΡΩ ΒΟΗΘΩ", "ΝΑΙ ΠΡΙΝ ΕΓΩ(1) ΕΣΥ_ΣΥΖΗΤΑΩ_ΑΥΤΟΝ", "ΑΠΟΤΕΛΕΣΜΑ ΤΙΠΟΤΑ"]
+
+
+def read_pose(name: str) -> Pose:
+    return Pose.read((FIXTURES / name).read_bytes())
+
+
+def test_tokenizer_keeps_glosses_whole_and_reloads(tmp_path):
+    tokenizer = build_gloss_tokenizer(SENTENCES)
+    encoded = tokenizer("ΕΓΩ(1) ΕΣΥ_ΣΥΖΗΤΑΩ_ΑΥΤΟΝ ΑΓΝΩΣΤΟ")["input_ids"]
+    assert tokenizer.convert_ids_to_tokens(encoded) == ["ΕΓΩ(1)", "ΕΣΥ_ΣΥΖΗΤΑΩ_ΑΥΤΟΝ", "<unk>", "</s>"]
+    assert [
+        tokenizer.pad_token_id,
+        tokenizer.unk_token_id,
+        tokenizer.bos_token_id,
+        tokenizer.eos_token_id,
+    ] == [
+        0,
+        1,
+        2,
+        3,
+    ]
+    assert tokenizer.convert_tokens_to_ids("ΓΕΙΑ") == 4  # first-seen order, as the official vocabulary
+    assert len(tokenizer) == 4 + len(set(" ".join(SENTENCES).split()))
+    tokenizer.save_pretrained(tmp_path)
+    reloaded = AutoTokenizer.from_pretrained(tmp_path)
+    assert reloaded.get_vocab() == tokenizer.get_vocab()
+    assert reloaded.batch_decode([[2, *encoded[:2], 3, 0]], skip_special_tokens=True) == [
+        "ΕΓΩ(1) ΕΣΥ_ΣΥΖΗΤΑΩ_ΑΥΤΟΝ"
+    ]
+
+
+def test_tokenizer_extension_keeps_old_ids():
+    base = build_gloss_tokenizer(SENTENCES[:2])
+    grown = build_gloss_tokenizer(SENTENCES, base_tokenizer=base)
+    for token, index in base.get_vocab().items():
+        assert grown.convert_tokens_to_ids(token) == index
+    assert grown.convert_tokens_to_ids("ΤΙΠΟΤΑ") == len(base) + 1
+
+
+def test_feature_extractor_reads_real_holistic_pose_file():
+    pose = read_pose("holistic_example.pose")  # 576 points: Holistic + world landmarks
+    extractor = SignAttentionFeatureExtractor(sample_rate=1, max_frames=220)
+    features = extractor(pose)
+    data = pose.body.data.filled(np.nan)[:, 0]
+    expected = np.concatenate(
+        [data[:, 0:33], data[:, 501:522], data[:, 522:543]], axis=1
+    )  # body, left, right
+    expected = np.nan_to_num(expected).reshape(len(expected), -1)
+    assert features["input_features"].shape == (1, 97, 225)
+    np.testing.assert_allclose(features["input_features"][0].numpy(), expected, rtol=0, atol=0)
+    # The same clip as a raw (frames, 576, 3) array gives the same features.
+    torch.testing.assert_close(extractor(data)["input_features"], features["input_features"])
+
+
+def test_feature_extractor_rejects_other_layouts_by_name():
+    extractor = SignAttentionFeatureExtractor()
+    with pytest.raises(ValueError, match="POSE_LANDMARKS of the .pose file has 8 points, the model needs 33"):
+        extractor(read_pose("holistic_reduced.pose"))
+    header = PoseHeader(
+        version=0.1,
+        dimensions=PoseHeaderDimensions(width=640, height=480, depth=0),
+        components=[PoseHeaderComponent("pose_keypoints_2d", [str(i) for i in range(25)], [], [], "XYC")],
+    )
+    body = NumPyPoseBody(fps=25, data=np.zeros((5, 1, 25, 2)), confidence=np.ones((5, 1, 25)))
+    with pytest.raises(ValueError, match=r"components \['pose_keypoints_2d'\], not POSE_LANDMARKS"):
+        extractor(Pose(header, body))
+    with pytest.raises(ValueError, match="100 points matches no known layout"):
+        extractor(np.zeros((10, 100, 3)))
+    with pytest.raises(ValueError, match="has 2 coordinates, the model needs 3"):
+        extractor(np.zeros((10, 75, 2)))
+    with pytest.raises(ValueError, match="0 frames"):
+        extractor(np.zeros((0, 543, 3)))
+
+
+def test_feature_extractor_sampling_padding_and_nan():
+    extractor = SignAttentionFeatureExtractor(sample_rate=3, max_frames=20, num_coordinates=2)
+    clip = np.arange(70 * 75 * 3, dtype=np.float32).reshape(70, 75, 3)
+    clip[4, 10] = np.nan
+    evaluation = extractor([clip, clip[:7]])
+    assert evaluation["input_features"].shape == (2, 20, 150)  # 70 frames / 3 -> 24, truncated to 20
+    assert evaluation["attention_mask"].sum(1).tolist() == [20, 3]
+    np.testing.assert_array_equal(evaluation["input_features"][0, 1].numpy(), clip[3, :, :2].reshape(-1))
+    assert evaluation["input_features"][1, 3:].abs().sum() == 0  # padding
+    missing = extractor(clip[4:5])["input_features"][0, 0].reshape(75, 2)
+    assert not torch.isnan(missing).any() and missing[10].abs().sum() == 0  # not detected -> 0
+    chosen = extractor.sample_frames(70, training=True, rng=np.random.default_rng(0))
+    assert len(chosen) == 20 and all(3 * i <= f < 3 * i + 3 for i, f in enumerate(chosen))
+    assert not np.array_equal(chosen, extractor.sample_frames(70, training=False))
+    assert np.array_equal(
+        extractor(clip, training=True, seed=5)["input_features"],
+        extractor(clip, training=True, seed=5)["input_features"],
+    )
+    padded = extractor(clip[:7], padding="max_length")
+    assert padded["input_features"].shape == (1, 20, 150)
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("saved")
+    tokenizer = build_gloss_tokenizer(SENTENCES)
+    torch.manual_seed(0)
+    model = SignAttentionForConditionalGeneration(SignAttentionConfig(vocab_size=len(tokenizer))).eval()
+    with torch.no_grad():
+        model.lm_head.bias[tokenizer.eos_token_id] = -1e4  # an untrained model must still emit glosses
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    SignAttentionFeatureExtractor().save_pretrained(folder)
+    return folder
+
+
+def test_saved_folder_is_hub_ready(saved_model):
+    files = set(os.listdir(saved_model))
+    assert {"model.safetensors", "config.json", "generation_config.json", "tokenizer.json"} <= files
+    assert {
+        "configuration_signattention.py",
+        "modeling_signattention.py",
+        "feature_extraction_signattention.py",
+    } <= files
+    config = json.loads((saved_model / "config.json").read_text())
+    assert config["auto_map"]["AutoModelForSeq2SeqLM"].endswith("SignAttentionForConditionalGeneration")
+    preprocessor = json.loads((saved_model / "preprocessor_config.json").read_text())
+    assert preprocessor["auto_map"]["AutoFeatureExtractor"].endswith("SignAttentionFeatureExtractor")
+    assert json.loads((saved_model / "generation_config.json").read_text())["decoder_start_token_id"] == 2
+    # Installed package: the Auto classes resolve without trust_remote_code.
+    assert type(AutoConfig.from_pretrained(saved_model)) is SignAttentionConfig
+    assert type(AutoModelForSeq2SeqLM.from_pretrained(saved_model)) is SignAttentionForConditionalGeneration
+    assert type(AutoFeatureExtractor.from_pretrained(saved_model)) is SignAttentionFeatureExtractor
+
+
+HUB_USER_SCRIPT = """
+import importlib.abc, json, sys
+class BlockProject(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in {"modeling_signattention", "dataset_builder", "hub_scripts"}:
+            raise ImportError(f"{name} must not be importable here")
+sys.meta_path.insert(0, BlockProject())
+import numpy as np
+from pose_format import Pose
+from transformers import AutoConfig, AutoFeatureExtractor, AutoModelForSeq2SeqLM, AutoTokenizer
+folder, pose_path = sys.argv[1], sys.argv[2]
+config = AutoConfig.from_pretrained(folder, trust_remote_code=True)
+model = AutoModelForSeq2SeqLM.from_pretrained(folder, trust_remote_code=True).eval()
+tokenizer = AutoTokenizer.from_pretrained(folder, trust_remote_code=True)
+extractor = AutoFeatureExtractor.from_pretrained(folder, trust_remote_code=True)
+inputs = extractor(Pose.read(open(pose_path, "rb").read()))
+out = model.generate(**inputs, output_attentions=True, return_dict_in_generate=True)
+print(json.dumps({
+    "config_class": type(config).__module__,
+    "sequences": out.sequences.tolist(),
+    "text": tokenizer.batch_decode(out.sequences, skip_special_tokens=True),
+    "cross_sum": float(out.cross_attentions[0][0].sum()),
+}))
+"""
+
+
+def test_folder_loads_in_fresh_process_without_the_project(saved_model, tmp_path):
+    copy = tmp_path / "elsewhere"
+    shutil.copytree(saved_model, copy)
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "HF_MODULES_CACHE": str(tmp_path / "modules"),
+        "PYTHONPATH": "",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", HUB_USER_SCRIPT, str(copy), str(FIXTURES / "holistic_example.pose")],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    remote = json.loads(result.stdout.strip().splitlines()[-1])
+    assert remote["config_class"].startswith(
+        "transformers_modules."
+    )  # really the copied code, not the package
+
+    model = SignAttentionForConditionalGeneration.from_pretrained(saved_model).eval()
+    tokenizer = AutoTokenizer.from_pretrained(saved_model)
+    inputs = SignAttentionFeatureExtractor.from_pretrained(saved_model)(read_pose("holistic_example.pose"))
+    local = model.generate(**inputs)
+    assert remote["sequences"] == local.tolist()
+    assert remote["text"] == tokenizer.batch_decode(local, skip_special_tokens=True)
+    assert remote["text"][0]  # glosses, not an empty string
+    assert remote["cross_sum"] == pytest.approx(8.0, abs=1e-4)  # 8 heads, each row sums to 1
