@@ -55,6 +55,10 @@ _RESULT_FIELDS = {
     "LEFT_HAND_LANDMARKS": "left_hand_landmarks",
     "RIGHT_HAND_LANDMARKS": "right_hand_landmarks",
 }
+# Processing a blank frame makes Holistic lose every track and reset its landmark smoothing, so the next clip
+# starts exactly as in a new instance (the tests check this) for the price of one frame; ``reset()`` gives the
+# same but rebuilds the graph, which costs as much as a few frames. Same trick as pose-format's HolisticPool.
+_BLANK_FRAME = np.full((256, 256, 3), 255, dtype=np.uint8)
 # Confidence 0 means "not detected" (it is pose-format's mask), so a detected body point whose visibility
 # underflows to 0 is stored with the smallest positive float instead.
 _MIN_CONFIDENCE = np.finfo(np.float32).tiny
@@ -100,8 +104,8 @@ def extract_clip(
 ) -> ExtractedPose:
     """Run Holistic on every frame of a video file or of a folder of frame images (sorted naturally by name).
 
-    Pass ``holistic`` to reuse one instance across clips (building the graph costs more than short clips); it
-    is reset first so tracking never carries a person over from the previous clip. Raises a ValueError naming
+    Pass ``holistic`` to reuse one instance across clips (creating one costs more than a short clip); it is
+    flushed first, so tracking never carries a person over from the previous clip. Raises a ValueError naming
     the file for anything that cannot be read as frames.
     """
     path = Path(path)
@@ -112,7 +116,7 @@ def extract_clip(
     frames, fps = _open_clip(path)
     first = next(frames)
     height, width = first.shape[:2]
-    holistic.reset()
+    holistic.process(_BLANK_FRAME)
     landmarks, confidence = [], []
     for frame in _same_size_frames(first, frames, path):
         results = holistic.process(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
@@ -326,10 +330,10 @@ class ExtractionSummary:
             f"{len(self.failed)} failed"
         ]
         if self.no_person:
-            lines.append(f"{len(self.no_person)} clips have no person detected in any frame (kept):")
+            lines.append(f"no person detected in any frame, kept ({len(self.no_person)}):")
             lines += [f"  {path}" for path in self.no_person]
         if self.failed:
-            lines.append(f"{len(self.failed)} clips FAILED:")
+            lines.append(f"FAILED ({len(self.failed)}):")
             lines += [f"  {clip}: {error}" for clip, error in self.failed.items()]
         return "\n".join(lines)
 
@@ -509,7 +513,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(str(error))
     print(summary)
     if not summary.ok:
-        print(f"exit code 1: {len(summary.failed)} clips failed (see above); rerun to retry only those")
+        print(
+            f"exit code 1: {len(summary.failed)} of {summary.total} clips failed; a rerun retries only those"
+        )
         return 1
     return 0
 
