@@ -114,20 +114,24 @@ def extract_clip(
             return extract_clip(path, holistic=own_holistic)
 
     frames, fps = _open_clip(path)
-    first = next(frames)
-    height, width = first.shape[:2]
     holistic.process(_BLANK_FRAME)
-    landmarks, confidence = [], []
-    for frame in _same_size_frames(first, frames, path):
+    landmarks, confidence, shape = [], [], None
+    for index, frame in enumerate(frames):
+        shape = shape or frame.shape
+        if frame.shape != shape:  # width/height are stored once per clip
+            raise ValueError(f"{path}: frame {index} has shape {frame.shape}, the first frame {shape}")
         results = holistic.process(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
         frame_landmarks, frame_confidence = _results_to_arrays(results)
         landmarks.append(frame_landmarks)
         confidence.append(frame_confidence)
+    if not landmarks:
+        raise ValueError(f"{path}: no frame could be decoded (empty or corrupt video)")
+    height, width = shape[:2]
     return ExtractedPose(np.stack(landmarks), np.stack(confidence), fps=fps, width=width, height=height)
 
 
 def _open_clip(path: Path) -> tuple[Iterator[np.ndarray], float]:
-    """BGR frames of a clip (the first one already checked to exist) and its frame rate."""
+    """The BGR frames of a clip, read lazily, and its frame rate."""
     if path.is_dir():
         images = sorted((p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=_natural_key)
         if not images:
@@ -140,11 +144,7 @@ def _open_clip(path: Path) -> tuple[Iterator[np.ndarray], float]:
     if not capture.isOpened():
         raise ValueError(f"{path}: OpenCV cannot open it as a video (not a video file, or corrupt)")
     fps = capture.get(cv2.CAP_PROP_FPS)
-    frames = _read_video(capture)
-    first = next(frames, None)
-    if first is None:
-        raise ValueError(f"{path}: no frame could be decoded (empty or corrupt video)")
-    return _prepend(first, frames), fps if fps > 0 else DEFAULT_FPS
+    return _read_video(capture), fps if fps > 0 else DEFAULT_FPS
 
 
 def _read_video(capture: cv2.VideoCapture) -> Iterator[np.ndarray]:
@@ -166,20 +166,6 @@ def _read_images(images: list[Path]) -> Iterator[np.ndarray]:
         yield frame
 
 
-def _prepend(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
-    yield first
-    yield from rest
-
-
-def _same_size_frames(first: np.ndarray, rest: Iterator[np.ndarray], path: Path) -> Iterator[np.ndarray]:
-    """All frames, checking they share the first frame's size (width/height are stored once per clip)."""
-    yield first
-    for index, frame in enumerate(rest, start=1):
-        if frame.shape != first.shape:
-            raise ValueError(f"{path}: frame {index} has shape {frame.shape}, the first frame {first.shape}")
-        yield frame
-
-
 def _natural_key(path: Path) -> list[int | str]:
     """Sort key putting ``frame2.jpg`` before ``frame10.jpg``."""
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
@@ -193,9 +179,8 @@ def _results_to_arrays(results) -> tuple[np.ndarray, np.ndarray]:
         detected = getattr(results, result_field)
         if detected is None:
             continue
-        points = detected.landmark[
-            : HOLISTIC_COMPONENTS[name]
-        ]  # a refined face adds 10 iris points at the end
+        # [:n] because a Holistic with refine_face_landmarks=True adds 10 iris points after the 468.
+        points = detected.landmark[: HOLISTIC_COMPONENTS[name]]
         landmarks[_SLICES[name]] = [(p.x, p.y, p.z) for p in points]
         confidence[_SLICES[name]] = [p.visibility for p in points] if name == "POSE_LANDMARKS" else 1.0
     np.maximum(confidence, _MIN_CONFIDENCE, out=confidence, where=~np.isnan(landmarks[:, 0]))
