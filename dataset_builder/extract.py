@@ -297,7 +297,11 @@ def _remove_stale_temp_files(path: Path) -> None:
 
 @dataclass
 class ExtractionSummary:
-    """What ``extract_corpus`` did. Paths are output files, except ``failed`` which maps clips to errors."""
+    """What ``extract_corpus`` did in this run (``total`` counts the clips of the shard).
+
+    Paths are output files, except ``failed`` which maps clips to their errors. ``no_person`` lists outputs
+    written in this run whose clip had no body detected in any frame: kept, but worth a look.
+    """
 
     total: int = 0
     extracted: list[Path] = field(default_factory=list)
