@@ -116,7 +116,14 @@ class GSLPosesConfig(datasets.BuilderConfig):
             if folder is None:
                 raise ValueError(f"source {source!r} needs {option}: the folder holding the clips")
             if not Path(folder).is_dir():
-                raise FileNotFoundError(f"{option} {folder!r} does not exist or is not a folder")
+                raise FileNotFoundError(
+                    f"{option} {folder!r} does not exist or is not a folder (source {source!r} reads "
+                    + (
+                        "ROOT/<clip path>/ frame folders or ROOT/<clip path>.mp4 videos)"
+                        if source == "gsl"
+                        else "<clip path>.npy / .pose files)"
+                    )
+                )
 
 
 class GSLPoses(datasets.GeneratorBasedBuilder):

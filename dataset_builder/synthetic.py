@@ -37,7 +37,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dataset_builder.gsl import parse_clip_path
-from dataset_builder.landmarks import LANDMARK_SETS
+from dataset_builder.landmarks import LANDMARK_SETS, component_slices
 
 FPS = 30.0
 ASPECT = 848 / 480  # GSL frames: a y fraction is this many x fractions
@@ -295,23 +295,23 @@ def _rotations(angles: np.ndarray) -> np.ndarray:
     return rz @ ry @ rx
 
 
-def _hand_points(states: np.ndarray, hand_size: float, mirrored: bool) -> np.ndarray:
-    """(T, 21, 3) hand landmarks in body units from (T, 12) hand states, MediaPipe point order."""
+def _hand_points(states: np.ndarray, hand_size: float) -> np.ndarray:
+    """(T, 2, 21, 3) landmarks of both hands in body units from (T, 24) states, MediaPipe point order."""
+    states = states.reshape(-1, _HAND_DIMS)  # rows: frame 0 right, frame 0 left, frame 1 right, ...
     flex, spread = states[:, _FLEX], states[:, _SPREAD, None]
-    bend = np.cumsum(flex[:, :, None] * _FLEX_ANGLES, axis=2)  # (T, 5, 3) joint angles towards the palm
+    bend = np.cumsum(flex[:, :, None] * _FLEX_ANGLES, axis=2)  # (N, 5, 3) joint angles towards the palm
     azimuth = np.broadcast_to((_AZIMUTH + _SPREAD_AZIMUTH * spread)[:, :, None], bend.shape).copy()
     azimuth[:, 0] -= flex[:, 0, None] * _THUMB_ACROSS
-    direction = np.stack(
-        [np.sin(azimuth) * np.cos(bend), -np.cos(azimuth) * np.cos(bend), -np.sin(bend)], axis=-1
-    )  # (T, 5, 3 joints, xyz)
-    joints = _FINGER_BASE[:, None] + np.cumsum(_SEGMENTS[..., None] * direction, axis=2)
-    fingers = np.concatenate([np.broadcast_to(_FINGER_BASE[:, None], (len(states), 5, 1, 3)), joints], axis=2)
-    local = np.concatenate([np.zeros((len(states), 1, 3)), fingers.reshape(len(states), 20, 3)], axis=1)
-    if mirrored:  # the left hand is the mirror image of the right one
-        local = local * [-1, 1, 1]
-    return (
-        np.einsum("tij,tpj->tpi", _rotations(states[:, _ANGLES]), local) * hand_size + states[:, None, _POS]
-    )
+    cos_bend = np.cos(bend)
+    direction = np.stack([np.sin(azimuth) * cos_bend, -np.cos(azimuth) * cos_bend, -np.sin(bend)], axis=-1)
+    joints = _FINGER_BASE[:, None] + np.cumsum(_SEGMENTS[..., None] * direction, axis=2)  # (N, 5, 3, 3)
+    local = np.zeros((len(states), 21, 3))
+    local[:, 1::4] = _FINGER_BASE  # thumb CMC and the four finger knuckles (MCP)
+    for joint in range(3):
+        local[:, 2 + joint :: 4] = joints[:, :, joint]
+    local[1::2, :, 0] *= -1  # the left hand is the mirror image of the right one
+    points = local @ _rotations(states[:, _ANGLES]).transpose(0, 2, 1) * hand_size + states[:, None, _POS]
+    return points.reshape(-1, 2, 21, 3)
 
 
 def _elbows(shoulder: np.ndarray, wrist: np.ndarray, outward: float) -> np.ndarray:
@@ -351,6 +351,7 @@ class SyntheticGSL:
             raise ValueError(f"Unknown landmark set {landmark_set!r}; valid sets: {', '.join(LANDMARK_SETS)}")
         self.seed = seed
         self.components = LANDMARK_SETS[landmark_set]
+        self._slices = component_slices(self.components)
         self._signs: dict[str, Sign] = {}
         self._signers: dict[str, Signer] = {}
 
@@ -398,37 +399,41 @@ class SyntheticGSL:
         """(T, K, 3) float32 landmarks of the chosen components from (T, 24) hand states; the hands rest
         before frame ``resting[0]`` and from frame ``resting[1]`` on."""
         num = len(states)
-        t = np.arange(num)[:, None] / FPS
-        sway = np.zeros((num, 3))
-        sway[:, 0] = 0.02 * np.sin(2 * np.pi * rng.uniform(0.1, 0.3) * t[:, 0] + rng.uniform(0, 2 * np.pi))
+        t = np.arange(num) / FPS
+        sway = np.zeros((num, 1, 3))
+        sway[:, 0, 0] = 0.02 * np.sin(2 * np.pi * rng.uniform(0.1, 0.3) * t + rng.uniform(0, 2 * np.pi))
         head = sway.copy()
-        head[:, 1] += 0.02 * np.sin(2 * np.pi * rng.uniform(0.3, 0.8) * t[:, 0] + rng.uniform(0, 2 * np.pi))
+        head[:, 0, 1] += 0.02 * np.sin(2 * np.pi * rng.uniform(0.3, 0.8) * t + rng.uniform(0, 2 * np.pi))
 
-        right = _hand_points(states[:, _RIGHT], signer.hand_size, mirrored=False) + sway[:, None]
-        left = _hand_points(states[:, _LEFT], signer.hand_size, mirrored=True) + sway[:, None]
-        body = np.broadcast_to(_POSE_STATIC, (num, 33, 3)) + sway[:, None]
-        body[:, _HEAD] += head[:, None] - sway[:, None]
+        hands = _hand_points(states, signer.hand_size)
+        right, left = hands[:, 0] + sway, hands[:, 1] + sway
+        body = _POSE_STATIC + sway
+        body[:, _HEAD] += head - sway
         body[:, 13] = _elbows(body[:, 11], left[:, 0], outward=1.0)
         body[:, 14] = _elbows(body[:, 12], right[:, 0], outward=-1.0)
         body[:, 15:23:2] = left[:, [0, 17, 5, 2]]  # wrist, pinky, index, thumb knuckles
         body[:, 16:23:2] = right[:, [0, 17, 5, 2]]
-
         parts = {"POSE_LANDMARKS": body, "LEFT_HAND_LANDMARKS": left, "RIGHT_HAND_LANDMARKS": right}
         if "FACE_LANDMARKS" in self.components:
-            parts["FACE_LANDMARKS"] = _FACE + head[:, None]
-        scale = signer.scale * np.array([1.0, ASPECT, 1.0])
-        offset = np.array([*signer.center, 0.0])
-        frames = {}
-        for name in self.components:
-            points = parts[name] * scale + offset
+            parts["FACE_LANDMARKS"] = _FACE + head
+
+        points = np.concatenate([parts[name] for name in self.components], axis=1)
+        for name, where in self._slices.items():
             if name.endswith("HAND_LANDMARKS"):  # MediaPipe hand depth is relative to the wrist
-                points[..., 2] -= points[:, :1, 2]
-            noise = rng.standard_normal(points.shape, dtype=np.float32) * signer.noise * [1, 1, 2]
-            frames[name] = (points + noise).astype(np.float32)
+                points[:, where, 2] -= points[:, where.start, None, 2]
+        # Frame coordinates plus sensor noise, on (T, K * 3) rows: numpy is slow on a trailing axis of 3.
+        flat = points.reshape(num, -1)
+        scale = np.tile(signer.scale * np.array([1.0, ASPECT, 1.0]), flat.shape[1] // 3)
+        offset = np.tile([*signer.center, 0.0], flat.shape[1] // 3)
+        noise = np.tile(signer.noise * np.array([1.0, 1.0, 2.0]), flat.shape[1] // 3).astype(np.float32)
+        flat = (flat * scale + offset).astype(np.float32)
+        flat += rng.standard_normal(flat.shape, dtype=np.float32) * noise
+        points = flat.reshape(points.shape)
         for name in ("LEFT_HAND_LANDMARKS", "RIGHT_HAND_LANDMARKS"):
-            if name in frames:
-                frames[name][self._dropouts(frames[name], signer, rng, resting)] = np.nan
-        return np.concatenate([frames[name] for name in self.components], axis=1)
+            if name in self._slices:
+                hand = points[:, self._slices[name]]
+                points[self._dropouts(hand, signer, rng, resting), self._slices[name]] = np.nan
+        return points
 
     @staticmethod
     def _dropouts(
