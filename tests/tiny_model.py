@@ -1,0 +1,71 @@
+"""A tiny saved SignAttention model and run results, for the Hub and Space tests.
+
+The tests must not depend on a trained model being there, so they save a randomly initialised one, laid out
+as ``python -m hub_scripts.reproduce`` lays out its run: ``RUN/model/`` (weights, config, code, tokenizer,
+feature extractor), ``RUN/eval_results.json``, ``RUN/interpretability.json`` and a PNG figure.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from matplotlib.figure import Figure
+
+from modeling_signattention import (
+    SignAttentionConfig,
+    SignAttentionFeatureExtractor,
+    SignAttentionForConditionalGeneration,
+    build_gloss_tokenizer,
+)
+
+GSL_TRAIN = (
+    Path(__file__).resolve().parents[1] / "dataset_builder" / "data" / "gsl" / "gsl_split_SI_train.csv"
+)
+MAX_GLOSSES = 5
+
+EVAL_RESULTS = {
+    "data_source": "synthetic",
+    "config": "si",
+    "split": "test",
+    "output_mode": "gloss",
+    "wer": 0.61538,
+    "substitutions": 5,
+    "deletions": 2,
+    "insertions": 1,
+    "hits": 6,
+    "num_sentences": 4,
+    "num_reference_words": 13,
+}
+INTERPRETABILITY = {"alignment": {"diagonality": 0.42, "by_length": {"3": {"diagonality": 0.4}}}}
+
+
+def save_tiny_model(model_dir: Path) -> None:
+    """Random weights, a vocabulary of real GSL glosses; decodes exactly ``MAX_GLOSSES`` glosses per clip.
+
+    ``</s>`` gets a bias of -1e4, so untrained decoding never stops early and always shows glosses to look at.
+    """
+    sentences = [line.split("|")[1] for line in GSL_TRAIN.read_text(encoding="utf-8").splitlines()[:8]]
+    tokenizer = build_gloss_tokenizer(sentences)
+    torch.manual_seed(0)
+    config = SignAttentionConfig(vocab_size=len(tokenizer), ffn_dim=64, embedder_width=32)
+    model = SignAttentionForConditionalGeneration(config).eval()
+    with torch.no_grad():
+        model.lm_head.bias[config.eos_token_id] = -1e4
+    model.generation_config.max_length = MAX_GLOSSES + 1  # + the decoder start token
+    model.save_pretrained(model_dir)
+    tokenizer.save_pretrained(model_dir)
+    SignAttentionFeatureExtractor().save_pretrained(model_dir)
+
+
+def save_tiny_run(run_dir: Path) -> Path:
+    """A reproduce-style run folder around a tiny model; returns the model folder."""
+    model_dir = run_dir / "model"
+    save_tiny_model(model_dir)
+    (run_dir / "eval_results.json").write_text(json.dumps(EVAL_RESULTS), encoding="utf-8")
+    (run_dir / "interpretability.json").write_text(json.dumps(INTERPRETABILITY), encoding="utf-8")
+    figure = Figure(figsize=(2, 2))  # no pyplot: no global state, no GUI backend
+    figure.add_subplot().imshow([[0.0, 1.0], [1.0, 0.0]])
+    figure.savefig(run_dir / "cross_attention_examples.png")
+    return model_dir
