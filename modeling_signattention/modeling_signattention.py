@@ -99,9 +99,9 @@ def eager_attention_forward(
     **kwargs,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Plain softmax(QK^T)V; the only implementation that can hand back the attention weights."""
-    scores = torch.matmul(query, key.transpose(2, 3)) * scaling
+    scores = torch.matmul(query, key.transpose(2, 3)).mul_(scaling)
     if attention_mask is not None:
-        scores = scores + attention_mask
+        scores.add_(attention_mask)
     weights = nn.functional.softmax(scores, dim=-1)
     attn_output = torch.matmul(nn.functional.dropout(weights, p=dropout, training=module.training), value)
     return attn_output.transpose(1, 2).contiguous(), weights
@@ -189,10 +189,15 @@ class SignAttentionFeedForward(nn.Module):
         self.fc1 = nn.Linear(config.d_model, config.ffn_dim)
         self.fc2 = nn.Linear(config.ffn_dim, config.d_model)
         self.activation = ACT2FN[config.activation_function]
+        # The 16 -> 2048 expansion makes this the model's largest tensor (batch x frames x 2048): ReLU in place
+        # saves one full pass over it, measurably on CPU.
+        self.relu_in_place = config.activation_function == "relu"
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        return self.fc2(self.dropout(self.activation(self.fc1(hidden_states))))
+        hidden = self.fc1(hidden_states)
+        hidden = torch.relu_(hidden) if self.relu_in_place else self.activation(hidden)
+        return self.fc2(self.dropout(hidden))
 
 
 class SignAttentionEncoderLayer(nn.Module):
