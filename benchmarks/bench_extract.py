@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -80,8 +81,12 @@ def main() -> None:
     )
     parser.add_argument("--copies", type=int, default=8, help="clips in the corpus benchmark (default 8)")
     args = parser.parse_args()
+    # Both goals assume otherwise idle cores: print the load so a figure taken on a busy machine is read as such.
+    print(f"cpus: {os.cpu_count()}  load average (1 min): {os.getloadavg()[0]:.1f}")
     bench_extract_clip(args.repeats)
+    print(f"load average (1 min): {os.getloadavg()[0]:.1f}")
     bench_workers(args.copies)
+    print(f"load average (1 min): {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":
