@@ -184,17 +184,11 @@ class GSLPoses(datasets.GeneratorBasedBuilder):
         )
         no_spans = np.zeros((0, 2), dtype=np.int32)
         missing, no_person = [], []
-        holistic = None
+        self._holistic = None  # MediaPipe, created on the first clip the pose cache lacks
         try:
             for clip in clips:
-                if self.config.source == "poses":
-                    extracted = self._load_extracted(clip)
-                else:
-                    if holistic is None:
-                        from dataset_builder.extract import create_holistic  # MediaPipe only when extracting
-
-                        holistic = create_holistic()
-                    extracted = self._extract_cached(clip, holistic)
+                load = self._load_extracted if self.config.source == "poses" else self._extract_cached
+                extracted = load(clip)
                 if extracted is None:
                     missing.append(clip.id)
                     continue
@@ -202,9 +196,14 @@ class GSLPoses(datasets.GeneratorBasedBuilder):
                     no_person.append(clip.id)
                 yield clip.id, _example(clip, extracted.landmarks[:, keep], extracted.fps, no_spans)
         finally:
-            if holistic is not None:
-                holistic.close()
+            if self._holistic is not None:
+                self._holistic.close()
             self._write_report(split, len(clips), missing, no_person)
+        if len(missing) == len(clips):  # an empty split cannot be loaded: most likely a wrong folder
+            folder = self.config.gsl_root or self.config.poses_dir
+            raise FileNotFoundError(
+                f"{self.config.name}/{split}: none of the {len(clips)} clips found in {folder}"
+            )
 
     @property
     def _components(self) -> tuple[str, ...]:
@@ -220,10 +219,10 @@ class GSLPoses(datasets.GeneratorBasedBuilder):
                 return load_pose_file(path)
         return None
 
-    def _extract_cached(self, clip: GSLClip, holistic):
+    def _extract_cached(self, clip: GSLClip):
         """Holistic landmarks of ``clip`` from the pose cache, or extracted from the GSL root and cached;
         None when the root has neither a frame folder nor a video for it."""
-        from dataset_builder.extract import extract_clip, load_pose_file, save_extracted
+        from dataset_builder.extract import create_holistic, extract_clip, load_pose_file, save_extracted
 
         cache_root = self.config.pose_cache or os.path.join(self._cache_dir_root, "gsl_pose_cache")
         cached = Path(cache_root) / f"{clip.id}.npy"
@@ -232,7 +231,9 @@ class GSLPoses(datasets.GeneratorBasedBuilder):
         source = _find_clip(Path(self.config.gsl_root), clip.id)
         if source is None:
             return None
-        extracted = extract_clip(source, holistic=holistic)
+        if self._holistic is None:
+            self._holistic = create_holistic()  # one graph for all clips: building it costs more than a clip
+        extracted = extract_clip(source, holistic=self._holistic)
         save_extracted(extracted, cached)
         return extracted
 

@@ -240,11 +240,11 @@ def make_signer(name: str, seed: int = 0) -> Signer:
     """The virtual signer ``name`` (e.g. ``signer3``); a function of ``(seed, name)`` only."""
     rng = _rng(seed, "signer", name)
     return Signer(
-        scale=rng.uniform(0.18, 0.23),
-        center=np.array([rng.uniform(0.46, 0.54), rng.uniform(0.42, 0.48)]),
+        scale=rng.uniform(0.19, 0.22),
+        center=np.array([rng.uniform(0.48, 0.52), rng.uniform(0.435, 0.465)]),
         speed=rng.uniform(0.85, 1.15),
-        amplitude=rng.uniform(0.85, 1.15),
-        bias=rng.normal(0, 0.04, 3),
+        amplitude=rng.uniform(0.9, 1.1),
+        bias=rng.normal(0, 0.03, 3),
         shape_bias=rng.normal(0, 0.04, 6),
         hand_size=rng.uniform(0.44, 0.50),
         transition=int(rng.integers(4, 8)),

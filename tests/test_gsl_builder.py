@@ -1,0 +1,248 @@
+"""GSL annotation parsing, the GSLPoses builder (synthetic / poses / gsl sources) and the build CLI end to end."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from pathlib import Path
+
+import cv2
+import datasets
+import numpy as np
+import pytest
+
+from dataset_builder import builder as builder_module
+from dataset_builder.build import build_dataset, main, read_landmarks
+from dataset_builder.builder import GSLPoses
+from dataset_builder.extract import ExtractedPose, save_extracted
+from dataset_builder.gsl import (
+    annotation_key,
+    load_split,
+    parse_clip_path,
+    read_annotations,
+    read_split_file,
+    split_file,
+)
+from dataset_builder.landmarks import NUM_HOLISTIC_POINTS
+
+VIDEO = Path(__file__).parent / "fixtures" / "signer_test_video.mp4"
+SPLIT_SIZES = {"si": (8821, 588, 881), "sd": (8189, 1063, 1043)}
+
+
+# -- annotations ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("config", ["si", "sd"])
+def test_split_sizes_and_every_clip_has_its_annotation(config, caplog):
+    texts = read_annotations()
+    assert len(texts) == 10295
+    with caplog.at_level(logging.WARNING, logger="dataset_builder.gsl"):
+        splits = [load_split(config, split, texts=texts) for split in ("train", "validation", "test")]
+    assert tuple(map(len, splits)) == SPLIT_SIZES[config]
+    for clips in splits:
+        assert all(annotation_key(clip.id) in texts for clip in clips)
+        untranslated = [clip.id for clip in clips if not clip.text]
+        assert len(untranslated) <= 2  # upstream rows with no Greek text anywhere: reported, not dropped
+        for clip_id in untranslated:
+            assert clip_id in caplog.text
+
+
+def test_clip_fields():
+    clip = load_split("si", "test")[0]
+    assert clip.id == "police1/police1_signer3_rep3_sentences/sentences0000"
+    assert (clip.scenario, clip.signer, clip.repetition) == ("police1", "signer3", 3)
+    assert clip.gloss == "ΓΕΙΑ ΕΓΩ(1) ΜΠΟΡΩ ΒΟΗΘΩ"
+    assert clip.text == "γεια σας πώς μπορώ να βοηθήσω"
+    assert {clip.signer for clip in load_split("si", "train")}.isdisjoint({"signer3"})
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("police1/police1_signer1_rep1_sentences/sentences0001 ΕΓΩ(1) ΘΕΛΩ", "no '\\|'"),
+        ("police1/police1_signer1_rep1_sentences/sentences0001|   ", "no gloss"),
+        ("police1/sentences0001|ΕΓΩ(1)", "Cannot parse scenario/signer/repetition"),
+    ],
+)
+def test_malformed_split_line_names_file_and_line(tmp_path, line, message):
+    path = tmp_path / "split.csv"
+    path.write_text(
+        f"police1/police1_signer1_rep1_sentences/sentences0000|ΓΕΙΑ\n\n{line}\n", encoding="utf-8"
+    )
+    with pytest.raises(ValueError, match=f"split.csv:3: .*{message}"):
+        read_split_file(path)
+
+
+def test_unknown_config_or_split_lists_valid_names():
+    with pytest.raises(ValueError, match="valid splits: train, validation, test"):
+        split_file("si", "dev")
+    with pytest.raises(ValueError, match="valid configs: si, sd"):
+        load_split("signer", "train")
+    with pytest.raises(ValueError, match="Available: \\['si', 'sd'\\]"):
+        GSLPoses(config_name="xx")
+
+
+def test_parse_clip_path():
+    assert parse_clip_path("kep3/kep3_signer7_rep6_sentences/sentences0012") == ("kep3", "signer7", 6)
+    with pytest.raises(ValueError, match="'nonsense'"):
+        parse_clip_path("nonsense")
+
+
+# -- build CLI, synthetic source --------------------------------------------------------------------------
+
+
+def test_build_cli_end_to_end_loads_offline(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    output = tmp_path / "gsl_si"
+    argv = ["--config", "si", "--source", "synthetic", "--limit", "4", "--output-dir", str(output)]
+    assert main([*argv, "--cache-dir", str(tmp_path / "cache")]) == 0
+
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache", "gsl_si"]  # no staging folder left
+    shards = sorted(p.name for p in (output / "data").iterdir())
+    assert shards == [f"{s}-00000-of-00001.parquet" for s in ("test", "train", "validation")]
+    layout = read_landmarks(output)
+    assert layout["landmark_set"] == "body_hands" and layout["num_points"] == 75
+    assert layout["components"] == ["POSE_LANDMARKS", "LEFT_HAND_LANDMARKS", "RIGHT_HAND_LANDMARKS"]
+    card = (output / "README.md").read_text(encoding="utf-8")
+    assert card.startswith("---\n") and "config_name: si" in card and "synthetic" in card and "slrzoo" in card
+
+    dataset = datasets.load_dataset(str(output), cache_dir=str(tmp_path / "load_cache"))
+    assert set(dataset) == {"train", "validation", "test"}
+    assert all(dataset[split].num_rows == 4 for split in dataset)
+    features = dataset["train"].features
+    assert features["pose"] == datasets.Array3D(shape=(None, 75, 3), dtype="float32")
+    assert features["gloss_spans"] == datasets.List(datasets.List(datasets.Value("int32"), length=2))
+    row = dataset["test"].with_format("numpy")[0]
+    assert row["id"] == "police1/police1_signer3_rep3_sentences/sentences0000" and row["signer"] == "signer3"
+    assert row["pose"].shape == (row["num_frames"], 75, 3) and row["fps"] == 30
+    assert row["gloss_spans"].shape == (len(row["gloss"].split()), 2)
+
+    with pytest.raises(SystemExit):  # an existing output folder is never silently replaced
+        main([*argv, "--cache-dir", str(tmp_path / "cache")])
+
+
+def test_build_dataset_full_landmarks_and_overwrite(tmp_path):
+    output = tmp_path / "full"
+    output.mkdir()
+    (output / "stale.txt").write_text("old build")
+    path = build_dataset(
+        "sd",
+        "synthetic",
+        output,
+        landmark_set="full",
+        limit=2,
+        seed=3,
+        cache_dir=tmp_path / "c",
+        overwrite=True,
+    )
+    assert path == output and not (output / "stale.txt").exists()
+    assert read_landmarks(output)["num_points"] == NUM_HOLISTIC_POINTS
+    table = datasets.Dataset.from_parquet(str(output / "data" / "train-00000-of-00001.parquet"))
+    assert table.features["pose"].shape == (None, NUM_HOLISTIC_POINTS, 3)
+
+
+def test_failed_build_leaves_no_folder(tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(builder_module.SyntheticGSL, "clip", broken)
+    with pytest.raises(datasets.exceptions.DatasetGenerationError):
+        build_dataset("si", "synthetic", tmp_path / "out", limit=2, cache_dir=tmp_path / "cache")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cache"]
+
+
+# -- real sources -----------------------------------------------------------------------------------------
+
+
+def _fake_extraction(frames: int, person: bool = True) -> ExtractedPose:
+    rng = np.random.default_rng(frames)
+    landmarks = rng.random((frames, NUM_HOLISTIC_POINTS, 3), dtype=np.float32)
+    if not person:
+        landmarks[:] = np.nan
+    confidence = np.where(np.isnan(landmarks[..., 0]), 0.0, 1.0).astype(np.float32)
+    return ExtractedPose(landmarks, confidence, fps=25.0, width=848, height=480)
+
+
+def test_poses_source_reports_missing_and_no_person_clips(tmp_path):
+    poses = tmp_path / "poses"
+    clips = {split: load_split("si", split)[:3] for split in ("train", "validation", "test")}
+    for split, rows in clips.items():
+        for index, clip in enumerate(rows):
+            if split == "train" and index == 1:
+                continue  # missing
+            suffix = ".pose" if (split, index) == ("test", 2) else ".npy"
+            save_extracted(
+                _fake_extraction(10 + index, person=(split, index) != ("validation", 0)),
+                poses / f"{clip.id}{suffix}",
+            )
+
+    output = build_dataset(
+        "si", "poses", tmp_path / "out", poses_dir=poses, limit=3, cache_dir=tmp_path / "cache"
+    )
+    assert (output / "missing_clips.txt").read_text(encoding="utf-8") == f"train\t{clips['train'][1].id}\n"
+    report = json.loads((output / "report.json").read_text(encoding="utf-8"))
+    assert report["splits"]["train"] == {"clips": 3, "missing": 1, "no_person": 0, "no_person_clips": []}
+    assert report["splits"]["validation"]["no_person_clips"] == [clips["validation"][0].id]
+
+    dataset = datasets.load_dataset(str(output), cache_dir=str(tmp_path / "load_cache"))
+    assert [dataset[s].num_rows for s in ("train", "validation", "test")] == [2, 3, 3]
+    row = dataset["test"].with_format("numpy")[2]  # read back from the .pose file
+    expected = _fake_extraction(12).landmarks[:, list(range(33)) + list(range(501, 543))]
+    np.testing.assert_allclose(row["pose"], expected, rtol=1e-6)
+    assert row["fps"] == 25 and len(row["gloss_spans"]) == 0
+    assert np.isnan(dataset["validation"].with_format("numpy")[0]["pose"]).all()
+
+
+def test_missing_source_folders_are_clear_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="gsl_root '.*nowhere' does not exist"):
+        GSLPoses(config_name="si", source="gsl", gsl_root=str(tmp_path / "nowhere"), cache_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="source 'poses' needs poses_dir"):
+        build_dataset("si", "poses", tmp_path / "out", cache_dir=tmp_path)
+    with pytest.raises(ValueError, match="valid sources: synthetic, gsl, poses"):
+        build_dataset("si", "video", tmp_path / "out", cache_dir=tmp_path)
+
+
+@pytest.mark.slow
+def test_gsl_source_extracts_videos_and_frame_folders_once(tmp_path, monkeypatch):
+    root, cache = tmp_path / "GSL", tmp_path / "pose_cache"
+    video_clip, frames_clip, missing_clip = (clip.id for clip in load_split("sd", "test")[:3])
+    (root / video_clip).parent.mkdir(parents=True)
+    shutil.copy(VIDEO, root / f"{video_clip}.mp4")
+    (root / frames_clip).mkdir(parents=True)
+    for index in range(3):  # blank frames: nobody there
+        cv2.imwrite(str(root / frames_clip / f"frame{index:04d}.jpg"), np.zeros((48, 64, 3), np.uint8))
+    for split in ("train", "validation"):  # already extracted by an earlier run: only in the pose cache
+        save_extracted(_fake_extraction(5), cache / f"{load_split('sd', split)[0].id}.npy")
+
+    def build(name: str) -> Path:
+        return build_dataset(
+            "sd", "gsl", tmp_path / name, gsl_root=root, pose_cache=cache, limit=3, cache_dir=tmp_path / "hf"
+        )
+
+    output = build("first")
+    assert (cache / f"{video_clip}.npy").is_file() and (cache / f"{frames_clip}.npy").is_file()
+    assert f"test\t{missing_clip}\n" in (output / "missing_clips.txt").read_text(encoding="utf-8")
+    assert json.loads((output / "report.json").read_text())["splits"]["test"]["no_person_clips"] == [
+        frames_clip
+    ]
+    dataset = datasets.load_dataset(str(output), cache_dir=str(tmp_path / "load"))
+    assert [dataset[s].num_rows for s in ("train", "validation", "test")] == [1, 1, 2]
+    video = dataset["test"].with_format("numpy")[0]
+    assert video["num_frames"] == 58 and not np.isnan(video["pose"][:, :33]).all()
+
+    def no_extraction(*args, **kwargs):
+        raise AssertionError("the pose cache should have been used")
+
+    monkeypatch.setattr("dataset_builder.extract.extract_clip", no_extraction)
+    build("second")  # every clip found comes from the pose cache
+
+
+def test_split_without_any_clip_is_an_error(tmp_path):
+    (tmp_path / "GSL").mkdir()
+    with pytest.raises(datasets.exceptions.DatasetGenerationError) as error:
+        build_dataset(
+            "si", "gsl", tmp_path / "out", gsl_root=tmp_path / "GSL", limit=2, cache_dir=tmp_path / "hf"
+        )
+    assert "si/train: none of the 2 clips found in" in str(error.value.__cause__)
+    assert not (tmp_path / "out").exists()

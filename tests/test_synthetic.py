@@ -1,0 +1,133 @@
+"""The synthetic GSL-like corpus: deterministic, well-formed, and learnable (glosses differ more than signers)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from dataset_builder.gsl import load_split, read_vocabulary
+from dataset_builder.landmarks import LANDMARK_SETS, component_slices
+from dataset_builder.synthetic import FPS, SyntheticGSL, make_sign, stable_seed
+
+SLICES = component_slices(LANDMARK_SETS["body_hands"])
+LEFT, RIGHT = SLICES["LEFT_HAND_LANDMARKS"], SLICES["RIGHT_HAND_LANDMARKS"]
+RIGHT_WRIST = 16  # pose landmark
+CLIP = "police1/police1_signer1_rep1_sentences/sentences0000"
+GLOSSES = ("ΓΕΙΑ", "ΕΓΩ(1)", "ΜΠΟΡΩ", "ΒΟΗΘΩ")
+
+
+def clip_id(signer: str, rep: int = 1, sentence: int = 0) -> str:
+    return f"police1/police1_{signer}_rep{rep}_sentences/sentences{sentence:04d}"
+
+
+def test_stable_seed_does_not_depend_on_python_hash():
+    # A constant: str hash() is salted per process, this must not be.
+    assert stable_seed(0, "gloss", "ΓΕΙΑ") == 14672619668196732127
+    assert stable_seed(0, "gloss", "ΓΕΙΑ") != stable_seed(1, "gloss", "ΓΕΙΑ")
+
+
+def test_same_seed_same_clip_different_seed_different_clip():
+    first = SyntheticGSL(seed=0).clip(CLIP, GLOSSES)
+    other_order = SyntheticGSL(seed=0)
+    other_order.clip(clip_id("signer5", 3, 7), ("ΠΟΤΕ",))  # call order must not matter
+    second = other_order.clip(CLIP, GLOSSES)
+    np.testing.assert_array_equal(first.pose, second.pose)  # NaN in the same places too
+    np.testing.assert_array_equal(first.gloss_spans, second.gloss_spans)
+    reseeded = SyntheticGSL(seed=1).clip(CLIP, GLOSSES)
+    assert first.pose.shape != reseeded.pose.shape or not np.allclose(
+        first.pose, reseeded.pose, equal_nan=True
+    )
+
+
+def test_clip_layout_and_coordinates():
+    clip = SyntheticGSL().clip(CLIP, GLOSSES)
+    assert clip.pose.dtype == np.float32 and clip.pose.shape[1:] == (75, 3)
+    assert clip.fps == FPS
+    assert not np.isnan(clip.pose[:, SLICES["POSE_LANDMARKS"]]).any()  # the body is always found
+    upper_body = clip.pose[:, :23, :2]  # head, shoulders, arms, hands: inside the frame
+    assert upper_body.min() > 0 and upper_body.max() < 1
+    full = SyntheticGSL(landmark_set="full").clip(CLIP, GLOSSES)
+    assert full.pose.shape == (len(clip.pose), 543, 3)
+    face = full.pose[:, component_slices(LANDMARK_SETS["full"])["FACE_LANDMARKS"]]
+    assert not np.isnan(face).any()
+
+
+def test_spans_cover_each_gloss_in_order_within_the_clip():
+    generator = SyntheticGSL()
+    for clip in load_split("si", "train")[::400] + load_split("si", "test")[::200]:
+        synthetic = generator.clip(clip.id, clip.glosses)
+        spans = synthetic.gloss_spans
+        assert spans.dtype == np.int32 and spans.shape == (len(clip.glosses), 2)
+        assert spans[0, 0] > 0 and spans[-1, 1] < len(synthetic.pose)  # rest before and after
+        assert (spans[:, 1] > spans[:, 0]).all()
+        assert (spans[1:, 0] >= spans[:-1, 1]).all()  # ordered, not overlapping
+        durations = spans[:, 1] - spans[:, 0]
+        assert durations.min() >= 8 and durations.max() <= 45
+
+
+def _right_hand(signer: str, gloss: str) -> tuple[np.ndarray, np.ndarray]:
+    """Wrist path (20 resampled x, y points) and mean hand shape (finger points minus wrist) of one sign."""
+    clip = SyntheticGSL().clip(clip_id(signer), (gloss,))
+    start, end = clip.gloss_spans[0]
+    wrist = clip.pose[start:end, RIGHT_WRIST, :2]
+    grid = np.linspace(0, len(wrist) - 1, 20)
+    path = np.stack([np.interp(grid, np.arange(len(wrist)), wrist[:, k]) for k in range(2)], axis=1)
+    hand = clip.pose[start:end, RIGHT, :2]
+    return path, np.nanmean(hand[:, 1:] - hand[:, :1], axis=0)
+
+
+def test_glosses_differ_much_more_than_signers():
+    glosses = read_vocabulary()[::31]  # 10 glosses spread over the vocabulary
+    signers = ("signer1", "signer3")  # a training signer and the held-out si test signer
+    paths, shapes = {}, {}
+    for signer in signers:
+        for gloss in glosses:
+            paths[signer, gloss], shapes[signer, gloss] = _right_hand(signer, gloss)
+
+    def distance(a: np.ndarray, b: np.ndarray) -> float:
+        return float(np.linalg.norm(a - b, axis=-1).mean())
+
+    for features in (paths, shapes):
+        same_gloss = [distance(features[signers[0], g], features[signers[1], g]) for g in glosses]
+        other_gloss = [
+            distance(features[signers[0], a], features[signers[0], b])
+            for a in glosses
+            for b in glosses
+            if a < b
+        ]
+        assert np.mean(other_gloss) > 3 * np.mean(same_gloss)
+    # Hand shape alone already tells the glosses apart across signers.
+    hits = [
+        min(glosses, key=lambda b: distance(shapes[signers[1], a], shapes[signers[0], b])) == a
+        for a in glosses
+    ]
+    assert np.mean(hits) >= 0.9
+
+
+def test_lexicon_covers_the_vocabulary_with_distinct_signs():
+    vocabulary = read_vocabulary()
+    assert len(vocabulary) == 310
+    places = np.array([make_sign(gloss).place for gloss in vocabulary])
+    assert len(np.unique(places.round(6), axis=0)) == 310
+    durations = [make_sign(gloss).duration for gloss in vocabulary]
+    assert 15 <= min(durations) and max(durations) <= 35
+
+
+def test_dropouts_blank_whole_hands_only():
+    generator = SyntheticGSL()
+    lost_frames = 0
+    for clip in load_split("si", "train")[:60]:
+        pose = generator.clip(clip.id, clip.glosses).pose
+        for hand in (LEFT, RIGHT):
+            missing = np.isnan(pose[:, hand])
+            per_frame = missing.all(axis=(1, 2))
+            assert (missing.any(axis=(1, 2)) == per_frame).all()  # a hand is there or NaN as a whole
+            lost_frames += per_frame.sum()
+    assert lost_frames > 0
+
+
+def test_unknown_landmark_set_and_empty_sentence():
+    with pytest.raises(ValueError, match="valid sets: body_hands, full"):
+        SyntheticGSL(landmark_set="hands")
+    with pytest.raises(ValueError, match="no glosses"):
+        SyntheticGSL().clip(CLIP, ())
