@@ -1,0 +1,249 @@
+"""The paper's interpretability analysis of a trained model on one split: scores, figures and raw attention.
+
+    python -m hub_scripts.interpret --model-dir outputs/reproduce/model --dataset-dir outputs/reproduce/dataset \
+        --output-dir outputs/reproduce/interpretability [--split test] [--num-beams 1]
+
+As in the paper (arXiv 2410.14506), the attention is read on the sentences the model translated *exactly*:
+only there does row k of the cross-attention belong to the gloss that is really signed k-th, so only there can
+it be checked against where that gloss is (``gold_*`` scores, from the dataset's ``gloss_spans``). The scores
+that need no gold alignment (diagonality, clusters, video-vs-tokens contributions) are also reported on every
+non-empty prediction. Writes to ``--output-dir``:
+
+* ``interpretability.json``: every score, overall and per sentence length; a set with no sentence says
+  ``"status": "no data"`` and a score with nothing to average is ``"no data"``, never a silent 0;
+* ``mean_cross_attention_{correct,all}.png`` (per sentence length, relative time), ``sample_cross_attention.png``
+  (one sentence, gold spans boxed), ``encoder_self_attention.png``, ``contributions_{correct,all}.png``;
+* ``attention.npz``: every translation's raw maps and block outputs (``analysis.load_translations`` reads it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hub_scripts.evaluate import SPLITS, dataset_metadata, load_model_dir, load_pose_splits, write_json
+from modeling_signattention.analysis import (
+    Translation,
+    mean_attention_by_length,
+    plot_contributions,
+    plot_cross_attention,
+    plot_encoder_attention,
+    plot_mean_attention_grid,
+    save_translations,
+    spans_to_model_frames,
+    translate_with_attention,
+)
+from modeling_signattention.metrics import compute_attention_alignment, compute_decoder_contributions
+
+NO_DATA = "no data"
+
+
+def json_safe(value: Any) -> Any:
+    """Plain JSON: numpy numbers -> Python, int keys -> str, None / NaN -> "no data" (explicitly, never 0)."""
+    if isinstance(value, dict):
+        return {str(key): json_safe(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [json_safe(item) for item in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return NO_DATA
+    return value
+
+
+def score_set(
+    translations: Sequence[Translation], spans: Sequence[list[tuple[int, int]]] | None, description: str
+) -> dict[str, Any]:
+    """Alignment (with gold spans when given) and contribution scores of a set of non-empty translations."""
+    if not translations:
+        return {"status": NO_DATA, "num_sentences": 0, "reason": f"no {description}"}
+    contributions = compute_decoder_contributions(
+        [t.self_block for t in translations], [t.cross_block for t in translations]
+    )
+    contributions.pop("per_sample")  # one curve per sentence: kept in attention.npz (self_block, cross_block)
+    return {
+        "num_sentences": len(translations),
+        "attention_alignment": compute_attention_alignment([t.cross_attention for t in translations], spans),
+        "contribution": contributions,
+    }
+
+
+def gold_model_spans(
+    translation: Translation, spans: np.ndarray, sample_rate: int
+) -> list[tuple[int, int]] | None:
+    """The gold spans on the model's frames, or None when they cannot be matched to the predicted glosses."""
+    if len(spans) != len(translation.glosses):
+        return None
+    return spans_to_model_frames(spans.tolist(), sample_rate, translation.cross_attention.shape[1])
+
+
+def pick_sample(translations: Sequence[Translation], candidates: Sequence[int]) -> int:
+    """A representative sentence to draw: the candidate whose length is closest to the median (then the first)."""
+    lengths = [len(translations[i].glosses) for i in candidates]
+    median = float(np.median(lengths))
+    return min(candidates, key=lambda i: (abs(len(translations[i].glosses) - median), i))
+
+
+def interpret(
+    model_dir: str | Path,
+    dataset_dir: str | Path,
+    output_dir: str | Path,
+    split: str = "test",
+    num_beams: int = 1,
+    batch_size: int = 64,
+    max_samples: int | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Run the analysis (see module docstring); return what was written to ``interpretability.json``."""
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    model, feature_extractor, tokenizer = load_model_dir(model_dir)
+    output_mode = getattr(model.config, "output_mode", "gloss")
+    metadata = dataset_metadata(dataset_dir)
+    data = load_pose_splits(dataset_dir, [split])[split]
+    if max_samples is not None:
+        data = data.select(range(min(max_samples, len(data))))
+    translations = translate_with_attention(
+        model,
+        feature_extractor,
+        tokenizer,
+        data.poses,
+        num_beams,
+        batch_size,
+        metadata["input_components"],
+        progress,
+    )
+    references = data.targets(output_mode)
+    correct = [i for i, (t, ref) in enumerate(zip(translations, references)) if t.glosses and t.text == ref]
+    non_empty = [i for i, t in enumerate(translations) if t.glosses]
+
+    # Gold spans exist for synthetic data (real GSL has no gloss timing) and only mean something in gloss mode.
+    gold = {
+        i: gold_model_spans(translations[i], data.gloss_spans[i], feature_extractor.sample_rate)
+        for i in correct
+        if output_mode == "gloss"
+    }
+    with_spans = [i for i in correct if gold.get(i) is not None]
+    correct_set = [translations[i] for i in correct]
+    results: dict[str, Any] = {
+        "data_source": metadata["data_source"],
+        "config": metadata["config"],
+        "split": split,
+        "output_mode": output_mode,
+        "num_beams": num_beams,
+        "num_sentences": len(translations),
+        "num_correct": len(correct),
+        "num_empty_predictions": len(translations) - len(non_empty),
+        "sentence_accuracy": len(correct) / len(translations) if translations else None,
+        "num_correct_with_gold_spans": len(with_spans),
+        "correct": score_set(correct_set, None, "exactly translated sentence"),
+        "correct_with_gold_spans": score_set(
+            [translations[i] for i in with_spans],
+            [gold[i] for i in with_spans],
+            "exactly translated sentence with gold gloss spans (real data has none)",
+        ),
+        "all": score_set([translations[i] for i in non_empty], None, "non-empty prediction"),
+    }
+    gold_scores = results["correct_with_gold_spans"].get("attention_alignment", {})
+    results["gold_alignment_accuracy"] = gold_scores.get("gold_peak_accuracy")
+
+    results["figures"] = draw_figures(translations, correct, non_empty, gold, output_dir)
+    save_translations(
+        output_dir / "attention.npz",
+        translations,
+        ids=np.array(data.ids, dtype=str),
+        correct=np.isin(np.arange(len(translations)), correct),
+    )
+    results = json_safe(results)
+    write_json(output_dir / "interpretability.json", results)
+    return results
+
+
+def draw_figures(
+    translations: Sequence[Translation],
+    correct: Sequence[int],
+    non_empty: Sequence[int],
+    gold: dict[int, list[tuple[int, int]] | None],
+    output_dir: Path,
+) -> dict[str, str]:
+    """Draw what there is data for; the returned mapping (figure -> file, or "no data") goes into the JSON."""
+    figures: dict[str, str] = {}
+    for name, indices, label in (
+        ("correct", correct, "exactly translated"),
+        ("all", non_empty, "all non-empty"),
+    ):
+        if not indices:
+            figures[f"mean_cross_attention_{name}"] = figures[f"contributions_{name}"] = NO_DATA
+            continue
+        means = mean_attention_by_length([translations[i].cross_attention for i in indices])
+        path = output_dir / f"mean_cross_attention_{name}.png"
+        plot_mean_attention_grid(means, path, f"Mean cross-attention by sentence length ({label} sentences)")
+        figures[f"mean_cross_attention_{name}"] = path.name
+        contributions = compute_decoder_contributions(
+            [translations[i].self_block for i in indices], [translations[i].cross_block for i in indices]
+        )
+        path = output_dir / f"contributions_{name}.png"
+        plot_contributions(contributions["by_step"], path, f"Video vs previous tokens ({label})")
+        figures[f"contributions_{name}"] = path.name
+
+    candidates = list(correct) or list(non_empty)
+    if not candidates:
+        figures["sample_cross_attention"] = figures["encoder_self_attention"] = NO_DATA
+        return figures
+    sample = pick_sample(translations, candidates)
+    translation = translations[sample]
+    status = "exactly translated" if sample in correct else "not exactly translated"
+    plot_cross_attention(
+        translation.cross_attention,
+        translation.glosses,
+        output_dir / "sample_cross_attention.png",
+        gold.get(sample),
+        f"Sentence {sample} ({status})",
+    )
+    plot_encoder_attention(
+        translation.encoder_attention,
+        output_dir / "encoder_self_attention.png",
+        f"Encoder self-attention, sentence {sample}",
+    )
+    figures["sample_cross_attention"] = "sample_cross_attention.png"
+    figures["encoder_self_attention"] = "encoder_self_attention.png"
+    figures["sample_index"] = str(sample)
+    return figures
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model-dir", type=Path, required=True)
+    parser.add_argument("--dataset-dir", type=Path, required=True)
+    parser.add_argument("--output-dir", type=Path, required=True)
+    parser.add_argument("--split", default="test", choices=SPLITS)
+    parser.add_argument("--num-beams", type=int, default=1)
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--max-samples", type=int, help="only the first N clips of the split")
+    args = parser.parse_args(argv)
+    results = interpret(
+        args.model_dir,
+        args.dataset_dir,
+        args.output_dir,
+        args.split,
+        args.num_beams,
+        args.batch_size,
+        args.max_samples,
+    )
+    headline = {
+        key: results[key]
+        for key in ("num_sentences", "num_correct", "sentence_accuracy", "gold_alignment_accuracy")
+    }
+    print(json.dumps(headline, ensure_ascii=False, indent=2))
+    print(f"[interpret] scores, figures and attention.npz in {args.output_dir}")
+    return results
+
+
+if __name__ == "__main__":
+    main()

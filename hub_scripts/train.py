@@ -1,0 +1,360 @@
+"""Train the SignAttention pose-to-gloss (or pose-to-text) transformer with ``Seq2SeqTrainer``.
+
+    python -m hub_scripts.train --dataset-dir DIR --output-dir RUN_DIR [--output-mode gloss|text]
+        [--init-from MODEL_DIR] [--resume] [--epochs N] [--d-model 16] [--learning-rate 1e-3] ...
+
+The paper's setup (arXiv 2410.14506): AdamW, learning rate 1e-3, batch 64, dropout 0.2, d_model 16, one encoder
+and one decoder layer, at most 220 sampled frames and 20 target tokens, a random frame out of every 3 while
+training. Validation WER is computed with ``generate()`` after each epoch; the best epoch is kept
+(``load_best_model_at_end``) and training stops when it has not improved for ``--patience`` epochs.
+
+``RUN_DIR`` ends up with:
+* ``model/``: the Hub-ready folder (safetensors, config + code, tokenizer, preprocessor_config.json,
+  generation_config.json, ``eval_results.json`` on the test split);
+* ``checkpoints/``: Trainer checkpoints (``--resume`` continues from the last one);
+* ``tensorboard/``: TensorBoard logs; ``training_log.json``: the Trainer's log history (loss, WER per epoch).
+
+Nothing here is device specific, so ``accelerate launch -m hub_scripts.train ...`` runs it unchanged.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from transformers import Seq2SeqTrainer
+from transformers.trainer_pt_utils import LengthGroupedSampler
+
+from hub_scripts.evaluate import (
+    OUTPUT_MODES,
+    PoseSplit,
+    dataset_metadata,
+    evaluate_split,
+    ids_to_sentence,
+    load_pose_splits,
+    score,
+    write_json,
+)
+
+
+@dataclass
+class TrainOptions:
+    """Every knob of a training run; the CLI flags are these field names with dashes."""
+
+    dataset_dir: Path
+    output_dir: Path
+    output_mode: str = "gloss"
+    init_from: Path | None = None
+    resume: bool = False
+    epochs: int = 30
+    learning_rate: float = 1e-3
+    lr_scheduler: str = "cosine"
+    warmup_ratio: float = 0.05
+    weight_decay: float = 0.01
+    batch_size: int = 64
+    eval_batch_size: int = 128
+    d_model: int = 16
+    dropout: float = 0.2
+    patience: int = 5
+    num_beams: int = 1
+    max_train_samples: int | None = None
+    max_eval_samples: int | None = None
+    seed: int = 42
+    logging_steps: int = 20
+    progress: bool = True
+
+
+class PoseSeq2SeqDataset(torch.utils.data.Dataset):
+    """Poses with their label ids; ``augment`` tells the collator to sample frames at random (training)."""
+
+    def __init__(self, poses: Sequence[np.ndarray], labels: Sequence[list[int]], augment: bool):
+        self.poses, self.labels, self.augment = poses, labels, augment
+        self.lengths = [len(pose) for pose in poses]
+
+    def __len__(self) -> int:
+        return len(self.poses)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return {"pose": self.poses[index], "labels": self.labels[index], "augment": self.augment}
+
+
+class PoseSeq2SeqTrainer(Seq2SeqTrainer):
+    """``Seq2SeqTrainer`` whose training batches hold clips of similar length.
+
+    A padded frame costs as much as a real one (the FFN runs on every frame), and clip lengths vary about 4x, so
+    random batches spend about half their time on padding. ``LengthGroupedSampler`` keeps batches random (it
+    shuffles, then sorts only inside groups of 50 batches) but needs the lengths, which our dataset knows.
+    """
+
+    def _get_train_sampler(self, train_dataset=None) -> torch.utils.data.Sampler:
+        dataset = train_dataset if train_dataset is not None else self.train_dataset
+        batch = self.args.train_batch_size * self.args.gradient_accumulation_steps
+        return LengthGroupedSampler(batch, lengths=dataset.lengths)
+
+
+class PoseCollator:
+    """Poses -> ``input_features`` + ``attention_mask`` through the model's feature extractor, labels -> -100 padded.
+
+    Training batches take one random frame per window of ``sample_rate`` frames (the paper's augmentation),
+    evaluation batches the first one, so validation scores are deterministic. The random frames come from the
+    collator's own generator, seeded, so a run can be repeated.
+    """
+
+    def __init__(self, feature_extractor: Any, input_components: Sequence[str] | None, seed: int = 0):
+        self.feature_extractor = feature_extractor
+        self.input_components = input_components
+        self.rng = np.random.default_rng(seed)
+
+    def __call__(self, items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        augment = items[0]["augment"]
+        batch = self.feature_extractor(
+            [item["pose"] for item in items],
+            training=augment,
+            input_components=self.input_components,
+            seed=int(self.rng.integers(2**32)) if augment else None,
+        )
+        longest = max(len(item["labels"]) for item in items)
+        labels = torch.full((len(items), longest), -100, dtype=torch.long)
+        for row, item in enumerate(items):
+            labels[row, : len(item["labels"])] = torch.tensor(item["labels"])
+        return {
+            "input_features": batch["input_features"],
+            "attention_mask": batch["attention_mask"],
+            "labels": labels,
+        }
+
+
+def build_tokenizer(targets: Sequence[str], init_from: Path | None) -> Any:
+    """A word-level tokenizer over the training targets; fine-tuning keeps the old ids and appends new words."""
+    from transformers import AutoTokenizer
+
+    from modeling_signattention import build_gloss_tokenizer
+
+    base = AutoTokenizer.from_pretrained(init_from) if init_from is not None else None
+    return build_gloss_tokenizer(targets, base_tokenizer=base)
+
+
+def build_model(options: TrainOptions, tokenizer: Any) -> tuple[Any, Any]:
+    """A fresh paper-preset model, or the ``--init-from`` one with its embeddings grown to the new vocabulary."""
+    from transformers import AutoFeatureExtractor
+
+    from modeling_signattention import (
+        SignAttentionConfig,
+        SignAttentionFeatureExtractor,
+        SignAttentionForConditionalGeneration,
+    )
+
+    if options.init_from is not None:
+        model = SignAttentionForConditionalGeneration.from_pretrained(options.init_from)
+        old_vocab = model.config.vocab_size
+        if len(tokenizer) > old_vocab:
+            # Resizes the decoder embedding and the lm_head (get_output_embeddings); old rows are copied as is.
+            model.resize_token_embeddings(len(tokenizer))
+            print(f"[train] vocabulary grown from {old_vocab} to {len(tokenizer)} tokens for fine-tuning")
+        return model, AutoFeatureExtractor.from_pretrained(options.init_from)
+    config = SignAttentionConfig(
+        d_model=options.d_model,
+        dropout=options.dropout,
+        attention_dropout=options.dropout,
+        vocab_size=len(tokenizer),
+        pad_token_id=tokenizer.pad_token_id,
+        unk_token_id=tokenizer.unk_token_id,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        decoder_start_token_id=tokenizer.bos_token_id,
+    )
+    feature_extractor = SignAttentionFeatureExtractor(
+        config.landmark_components, config.num_coordinates, max_frames=config.max_source_positions
+    )
+    return SignAttentionForConditionalGeneration(config), feature_extractor
+
+
+def encode_targets(tokenizer: Any, targets: Sequence[str], max_length: int) -> list[list[int]]:
+    """Label ids ending with ``</s>``, at most ``max_length`` (the decoder's positions, start token included)."""
+    encoded = tokenizer(list(targets), truncation=True, max_length=max_length)["input_ids"]
+    truncated = sum(len(ids) == max_length and ids[-1] != tokenizer.eos_token_id for ids in encoded)
+    if truncated:
+        print(
+            f"[train] {truncated} targets longer than {max_length - 1} tokens were cut (and lost their </s>)"
+        )
+    return encoded
+
+
+def make_compute_metrics(tokenizer: Any, output_mode: str):
+    """``compute_metrics`` for ``predict_with_generate``: the same WER as ``hub_scripts.evaluate``."""
+
+    def compute_metrics(prediction) -> dict[str, float]:
+        predictions = [ids_to_sentence(row[1:], tokenizer) for row in np.asarray(prediction.predictions)]
+        references = [ids_to_sentence(row, tokenizer) for row in np.asarray(prediction.label_ids)]
+        return score(predictions, references, output_mode)
+
+    return compute_metrics
+
+
+def _subset(split: PoseSplit, limit: int | None, targets: Sequence[str]) -> tuple[PoseSplit, list[str]]:
+    """The first ``limit`` rows that have a target (text mode skips clips without a Greek translation)."""
+    keep = [i for i, target in enumerate(targets) if target][:limit]
+    return split.select(keep), [targets[i] for i in keep]
+
+
+def train(options: TrainOptions) -> dict[str, Any]:
+    """Run training, save the Hub-ready model and its test scores; return ``eval_results`` (+ timings)."""
+    from transformers import EarlyStoppingCallback, Seq2SeqTrainingArguments, set_seed
+    from transformers.trainer_utils import get_last_checkpoint
+
+    if options.output_mode not in OUTPUT_MODES:
+        raise ValueError(f"output_mode must be one of {OUTPUT_MODES}, got {options.output_mode!r}")
+    set_seed(options.seed)
+    output_dir = Path(options.output_dir)
+    model_dir, checkpoint_dir = output_dir / "model", output_dir / "checkpoints"
+    last_checkpoint = get_last_checkpoint(str(checkpoint_dir)) if checkpoint_dir.is_dir() else None
+    if options.resume and last_checkpoint is None:
+        raise FileNotFoundError(f"--resume: no checkpoint in {checkpoint_dir} to continue from")
+
+    started = time.perf_counter()
+    metadata = dataset_metadata(options.dataset_dir)
+    splits = load_pose_splits(options.dataset_dir)
+    train_split, train_targets = _subset(
+        splits["train"], options.max_train_samples, splits["train"].targets(options.output_mode)
+    )
+    eval_split, eval_targets = _subset(
+        splits["validation"], options.max_eval_samples, splits["validation"].targets(options.output_mode)
+    )
+    load_seconds = time.perf_counter() - started
+    print(
+        f"[train] {len(train_split)} train / {len(eval_split)} validation clips in memory ({load_seconds:.1f}s)"
+    )
+
+    tokenizer = build_tokenizer(train_targets, options.init_from)
+    model, feature_extractor = build_model(options, tokenizer)
+    model.config.output_mode = options.output_mode  # read back by hub_scripts.evaluate
+    max_length = model.config.max_target_positions
+    train_set = PoseSeq2SeqDataset(
+        train_split.poses, encode_targets(tokenizer, train_targets, max_length), augment=True
+    )
+    eval_set = PoseSeq2SeqDataset(
+        eval_split.poses, encode_targets(tokenizer, eval_targets, max_length), augment=False
+    )
+
+    os.environ.setdefault("TENSORBOARD_LOGGING_DIR", str(output_dir / "tensorboard"))
+    args = Seq2SeqTrainingArguments(
+        output_dir=str(checkpoint_dir),
+        num_train_epochs=options.epochs,
+        per_device_train_batch_size=options.batch_size,
+        per_device_eval_batch_size=options.eval_batch_size,
+        learning_rate=options.learning_rate,
+        lr_scheduler_type=options.lr_scheduler,
+        warmup_steps=options.warmup_ratio,
+        weight_decay=options.weight_decay,
+        eval_strategy="epoch",
+        save_strategy="epoch",
+        save_total_limit=2,  # the best and the last: enough for load_best_model_at_end and --resume
+        load_best_model_at_end=True,
+        metric_for_best_model="wer",
+        greater_is_better=False,
+        predict_with_generate=True,
+        generation_num_beams=options.num_beams,
+        logging_steps=options.logging_steps,
+        logging_first_step=True,
+        report_to=["tensorboard"],
+        dataloader_num_workers=0,
+        remove_unused_columns=False,  # the collator needs the raw "pose" and "augment" fields
+        seed=options.seed,
+        disable_tqdm=not options.progress,
+    )
+    trainer = PoseSeq2SeqTrainer(
+        model=model,
+        args=args,
+        train_dataset=train_set,
+        eval_dataset=eval_set,
+        data_collator=PoseCollator(feature_extractor, metadata["input_components"], seed=options.seed),
+        processing_class=tokenizer,
+        compute_metrics=make_compute_metrics(tokenizer, options.output_mode),
+        callbacks=[EarlyStoppingCallback(early_stopping_patience=options.patience)],
+    )
+    train_started = time.perf_counter()
+    trainer.train(resume_from_checkpoint=last_checkpoint if options.resume else None)
+    train_seconds = time.perf_counter() - train_started
+
+    trainer.save_model(str(model_dir))  # the best epoch: model, config + code, tokenizer, generation config
+    feature_extractor.save_pretrained(model_dir)
+    write_json(output_dir / "training_log.json", {"log_history": trainer.state.log_history})
+
+    print(f"[train] evaluating the best epoch on the test split ({metadata['config']})")
+    test_split = splits["test"]
+    scores, _ = evaluate_split(
+        trainer.model,
+        feature_extractor,
+        tokenizer,
+        test_split,
+        options.output_mode,
+        metadata["input_components"],
+        options.num_beams,
+    )
+    results = {
+        "data_source": metadata["data_source"],
+        "config": metadata["config"],
+        "split": "test",
+        "output_mode": options.output_mode,
+        "num_beams": options.num_beams,
+        **scores,
+        "best_validation_wer": trainer.state.best_metric,
+        "epochs_trained": trainer.state.epoch,
+        "train_seconds": train_seconds,
+        "train_samples_per_second": trainer.state.num_train_epochs
+        and len(train_set) * trainer.state.epoch / train_seconds,
+    }
+    write_json(model_dir / "eval_results.json", results)
+    print(
+        f"[train] test WER {results['wer']:.2%} ({results['num_sentences']} sentences); model in {model_dir}"
+    )
+    return results
+
+
+def parse_args(argv: Sequence[str] | None = None) -> TrainOptions:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    defaults = {field.name: field.default for field in fields(TrainOptions)}
+    parser.add_argument(
+        "--dataset-dir", type=Path, required=True, help="a dataset built by dataset_builder.build"
+    )
+    parser.add_argument(
+        "--output-dir", type=Path, required=True, help="run folder: model/, checkpoints/, tensorboard/"
+    )
+    parser.add_argument("--output-mode", choices=OUTPUT_MODES, default=defaults["output_mode"])
+    parser.add_argument(
+        "--init-from", type=Path, help="fine-tune this saved model (new words grow its vocabulary)"
+    )
+    parser.add_argument(
+        "--resume", action="store_true", help="continue from the last checkpoint of --output-dir"
+    )
+    parser.add_argument("--no-progress", dest="progress", action="store_false", help="no tqdm bars")
+    for name in ("epochs", "learning_rate", "lr_scheduler", "warmup_ratio", "weight_decay", "batch_size",
+                 "eval_batch_size", "d_model", "dropout", "patience", "num_beams", "max_train_samples",
+                 "max_eval_samples", "seed", "logging_steps"):  # fmt: skip
+        kind = {
+            "learning_rate": float,
+            "warmup_ratio": float,
+            "weight_decay": float,
+            "dropout": float,
+            "lr_scheduler": str,
+        }
+        parser.add_argument(f"--{name.replace('_', '-')}", type=kind.get(name, int), default=defaults[name])
+    return TrainOptions(**vars(parser.parse_args(argv)))
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    results = train(parse_args(argv))
+    print(json.dumps(results, ensure_ascii=False, indent=2))
+    return results
+
+
+if __name__ == "__main__":
+    main()
