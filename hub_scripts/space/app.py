@@ -1,0 +1,408 @@
+"""SignAttention demo: a signing video (or a MediaPipe ``.pose`` file) in, glosses and where the model looked out.
+
+For one clip the page shows the predicted GSL glosses, the decoder's cross-attention over time with a marker at
+each gloss's attention peak, the video frames (or skeleton drawings) at those peaks, how much of each decoding
+step came from the video versus the previous glosses, and the paper's alignment scores for this clip.
+
+Run it from the repository (after ``python -m hub_scripts.reproduce``, or with any model)::
+
+    SIGNATTENTION_MODEL=outputs/reproduce/model python hub_scripts/space/app.py
+
+``SIGNATTENTION_MODEL`` is a model folder or a Hub id (default ``outputs/reproduce/model`` under the repository
+root). The same file is the Space's ``app.py``: ``python -m hub_scripts.push_to_hub --repo-type space`` puts a copy
+of the project packages and the example clip next to it, which is how both layouts are told apart below. It binds
+to 127.0.0.1 unless ``GRADIO_SERVER_NAME`` says otherwise or it runs on Spaces (``SPACE_ID`` set: 0.0.0.0).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import gradio as gr
+import mediapipe as mp
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+
+from dataset_builder.extract import (
+    VIDEO_SUFFIXES,
+    ExtractedPose,
+    create_holistic,
+    extract_clip,
+    load_pose_file,
+)
+from dataset_builder.landmarks import component_slices
+from modeling_signattention import (
+    SignAttentionFeatureExtractor,
+    SignAttentionForConditionalGeneration,
+)
+from modeling_signattention.analysis import Translation, translate_with_attention
+from modeling_signattention.metrics.alignment import compute_attention_alignment
+from modeling_signattention.metrics.contribution import compute_decoder_contributions
+
+logger = logging.getLogger("signattention.space")
+
+APP_DIR = Path(__file__).resolve().parent
+IN_SPACE_LAYOUT = (APP_DIR / "modeling_signattention").is_dir()
+ROOT = APP_DIR if IN_SPACE_LAYOUT else APP_DIR.parents[1]
+EXAMPLE_CLIP = (
+    APP_DIR / "examples" / "signer_test_video.mp4"
+    if IN_SPACE_LAYOUT
+    else ROOT / "tests" / "fixtures" / "signer_test_video.mp4"
+)
+DEFAULT_MODEL = ROOT / "outputs" / "reproduce" / "model"
+
+MAX_SECONDS = 30
+MAX_FRAMES = 900
+MAX_UPLOAD = "50mb"
+POSE_SUFFIXES = (".pose", ".npy")
+LIMIT_TEXT = f"at most {MAX_SECONDS} s / {MAX_FRAMES} frames"
+STRIP_HEIGHT = 240
+
+_BODY = component_slices(("POSE_LANDMARKS", "FACE_LANDMARKS", "LEFT_HAND_LANDMARKS", "RIGHT_HAND_LANDMARKS"))
+# Skeleton drawings: MediaPipe's own connections, upper body only (points 0-24: the legs are rarely in view).
+_BODY_EDGES = [(a, b) for a, b in mp.solutions.pose.POSE_CONNECTIONS if a < 25 and b < 25]
+_HAND_EDGES = list(mp.solutions.hands.HAND_CONNECTIONS)
+
+SCORE_MEANINGS = {
+    "diagonality": "Spearman correlation of gloss position and attention centroid (1 = diagonal)",
+    "monotonicity": "share of consecutive glosses whose attention moves forward in time",
+    "cluster_score": "attention mass in the best window of frames, above chance (1 = one cluster)",
+    "cluster_fraction": "share of glosses whose attention is clustered",
+    "video_share": "mean share of a decoding step coming from the video (cross-attention) vs previous glosses",
+}
+
+
+class UserFacingError(Exception):
+    """A problem with the input or the setup, worded for the person using the page."""
+
+
+@dataclass
+class Model:
+    model: Any
+    feature_extractor: Any
+    tokenizer: Any
+    source: str
+
+
+def model_source() -> str:
+    return os.environ.get("SIGNATTENTION_MODEL") or str(DEFAULT_MODEL)
+
+
+@functools.cache
+def load_model() -> Model:
+    """Load the model once per process (every request reuses it)."""
+    from transformers import AutoTokenizer
+
+    source = model_source()
+    looks_like_hub_id = (
+        not Path(source).exists() and source.count("/") == 1 and not source.startswith((".", "/"))
+    )
+    if not Path(source).is_dir() and not looks_like_hub_id:
+        raise UserFacingError(
+            f"No model at {source}. Train one with `python -m hub_scripts.reproduce` (it writes "
+            f"{DEFAULT_MODEL.relative_to(ROOT)}), or set SIGNATTENTION_MODEL to a model folder or a Hub model id."
+        )
+    try:
+        model = SignAttentionForConditionalGeneration.from_pretrained(source).eval()
+        feature_extractor = SignAttentionFeatureExtractor.from_pretrained(source)
+        tokenizer = AutoTokenizer.from_pretrained(source)
+    except OSError as error:  # not on the Hub, not cached while offline, or an incomplete folder
+        raise UserFacingError(f"Cannot load the model {source}: {error}") from error
+    return Model(model, feature_extractor, tokenizer, source)
+
+
+@functools.cache
+def holistic() -> Any:
+    """One MediaPipe Holistic graph for the process: building it costs more than a short clip."""
+    return create_holistic()
+
+
+# -- input -----------------------------------------------------------------------------------------------------------
+def read_clip(path: Path) -> ExtractedPose:
+    """Poses of an uploaded video or pose file, after the checks that keep a bad upload from costing minutes."""
+    name = path.name
+    suffix = path.suffix.lower()
+    if suffix not in VIDEO_SUFFIXES and suffix not in POSE_SUFFIXES:
+        raise UserFacingError(
+            f"{name}: unsupported file type {suffix or '(none)'}. Upload a video "
+            f"({', '.join(sorted(VIDEO_SUFFIXES))}) or a MediaPipe Holistic pose file (.pose, .npy)."
+        )
+    if path.stat().st_size == 0:
+        raise UserFacingError(f"{name} is empty (0 bytes).")
+    try:
+        if suffix in POSE_SUFFIXES:
+            pose = load_pose_file(path)
+        else:
+            check_video_length(path)
+            pose = extract_clip(path, holistic=holistic())
+    except ValueError as error:
+        raise UserFacingError(str(error).replace(str(path), name)) from error
+    if len(pose.landmarks) > MAX_FRAMES:
+        raise UserFacingError(f"{name} has {len(pose.landmarks)} frames: clips must be {LIMIT_TEXT}.")
+    if pose.no_person:
+        raise UserFacingError(
+            f"No person was found in any frame of {name}. Film one signer facing the camera, upper body in view."
+        )
+    return pose
+
+
+def check_video_length(path: Path) -> None:
+    """Refuse long videos from their header, before MediaPipe spends seconds per second of video on them."""
+    capture = cv2.VideoCapture(str(path))
+    try:
+        if not capture.isOpened():
+            raise UserFacingError(f"{path.name} cannot be opened as a video (not a video file, or corrupt).")
+        frames = capture.get(cv2.CAP_PROP_FRAME_COUNT)
+        fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
+    finally:
+        capture.release()
+    if frames > MAX_FRAMES or frames / fps > MAX_SECONDS:
+        raise UserFacingError(
+            f"{path.name} is {frames / fps:.1f} s long ({frames:.0f} frames): clips must be {LIMIT_TEXT}."
+        )
+
+
+# -- figures ---------------------------------------------------------------------------------------------------------
+def figure_to_array(figure: Figure) -> np.ndarray:
+    canvas = FigureCanvasAgg(figure)
+    canvas.draw()
+    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+
+
+def attention_heatmap(translation: Translation, fps: float) -> np.ndarray:
+    """Glosses x time, with a marker at each gloss's peak: the diagonal (or its absence) is what to look for."""
+    attention = translation.cross_attention
+    seconds = translation.frame_indices / fps
+    step = seconds[1] - seconds[0] if len(seconds) > 1 else 1 / fps
+    n_glosses = len(translation.glosses)
+    figure = Figure(figsize=(9, 1.4 + 0.45 * n_glosses), layout="constrained")
+    axes = figure.add_subplot()
+    image = axes.imshow(
+        attention,
+        aspect="auto",
+        cmap="magma",
+        interpolation="nearest",
+        extent=(seconds[0] - step / 2, seconds[-1] + step / 2, n_glosses - 0.5, -0.5),
+    )
+    peaks = attention.argmax(axis=1)
+    axes.scatter(
+        seconds[peaks], np.arange(n_glosses), marker="o", s=60, facecolors="none", edgecolors="cyan", lw=2
+    )
+    axes.set_yticks(
+        np.arange(n_glosses), [f"{k + 1}. {gloss}" for k, gloss in enumerate(translation.glosses)]
+    )
+    axes.set_xlabel("time in the clip (s)")
+    axes.set_title("Cross-attention: where in the video each gloss looked (○ = peak)")
+    figure.colorbar(image, ax=axes, label="attention", pad=0.01)
+    return figure_to_array(figure)
+
+
+def contribution_plot(translation: Translation) -> tuple[np.ndarray, float]:
+    """Per decoding step, the video's share vs the previous glosses' share; also the mean video share."""
+    contributions = compute_decoder_contributions([translation.self_block], [translation.cross_block])
+    video = np.asarray(contributions["per_sample"][0]["norm_ratio"])
+    steps = np.arange(len(video))
+    figure = Figure(figsize=(9, 3), layout="constrained")
+    axes = figure.add_subplot()
+    axes.bar(steps, video, color="tab:orange", label="video (cross-attention)")
+    axes.bar(steps, 1 - video, bottom=video, color="tab:blue", label="previous glosses (self-attention)")
+    axes.set_xticks(steps, [f"{k + 1}. {gloss}" for k, gloss in enumerate(translation.glosses)], rotation=20)
+    axes.set_ylim(0, 1)
+    axes.set_ylabel("share of the step")
+    axes.set_title("What each decoding step drew on: ||cross|| / (||cross|| + ||self||)")
+    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
+    return figure_to_array(figure), float(contributions["norm_ratio"])
+
+
+def peak_frames(
+    translation: Translation, pose: ExtractedPose, video: Path | None
+) -> list[tuple[np.ndarray, str]]:
+    """The clip frame at each gloss's attention peak: the video frame, or a skeleton drawing for pose input."""
+    strip = []
+    for k, (gloss, row) in enumerate(zip(translation.glosses, translation.cross_attention)):
+        frame = int(translation.frame_indices[row.argmax()])
+        image = read_video_frame(video, frame) if video is not None else None
+        if image is None:
+            image = draw_skeleton(pose, frame)
+        scale = STRIP_HEIGHT / image.shape[0]
+        image = cv2.resize(image, (round(image.shape[1] * scale), STRIP_HEIGHT), interpolation=cv2.INTER_AREA)
+        strip.append((image, f"{k + 1}. {gloss} @ {frame / pose.fps:.2f} s"))
+    return strip
+
+
+def read_video_frame(video: Path, index: int) -> np.ndarray | None:
+    capture = cv2.VideoCapture(str(video))
+    try:
+        capture.set(cv2.CAP_PROP_POS_FRAMES, index)
+        ok, frame = capture.read()
+    finally:
+        capture.release()
+    return cv2.cvtColor(frame, cv2.COLOR_BGR2RGB) if ok else None
+
+
+def draw_skeleton(pose: ExtractedPose, index: int) -> np.ndarray:
+    """Body and hands of one frame on white, in the clip's own width x height (MediaPipe coordinates)."""
+    width, height = pose.width or 640, pose.height or 480
+    canvas = np.full((height, width, 3), 255, dtype=np.uint8)
+    parts = [
+        (_BODY["POSE_LANDMARKS"], _BODY_EDGES, (90, 90, 90)),
+        (_BODY["LEFT_HAND_LANDMARKS"], _HAND_EDGES, (214, 39, 40)),
+        (_BODY["RIGHT_HAND_LANDMARKS"], _HAND_EDGES, (31, 119, 180)),
+    ]
+    thickness = max(2, width // 200)
+    for points_slice, edges, color in parts:
+        points = pose.landmarks[index, points_slice, :2] * (width, height)
+        for a, b in edges:
+            if np.isfinite(points[[a, b]]).all():
+                start, end = points[a].round().astype(int), points[b].round().astype(int)
+                cv2.line(canvas, tuple(start), tuple(end), color, thickness, cv2.LINE_AA)
+    return canvas
+
+
+def scores_table(translation: Translation, video_share: float) -> str:
+    """The paper's alignment scores for this one clip, as a Markdown table with what each one means."""
+    scores = compute_attention_alignment([translation.cross_attention])
+    rows = ["### Alignment scores of this clip", "", "| score | value | meaning |", "|---|---|---|"]
+    for name, meaning in SCORE_MEANINGS.items():
+        value = video_share if name == "video_share" else scores.get(name)
+        shown = "n/a (needs 2+ glosses)" if value is None else f"{value:.3f}"
+        rows.append(f"| {name} | {shown} | {meaning} |")
+    return "\n".join(rows)
+
+
+# -- the page --------------------------------------------------------------------------------------------------------
+def translate(upload: str | None) -> tuple:
+    """The click handler: every output, or an error message with all other outputs cleared."""
+    empty = (None, None, None, None, "")
+    if not upload:
+        return (error_update("Upload a video or a .pose file first (or pick the example below)."), "", *empty)
+    path = Path(upload)
+    try:
+        loaded = load_model()
+        pose = read_clip(path)
+        (translation,) = translate_with_attention(
+            loaded.model, loaded.feature_extractor, loaded.tokenizer, [pose.landmarks]
+        )
+        if not translation.glosses:
+            raise UserFacingError(f"The model predicted no glosses for {path.name}.")
+        heatmap = attention_heatmap(translation, pose.fps)
+        contribution, video_share = contribution_plot(translation)
+        video = path if path.suffix.lower() in VIDEO_SUFFIXES else None
+        strip = peak_frames(translation, pose, video)
+        scores = scores_table(translation, video_share)
+    except UserFacingError as error:
+        return (error_update(str(error)), "", *empty)
+    except Exception as error:  # a bug, not bad input: full trace in the log, one line on the page
+        logger.exception("translating %s failed", path.name)
+        return (
+            error_update(f"Translating {path.name} failed ({type(error).__name__}: {error})."),
+            "",
+            *empty,
+        )
+    summary = f"{len(translation.glosses)} glosses from {len(pose.landmarks)} frames ({len(pose.landmarks) / pose.fps:.1f} s)"
+    return (
+        gr.update(value="", visible=False),
+        translation.text,
+        heatmap,
+        strip,
+        contribution,
+        summary,
+        scores,
+    )
+
+
+def error_update(message: str) -> dict:
+    return gr.update(value=f"**Could not translate:** {message}", visible=True)
+
+
+def build_demo() -> gr.Blocks:
+    # analytics off: the demo must run on closed networks and has no business phoning home
+    with gr.Blocks(
+        title="SignAttention: where does a sign translation model look?", analytics_enabled=False
+    ) as demo:
+        gr.Markdown(
+            "# SignAttention demo\n"
+            "Upload a video of one person signing Greek Sign Language (or a MediaPipe Holistic `.pose` file), "
+            f"{LIMIT_TEXT}. MediaPipe extracts the body and hand poses, a tiny transformer translates them to "
+            "glosses, and the plots show which moments of the clip each gloss attended to "
+            "([SignAttention, arXiv:2410.14506](https://arxiv.org/abs/2410.14506)). "
+            "This is a research model for studying attention, not an interpreter."
+        )
+        with gr.Row():
+            with gr.Column(scale=1):
+                upload = gr.File(label="Video or .pose file", elem_id="clip-upload")
+                button = gr.Button("Translate", variant="primary", elem_id="translate-button")
+                if EXAMPLE_CLIP.is_file():
+                    gr.Examples(
+                        [[str(EXAMPLE_CLIP)]], inputs=[upload], label="Example: a real signer (58 frames)"
+                    )
+            with gr.Column(scale=2):
+                error = gr.Markdown(visible=False, elem_id="error-message")
+                glosses = gr.Textbox(label="Predicted glosses", interactive=False, elem_id="glosses")
+                summary = gr.Markdown(elem_id="clip-summary")
+        # The plots carry their own titles; a floating label would cover them.
+        heatmap = gr.Image(
+            label="Cross-attention (glosses x time)",
+            show_label=False,
+            elem_id="attention-heatmap",
+            format="png",
+        )
+        strip = gr.Gallery(
+            label="Frames at each gloss's attention peak",
+            elem_id="peak-frames",
+            columns=6,
+            height=300,
+            object_fit="contain",
+        )
+        contribution = gr.Image(
+            label="Video vs previous glosses, per decoding step",
+            show_label=False,
+            elem_id="contribution-plot",
+            format="png",
+        )
+        scores = gr.Markdown(elem_id="alignment-scores")
+        button.click(
+            translate,
+            inputs=[upload],
+            outputs=[error, glosses, heatmap, strip, contribution, summary, scores],
+        )
+    return demo
+
+
+def server_address() -> tuple[str, int]:
+    """Loopback locally; what the platform asks for on Spaces (``GRADIO_SERVER_*`` win when set)."""
+    default_host = "0.0.0.0" if os.environ.get("SPACE_ID") else "127.0.0.1"
+    host = os.environ.get("GRADIO_SERVER_NAME", default_host)
+    port = int(os.environ.get("GRADIO_SERVER_PORT", "7860"))
+    return host, port
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.INFO)
+    try:
+        loaded = load_model()
+        logger.info("model loaded from %s", loaded.source)
+    except UserFacingError as error:  # keep serving: the page shows the same message on every request
+        logger.error("%s", error)
+    host, port = server_address()
+    demo = build_demo()
+    demo.queue(default_concurrency_limit=1)  # one clip at a time: MediaPipe and the CPU are shared
+    demo.launch(
+        server_name=host,
+        server_port=port,
+        max_file_size=MAX_UPLOAD,
+        allowed_paths=[str(EXAMPLE_CLIP.parent)],
+        ssr_mode=False,
+        theme=gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["monospace"]),
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,261 @@
+"""The Space app, end to end in a real browser, plus its input checks called directly.
+
+The browser tests start ``hub_scripts/space/app.py`` on a free loopback port with a tiny model, and drive it with
+Playwright on the system's headless Chromium (``/usr/bin/chromium``; ``playwright install`` would download a
+browser, which this project never does). Without that browser they are skipped, except under ``CI=true``, where a
+missing browser is a failure: CI must install it (``apt-get install -y chromium``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from types import ModuleType
+
+import cv2
+import numpy as np
+import pytest
+from tiny_model import MAX_GLOSSES, save_tiny_run
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = ROOT / "hub_scripts" / "space" / "app.py"
+SIGNER_CLIP = ROOT / "tests" / "fixtures" / "signer_test_video.mp4"
+CHROMIUM = Path("/usr/bin/chromium")
+# Without the background-networking flags Chromium keeps opening connections that a closed network refuses.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+OFFLINE_ENV = {
+    "HF_HUB_OFFLINE": "1",
+    "HF_DATASETS_OFFLINE": "1",
+    "HF_EVALUATE_OFFLINE": "1",
+    "GRADIO_ANALYTICS_ENABLED": "False",
+}
+SERVER_START_TIMEOUT_S = 90
+TRANSLATE_TIMEOUT_MS = 60_000
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return save_tiny_run(tmp_path_factory.mktemp("run"))
+
+
+# -- the page in a browser -------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def chromium() -> Path:
+    if not CHROMIUM.is_file():
+        message = f"{CHROMIUM} is missing: install Debian's chromium (apt-get install -y chromium)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return CHROMIUM
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_until_serving(url: str, server: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"the app exited with code {server.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        time.sleep(0.5)
+    pytest.fail(
+        f"the app did not answer on {url} within {SERVER_START_TIMEOUT_S} s:\n{log.read_text()[-3000:]}"
+    )
+
+
+@pytest.fixture(scope="module")
+def server(chromium: Path, model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app in its own process, as a user would start it; always stopped afterwards."""
+    port = free_port()
+    env = {
+        **os.environ,
+        **OFFLINE_ENV,
+        "SIGNATTENTION_MODEL": str(model_dir),
+        "GRADIO_SERVER_PORT": str(port),
+    }
+    env.pop("SPACE_ID", None)
+    env.pop("GRADIO_SERVER_NAME", None)
+    log = tmp_path_factory.mktemp("server") / "app.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [sys.executable, str(APP)], cwd=ROOT, env=env, stdout=output, stderr=output
+        )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_until_serving(url, process, log)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser(chromium: Path) -> Iterator:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(chromium), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser, server: str) -> Iterator:
+    page = browser.new_page(viewport={"width": 1280, "height": 1600})
+    page.set_default_timeout(60_000)  # generous: the machine is shared
+    page.goto(server)
+    try:
+        yield page
+    finally:
+        page.close()
+
+
+def upload_and_translate(page, clip: Path) -> None:
+    page.locator("#clip-upload input[type=file]").set_input_files(str(clip))
+    # The upload finished once the component lists the file (the examples table below shows the name too).
+    page.locator("#clip-upload").get_by_text(clip.name).wait_for()
+    page.locator("#translate-button").click()
+
+
+@pytest.mark.browser
+def test_translating_the_real_signer_clip_shows_glosses_and_attention(page, tmp_path: Path) -> None:
+    upload_and_translate(page, SIGNER_CLIP)
+    glosses = page.locator("#glosses textarea")
+    page.wait_for_function(
+        "() => document.querySelector('#glosses textarea').value.length > 0", timeout=TRANSLATE_TIMEOUT_MS
+    )
+    assert len(glosses.input_value().split()) == MAX_GLOSSES
+    page.locator("#attention-heatmap img").wait_for(state="visible")
+    page.locator("#contribution-plot img").wait_for(state="visible")
+    assert page.locator("#peak-frames img").count() == MAX_GLOSSES
+    assert "diagonality" in page.locator("#alignment-scores").inner_text()
+    assert "58 frames" in page.locator("#clip-summary").inner_text()
+    assert not page.locator("#error-message").is_visible()
+    page.screenshot(path=str(tmp_path / "space.png"), full_page=True)
+
+
+@pytest.mark.browser
+def test_a_file_that_is_not_a_video_shows_a_readable_error(page, tmp_path: Path) -> None:
+    fake = tmp_path / "not_a_video.mp4"
+    fake.write_text("this is text, not a video\n")
+    upload_and_translate(page, fake)
+    error = page.locator("#error-message")
+    error.wait_for(state="visible", timeout=TRANSLATE_TIMEOUT_MS)
+    text = error.inner_text()
+    assert "not_a_video.mp4" in text and "cannot be opened as a video" in text
+    assert "Traceback" not in page.content()
+    assert page.locator("#glosses textarea").input_value() == ""
+    page.screenshot(path=str(tmp_path / "space_error.png"))
+
+
+# -- the checks behind the page, called directly ---------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def app(model_dir: Path) -> Iterator[ModuleType]:
+    """``app.py`` imported as a module, serving the tiny model."""
+    previous = os.environ.get("SIGNATTENTION_MODEL")
+    os.environ["SIGNATTENTION_MODEL"] = str(model_dir)
+    spec = importlib.util.spec_from_file_location("space_app", APP)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # its dataclasses look their module up there
+    spec.loader.exec_module(module)
+    yield module
+    module.load_model.cache_clear()
+    del sys.modules[spec.name]
+    if previous is None:
+        os.environ.pop("SIGNATTENTION_MODEL")
+    else:
+        os.environ["SIGNATTENTION_MODEL"] = previous
+
+
+def error_text(outputs: tuple) -> str:
+    update = outputs[0]
+    assert update["visible"] is True
+    return update["value"]
+
+
+def write_video(path: Path, frames: int, fps: float = 30.0, size: int = 64) -> Path:
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (size, size))
+    for _ in range(frames):
+        writer.write(np.zeros((size, size, 3), dtype=np.uint8))
+    writer.release()
+    return path
+
+
+def test_a_missing_model_says_how_to_get_one(app: ModuleType, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("SIGNATTENTION_MODEL", str(tmp_path / "no_model_here"))
+    app.load_model.cache_clear()
+    try:
+        with pytest.raises(
+            app.UserFacingError, match=r"python -m hub_scripts\.reproduce.*SIGNATTENTION_MODEL"
+        ):
+            app.load_model()
+    finally:
+        app.load_model.cache_clear()
+
+
+def test_bad_inputs_get_messages_not_tracebacks(app: ModuleType, tmp_path: Path) -> None:
+    assert "Upload a video or a .pose file first" in error_text(app.translate(None))
+    empty = tmp_path / "empty.mp4"
+    empty.touch()
+    assert "empty.mp4 is empty (0 bytes)" in error_text(app.translate(str(empty)))
+    notes = tmp_path / "notes.txt"
+    notes.write_text("hello")
+    assert "unsupported file type .txt" in error_text(app.translate(str(notes)))
+    long_clip = write_video(tmp_path / "long.mp4", frames=app.MAX_FRAMES + 1)
+    assert "clips must be at most 30 s / 900 frames" in error_text(app.translate(str(long_clip)))
+    nobody = write_video(tmp_path / "nobody.mp4", frames=6)
+    assert "No person was found in any frame of nobody.mp4" in error_text(app.translate(str(nobody)))
+
+
+def test_pose_files_are_translated_and_drawn_as_skeletons(app: ModuleType) -> None:
+    error, glosses, heatmap, strip, contribution, summary, scores = app.translate(
+        str(ROOT / "tests" / "fixtures" / "holistic_example.pose")
+    )
+    assert error["visible"] is False
+    assert len(glosses.split()) == MAX_GLOSSES
+    assert heatmap.ndim == 3 and contribution.ndim == 3
+    assert len(strip) == MAX_GLOSSES and all(image.shape[0] == app.STRIP_HEIGHT for image, _ in strip)
+    assert "| monotonicity |" in scores
+
+
+def test_binds_to_loopback_unless_on_spaces(app: ModuleType, monkeypatch) -> None:
+    for name in ("SPACE_ID", "GRADIO_SERVER_NAME", "GRADIO_SERVER_PORT"):
+        monkeypatch.delenv(name, raising=False)
+    assert app.server_address() == ("127.0.0.1", 7860)
+    monkeypatch.setenv("SPACE_ID", "someone/signattention")
+    assert app.server_address() == ("0.0.0.0", 7860)
+    monkeypatch.setenv("GRADIO_SERVER_NAME", "127.0.0.2")
+    monkeypatch.setenv("GRADIO_SERVER_PORT", "7999")
+    assert app.server_address() == ("127.0.0.2", 7999)
