@@ -131,3 +131,47 @@ def test_unknown_landmark_set_and_empty_sentence():
         SyntheticGSL(landmark_set="hands")
     with pytest.raises(ValueError, match="no glosses"):
         SyntheticGSL().clip(CLIP, ())
+
+
+def test_signs_are_learnable_through_a_16_dim_projection():
+    """The downstream model squeezes each frame's 225 numbers into d_model=16 and must generalize to the
+    held-out si test signer: a probe with the same bottleneck, trained on a few training signers' signs
+    (3 frames each, NaN -> 0 as the feature extractor does), must recognize signer3's signs."""
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # tiny matrices: more threads only fight over the cores
+    generator = SyntheticGSL()
+    vocabulary = {gloss: index for index, gloss in enumerate(read_vocabulary())}
+
+    def signs(split: str, every: int) -> tuple:
+        features, labels = [], []
+        for clip in load_split("si", split)[::every]:
+            synthetic = generator.clip(clip.id, clip.glosses)
+            pose = np.nan_to_num(synthetic.pose.reshape(len(synthetic.pose), -1))
+            for (start, end), gloss in zip(synthetic.gloss_spans, clip.glosses):
+                middle = (start + end) // 2
+                features.append(pose[np.clip([middle - 3, middle, middle + 3], start, end - 1)])
+                labels.append(vocabulary[gloss])
+        return torch.tensor(np.array(features)), torch.tensor(labels)
+
+    train_x, train_y = signs("train", 4)
+    test_x, test_y = signs("test", 4)
+    probe = torch.nn.Sequential(
+        torch.nn.Linear(225, 16),
+        torch.nn.Flatten(),
+        torch.nn.Linear(48, 128),
+        torch.nn.ReLU(),
+        torch.nn.Linear(128, 310),
+    )
+    optimizer = torch.optim.Adam(probe.parameters(), lr=3e-3)
+    for _ in range(20):
+        for batch in torch.randperm(len(train_x)).split(256):
+            loss = torch.nn.functional.cross_entropy(probe(train_x[batch]), train_y[batch])
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    with torch.no_grad():
+        accuracy = (probe(test_x).argmax(1) == test_y).float().mean().item()
+    torch.set_num_threads(threads)
+    assert accuracy >= 0.85
