@@ -6,9 +6,10 @@ quality), ``interpretability.json`` (optional), ``config.json`` / ``preprocessor
 the PNG figures of the report. The template is ``model_card.md`` at the repository root (Jinja, rendered by
 ``huggingface_hub.ModelCard.from_template``, which also writes the YAML front matter and the ``model-index``).
 
-Where the run's files are looked for: ``eval_results.json`` in the model folder, else in its parent (the
-reproduce layout: ``outputs/reproduce/{model/, eval_results.json, interpretability.json, *.png}``);
-``interpretability.json`` and the figures (``*.png`` and ``figures/*.png``) next to ``eval_results.json``.
+Where the run's files are looked for: the run folder is the model folder's parent when that holds
+``eval_results.json`` (the reproduce layout: ``outputs/reproduce/{model/, eval_results.json,
+interpretability.json, training_curves.png, interpretability/*.png}``), else the model folder itself. The figures
+are the PNGs of the run folder and of its ``interpretability/`` and ``figures/`` subfolders.
 
     python -m hub_scripts.model_card --model-dir outputs/reproduce/model --repo-id OWNER/NAME > README.md
 """
@@ -18,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,7 @@ from modeling_signattention.configuration_signattention import HOLISTIC_COMPONEN
 TEMPLATE_PATH = Path(__file__).resolve().parents[1] / "model_card.md"
 
 DATA_SOURCES: dict[str, tuple[str, str]] = {
-    # data_source -> (short label, one-sentence description)
+    # data_source (as hub_scripts.evaluate writes it) -> (short label, one-sentence description)
     "synthetic": (
         "synthetic poses",
         "synthetic MediaPipe Holistic poses rendered from the real GSL gloss annotations by seven virtual "
@@ -44,6 +44,10 @@ DATA_SOURCES: dict[str, tuple[str, str]] = {
         "real GSL poses",
         "precomputed MediaPipe Holistic poses of the real Greek Sign Language (GSL) dataset videos.",
     ),
+    "unknown": (
+        "poses of unknown origin",
+        "poses from a dataset folder that does not record its source (not built by `dataset_builder.build`).",
+    ),
 }
 REQUIRED_EVAL_KEYS = (
     "data_source",
@@ -55,8 +59,31 @@ REQUIRED_EVAL_KEYS = (
     "num_reference_words",
 )
 WER_DETAIL_KEYS = ("substitutions", "deletions", "insertions", "hits")
-# Per-step, per-sample and per-length breakdowns are for figures, not for a card table.
-_BREAKDOWN_KEYS = {"by_length", "by_step", "per_sample", "per_sentence", "examples"}
+FIGURE_FOLDERS = (".", "interpretability", "figures")
+# Captions of the figures hub_scripts.reproduce draws, in reading order; other PNGs follow, titled by file name.
+FIGURE_CAPTIONS = {
+    "training_curves.png": "Training loss and validation WER",
+    "mean_cross_attention_correct.png": "Mean cross-attention per sentence length (exactly translated sentences)",
+    "mean_cross_attention_all.png": "Mean cross-attention per sentence length (all predictions)",
+    "sample_cross_attention.png": "One sentence: cross-attention and gold gloss spans",
+    "encoder_self_attention.png": "One sentence: encoder self-attention",
+    "contributions_correct.png": "Video vs previous glosses per decoding step (exactly translated sentences)",
+    "contributions_all.png": "Video vs previous glosses per decoding step (all predictions)",
+}
+# interpretability.json (hub_scripts.interpret): one score set per group of test sentences.
+SCORE_SETS = {
+    "correct_with_gold_spans": "exactly translated, with gold spans",
+    "correct": "exactly translated",
+    "all": "all non-empty predictions",
+}
+ALIGNMENT_SCORES = {
+    "gold_peak_accuracy": "attention peak inside the gloss's true span",
+    "gold_span_mass": "attention mass inside the true span",
+    "diagonality": "diagonality (Spearman, 1 = diagonal)",
+    "monotonicity": "monotonicity (attention moves forward)",
+    "cluster_score": "cluster score (1 = one cluster of frames)",
+    "cluster_fraction": "share of clustered glosses",
+}
 TAGS = ["sign-language-translation", "gsl", "pose", "interpretability", "custom_code"]
 
 
@@ -74,25 +101,32 @@ class RunResults:
 def find_run_results(model_dir: str | Path) -> RunResults:
     """Locate and validate ``eval_results.json`` and what lies next to it (see module docstring)."""
     model_dir = Path(model_dir)
-    candidates = [model_dir / "eval_results.json", model_dir.parent / "eval_results.json"]
-    eval_path = next((path for path in candidates if path.is_file()), None)
-    if eval_path is None:
+    run_dir = model_dir.parent if (model_dir.parent / "eval_results.json").is_file() else model_dir
+    eval_path = run_dir / "eval_results.json"
+    if not eval_path.is_file():
         raise FileNotFoundError(
-            f"No eval_results.json in {candidates[0].parent} or {candidates[1].parent}: the model card reports "
-            "the real test WER, so evaluate first (python -m hub_scripts.reproduce writes it)"
+            f"No eval_results.json in {model_dir} or {model_dir.parent}: the model card reports the real test WER, "
+            "so evaluate first (python -m hub_scripts.reproduce writes it)"
         )
     eval_results = _read_json(eval_path)
     _validate_eval_results(eval_results, eval_path)
-    run_dir = eval_path.parent
     interpretability_path = run_dir / "interpretability.json"
     has_interpretability = interpretability_path.is_file()
-    figures = sorted(run_dir.glob("*.png")) + sorted(run_dir.glob("figures/*.png"))
     return RunResults(
         eval_results=eval_results,
         eval_results_path=eval_path,
         interpretability=_read_json(interpretability_path) if has_interpretability else None,
         interpretability_path=interpretability_path if has_interpretability else None,
-        figures=figures,
+        figures=find_figures(run_dir),
+    )
+
+
+def find_figures(run_dir: Path) -> list[Path]:
+    """The run's PNGs: the known figures in reading order, then any other, by name."""
+    figures = [path for folder in FIGURE_FOLDERS for path in sorted((run_dir / folder).glob("*.png"))]
+    order = list(FIGURE_CAPTIONS)
+    return sorted(
+        figures, key=lambda path: (order.index(path.name) if path.name in order else len(order), path.name)
     )
 
 
@@ -120,27 +154,39 @@ def _validate_eval_results(results: dict[str, Any], path: Path) -> None:
 
 
 def figure_title(path: Path) -> str:
-    """``cross_attention_by_length.png`` -> ``Cross attention by length``."""
-    words = path.stem.replace("-", " ").replace("_", " ").split()
-    return " ".join(words).capitalize()
+    """The known caption, else the file name as words: ``attention_by_signer.png`` -> ``Attention by signer``."""
+    if path.name in FIGURE_CAPTIONS:
+        return FIGURE_CAPTIONS[path.name]
+    return " ".join(path.stem.replace("-", " ").replace("_", " ").split()).capitalize()
 
 
 def _format(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+        return f"{value:.3f}"
+    return "no data" if value is None else str(value)
 
 
-def _flat_scores(data: dict[str, Any], prefix: str = "") -> Iterator[tuple[str, str]]:
-    """Every scalar of a nested results dict as ``("alignment.diagonality", "0.83")``, breakdowns skipped."""
-    for key, value in data.items():
-        if key in _BREAKDOWN_KEYS:
-            continue
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            yield from _flat_scores(value, f"{name}.")
-        elif isinstance(value, bool | int | float | str) or value is None:
-            yield name, "n/a" if value is None else _format(value)
+def training_rows(training: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(name, _format(value)) for name, value in training.items() if not isinstance(value, dict | list)]
+
+
+def interpretability_table(scores: dict[str, Any]) -> tuple[list[str], list[tuple[str, list[str]]]]:
+    """Header and rows of the score table: one column per set of test sentences that has any, one row per score.
+
+    Cells without data say "no data" (as ``interpretability.json`` does), never 0.
+    """
+    sets = [name for name in SCORE_SETS if isinstance(scores.get(name), dict)]
+    header = [SCORE_SETS[name] for name in sets]
+    rows = [("sentences", [_format(scores[name].get("num_sentences", 0)) for name in sets])]
+    for key, label in ALIGNMENT_SCORES.items():
+        values = [scores[name].get("attention_alignment", {}).get(key) for name in sets]
+        if any(value not in (None, "no data") for value in values):
+            rows.append((label, [_format(value) for value in values]))
+    video_share = [scores[name].get("contribution", {}).get("norm_ratio") for name in sets]
+    rows.append(
+        ("video share of each decoding step (cross / (cross + self))", [_format(v) for v in video_share])
+    )
+    return header, rows
 
 
 def card_data(results: dict[str, Any], repo_id: str, dataset_id: str) -> ModelCardData:
@@ -192,6 +238,8 @@ def render_model_card(
     source_label, source_description = DATA_SOURCES[evaluation["data_source"]]
     figure_paths = figure_paths or {path: path.name for path in results.figures}
     training = evaluation.get("training")
+    interpretability = results.interpretability
+    header, rows = interpretability_table(interpretability) if interpretability else ([], [])
     template_kwargs = {
         "model_name": repo_id.split("/")[-1],
         "repo_id": repo_id,
@@ -208,8 +256,10 @@ def render_model_card(
         "eval": evaluation,
         "wer_percent": f"{100 * float(evaluation['wer']):.2f}",
         "wer_details": [(key, _format(evaluation[key])) for key in WER_DETAIL_KEYS if key in evaluation],
-        "training": list(_flat_scores(training)) if isinstance(training, dict) else [],
-        "interpretability": list(_flat_scores(results.interpretability)) if results.interpretability else [],
+        "training": training_rows(training) if isinstance(training, dict) else [],
+        "interpretability": interpretability,
+        "interpretability_header": header,
+        "interpretability_rows": rows,
         "figures": [{"title": figure_title(path), "path": figure_paths[path]} for path in results.figures],
     }
     return ModelCard.from_template(

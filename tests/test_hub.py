@@ -132,7 +132,7 @@ def remote_output(repo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> d
 def test_dry_run_assembles_a_complete_repository(repo_dir: Path) -> None:
     expected = {*push_to_hub.MODEL_FILES, "README.md", "eval_results.json", "interpretability.json"}
     assert expected <= {path.name for path in repo_dir.iterdir()}
-    assert (repo_dir / "figures" / "cross_attention_examples.png").is_file()
+    assert (repo_dir / "figures" / "sample_cross_attention.png").is_file()
     config = json.loads((repo_dir / "config.json").read_text())
     assert (
         config["auto_map"]["AutoModelForSeq2SeqLM"]
@@ -149,7 +149,7 @@ def test_dry_run_lists_files_with_sizes(run_dir: Path, tmp_path: Path, capsys: p
     listing = capsys.readouterr().out
     size = (run_dir / "model" / "model.safetensors").stat().st_size
     assert re.search(rf"model\.safetensors\s+{size / 1024:.1f} KB", listing)
-    assert "figures/cross_attention_examples.png" in listing
+    assert "figures/sample_cross_attention.png" in listing
     assert "dry run: nothing uploaded" in listing
 
 
@@ -190,8 +190,12 @@ def test_card_metadata_parses_and_matches_the_results(repo_dir: Path) -> None:
     assert f"{100 * EVAL_RESULTS['wer']:.2f} %" in body
     assert f"{EVAL_RESULTS['num_sentences']} sentences" in body
     assert "arXiv:2410.14506" in body and "On the Interpretability of Transformer Models" in body
-    assert "alignment.diagonality | 0.42" in body
-    assert "by_length" not in body
+    scores = json.loads((repo_dir / "interpretability.json").read_text(encoding="utf-8"))
+    diagonality = scores["all"]["attention_alignment"]["diagonality"]
+    assert re.search(
+        rf"\| diagonality \(Spearman, 1 = diagonal\) \| no data \| no data \| {diagonality:.3f} \|", body
+    )
+    assert "One sentence: cross-attention and gold gloss spans" in body
     for link in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", body):
         assert (repo_dir / link).is_file(), f"the card links {link}, which is not in the repository"
     assert "{{" not in body and "}}" not in body

@@ -2,7 +2,8 @@
 
 The tests must not depend on a trained model being there, so they save a randomly initialised one, laid out
 as ``python -m hub_scripts.reproduce`` lays out its run: ``RUN/model/`` (weights, config, code, tokenizer,
-feature extractor), ``RUN/eval_results.json``, ``RUN/interpretability.json`` and a PNG figure.
+feature extractor), ``RUN/eval_results.json``, ``RUN/interpretability.json`` (scored by ``hub_scripts.interpret``
+itself, so its format is the real one) and a figure in ``RUN/interpretability/``.
 """
 
 from __future__ import annotations
@@ -12,13 +13,17 @@ from pathlib import Path
 
 import torch
 from matplotlib.figure import Figure
+from pose_format import Pose
+from transformers import AutoTokenizer
 
+from hub_scripts.interpret import json_safe, score_set
 from modeling_signattention import (
     SignAttentionConfig,
     SignAttentionFeatureExtractor,
     SignAttentionForConditionalGeneration,
     build_gloss_tokenizer,
 )
+from modeling_signattention.analysis import translate_with_attention
 
 GSL_TRAIN = (
     Path(__file__).resolve().parents[1] / "dataset_builder" / "data" / "gsl" / "gsl_split_SI_train.csv"
@@ -38,7 +43,7 @@ EVAL_RESULTS = {
     "num_sentences": 4,
     "num_reference_words": 13,
 }
-INTERPRETABILITY = {"alignment": {"diagonality": 0.42, "by_length": {"3": {"diagonality": 0.4}}}}
+POSE_FILE = Path(__file__).parent / "fixtures" / "holistic_example.pose"
 
 
 def save_tiny_model(model_dir: Path) -> None:
@@ -59,13 +64,35 @@ def save_tiny_model(model_dir: Path) -> None:
     SignAttentionFeatureExtractor().save_pretrained(model_dir)
 
 
+def interpretability_scores(model_dir: Path) -> dict:
+    """``interpretability.json`` as ``hub_scripts.interpret`` writes it, for the model's translation of a real
+    pose clip; no sentence counts as exactly translated (a random model), as on a badly trained run."""
+    model = SignAttentionForConditionalGeneration.from_pretrained(model_dir)
+    feature_extractor = SignAttentionFeatureExtractor.from_pretrained(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    translations = translate_with_attention(
+        model, feature_extractor, tokenizer, [Pose.read(POSE_FILE.read_bytes())]
+    )
+    scores = {
+        **{key: EVAL_RESULTS[key] for key in ("data_source", "config", "split", "output_mode")},
+        "num_sentences": len(translations),
+        "num_correct": 0,
+        "correct": score_set([], None, "exactly translated sentence"),
+        "correct_with_gold_spans": score_set([], None, "exactly translated sentence with gold gloss spans"),
+        "all": score_set(translations, None, "non-empty prediction"),
+    }
+    return json_safe(scores)
+
+
 def save_tiny_run(run_dir: Path) -> Path:
     """A reproduce-style run folder around a tiny model; returns the model folder."""
     model_dir = run_dir / "model"
     save_tiny_model(model_dir)
     (run_dir / "eval_results.json").write_text(json.dumps(EVAL_RESULTS), encoding="utf-8")
-    (run_dir / "interpretability.json").write_text(json.dumps(INTERPRETABILITY), encoding="utf-8")
+    scores = interpretability_scores(model_dir)
+    (run_dir / "interpretability.json").write_text(json.dumps(scores, ensure_ascii=False), encoding="utf-8")
     figure = Figure(figsize=(2, 2))  # no pyplot: no global state, no GUI backend
     figure.add_subplot().imshow([[0.0, 1.0], [1.0, 0.0]])
-    figure.savefig(run_dir / "cross_attention_examples.png")
+    (run_dir / "interpretability").mkdir()
+    figure.savefig(run_dir / "interpretability" / "sample_cross_attention.png")
     return model_dir
