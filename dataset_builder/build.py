@@ -174,6 +174,8 @@ def _dataset_card(builder: GSLPoses, layout: dict) -> DatasetCard:
             "`missing_clips.txt`; clips where no person was detected are kept (all NaN) and listed in `report.json`. "
             "The poses derive from the GSL videos: follow the GSL dataset's terms of use."
         )
+    if config.limit is not None:
+        source += f"\n\n**Partial build:** only the first {config.limit} clips of each split (`--limit`)."
     body = f"""
 # GSL continuous sign language as pose sequences ({config.name})
 

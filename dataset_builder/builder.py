@@ -20,9 +20,14 @@ gets its own cache folder). Sources:
 * ``poses``: a folder of already extracted ``<path>.npy`` or ``<path>.pose`` files
   (``python -m dataset_builder.extract``).
 
-Real clips that are missing are skipped, logged and listed in ``missing_clips.txt``; clips where MediaPipe
-found no person are kept (all NaN pose) and listed in ``report.json``. Both files land in the prepared
-dataset folder (``builder.cache_dir``, or ``download_and_prepare``'s ``output_dir``).
+It stays a ``GeneratorBasedBuilder`` (rather than an ``ArrowBasedBuilder`` yielding tables) because that is
+fast enough: examples carry float32 numpy arrays, which datasets turns into Arrow ``Array3D`` columns in one
+concatenation per batch, so encoding and writing add ~40% to generation (``benchmarks/bench_synthetic.py``).
+
+Real clips that are missing are skipped, logged and listed in ``missing_clips.txt``; unreadable ones are
+skipped and logged with their error; clips where MediaPipe found no person are kept (all NaN pose). All
+three are counted in ``report.json``. Both files land in the prepared dataset folder (``builder.cache_dir``,
+or ``download_and_prepare``'s ``output_dir``).
 """
 
 from __future__ import annotations
@@ -45,7 +50,6 @@ logger = logging.getLogger(__name__)
 
 SOURCES = ("synthetic", "gsl", "poses")
 POSE_SUFFIXES = (".npy", ".pose")
-VIDEO_SUFFIXES = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 _HOLISTIC_SLICES = component_slices(tuple(HOLISTIC_COMPONENTS))
 _SPLIT_NAMES = {
     "train": datasets.Split.TRAIN,
@@ -183,23 +187,27 @@ class GSLPoses(datasets.GeneratorBasedBuilder):
             [np.arange(_HOLISTIC_SLICES[c].start, _HOLISTIC_SLICES[c].stop) for c in self._components]
         )
         no_spans = np.zeros((0, 2), dtype=np.int32)
-        missing, no_person = [], []
+        report = {"clips": len(clips), "missing": [], "failed": {}, "no_person": []}
+        load = self._load_extracted if self.config.source == "poses" else self._extract_cached
         self._holistic = None  # MediaPipe, created on the first clip the pose cache lacks
         try:
             for clip in clips:
-                load = self._load_extracted if self.config.source == "poses" else self._extract_cached
-                extracted = load(clip)
+                try:
+                    extracted = load(clip)
+                except ValueError as error:  # one unreadable file must not stop a corpus-wide build
+                    report["failed"][clip.id] = str(error)
+                    continue
                 if extracted is None:
-                    missing.append(clip.id)
+                    report["missing"].append(clip.id)
                     continue
                 if extracted.no_person:
-                    no_person.append(clip.id)
+                    report["no_person"].append(clip.id)
                 yield clip.id, _example(clip, extracted.landmarks[:, keep], extracted.fps, no_spans)
         finally:
             if self._holistic is not None:
                 self._holistic.close()
-            self._write_report(split, len(clips), missing, no_person)
-        if len(missing) == len(clips):  # an empty split cannot be loaded: most likely a wrong folder
+            self._write_report(split, report)
+        if len(report["missing"]) + len(report["failed"]) == len(clips):  # an empty split cannot be loaded
             folder = self.config.gsl_root or self.config.poses_dir
             raise FileNotFoundError(
                 f"{self.config.name}/{split}: none of the {len(clips)} clips found in {folder}"
@@ -237,33 +245,33 @@ class GSLPoses(datasets.GeneratorBasedBuilder):
         save_extracted(extracted, cached)
         return extracted
 
-    def _write_report(self, split: str, total: int, missing: list[str], no_person: list[str]) -> None:
-        """Log and record what a real source lacked, next to the prepared data (rewritten per split)."""
-        if missing:
+    def _write_report(self, split: str, report: dict) -> None:
+        """Log what a real source lacked and record it next to the prepared data (rewritten per split):
+        ``missing_clips.txt`` (``split<TAB>clip id``) and ``report.json`` (counts, failures, no-person clips)."""
+        where = f"{self.config.name}/{split}"
+        folder = self.config.gsl_root or self.config.poses_dir
+        if report["missing"]:
             logger.warning(
-                "%s/%s: %d of %d clips missing from %s (e.g. %s); listed in missing_clips.txt",
-                self.config.name,
-                split,
-                len(missing),
-                total,
-                self.config.gsl_root or self.config.poses_dir,
-                ", ".join(missing[:3]),
+                "%s: %d of %d clips missing from %s (e.g. %s); listed in missing_clips.txt",
+                *(where, len(report["missing"]), report["clips"], folder, ", ".join(report["missing"][:3])),
             )
-        if no_person:
-            logger.warning(
-                "%s/%s: no person found in %d clips (kept, all NaN)", self.config.name, split, len(no_person)
-            )
-        self._report[split] = {"clips": total, "missing": missing, "no_person": no_person}
+        for clip_id, error in report["failed"].items():
+            logger.warning("%s: skipped unreadable clip %s: %s", where, clip_id, error)
+        if report["no_person"]:
+            logger.warning("%s: no person found in %d clips (kept, all NaN)", where, len(report["no_person"]))
+        self._report[split] = report
         output = Path(self._output_dir)
         output.mkdir(parents=True, exist_ok=True)
         lines = [f"{name}\t{clip}\n" for name, entry in self._report.items() for clip in entry["missing"]]
         (output / "missing_clips.txt").write_text("".join(lines), encoding="utf-8")
         summary = {
             "source": self.config.source,
+            "folder": folder,
             "splits": {
                 name: {
                     "clips": entry["clips"],
                     "missing": len(entry["missing"]),
+                    "failed": entry["failed"],
                     "no_person": len(entry["no_person"]),
                     "no_person_clips": entry["no_person"],
                 }
@@ -277,12 +285,15 @@ class GSLPoses(datasets.GeneratorBasedBuilder):
 
 def _find_clip(root: Path, clip_id: str) -> Path | None:
     """``ROOT/<clip_id>/`` (a folder of frames) or ``ROOT/<clip_id>.<video suffix>``, whichever exists."""
+    from dataset_builder.extract import VIDEO_SUFFIXES
+
     folder = root / clip_id
     if folder.is_dir():
         return folder
-    for suffix in VIDEO_SUFFIXES:
-        if folder.with_name(folder.name + suffix).is_file():
-            return folder.with_name(folder.name + suffix)
+    for suffix in sorted(VIDEO_SUFFIXES):
+        video = folder.with_name(folder.name + suffix)
+        if video.is_file():
+            return video
     return None
 
 

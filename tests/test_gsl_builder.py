@@ -164,29 +164,31 @@ def _fake_extraction(frames: int, person: bool = True) -> ExtractedPose:
     return ExtractedPose(landmarks, confidence, fps=25.0, width=848, height=480)
 
 
-def test_poses_source_reports_missing_and_no_person_clips(tmp_path):
+def test_poses_source_reports_missing_unreadable_and_no_person_clips(tmp_path):
     poses = tmp_path / "poses"
     clips = {split: load_split("si", split)[:3] for split in ("train", "validation", "test")}
     for split, rows in clips.items():
         for index, clip in enumerate(rows):
-            if split == "train" and index == 1:
+            if (split, index) == ("train", 1):
                 continue  # missing
             suffix = ".pose" if (split, index) == ("test", 2) else ".npy"
-            save_extracted(
-                _fake_extraction(10 + index, person=(split, index) != ("validation", 0)),
-                poses / f"{clip.id}{suffix}",
-            )
+            pose = _fake_extraction(10 + index, person=(split, index) != ("validation", 0))
+            save_extracted(pose, poses / f"{clip.id}{suffix}")
+    broken = clips["validation"][2].id
+    np.save(poses / f"{broken}.npy", np.zeros((4, 75, 3)))  # not a save_extracted record
 
     output = build_dataset(
         "si", "poses", tmp_path / "out", poses_dir=poses, limit=3, cache_dir=tmp_path / "cache"
     )
     assert (output / "missing_clips.txt").read_text(encoding="utf-8") == f"train\t{clips['train'][1].id}\n"
-    report = json.loads((output / "report.json").read_text(encoding="utf-8"))
-    assert report["splits"]["train"] == {"clips": 3, "missing": 1, "no_person": 0, "no_person_clips": []}
-    assert report["splits"]["validation"]["no_person_clips"] == [clips["validation"][0].id]
+    report = json.loads((output / "report.json").read_text(encoding="utf-8"))["splits"]
+    assert report["train"] == {"clips": 3, "missing": 1, "failed": {}, "no_person": 0, "no_person_clips": []}
+    assert report["validation"]["no_person_clips"] == [clips["validation"][0].id]
+    assert list(report["validation"]["failed"]) == [broken]
+    assert "expected a record .npy" in report["validation"]["failed"][broken]
 
     dataset = datasets.load_dataset(str(output), cache_dir=str(tmp_path / "load_cache"))
-    assert [dataset[s].num_rows for s in ("train", "validation", "test")] == [2, 3, 3]
+    assert [dataset[s].num_rows for s in ("train", "validation", "test")] == [2, 2, 3]
     row = dataset["test"].with_format("numpy")[2]  # read back from the .pose file
     expected = _fake_extraction(12).landmarks[:, list(range(33)) + list(range(501, 543))]
     np.testing.assert_allclose(row["pose"], expected, rtol=1e-6)
