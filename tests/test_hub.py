@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+import yaml
 from huggingface_hub import ModelCard
 from pose_format import Pose
 from tiny_model import EVAL_RESULTS, MAX_GLOSSES, save_tiny_run
@@ -264,3 +265,38 @@ def test_upload_refuses_to_run_offline(repo_dir: Path, monkeypatch: pytest.Monke
     monkeypatch.setattr(push_to_hub.constants, "HF_HUB_OFFLINE", True)
     with pytest.raises(RuntimeError, match="HF_HUB_OFFLINE"):
         push_to_hub.upload(push_to_hub.Assembled(repo_dir, {}), REPO_ID, "model")
+
+
+def test_space_folder_bundles_the_app_its_packages_and_the_example(tmp_path: Path, capsys) -> None:
+    space = tmp_path / "space"
+    argv = [
+        "--repo-type",
+        "space",
+        "--repo-id",
+        "me/demo",
+        "--model-id",
+        REPO_ID,
+        "--dry-run",
+        "--local-dir",
+        str(space),
+    ]
+    assert push_to_hub.main(argv) == 0
+    assert f"Space variable SIGNATTENTION_MODEL={REPO_ID}" in capsys.readouterr().out
+    front_matter = yaml.safe_load((space / "README.md").read_text(encoding="utf-8").split("---")[1])
+    assert (front_matter["sdk"], front_matter["app_file"]) == ("gradio", "app.py")
+    assert not list(space.rglob("__pycache__"))
+    # In the Space the app must use the bundled packages and example, not an installed project.
+    probe = (
+        "import app, dataset_builder.extract, modeling_signattention.metrics; "
+        "print(app.IN_SPACE_LAYOUT, app.EXAMPLE_CLIP.is_file(), modeling_signattention.__file__)"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=space,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        stdin=subprocess.DEVNULL,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert completed.stdout.split() == ["True", "True", str(space / "modeling_signattention" / "__init__.py")]

@@ -219,10 +219,16 @@ def test_a_missing_model_says_how_to_get_one(app: ModuleType, tmp_path: Path, mo
     try:
         with pytest.raises(
             app.UserFacingError, match=r"python -m hub_scripts\.reproduce.*SIGNATTENTION_MODEL"
-        ):
+        ) as caught:
             app.load_model()
     finally:
         app.load_model.cache_clear()
+    # main() hands the message to the page, which shows it before anyone uploads anything.
+    demo = app.build_demo(str(caught.value))
+    (banner,) = [
+        block for block in demo.blocks.values() if getattr(block, "elem_id", None) == "error-message"
+    ]
+    assert banner.visible is True and "no_model_here" in banner.value
 
 
 def test_bad_inputs_get_messages_not_tracebacks(app: ModuleType, tmp_path: Path) -> None:

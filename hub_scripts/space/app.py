@@ -322,7 +322,8 @@ def error_update(message: str) -> dict:
     return gr.update(value=f"**Could not translate:** {message}", visible=True)
 
 
-def build_demo() -> gr.Blocks:
+def build_demo(startup_error: str | None = None) -> gr.Blocks:
+    """The page; ``startup_error`` (e.g. no model) is shown from the start instead of after the first click."""
     # analytics off: the demo must run on closed networks and has no business phoning home
     with gr.Blocks(
         title="SignAttention: where does a sign translation model look?", analytics_enabled=False
@@ -344,7 +345,11 @@ def build_demo() -> gr.Blocks:
                         [[str(EXAMPLE_CLIP)]], inputs=[upload], label="Example: a real signer (58 frames)"
                     )
             with gr.Column(scale=2):
-                error = gr.Markdown(visible=False, elem_id="error-message")
+                error = gr.Markdown(
+                    f"**Could not start:** {startup_error}" if startup_error else "",
+                    visible=startup_error is not None,
+                    elem_id="error-message",
+                )
                 glosses = gr.Textbox(label="Predicted glosses", interactive=False, elem_id="glosses")
                 summary = gr.Markdown(elem_id="clip-summary")
         # The plots carry their own titles; a floating label would cover them.
@@ -386,13 +391,15 @@ def server_address() -> tuple[str, int]:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO)
+    startup_error = None
     try:
         loaded = load_model()
         logger.info("model loaded from %s", loaded.source)
-    except UserFacingError as error:  # keep serving: the page shows the same message on every request
+    except UserFacingError as error:  # keep serving: the page says what to do (and retries on every click)
+        startup_error = str(error)
         logger.error("%s", error)
     host, port = server_address()
-    demo = build_demo()
+    demo = build_demo(startup_error)
     demo.queue(default_concurrency_limit=1)  # one clip at a time: MediaPipe and the CPU are shared
     demo.launch(
         server_name=host,
@@ -400,6 +407,7 @@ def main() -> None:
         max_file_size=MAX_UPLOAD,
         allowed_paths=[str(EXAMPLE_CLIP.parent)],
         ssr_mode=False,
+        css="#error-message { color: #b91c1c; }",
         theme=gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["monospace"]),
     )
 
