@@ -12,9 +12,9 @@ How a clip is made (``SyntheticGSL.clip``):
   optional repeated or circular movement, a start and end hand shape (finger flexions + spread), a start and
   end palm orientation, a duration of 15-35 frames at 30 fps, and whether the other hand mirrors the
   dominant one, holds still as a base, or rests. Similar glosses can happen; identity dominates the motion.
-* **Signers** (``Signer``, seeded by ``(seed, signer)``): body size and position in the frame, speed,
-  movement amplitude, a small offset of sign locations and of hand shapes, hand size, sensor noise level
-  and hand dropout rate. Their ranges are moderate on purpose: an unseen signer (signer3 in the ``si``
+* **Signers** (``Signer``, seeded by ``(seed, signer)``): body size, proportions (neck, head, torso, hips)
+  and position in the frame, speed, movement amplitude, a small offset of sign locations and of hand
+  shapes, hand size, sensor noise level and hand dropout rate. Their ranges are moderate on purpose: an unseen signer (signer3 in the ``si``
   test split) must still look like the training signers to a tiny model.
 * **Clip** (seeded by ``(seed, clip id)``): hands at rest, a transition in, the signs joined by a few
   interpolated frames (co-articulation), a transition out and rest again; each repetition varies speed,
@@ -72,6 +72,7 @@ _POSE_STATIC[23:33] = [
     [-0.33, 3.65, -0.10],
 ]
 _HEAD = slice(0, 11)
+_HEAD_CENTER = np.array([0.0, -0.6, -0.1])
 _UPPER_ARM, _FOREARM = 0.75, 0.65
 
 # -- The hand state of a frame, per hand: wrist position (3, body units), flexion of thumb..pinky (5, 0 =
@@ -154,6 +155,18 @@ def _smoothstep(u: np.ndarray) -> np.ndarray:
     return u * u * (3 - 2 * u)
 
 
+def _face_cloud(num: int = 468) -> np.ndarray:
+    """``num`` points spread over the front half of an ellipsoid around the head centre, body units."""
+    i = np.arange(num) + 0.5
+    z = -i / num  # front hemisphere only: towards the camera
+    r = np.sqrt(1 - z**2)
+    theta = np.pi * (1 + 5**0.5) * i
+    return _HEAD_CENTER + np.stack([0.2 * r * np.cos(theta), 0.27 * r * np.sin(theta), 0.15 * z], axis=1)
+
+
+_FACE = _face_cloud()
+
+
 @dataclass(frozen=True)
 class Sign:
     """The citation form of one gloss, in body units, for the dominant hand (and the other one)."""
@@ -175,6 +188,10 @@ class Signer:
 
     scale: float  # shoulder width as a fraction of the frame width
     center: np.ndarray  # (2,) mid-shoulder point, frame fractions
+    skeleton: (
+        np.ndarray
+    )  # (33, 3) resting body, body units: neck length, head size, torso and hip proportions
+    face: np.ndarray  # (468, 3) face cloud around this signer's head
     speed: float  # > 1 signs faster (shorter signs and transitions)
     amplitude: float  # movement size around each sign's place
     bias: np.ndarray  # (3,) habitual offset of sign places, body units
@@ -225,13 +242,13 @@ def make_sign(gloss: str, seed: int = 0) -> Sign:
     base = (
         np.concatenate(
             [
-                [0.15, 0.45, -0.45] + rng.normal(0, 0.08, 3),
+                [-0.15, 0.45, -0.45] + rng.normal(0, 0.08, 3),
                 _HANDSHAPES[rng.integers(len(_HANDSHAPES))],
                 [rng.choice(_ROLLS), rng.choice(_YAWS), 0.0],
             ]
         )
         * _MIRROR
-    )  # drawn as a right hand, stored as its mirror image
+    )  # drawn as a right hand in front of its side of the chest, stored as its mirror image (the left hand)
     duration = int(rng.integers(15, 36))
     return Sign(duration, place, path, oscillation, cycles, shapes, angles, other_hand, base)
 
@@ -239,9 +256,16 @@ def make_sign(gloss: str, seed: int = 0) -> Sign:
 def make_signer(name: str, seed: int = 0) -> Signer:
     """The virtual signer ``name`` (e.g. ``signer3``); a function of ``(seed, name)`` only."""
     rng = _rng(seed, "signer", name)
+    head = _HEAD_CENTER + [0.0, rng.uniform(-0.05, 0.05), 0.0]  # neck length
+    head_size = rng.uniform(0.92, 1.08)
+    skeleton = _POSE_STATIC.copy()
+    skeleton[_HEAD] = head + (skeleton[_HEAD] - _HEAD_CENTER) * head_size
+    skeleton[23:] *= [rng.uniform(0.9, 1.1), rng.uniform(0.93, 1.07), 1.0]  # hip width, torso length
     return Signer(
         scale=rng.uniform(0.19, 0.22),
         center=np.array([rng.uniform(0.48, 0.52), rng.uniform(0.435, 0.465)]),
+        skeleton=skeleton,
+        face=head + (_FACE - _HEAD_CENTER) * head_size,
         speed=rng.uniform(0.85, 1.15),
         amplitude=rng.uniform(0.9, 1.1),
         bias=rng.normal(0, 0.03, 3),
@@ -327,18 +351,6 @@ def _elbows(shoulder: np.ndarray, wrist: np.ndarray, outward: float) -> np.ndarr
     return shoulder + a * along + h * normal
 
 
-def _face_cloud(num: int = 468) -> np.ndarray:
-    """``num`` points spread over the front half of an ellipsoid around the head centre, body units."""
-    i = np.arange(num) + 0.5
-    z = -i / num  # front hemisphere only: towards the camera
-    r = np.sqrt(1 - z**2)
-    theta = np.pi * (1 + 5**0.5) * i
-    return np.stack([0.2 * r * np.cos(theta), -0.6 + 0.27 * r * np.sin(theta), -0.1 + 0.15 * z], axis=1)
-
-
-_FACE = _face_cloud()
-
-
 class SyntheticGSL:
     """Deterministic renderer of synthetic GSL clips: ``SyntheticGSL(seed).clip(clip_id, glosses)``.
 
@@ -407,7 +419,7 @@ class SyntheticGSL:
 
         hands = _hand_points(states, signer.hand_size)
         right, left = hands[:, 0] + sway, hands[:, 1] + sway
-        body = _POSE_STATIC + sway
+        body = signer.skeleton + sway
         body[:, _HEAD] += head - sway
         body[:, 13] = _elbows(body[:, 11], left[:, 0], outward=1.0)
         body[:, 14] = _elbows(body[:, 12], right[:, 0], outward=-1.0)
@@ -415,7 +427,7 @@ class SyntheticGSL:
         body[:, 16:23:2] = right[:, [0, 17, 5, 2]]
         parts = {"POSE_LANDMARKS": body, "LEFT_HAND_LANDMARKS": left, "RIGHT_HAND_LANDMARKS": right}
         if "FACE_LANDMARKS" in self.components:
-            parts["FACE_LANDMARKS"] = _FACE + head
+            parts["FACE_LANDMARKS"] = signer.face + head
 
         points = np.concatenate([parts[name] for name in self.components], axis=1)
         for name, where in self._slices.items():
