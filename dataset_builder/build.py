@@ -29,6 +29,7 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
+from datasets.exceptions import DatasetGenerationError
 from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard, DatasetCardData
@@ -276,6 +277,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     except (ValueError, FileNotFoundError, FileExistsError) as error:
         parser.exit(2, f"error: {error}\n")
+    except DatasetGenerationError as error:  # datasets wraps what went wrong while generating a split
+        parser.exit(1, f"error: {error.__cause__ or error}\n")
     return 0
 
 
