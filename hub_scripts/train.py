@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
@@ -218,6 +219,12 @@ def train(options: TrainOptions) -> dict[str, Any]:
     last_checkpoint = get_last_checkpoint(str(checkpoint_dir)) if checkpoint_dir.is_dir() else None
     if options.resume and last_checkpoint is None:
         raise FileNotFoundError(f"--resume: no checkpoint in {checkpoint_dir} to continue from")
+    if not options.resume and last_checkpoint is not None:
+        # A fresh run must not mix its checkpoints with an older run's (best-model tracking, rotation).
+        print(
+            f"[train] starting afresh: removing the old checkpoints in {checkpoint_dir} (--resume keeps them)"
+        )
+        shutil.rmtree(checkpoint_dir)
 
     started = time.perf_counter()
     metadata = dataset_metadata(options.dataset_dir)

@@ -1,0 +1,208 @@
+"""A single-file HTML report of a reproduction run: scores, training curves, attention figures (embedded).
+
+    python -m hub_scripts.report RUN_DIR    # writes RUN_DIR/report.html
+
+Reads what ``hub_scripts.reproduce`` leaves in ``RUN_DIR``: ``eval_results.json``, ``interpretability.json``,
+``training_log.json``, ``timings.json`` (optional) and the PNGs of ``interpretability/``. Figures are embedded as
+base64, so the report can be mailed or attached to a model card on its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+ALIGNMENT_SCORES = (
+    ("gold_peak_accuracy", "gold alignment accuracy (peak in true span)"),
+    ("gold_centroid_accuracy", "gold centroid accuracy"),
+    ("gold_span_mass", "attention mass in the true span"),
+    ("diagonality", "diagonality (Spearman)"),
+    ("monotonicity", "monotonicity"),
+    ("cluster_score", "cluster score"),
+    ("cluster_fraction", "clustered tokens"),
+)
+SETS = (
+    ("correct_with_gold_spans", "exactly translated, with gold spans"),
+    ("correct", "exactly translated"),
+    ("all", "all non-empty predictions"),
+)
+FIGURES = (
+    ("training_curves.png", "Training loss and validation WER"),
+    (
+        "mean_cross_attention_correct.png",
+        "Mean cross-attention per sentence length (exactly translated sentences)",
+    ),
+    ("mean_cross_attention_all.png", "Mean cross-attention per sentence length (all predictions)"),
+    ("sample_cross_attention.png", "One sentence: cross-attention and gold gloss spans"),
+    ("encoder_self_attention.png", "One sentence: encoder self-attention"),
+    (
+        "contributions_correct.png",
+        "Video vs previous tokens per decoding step (exactly translated sentences)",
+    ),
+    ("contributions_all.png", "Video vs previous tokens per decoding step (all predictions)"),
+)
+
+STYLE = """
+body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.92em; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+th { background: #f3f3f3; }
+.nodata { color: #999; font-style: italic; }
+figure { margin: 1em 0 2em; } figure img { max-width: 100%; border: 1px solid #eee; }
+code { background: #f5f5f5; padding: 0 0.2em; }
+"""
+
+
+def _cell(value: Any, percent: bool = False) -> str:
+    if value is None or value == "no data":
+        return '<td class="nodata">no data</td>'
+    if isinstance(value, float):
+        return f"<td>{value:.2%}</td>" if percent else f"<td>{value:.3f}</td>"
+    return f"<td>{html.escape(str(value))}</td>"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(name)}</th>" for name in header)
+    body = "".join(f"<tr>{''.join(row)}</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def recognition_section(results: dict[str, Any]) -> str:
+    keys = ["wer", "substitutions", "deletions", "insertions", "hits", "num_reference_words", "num_sentences"]
+    keys += [key for key in ("bleu1", "bleu2", "bleu3", "bleu4", "chrf") if key in results]
+    rows = [[f"<td>{key}</td>", _cell(results[key], percent=key == "wer")] for key in keys if key in results]
+    where = f"{results.get('data_source')} / {results.get('config')} / {results.get('split')} ({results.get('output_mode')})"
+    return f"<h2>Recognition</h2><p>Data / config / split: <b>{html.escape(where)}</b></p>" + _table(
+        ["score", "value"], rows
+    )
+
+
+def interpretability_section(scores: dict[str, Any]) -> str:
+    parts = [
+        "<h2>Interpretability</h2>",
+        f"<p>{scores['num_correct']} of {scores['num_sentences']} sentences translated exactly "
+        f"({_fraction(scores['sentence_accuracy'])}); {scores['num_empty_predictions']} empty predictions.</p>",
+    ]
+    header = ["score"] + [label for _, label in SETS]
+    rows = [
+        [f"<td>{label}</td>"] + [_set_score(scores[name], key) for name, _ in SETS]
+        for key, label in ALIGNMENT_SCORES
+    ]
+    rows.append(
+        ["<td>video share of the decoder (cross / (cross + self))</td>"]
+        + [_cell(scores[name].get("contribution", {}).get("norm_ratio")) for name, _ in SETS]
+    )
+    rows.append(["<td>sentences</td>"] + [_cell(scores[name]["num_sentences"]) for name, _ in SETS])
+    parts.append(_table(header, rows))
+
+    name = next((name for name, _ in SETS if "attention_alignment" in scores[name]), None)
+    if name is not None:
+        by_length = scores[name]["attention_alignment"]["by_length"]
+        keys = [key for key, _ in ALIGNMENT_SCORES if key in next(iter(by_length.values()))]
+        rows = [
+            [f"<td>{length}</td>", _cell(entry["num_samples"])] + [_cell(entry[key]) for key in keys]
+            for length, entry in by_length.items()
+        ]
+        parts.append(f"<h3>Per sentence length ({html.escape(dict(SETS)[name])})</h3>")
+        parts.append(_table(["glosses", "sentences"] + keys, rows))
+    return "".join(parts)
+
+
+def _set_score(entry: dict[str, Any], key: str) -> str:
+    return _cell(
+        entry.get("attention_alignment", {}).get(key, "no data"),
+        percent=key.startswith("gold_") and key != "gold_span_mass",
+    )
+
+
+def _fraction(value: Any) -> str:
+    return f"{value:.1%}" if isinstance(value, float) else "no data"
+
+
+def plot_training_curves(log_history: list[dict[str, Any]], path: Path) -> None:
+    """Training loss per logging step and validation WER per epoch, on a shared epoch axis."""
+    from modeling_signattention.analysis import _pyplot
+
+    plt = _pyplot()
+    train = [(entry["epoch"], entry["loss"]) for entry in log_history if "loss" in entry]
+    valid = [(entry["epoch"], entry["eval_wer"]) for entry in log_history if "eval_wer" in entry]
+    figure, axis = plt.subplots(figsize=(7, 3.6))
+    if train:
+        axis.plot(*zip(*train), color="tab:blue", label="training loss")
+    axis.set_xlabel("epoch")
+    axis.set_ylabel("training loss", color="tab:blue")
+    if valid:
+        other = axis.twinx()
+        other.plot(*zip(*valid), color="tab:red", marker="o", label="validation WER")
+        other.set_ylabel("validation WER", color="tab:red")
+        other.set_ylim(0, max(1.0, max(wer for _, wer in valid)))
+    axis.set_title("Training")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+
+
+def write_report(run_dir: str | Path) -> Path:
+    """Write ``RUN_DIR/report.html`` from the run's JSON files and figures; return its path."""
+    run_dir = Path(run_dir)
+    results = _read_json(run_dir / "eval_results.json")
+    scores = _read_json(run_dir / "interpretability.json")
+    log = _read_json(run_dir / "training_log.json")
+    timings = _read_json(run_dir / "timings.json")
+    if results is None:
+        raise FileNotFoundError(
+            f"{run_dir / 'eval_results.json'} is missing: run hub_scripts.reproduce first"
+        )
+    if log is not None:
+        plot_training_curves(log["log_history"], run_dir / "training_curves.png")
+
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>SignAttention reproduction</title><style>{STYLE}</style>",
+        "</head><body><h1>SignAttention reproduction</h1>",
+        "<p>Pose-to-gloss transformer of <i>SignAttention: On the Interpretability of Transformer Models for Sign "
+        "Language Translation</i> (arXiv 2410.14506), trained and analysed by <code>hub_scripts.reproduce</code>.</p>",
+        recognition_section(results),
+    ]
+    if timings is not None:
+        rows = [
+            [f"<td>{html.escape(stage)}</td>", f"<td>{seconds:.0f}</td>"]
+            for stage, seconds in timings.items()
+        ]
+        parts.append("<h2>Wall time</h2>" + _table(["stage", "seconds"], rows))
+    parts.append(
+        interpretability_section(scores) if scores is not None else "<h2>Interpretability</h2><p>not run</p>"
+    )
+    parts.append("<h2>Figures</h2>")
+    for name, caption in FIGURES:
+        path = next((p for p in (run_dir / name, run_dir / "interpretability" / name) if p.is_file()), None)
+        if path is None:
+            parts.append(f'<p class="nodata">{html.escape(caption)}: no data</p>')
+            continue
+        data = base64.b64encode(path.read_bytes()).decode("ascii")
+        parts.append(
+            f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
+            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+        )
+    parts.append("</body></html>")
+    report = run_dir / "report.html"
+    report.write_text("\n".join(parts), encoding="utf-8")
+    return report
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("run_dir", type=Path)
+    print(f"[report] {write_report(parser.parse_args().run_dir)}")
+
+
+if __name__ == "__main__":
+    main()

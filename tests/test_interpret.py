@@ -1,0 +1,138 @@
+"""Interpretability: aggregation helpers, the analysis on a model with no correct prediction (explicit "no data"),
+pickle-free raw attention, and ``reproduce --quick`` end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from dataset_builder.build import build_dataset
+from hub_scripts import reproduce
+from hub_scripts.interpret import interpret
+from modeling_signattention import (
+    SignAttentionConfig,
+    SignAttentionFeatureExtractor,
+    SignAttentionForConditionalGeneration,
+    build_gloss_tokenizer,
+)
+from modeling_signattention.analysis import load_translations, mean_attention_by_length, resample_attention
+
+
+def test_resample_attention_keeps_where_the_mass_is():
+    attention = np.zeros((2, 10))
+    attention[0, 0] = attention[1, 9] = 1.0
+    resampled = resample_attention(attention, num_bins=100)
+    assert resampled.shape == (2, 100)
+    np.testing.assert_allclose(resampled.sum(axis=1), 1.0)
+    assert resampled[0].argmax() < 10 and resampled[1].argmax() >= 90
+    one_frame = resample_attention(np.ones((3, 1)), num_bins=20)
+    np.testing.assert_allclose(one_frame, 1 / 20)
+    with pytest.raises(ValueError, match="n_frames >= 1"):
+        resample_attention(np.zeros((2, 0)))
+
+
+def test_mean_attention_by_length_groups_and_counts():
+    rng = np.random.default_rng(0)
+    maps = [
+        rng.dirichlet(np.ones(frames), size=glosses)
+        for glosses, frames in ((2, 30), (2, 50), (3, 40), (0, 5))
+    ]
+    means = mean_attention_by_length(maps, num_bins=50)
+    assert list(means) == [2, 3]  # the empty prediction is left out
+    assert [count for _, count in means.values()] == [2, 1]
+    expected = (resample_attention(maps[0], 50) + resample_attention(maps[1], 50)) / 2
+    np.testing.assert_allclose(means[2][0], expected)
+
+
+@pytest.fixture(scope="module")
+def untrained_setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A tiny synthetic split and a random model that never stops before 4 glosses: nothing is exactly right."""
+    root = tmp_path_factory.mktemp("interpret")
+    dataset_dir = build_dataset("si", "synthetic", root / "data", limit=12)
+    glosses = [line.split("|")[1] for line in reproduce_train_lines()]
+    tokenizer = build_gloss_tokenizer(glosses)
+    torch.manual_seed(0)
+    model = SignAttentionForConditionalGeneration(SignAttentionConfig(vocab_size=len(tokenizer), ffn_dim=64))
+    with torch.no_grad():
+        model.lm_head.bias[model.config.eos_token_id] = -1e4
+    model.generation_config.max_length = 5
+    model_dir = root / "model"
+    model.save_pretrained(model_dir)
+    tokenizer.save_pretrained(model_dir)
+    SignAttentionFeatureExtractor().save_pretrained(model_dir)
+    return model_dir, dataset_dir
+
+
+def reproduce_train_lines() -> list[str]:
+    from dataset_builder.gsl import GSL_DATA_DIR
+
+    return (GSL_DATA_DIR / "gsl_split_SI_train.csv").read_text(encoding="utf-8").splitlines()[:40]
+
+
+def test_no_correct_prediction_gives_explicit_no_data(untrained_setup, tmp_path):
+    model_dir, dataset_dir = untrained_setup
+    scores = interpret(model_dir, dataset_dir, tmp_path, split="validation", progress=False)
+    assert scores == json.loads((tmp_path / "interpretability.json").read_text(encoding="utf-8"))
+    assert scores["num_sentences"] == 12 and scores["num_correct"] == 0
+    assert scores["sentence_accuracy"] == 0.0
+    for name in ("correct", "correct_with_gold_spans"):
+        assert scores[name]["status"] == "no data" and scores[name]["num_sentences"] == 0
+    assert scores["gold_alignment_accuracy"] == "no data"
+    assert scores["figures"]["mean_cross_attention_correct"] == "no data"
+    alignment = scores["all"]["attention_alignment"]  # still scored on every prediction
+    assert alignment["num_samples"] == 12 and isinstance(alignment["diagonality"], float)
+    assert set(alignment["by_length"]) == {"4"}
+    contribution = scores["all"]["contribution"]
+    assert len(contribution["by_step"]["norm_ratio"]) == 4 and "per_sample" not in contribution
+    for figure in (
+        "mean_cross_attention_all.png",
+        "sample_cross_attention.png",
+        "encoder_self_attention.png",
+        "contributions_all.png",
+    ):
+        assert (tmp_path / figure).stat().st_size > 0
+
+
+def test_raw_attention_is_stored_without_pickles(untrained_setup, tmp_path):
+    model_dir, dataset_dir = untrained_setup
+    interpret(model_dir, dataset_dir, tmp_path, split="test", progress=False)
+    with np.load(tmp_path / "attention.npz", allow_pickle=False) as archive:
+        assert all(archive[name].dtype != object for name in archive.files)
+    loaded = load_translations(tmp_path / "attention.npz")
+    assert len(loaded["cross_attention"]) == len(loaded["ids"]) == 12
+    assert loaded["ids"][0].startswith("police1/") and not loaded["correct"].any()
+    for cross, encoder, frames in zip(
+        loaded["cross_attention"], loaded["encoder_attention"], loaded["frame_indices"]
+    ):
+        assert cross.shape == (4, encoder.shape[0]) and frames.shape == (encoder.shape[0], 1)
+        np.testing.assert_allclose(cross.sum(axis=1), 1.0, rtol=1e-5)
+
+
+@pytest.mark.slow
+def test_reproduce_quick_end_to_end(tmp_path, capsys):
+    assert reproduce.main(["--quick", "--output-dir", str(tmp_path)]) == 0
+    output = capsys.readouterr().out
+    for number in range(1, 6):
+        assert f"[reproduce {number}/5]" in output
+    results = json.loads((tmp_path / "eval_results.json").read_text(encoding="utf-8"))
+    assert results["data_source"] == "synthetic" and results["config"] == "si" and results["split"] == "test"
+    assert 0.0 <= results["wer"] < 1.0
+    scores = json.loads((tmp_path / "interpretability.json").read_text(encoding="utf-8"))
+    assert scores["num_sentences"] == results["num_sentences"]
+    assert "attention_alignment" in scores["all"] and "contribution" in scores["all"]
+    assert "gold_alignment_accuracy" in scores
+    for name in (
+        "config.json",
+        "model.safetensors",
+        "tokenizer.json",
+        "preprocessor_config.json",
+        "eval_results.json",
+    ):
+        assert (tmp_path / "model" / name).is_file()
+    report = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "Recognition" in report and "data:image/png;base64," in report
+    assert f"{results['wer']:.2%}" in report

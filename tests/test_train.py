@@ -1,0 +1,141 @@
+"""Training: a short run on a small synthetic subset learns, saves a Hub-ready folder that reloads and translates,
+resumes from its checkpoint, and fine-tunes on new glosses without moving the old ones."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from transformers import AutoFeatureExtractor, AutoModelForSeq2SeqLM, AutoTokenizer
+
+from dataset_builder.build import build_dataset
+from hub_scripts.evaluate import load_pose_splits
+from hub_scripts.train import TrainOptions, build_model, build_tokenizer, train
+
+CLIPS_PER_SPLIT = 48
+NEW_GLOSSES = "ΝΕΟ_ΝΟΗΜΑ_Α ΝΕΟ_ΝΟΗΜΑ_Β"
+
+
+@pytest.fixture(scope="module")
+def dataset_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_dataset("si", "synthetic", tmp_path_factory.mktemp("data") / "si", limit=CLIPS_PER_SPLIT)
+
+
+def small_run(dataset_dir: Path, output_dir: Path, **overrides) -> TrainOptions:
+    """Batches of 8 so that a few epochs make enough steps for the loss to move; no bars in test logs."""
+    settings = {"epochs": 4, "batch_size": 8, "logging_steps": 4, "patience": 10, "progress": False}
+    return TrainOptions(dataset_dir=dataset_dir, output_dir=output_dir, **{**settings, **overrides})
+
+
+@pytest.fixture(scope="module")
+def trained_run(dataset_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    run_dir = tmp_path_factory.mktemp("run")
+    results = train(small_run(dataset_dir, run_dir))
+    return run_dir, results
+
+
+def test_loss_falls_and_results_are_written(trained_run):
+    run_dir, results = trained_run
+    history = json.loads((run_dir / "training_log.json").read_text(encoding="utf-8"))["log_history"]
+    losses = [entry["loss"] for entry in history if "loss" in entry]
+    assert losses[-1] < losses[0]
+    assert [entry["epoch"] for entry in history if "eval_wer" in entry] == [1, 2, 3, 4]
+
+    saved = json.loads((run_dir / "model" / "eval_results.json").read_text(encoding="utf-8"))
+    assert saved == results
+    assert saved["data_source"] == "synthetic" and saved["config"] == "si" and saved["split"] == "test"
+    assert saved["output_mode"] == "gloss" and saved["num_sentences"] == CLIPS_PER_SPLIT
+    assert saved["hits"] + saved["substitutions"] + saved["deletions"] == saved["num_reference_words"]
+    assert saved["wer"] == pytest.approx(
+        (saved["substitutions"] + saved["deletions"] + saved["insertions"]) / saved["num_reference_words"]
+    )
+
+
+def test_saved_folder_is_hub_ready_and_translates(trained_run, dataset_dir):
+    model_dir = trained_run[0] / "model"
+    for name in (
+        "model.safetensors",
+        "config.json",
+        "generation_config.json",
+        "tokenizer.json",
+        "preprocessor_config.json",
+    ):
+        assert (model_dir / name).is_file(), name
+    assert not list(model_dir.glob("checkpoint-*")), "checkpoints must stay out of the model folder"
+    assert list((trained_run[0] / "checkpoints").glob("checkpoint-*"))
+    assert list((trained_run[0] / "tensorboard").rglob("events.out.tfevents.*"))
+
+    model = AutoModelForSeq2SeqLM.from_pretrained(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    feature_extractor = AutoFeatureExtractor.from_pretrained(model_dir)
+    assert model.config.output_mode == "gloss" and model.config.vocab_size == len(tokenizer)
+    pose = load_pose_splits(dataset_dir, ["test"])["test"].poses[0]
+    generated = model.generate(**feature_extractor([pose]))
+    assert generated.shape[0] == 1 and generated.shape[1] <= model.config.max_target_positions
+    assert generated[0, 0].item() == model.config.decoder_start_token_id
+
+
+def test_resume_continues_from_the_last_checkpoint(trained_run, dataset_dir):
+    run_dir, _ = trained_run
+    results = train(small_run(dataset_dir, run_dir, epochs=5, resume=True))
+    history = json.loads((run_dir / "training_log.json").read_text(encoding="utf-8"))["log_history"]
+    assert results["epochs_trained"] == 5
+    assert [entry["epoch"] for entry in history if "eval_wer" in entry] == [1, 2, 3, 4, 5]
+
+
+def test_resume_without_checkpoint_is_a_clear_error(dataset_dir, tmp_path):
+    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+        train(small_run(dataset_dir, tmp_path, resume=True))
+
+
+def test_fine_tuning_grows_the_vocabulary_and_keeps_old_glosses(trained_run, dataset_dir, tmp_path):
+    model_dir = trained_run[0] / "model"
+    old_tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    old_model = AutoModelForSeq2SeqLM.from_pretrained(model_dir)
+    old_vocab = old_tokenizer.get_vocab()
+    targets = load_pose_splits(dataset_dir, ["train"])["train"].glosses + [NEW_GLOSSES]
+
+    tokenizer = build_tokenizer(targets, init_from=model_dir)
+    assert len(tokenizer) == len(old_vocab) + 2
+    assert {token: tokenizer.get_vocab()[token] for token in old_vocab} == old_vocab
+    model, _ = build_model(small_run(dataset_dir, tmp_path, init_from=model_dir), tokenizer)
+    assert model.config.vocab_size == len(tokenizer)
+    embedding, head = model.get_input_embeddings(), model.get_output_embeddings()
+    assert embedding.weight.shape[0] == head.weight.shape[0] == head.bias.shape[0] == len(tokenizer)
+    old = len(old_vocab)
+    torch.testing.assert_close(embedding.weight[:old], old_model.get_input_embeddings().weight)
+    torch.testing.assert_close(head.weight[:old], old_model.lm_head.weight)
+    torch.testing.assert_close(head.bias[:old], old_model.lm_head.bias)
+
+
+def test_fine_tuning_run_saves_the_grown_vocabulary(trained_run, dataset_dir, tmp_path):
+    model_dir = trained_run[0] / "model"
+    old_vocab = AutoTokenizer.from_pretrained(model_dir).get_vocab()
+    results = train(small_run(dataset_dir, tmp_path, epochs=1, init_from=model_dir, output_mode="text"))
+    tokenizer = AutoTokenizer.from_pretrained(tmp_path / "model")
+    vocab = tokenizer.get_vocab()
+    assert len(vocab) > len(old_vocab)  # Greek words are new to a gloss model
+    assert {token: vocab[token] for token in old_vocab} == old_vocab
+    assert {"bleu4", "chrf"} <= results.keys()
+    assert AutoModelForSeq2SeqLM.from_pretrained(tmp_path / "model").config.vocab_size == len(vocab)
+
+
+def test_pose_collator_pads_frames_and_labels():
+    from hub_scripts.train import PoseCollator
+    from modeling_signattention import SignAttentionFeatureExtractor
+
+    collator = PoseCollator(SignAttentionFeatureExtractor(), None, seed=0)
+    poses = [np.random.rand(30, 75, 3).astype(np.float32), np.random.rand(61, 75, 3).astype(np.float32)]
+    poses[0][3] = np.nan  # a lost frame becomes zeros, not NaN
+    items = [
+        {"pose": pose, "labels": labels, "augment": True}
+        for pose, labels in zip(poses, ([5, 3], [5, 6, 7, 3]))
+    ]
+    batch = collator(items)
+    assert batch["input_features"].shape == (2, 21, 225)
+    assert batch["attention_mask"].sum(1).tolist() == [10, 21]
+    assert not torch.isnan(batch["input_features"]).any()
+    assert batch["labels"].tolist() == [[5, 3, -100, -100], [5, 6, 7, 3]]
