@@ -59,6 +59,13 @@ REQUIRED_EVAL_KEYS = (
     "num_reference_words",
 )
 WER_DETAIL_KEYS = ("substitutions", "deletions", "insertions", "hits")
+# What hub_scripts.train adds to eval_results.json about the run, with the card's wording.
+TRAINING_KEYS = {
+    "epochs_trained": "epochs trained",
+    "best_validation_wer": "best validation WER",
+    "train_seconds": "training time (s)",
+    "train_samples_per_second": "training samples per second",
+}
 FIGURE_FOLDERS = (".", "interpretability", "figures")
 # Captions of the figures hub_scripts.reproduce draws, in reading order; other PNGs follow, titled by file name.
 FIGURE_CAPTIONS = {
@@ -96,6 +103,7 @@ class RunResults:
     interpretability: dict[str, Any] | None
     interpretability_path: Path | None
     figures: list[Path]
+    report: Path | None  # report.html of hub_scripts.report, self-contained
 
 
 def find_run_results(model_dir: str | Path) -> RunResults:
@@ -118,6 +126,7 @@ def find_run_results(model_dir: str | Path) -> RunResults:
         interpretability=_read_json(interpretability_path) if has_interpretability else None,
         interpretability_path=interpretability_path if has_interpretability else None,
         figures=find_figures(run_dir),
+        report=run_dir / "report.html" if (run_dir / "report.html").is_file() else None,
     )
 
 
@@ -162,12 +171,17 @@ def figure_title(path: Path) -> str:
 
 def _format(value: Any) -> str:
     if isinstance(value, float):
-        return f"{value:.3f}"
+        return str(int(value)) if value.is_integer() else f"{value:.3f}"
     return "no data" if value is None else str(value)
 
 
-def training_rows(training: dict[str, Any]) -> list[tuple[str, str]]:
-    return [(name, _format(value)) for name, value in training.items() if not isinstance(value, dict | list)]
+def training_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = []
+    for key, label in TRAINING_KEYS.items():
+        if key in results:
+            value = results[key]
+            rows.append((label, f"{100 * value:.2f} %" if key.endswith("wer") else _format(value)))
+    return rows
 
 
 def interpretability_table(scores: dict[str, Any]) -> tuple[list[str], list[tuple[str, list[str]]]]:
@@ -237,7 +251,6 @@ def render_model_card(
     evaluation = results.eval_results
     source_label, source_description = DATA_SOURCES[evaluation["data_source"]]
     figure_paths = figure_paths or {path: path.name for path in results.figures}
-    training = evaluation.get("training")
     interpretability = results.interpretability
     header, rows = interpretability_table(interpretability) if interpretability else ([], [])
     template_kwargs = {
@@ -256,11 +269,12 @@ def render_model_card(
         "eval": evaluation,
         "wer_percent": f"{100 * float(evaluation['wer']):.2f}",
         "wer_details": [(key, _format(evaluation[key])) for key in WER_DETAIL_KEYS if key in evaluation],
-        "training": training_rows(training) if isinstance(training, dict) else [],
+        "training": training_rows(evaluation),
         "interpretability": interpretability,
         "interpretability_header": header,
         "interpretability_rows": rows,
         "figures": [{"title": figure_title(path), "path": figure_paths[path]} for path in results.figures],
+        "has_report": results.report is not None,
     }
     return ModelCard.from_template(
         card_data(evaluation, repo_id, dataset_id), template_path=str(TEMPLATE_PATH), **template_kwargs

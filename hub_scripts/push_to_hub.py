@@ -8,7 +8,7 @@ Model (the default)::
   The folder holds what ``save_pretrained`` wrote (weights, config with ``auto_map``, the custom-code files,
   tokenizer, ``preprocessor_config.json``), the model card as ``README.md`` rendered from the run's
   ``eval_results.json`` / ``interpretability.json`` (see ``hub_scripts.model_card``), those two JSON files,
-  and the report's PNG figures under ``figures/``. A missing required file stops it, named.
+  ``report.html`` and the run's PNG figures under ``figures/``. A missing required file stops it, named.
 
 Dataset::
 
@@ -111,6 +111,8 @@ def assemble_model(model_dir: Path, repo_id: str, local_dir: Path, dataset_id: s
     shutil.copy2(results.eval_results_path, local_dir / "eval_results.json")
     if results.interpretability_path is not None:
         shutil.copy2(results.interpretability_path, local_dir / "interpretability.json")
+    if results.report is not None:
+        shutil.copy2(results.report, local_dir / "report.html")
     figure_paths: dict[Path, str] = {}
     if results.figures:
         (local_dir / "figures").mkdir()

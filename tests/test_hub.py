@@ -131,7 +131,13 @@ def remote_output(repo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> d
 
 
 def test_dry_run_assembles_a_complete_repository(repo_dir: Path) -> None:
-    expected = {*push_to_hub.MODEL_FILES, "README.md", "eval_results.json", "interpretability.json"}
+    expected = {
+        *push_to_hub.MODEL_FILES,
+        "README.md",
+        "eval_results.json",
+        "interpretability.json",
+        "report.html",
+    }
     assert expected <= {path.name for path in repo_dir.iterdir()}
     assert (repo_dir / "figures" / "sample_cross_attention.png").is_file()
     config = json.loads((repo_dir / "config.json").read_text())
@@ -197,7 +203,10 @@ def test_card_metadata_parses_and_matches_the_results(repo_dir: Path) -> None:
         rf"\| diagonality \(Spearman, 1 = diagonal\) \| no data \| no data \| {diagonality:.3f} \|", body
     )
     assert "One sentence: cross-attention and gold gloss spans" in body
-    for link in re.findall(r"!\[[^\]]*\]\(([^)]+)\)", body):
+    assert "[report.html](report.html)" in body
+    for link in re.findall(r"\]\(([^)]+)\)", body):
+        if link.startswith("http"):
+            continue
         assert (repo_dir / link).is_file(), f"the card links {link}, which is not in the repository"
     assert "{{" not in body and "}}" not in body
 

@@ -3,7 +3,7 @@
 The tests must not depend on a trained model being there, so they save a randomly initialised one, laid out
 as ``python -m hub_scripts.reproduce`` lays out its run: ``RUN/model/`` (weights, config, code, tokenizer,
 feature extractor), ``RUN/eval_results.json``, ``RUN/interpretability.json`` (scored by ``hub_scripts.interpret``
-itself, so its format is the real one) and a figure in ``RUN/interpretability/``.
+itself, so its format is the real one) a figure in ``RUN/interpretability/`` and ``RUN/report.html``.
 """
 
 from __future__ import annotations
@@ -95,4 +95,5 @@ def save_tiny_run(run_dir: Path) -> Path:
     figure.add_subplot().imshow([[0.0, 1.0], [1.0, 0.0]])
     (run_dir / "interpretability").mkdir()
     figure.savefig(run_dir / "interpretability" / "sample_cross_attention.png")
+    (run_dir / "report.html").write_text("<html><body>report</body></html>", encoding="utf-8")
     return model_dir

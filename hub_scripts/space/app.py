@@ -29,6 +29,7 @@ import mediapipe as mp
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
+from transformers import AutoTokenizer
 
 from dataset_builder.extract import (
     VIDEO_SUFFIXES,
@@ -37,7 +38,7 @@ from dataset_builder.extract import (
     extract_clip,
     load_pose_file,
 )
-from dataset_builder.landmarks import component_slices
+from dataset_builder.landmarks import HOLISTIC_COMPONENTS, component_slices
 from modeling_signattention import (
     SignAttentionFeatureExtractor,
     SignAttentionForConditionalGeneration,
@@ -65,7 +66,7 @@ POSE_SUFFIXES = (".pose", ".npy")
 LIMIT_TEXT = f"at most {MAX_SECONDS} s / {MAX_FRAMES} frames"
 STRIP_HEIGHT = 240
 
-_BODY = component_slices(("POSE_LANDMARKS", "FACE_LANDMARKS", "LEFT_HAND_LANDMARKS", "RIGHT_HAND_LANDMARKS"))
+_HOLISTIC = component_slices(tuple(HOLISTIC_COMPONENTS))  # where each part lies in a (T, 543, 3) pose
 # Skeleton drawings: MediaPipe's own connections, upper body only (points 0-24: the legs are rarely in view).
 _BODY_EDGES = [(a, b) for a, b in mp.solutions.pose.POSE_CONNECTIONS if a < 25 and b < 25]
 _HAND_EDGES = list(mp.solutions.hands.HAND_CONNECTIONS)
@@ -84,7 +85,7 @@ class UserFacingError(Exception):
 
 
 @dataclass
-class Model:
+class LoadedModel:
     model: Any
     feature_extractor: Any
     tokenizer: Any
@@ -96,10 +97,9 @@ def model_source() -> str:
 
 
 @functools.cache
-def load_model() -> Model:
-    """Load the model once per process (every request reuses it)."""
-    from transformers import AutoTokenizer
-
+def load_model() -> LoadedModel:
+    """Load the model once per process (every request reuses it); failures are not cached, so a model that
+    appears later is picked up by the next click."""
     source = model_source()
     looks_like_hub_id = (
         not Path(source).exists() and source.count("/") == 1 and not source.startswith((".", "/"))
@@ -115,7 +115,7 @@ def load_model() -> Model:
         tokenizer = AutoTokenizer.from_pretrained(source)
     except OSError as error:  # not on the Hub, not cached while offline, or an incomplete folder
         raise UserFacingError(f"Cannot load the model {source}: {error}") from error
-    return Model(model, feature_extractor, tokenizer, source)
+    return LoadedModel(model, feature_extractor, tokenizer, source)
 
 
 @functools.cache
@@ -252,9 +252,9 @@ def draw_skeleton(pose: ExtractedPose, index: int) -> np.ndarray:
     width, height = pose.width or 640, pose.height or 480
     canvas = np.full((height, width, 3), 255, dtype=np.uint8)
     parts = [
-        (_BODY["POSE_LANDMARKS"], _BODY_EDGES, (90, 90, 90)),
-        (_BODY["LEFT_HAND_LANDMARKS"], _HAND_EDGES, (214, 39, 40)),
-        (_BODY["RIGHT_HAND_LANDMARKS"], _HAND_EDGES, (31, 119, 180)),
+        (_HOLISTIC["POSE_LANDMARKS"], _BODY_EDGES, (90, 90, 90)),
+        (_HOLISTIC["LEFT_HAND_LANDMARKS"], _HAND_EDGES, (214, 39, 40)),
+        (_HOLISTIC["RIGHT_HAND_LANDMARKS"], _HAND_EDGES, (31, 119, 180)),
     ]
     thickness = max(2, width // 200)
     for points_slice, edges, color in parts:
