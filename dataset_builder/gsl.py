@@ -113,10 +113,8 @@ def read_annotations(path: Path | str = GSL_DATA_DIR / "annotations.csv") -> dic
     for _, text, glosses in rows:
         if text:
             by_glosses[glosses][text] += 1
-    return {
-        clip: text or (by_glosses[glosses].most_common(1)[0][0] if by_glosses[glosses] else "")
-        for clip, text, glosses in rows
-    }
+    fallback = {glosses: texts.most_common(1)[0][0] for glosses, texts in by_glosses.items()}
+    return {clip: text or fallback.get(glosses, "") for clip, text, glosses in rows}
 
 
 def read_vocabulary(path: Path | str = GSL_DATA_DIR / "classes.csv") -> list[str]:

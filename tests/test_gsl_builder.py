@@ -48,6 +48,17 @@ def test_split_sizes_and_every_clip_has_its_annotation(config, caplog):
             assert clip_id in caplog.text
 
 
+def test_empty_greek_text_borrows_the_same_sentence_s_translation(tmp_path):
+    path = tmp_path / "annotations.csv"
+    rows = ["a_signer1_rep1_x/s0|γεια σας|ΓΕΙΑ", "a_signer2_rep1_x/s0||ΓΕΙΑ", "a_signer2_rep1_x/s1||ΠΟΤΕ"]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    assert read_annotations(path) == {
+        "a_signer1_rep1_x/s0": "γεια σας",
+        "a_signer2_rep1_x/s0": "γεια σας",
+        "a_signer2_rep1_x/s1": "",
+    }
+
+
 def test_clip_fields():
     clip = load_split("si", "test")[0]
     assert clip.id == "police1/police1_signer3_rep3_sentences/sentences0000"
