@@ -50,6 +50,10 @@ logger = logging.getLogger(__name__)
 
 SOURCES = ("synthetic", "gsl", "poses")
 POSE_SUFFIXES = (".npy", ".pose")
+_SOURCE_FOLDERS = {  # source -> (config option naming its folder, what that folder holds)
+    "gsl": ("gsl_root", "ROOT/<clip path>/ frame folders or ROOT/<clip path>.mp4 videos"),
+    "poses": ("poses_dir", "<clip path>.npy or .pose files"),
+}
 _HOLISTIC_SLICES = component_slices(tuple(HOLISTIC_COMPONENTS))
 _SPLIT_NAMES = {
     "train": datasets.Split.TRAIN,
@@ -113,20 +117,14 @@ class GSLPosesConfig(datasets.BuilderConfig):
         landmark_layout(self.landmark_set)
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit must be a positive number of clips per split, got {self.limit}")
-        for source, option in (("gsl", "gsl_root"), ("poses", "poses_dir")):
+        if self.source in _SOURCE_FOLDERS:
+            option, holds = _SOURCE_FOLDERS[self.source]
             folder = getattr(self, option)
-            if self.source != source:
-                continue
             if folder is None:
-                raise ValueError(f"source {source!r} needs {option}: the folder holding the clips")
+                raise ValueError(f"source {self.source!r} needs {option}: the folder holding {holds}")
             if not Path(folder).is_dir():
                 raise FileNotFoundError(
-                    f"{option} {folder!r} does not exist or is not a folder (source {source!r} reads "
-                    + (
-                        "ROOT/<clip path>/ frame folders or ROOT/<clip path>.mp4 videos)"
-                        if source == "gsl"
-                        else "<clip path>.npy / .pose files)"
-                    )
+                    f"{option} {folder!r} does not exist or is not a folder (it should hold {holds})"
                 )
 
 
