@@ -142,16 +142,23 @@ def page(browser, server: str) -> Iterator:
         page.close()
 
 
-def upload_and_translate(page, clip: Path) -> None:
-    page.locator("#clip-upload input[type=file]").set_input_files(str(clip))
-    # The upload finished once the component lists the file (the examples table below shows the name too).
-    page.locator("#clip-upload").get_by_text(clip.name).wait_for()
+def upload_and_translate(page, clip: Path, screenshot: Path) -> None:
+    """Upload like a user; on a timeout, keep a screenshot of what the page showed instead."""
+    try:
+        with page.expect_response(lambda response: "/upload" in response.url) as upload:
+            page.locator("#clip-upload input[type=file]").set_input_files(str(clip))
+        assert upload.value.ok, f"upload of {clip.name} answered {upload.value.status}"
+        # The component lists the file once it holds it, labelled with its name (its text is split in spans).
+        page.locator("#clip-upload").get_by_label(clip.name, exact=True).wait_for()
+    except Exception:
+        page.screenshot(path=str(screenshot), full_page=True)
+        raise
     page.locator("#translate-button").click()
 
 
 @pytest.mark.browser
 def test_translating_the_real_signer_clip_shows_glosses_and_attention(page, tmp_path: Path) -> None:
-    upload_and_translate(page, SIGNER_CLIP)
+    upload_and_translate(page, SIGNER_CLIP, tmp_path / "upload_failed.png")
     glosses = page.locator("#glosses textarea")
     page.wait_for_function(
         "() => document.querySelector('#glosses textarea').value.length > 0", timeout=TRANSLATE_TIMEOUT_MS
@@ -170,7 +177,7 @@ def test_translating_the_real_signer_clip_shows_glosses_and_attention(page, tmp_
 def test_a_file_that_is_not_a_video_shows_a_readable_error(page, tmp_path: Path) -> None:
     fake = tmp_path / "not_a_video.mp4"
     fake.write_text("this is text, not a video\n")
-    upload_and_translate(page, fake)
+    upload_and_translate(page, fake, tmp_path / "upload_failed.png")
     error = page.locator("#error-message")
     error.wait_for(state="visible", timeout=TRANSLATE_TIMEOUT_MS)
     text = error.inner_text()
