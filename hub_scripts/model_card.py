@@ -49,6 +49,19 @@ DATA_SOURCES: dict[str, tuple[str, str]] = {
         "poses from a dataset folder that does not record its source (not built by `dataset_builder.build`).",
     ),
 }
+# output_mode (hub_scripts.evaluate) -> how the card names what the model writes.
+OUTPUT_MODES: dict[str, dict[str, str]] = {
+    "gloss": {
+        "token_name": "gloss",
+        "tokens_name": "glosses",
+        "tokens_description": "GSL glosses (not Greek sentences)",
+    },
+    "text": {
+        "token_name": "text",
+        "tokens_name": "words",
+        "tokens_description": "Greek words (a translation, not glosses)",
+    },
+}
 REQUIRED_EVAL_KEYS = (
     "data_source",
     "config",
@@ -153,6 +166,10 @@ def _validate_eval_results(results: dict[str, Any], path: Path) -> None:
     missing = [key for key in REQUIRED_EVAL_KEYS if key not in results]
     if missing:
         raise ValueError(f"{path} lacks {missing}, needed for the model card")
+    if results["output_mode"] not in OUTPUT_MODES:
+        raise ValueError(
+            f"{path}: output_mode {results['output_mode']!r} is not one of {sorted(OUTPUT_MODES)}"
+        )
     if results["data_source"] not in DATA_SOURCES:
         raise ValueError(
             f"{path}: data_source {results['data_source']!r} is not one of {sorted(DATA_SOURCES)}"
@@ -257,6 +274,7 @@ def render_model_card(
         "model_name": repo_id.split("/")[-1],
         "repo_id": repo_id,
         "data_source": evaluation["data_source"],
+        **OUTPUT_MODES[evaluation["output_mode"]],
         "data_source_label": source_label,
         "data_source_description": source_description,
         "config": config,

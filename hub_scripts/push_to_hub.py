@@ -14,7 +14,8 @@ Dataset::
 
     python -m hub_scripts.push_to_hub --repo-type dataset --dataset-dir DIR --repo-id OWNER/DATASET [...]
 
-  ``DIR`` must hold a dataset card ``README.md`` and at least one Parquet shard; it is uploaded as it is.
+  ``DIR`` must hold a dataset card ``README.md`` and at least one Parquet shard; it is uploaded as it is
+  (shards can be large, so nothing is copied and ``--local-dir`` does not apply).
 
 Space (the demo in ``hub_scripts/space``)::
 
