@@ -1,11 +1,14 @@
 """Train the SignAttention pose-to-gloss (or pose-to-text) transformer with ``Seq2SeqTrainer``.
 
     python -m hub_scripts.train --dataset-dir DIR --output-dir RUN_DIR [--output-mode gloss|text]
-        [--init-from MODEL_DIR] [--resume] [--epochs N] [--d-model 16] [--learning-rate 1e-3] ...
+        [--init-from MODEL_DIR] [--resume] [--epochs N] [--d-model 16] [--learning-rate 3e-3] ...
 
-The paper's setup (arXiv 2410.14506): AdamW, learning rate 1e-3, batch 64, dropout 0.2, d_model 16, one encoder
-and one decoder layer, at most 220 sampled frames and 20 target tokens, a random frame out of every 3 while
-training. Validation WER is computed with ``generate()`` after each epoch; the best epoch is kept
+The paper's setup (arXiv 2410.14506): AdamW, batch 64, dropout 0.2, d_model 16, one encoder and one decoder
+layer, at most 220 sampled frames and 20 target tokens, a random frame out of every 3 while training. One change,
+measured: the paper's learning rate is 1e-3; here it is a peak of 3e-3 with 5 % warmup and cosine decay, because
+on a 2-core CPU the run has a budget of epochs, and 3e-3 reaches in 100 steps the loss 1e-3 needs about 250 steps
+for (3.06 vs 3.79 after 100 steps on 1,600 synthetic clips); ``--learning-rate 1e-3 --lr-scheduler constant``
+gives the paper's. Validation WER is computed with ``generate()`` after each epoch; the best epoch is kept
 (``load_best_model_at_end``) and training stops when it has not improved for ``--patience`` epochs.
 
 ``RUN_DIR`` ends up with:
@@ -55,8 +58,8 @@ class TrainOptions:
     output_mode: str = "gloss"
     init_from: Path | None = None
     resume: bool = False
-    epochs: int = 30
-    learning_rate: float = 1e-3
+    epochs: int = 20
+    learning_rate: float = 3e-3
     lr_scheduler: str = "cosine"
     warmup_ratio: float = 0.05
     weight_decay: float = 0.01
@@ -287,21 +290,15 @@ def train(options: TrainOptions) -> dict[str, Any]:
         compute_metrics=make_compute_metrics(tokenizer, options.output_mode),
         callbacks=[EarlyStoppingCallback(early_stopping_patience=options.patience)],
     )
-    train_started = time.perf_counter()
-    trainer.train(resume_from_checkpoint=last_checkpoint if options.resume else None)
-    train_seconds = time.perf_counter() - train_started
-
+    train_metrics = trainer.train(resume_from_checkpoint=last_checkpoint if options.resume else None).metrics
     trainer.save_model(str(model_dir))  # the best epoch: model, config + code, tokenizer, generation config
-    feature_extractor.save_pretrained(model_dir)
-    write_json(output_dir / "training_log.json", {"log_history": trainer.state.log_history})
 
     print(f"[train] evaluating the best epoch on the test split ({metadata['config']})")
-    test_split = splits["test"]
     scores, _ = evaluate_split(
         trainer.model,
         feature_extractor,
         tokenizer,
-        test_split,
+        splits["test"],
         options.output_mode,
         metadata["input_components"],
         options.num_beams,
@@ -315,11 +312,13 @@ def train(options: TrainOptions) -> dict[str, Any]:
         **scores,
         "best_validation_wer": trainer.state.best_metric,
         "epochs_trained": trainer.state.epoch,
-        "train_seconds": train_seconds,
-        "train_samples_per_second": trainer.state.num_train_epochs
-        and len(train_set) * trainer.state.epoch / train_seconds,
+        "train_seconds": train_metrics["train_runtime"],
+        "train_samples_per_second": train_metrics["train_samples_per_second"],
     }
-    write_json(model_dir / "eval_results.json", results)
+    if trainer.is_world_process_zero():  # under `accelerate launch`, one process writes
+        feature_extractor.save_pretrained(model_dir)
+        write_json(output_dir / "training_log.json", {"log_history": trainer.state.log_history})
+        write_json(model_dir / "eval_results.json", results)
     print(
         f"[train] test WER {results['wer']:.2%} ({results['num_sentences']} sentences); model in {model_dir}"
     )

@@ -157,31 +157,31 @@ def mean_attention_by_length(
 # Each translation has matrices of its own shape. An object array would make ``np.savez`` pickle them, and a pickle
 # is code to whoever loads it; so every field is stored as one flat float array plus the shape of each piece.
 
-RAGGED_FIELDS = (
-    "cross_attention",
-    "encoder_attention",
-    "self_block",
-    "cross_block",
-    "token_ids",
-    "frame_indices",
-)
+RAGGED_FIELDS = {  # field -> number of dimensions of one piece
+    "cross_attention": 2,
+    "encoder_attention": 2,
+    "self_block": 2,
+    "cross_block": 2,
+    "token_ids": 1,
+    "frame_indices": 1,
+}
 
 
 def save_translations(path: str | Path, translations: Sequence[Translation], **extra: np.ndarray) -> None:
     """Write every field of ``translations`` to one ``.npz`` (loadable with ``allow_pickle=False``).
 
-    ``extra`` adds per-translation arrays of plain dtypes (ids as ``str``, correctness flags, ...).
+    Field ``f`` becomes ``f_values`` (all pieces, flattened and concatenated) and ``f_shapes`` (one row per
+    translation). ``extra`` adds per-translation arrays of plain dtypes (ids as ``str``, correctness flags, ...).
     """
     arrays: dict[str, np.ndarray] = {}
-    for name in RAGGED_FIELDS:
+    for name, ndim in RAGGED_FIELDS.items():
         pieces = [np.asarray(getattr(translation, name)) for translation in translations]
-        shapes = np.array(
-            [piece.shape if piece.ndim == 2 else (len(piece), 1) for piece in pieces], dtype=np.int64
-        )
         arrays[f"{name}_values"] = (
             np.concatenate([piece.ravel() for piece in pieces]) if pieces else np.zeros(0)
         )
-        arrays[f"{name}_shapes"] = shapes.reshape(-1, 2)
+        arrays[f"{name}_shapes"] = np.array([piece.shape for piece in pieces], dtype=np.int64).reshape(
+            -1, ndim
+        )
     for name, values in extra.items():
         values = np.asarray(values)
         if values.dtype == object:
@@ -198,7 +198,7 @@ def load_translations(path: str | Path) -> dict[str, list[np.ndarray] | np.ndarr
             values, shapes = archive[f"{name}_values"], archive[f"{name}_shapes"]
             ends = np.cumsum(shapes.prod(axis=1))
             pieces = np.split(values, ends[:-1]) if len(shapes) else []
-            loaded[name] = [piece.reshape(shape) for piece, shape in zip(pieces, shapes)]
+            loaded[name] = [piece.reshape(tuple(shape)) for piece, shape in zip(pieces, shapes)]
         for name in archive.files:
             if not name.endswith(("_values", "_shapes")):
                 loaded[name] = archive[name]
