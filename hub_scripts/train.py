@@ -302,6 +302,7 @@ def train(options: TrainOptions) -> dict[str, Any]:
         options.output_mode,
         metadata["input_components"],
         options.num_beams,
+        progress=options.progress,
     )
     results = {
         "data_source": metadata["data_source"],
