@@ -35,7 +35,7 @@ from hub_scripts.train import TrainOptions, train
 
 DEFAULT_OUTPUT_DIR = Path("outputs/reproduce")
 # --quick: a smoke run of about a minute. The builder keeps the first N clips of each split; with N = 60 the training
-# clips are the 15 police1 sentences signed by signers 1, 2 and 4, and 75 % of the test clips (signer3) sign one of
+# clips are the 15 police1 sentences, 4 repetitions by signer1, and 75 % of the test clips (signer3) sign one of
 # them, so even a briefly trained model recognises something. Batches of 8 make enough optimizer steps from so few
 # clips; the full run keeps the paper's 64.
 QUICK = {"limit": 60, "epochs": 10, "batch_size": 8, "logging_steps": 8}
