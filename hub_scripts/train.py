@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shutil
 import time
 from collections.abc import Sequence
@@ -147,7 +146,8 @@ def build_tokenizer(targets: Sequence[str], init_from: Path | None) -> Any:
 
 
 def build_model(options: TrainOptions, tokenizer: Any) -> tuple[Any, Any]:
-    """A fresh paper-preset model, or the ``--init-from`` one with its embeddings grown to the new vocabulary."""
+    """A fresh paper-preset model, or the ``--init-from`` one with its embeddings grown to the new vocabulary
+    (its own architecture and feature extractor then apply: ``--d-model`` and ``--dropout`` are not used)."""
     from transformers import AutoFeatureExtractor
 
     from modeling_signattention import (
@@ -183,13 +183,10 @@ def build_model(options: TrainOptions, tokenizer: Any) -> tuple[Any, Any]:
 
 def encode_targets(tokenizer: Any, targets: Sequence[str], max_length: int) -> list[list[int]]:
     """Label ids ending with ``</s>``, at most ``max_length`` (the decoder's positions, start token included)."""
-    encoded = tokenizer(list(targets), truncation=True, max_length=max_length)["input_ids"]
-    truncated = sum(len(ids) == max_length and ids[-1] != tokenizer.eos_token_id for ids in encoded)
-    if truncated:
-        print(
-            f"[train] {truncated} targets longer than {max_length - 1} tokens were cut (and lost their </s>)"
-        )
-    return encoded
+    too_long = sum(len(target.split()) > max_length - 1 for target in targets)
+    if too_long:
+        print(f"[train] {too_long} targets longer than {max_length - 1} tokens are cut to that length")
+    return tokenizer(list(targets), truncation=True, max_length=max_length)["input_ids"]
 
 
 def make_compute_metrics(tokenizer: Any, output_mode: str):
@@ -212,6 +209,7 @@ def _subset(split: PoseSplit, limit: int | None, targets: Sequence[str]) -> tupl
 def train(options: TrainOptions) -> dict[str, Any]:
     """Run training, save the Hub-ready model and its test scores; return ``eval_results`` (+ timings)."""
     from transformers import EarlyStoppingCallback, Seq2SeqTrainingArguments, set_seed
+    from transformers.integrations import TensorBoardCallback
     from transformers.trainer_utils import get_last_checkpoint
 
     if options.output_mode not in OUTPUT_MODES:
@@ -254,7 +252,6 @@ def train(options: TrainOptions) -> dict[str, Any]:
         eval_split.poses, encode_targets(tokenizer, eval_targets, max_length), augment=False
     )
 
-    os.environ.setdefault("TENSORBOARD_LOGGING_DIR", str(output_dir / "tensorboard"))
     args = Seq2SeqTrainingArguments(
         output_dir=str(checkpoint_dir),
         num_train_epochs=options.epochs,
@@ -290,6 +287,11 @@ def train(options: TrainOptions) -> dict[str, Any]:
         compute_metrics=make_compute_metrics(tokenizer, options.output_mode),
         callbacks=[EarlyStoppingCallback(early_stopping_patience=options.patience)],
     )
+    for callback in trainer.callback_handler.callbacks:
+        if (
+            isinstance(callback, TensorBoardCallback) and callback.logging_dir is None
+        ):  # no TENSORBOARD_LOGGING_DIR
+            callback.logging_dir = str(output_dir / "tensorboard")  # next to model/, not inside checkpoints/
     train_metrics = trainer.train(resume_from_checkpoint=last_checkpoint if options.resume else None).metrics
     trainer.save_model(str(model_dir))  # the best epoch: model, config + code, tokenizer, generation config
 
