@@ -145,7 +145,12 @@ def read_vocabulary(path: Path) -> dict[str, int]:
 
 
 def convert(
-    checkpoint: Path, vocab_path: Path, output_dir: Path, num_heads: int = 8, sample_rate: int = 3
+    checkpoint: Path,
+    vocab_path: Path,
+    output_dir: Path,
+    num_heads: int = 8,
+    sample_rate: int = 3,
+    raw_coordinates: bool = False,
 ) -> Path:
     state = load_official_state_dict(checkpoint)
     config = infer_config(state, num_heads=num_heads)
@@ -166,6 +171,8 @@ def convert(
         num_coordinates=config.num_coordinates,
         sample_rate=sample_rate,
         max_frames=config.max_source_positions,
+        normalize=not raw_coordinates,
+        fill_missing=not raw_coordinates,
     ).save_pretrained(output_dir)
     return output_dir
 
@@ -179,11 +186,19 @@ def main() -> None:
     parser.add_argument(
         "--sample-rate", type=int, default=3, help="1-in-N frame sampling the model was trained with"
     )
+    parser.add_argument(
+        "--raw-coordinates",
+        action="store_true",
+        help="the checkpoint was trained on image coordinates with missing points as 0 (no shoulder "
+        "normalization, no interpolation of missing landmarks)",
+    )
     args = parser.parse_args()
     for path in (args.checkpoint, args.vocab):
         if not path.is_file():
             parser.error(f"{path} does not exist")
-    output = convert(args.checkpoint, args.vocab, args.output_dir, args.num_heads, args.sample_rate)
+    output = convert(
+        args.checkpoint, args.vocab, args.output_dir, args.num_heads, args.sample_rate, args.raw_coordinates
+    )
     print(f"wrote {output}")
 
 

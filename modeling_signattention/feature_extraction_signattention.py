@@ -2,9 +2,16 @@
 
 It does what the official posecraft transforms did for GSL, in one place that is saved with the model
 (``preprocessor_config.json``), so a model and the frames it was trained on cannot drift apart:
-select the landmark components by name -> keep x/y(/z) -> NaN (not detected) to 0 -> take 1 frame in
-``sample_rate`` (a random one per window when training, the first of each window when evaluating) ->
+select the landmark components by name -> keep x/y(/z) -> fill landmarks missing in some frames by
+interpolating over time (posecraft's ``FillMissing``) -> centre on the mid-shoulder point and divide by the
+shoulder width (``CenterToKeypoint`` + ``NormalizeDistances``) -> NaN left (never detected) to 0 -> take 1 frame
+in ``sample_rate`` (a random one per window when training, the first of each window when evaluating) ->
 truncate to ``max_frames`` -> pad the batch.
+
+Why fill and normalize (both on by default, both switchable): in image coordinates the signing itself moves
+landmarks by ~0.02 while where the signer stands moves them by ~0.05 and a hand that MediaPipe loses for a
+few frames jumps to 0 (a jump of ~0.4). Measured on the synthetic SI corpus (1,000 training steps of the paper
+model): validation WER 100 % with raw coordinates, 80 % normalized, 71 % normalized and filled.
 
 Accepted poses: arrays ``(frames, points, coords)`` in full Holistic layout (543 points, or 576 with the world
 landmarks appended), arrays holding exactly the configured components (the dataset's default 75 body+hands
@@ -37,6 +44,8 @@ class SignAttentionFeatureExtractor(FeatureExtractionMixin):
         sample_rate: int = 3,
         max_frames: int = 220,
         padding_value: float = 0.0,
+        normalize: bool = True,
+        fill_missing: bool = True,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
@@ -52,6 +61,12 @@ class SignAttentionFeatureExtractor(FeatureExtractionMixin):
         self.sample_rate = sample_rate
         self.max_frames = max_frames
         self.padding_value = padding_value
+        if normalize and "POSE_LANDMARKS" not in self.landmark_components:
+            raise ValueError(
+                "normalize=True centres on the shoulders: landmark_components must include POSE_LANDMARKS"
+            )
+        self.normalize = normalize
+        self.fill_missing = fill_missing
 
     @property
     def num_features(self) -> int:
@@ -134,6 +149,51 @@ class SignAttentionFeatureExtractor(FeatureExtractionMixin):
             parts.append(data[:, offset : offset + expected, : self.num_coordinates])
         return np.concatenate(parts, axis=1)
 
+    # -- missing landmarks and body-relative coordinates ----------------------------------------------------------
+    def interpolate_missing(self, landmarks: np.ndarray) -> np.ndarray:
+        """Fill NaN by linear interpolation over time, per landmark and coordinate; before the first (after the
+        last) detection the nearest detected value is held. A landmark never detected stays NaN."""
+        frames = landmarks.shape[0]
+        flat = landmarks.reshape(frames, -1)
+        valid = ~np.isnan(flat)
+        if valid.all():
+            return landmarks
+        time = np.arange(frames)[:, None]
+        previous = np.maximum.accumulate(np.where(valid, time, -1), axis=0)
+        following = np.minimum.accumulate(np.where(valid, time, frames)[::-1], axis=0)[::-1]
+        columns = np.arange(flat.shape[1])[None, :]
+        before = flat[previous.clip(0, frames - 1), columns]
+        after = flat[following.clip(0, frames - 1), columns]
+        has_before, has_after = previous >= 0, following < frames
+        weight = np.where(
+            has_before & has_after, (time - previous) / np.maximum(following - previous, 1), 0.0
+        )
+        filled = (
+            np.where(has_before, before, after) * (1 - weight) + np.where(has_after, after, before) * weight
+        )
+        return np.where(valid, flat, filled).astype(landmarks.dtype).reshape(landmarks.shape)
+
+    def normalize_to_shoulders(self, landmarks: np.ndarray) -> np.ndarray:
+        """Origin at the clip's median mid-shoulder point, unit = its median shoulder width (all coordinates).
+
+        A clip whose shoulders are never found is returned unchanged (it is all NaN, hence all 0, anyway).
+        """
+        offset = 0
+        for name in self.landmark_components:
+            if name == "POSE_LANDMARKS":
+                break
+            offset += HOLISTIC_COMPONENTS[name]
+        left, right = landmarks[:, offset + 11, :2], landmarks[:, offset + 12, :2]  # MediaPipe shoulders
+        if np.isnan(left + right).all():
+            return landmarks
+        centre = np.nanmedian((left + right) / 2, axis=0)
+        width = np.nanmedian(np.linalg.norm(left - right, axis=1))
+        if not width > 0:
+            return landmarks
+        normalized = landmarks.copy()
+        normalized[..., :2] -= centre
+        return normalized / width
+
     # -- frame sampling -------------------------------------------------------------------------------------------
     def sample_frames(
         self, num_frames: int, training: bool, rng: np.random.Generator | None = None
@@ -175,6 +235,10 @@ class SignAttentionFeatureExtractor(FeatureExtractionMixin):
             landmarks = self.select_landmarks(pose, input_components)
             if landmarks.shape[0] == 0:
                 raise ValueError(f"Pose {index} has 0 frames")
+            if self.fill_missing:
+                landmarks = self.interpolate_missing(landmarks)
+            if self.normalize:
+                landmarks = self.normalize_to_shoulders(landmarks)
             landmarks = np.nan_to_num(landmarks, nan=0.0, posinf=0.0, neginf=0.0)
             frames = landmarks[self.sample_frames(landmarks.shape[0], training, rng)]
             clips.append(frames.reshape(frames.shape[0], -1))

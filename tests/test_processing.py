@@ -68,7 +68,9 @@ def test_tokenizer_extension_keeps_old_ids():
 
 def test_feature_extractor_reads_real_holistic_pose_file():
     pose = read_pose("holistic_example.pose")  # 576 points: Holistic + world landmarks
-    extractor = SignAttentionFeatureExtractor(sample_rate=1, max_frames=220)
+    extractor = SignAttentionFeatureExtractor(
+        sample_rate=1, max_frames=220, normalize=False, fill_missing=False
+    )
     features = extractor(pose)
     data = pose.body.data.filled(np.nan)[:, 0]
     expected = np.concatenate(
@@ -79,6 +81,35 @@ def test_feature_extractor_reads_real_holistic_pose_file():
     np.testing.assert_allclose(features["input_features"][0].numpy(), expected, rtol=0, atol=0)
     # The same clip as a raw (frames, 576, 3) array gives the same features.
     torch.testing.assert_close(extractor(data)["input_features"], features["input_features"])
+
+
+def test_default_features_are_filled_and_shoulder_normalized():
+    pose = read_pose("holistic_example.pose")
+    features = (
+        SignAttentionFeatureExtractor(sample_rate=1)(pose)["input_features"][0].numpy().reshape(-1, 75, 3)
+    )
+    left, right = features[:, 11, :2], features[:, 12, :2]
+    np.testing.assert_allclose(np.median((left + right) / 2, axis=0), [0, 0], atol=1e-5)
+    assert np.median(np.linalg.norm(left - right, axis=1)) == pytest.approx(1.0, abs=1e-5)
+    raw = pose.body.data.filled(np.nan)[:, 0]
+    hands = np.concatenate([raw[:, 501:522], raw[:, 522:543]], axis=1)
+    lost = np.isnan(hands).any(axis=(1, 2))
+    assert lost.any() and not lost.all()  # the real clip loses a hand in some frames...
+    assert np.abs(features[lost][:, 33:]).sum(axis=(1, 2)).min() > 0  # ...which are filled, not zeroed
+
+
+def test_missing_landmarks_interpolate_over_time():
+    extractor = SignAttentionFeatureExtractor(normalize=False)
+    clip = np.zeros((6, 75, 3), dtype=np.float32)
+    clip[:, 40, 0] = [np.nan, 0.0, np.nan, np.nan, 3.0, np.nan]  # a hand point lost at the edges and inside
+    clip[:, 41] = np.nan  # never detected
+    filled = extractor.interpolate_missing(clip)
+    np.testing.assert_allclose(filled[:, 40, 0], [0.0, 0.0, 1.0, 2.0, 3.0, 3.0])
+    assert np.isnan(filled[:, 41]).all()
+    features = SignAttentionFeatureExtractor(normalize=False, sample_rate=1)(clip)["input_features"][0]
+    assert features.reshape(6, 75, 3)[:, 41].abs().sum() == 0  # what is never seen becomes 0
+    with pytest.raises(ValueError, match="must include POSE_LANDMARKS"):
+        SignAttentionFeatureExtractor(landmark_components=["LEFT_HAND_LANDMARKS"])
 
 
 def test_feature_extractor_rejects_other_layouts_by_name():
@@ -102,7 +133,9 @@ def test_feature_extractor_rejects_other_layouts_by_name():
 
 
 def test_feature_extractor_sampling_padding_and_nan():
-    extractor = SignAttentionFeatureExtractor(sample_rate=3, max_frames=20, num_coordinates=2)
+    extractor = SignAttentionFeatureExtractor(
+        sample_rate=3, max_frames=20, num_coordinates=2, normalize=False, fill_missing=False
+    )
     clip = np.arange(70 * 75 * 3, dtype=np.float32).reshape(70, 75, 3)
     clip[4, 10] = np.nan
     evaluation = extractor([clip, clip[:7]])
@@ -130,7 +163,7 @@ def saved_model(tmp_path_factory) -> Path:
     torch.manual_seed(0)
     model = SignAttentionForConditionalGeneration(SignAttentionConfig(vocab_size=len(tokenizer))).eval()
     with torch.no_grad():
-        model.lm_head.bias[tokenizer.eos_token_id] = -1e4  # an untrained model must still emit glosses
+        model.lm_head.bias[:4] = -1e4  # no special tokens: an untrained model must still emit glosses
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     SignAttentionFeatureExtractor().save_pretrained(folder)
