@@ -33,7 +33,12 @@ from official_reference import KeypointsTransformer  # noqa: E402
 
 from dataset_builder.gsl import load_split  # noqa: E402
 from dataset_builder.synthetic import SyntheticGSL  # noqa: E402
-from hub_scripts.train import PoseCollator, PoseSeq2SeqDataset, PoseSeq2SeqTrainer  # noqa: E402
+from hub_scripts.train import (  # noqa: E402
+    LengthBucketSampler,
+    PoseCollator,
+    PoseSeq2SeqDataset,
+    PoseSeq2SeqTrainer,
+)
 from modeling_signattention import (  # noqa: E402
     SignAttentionConfig,
     SignAttentionFeatureExtractor,
@@ -119,7 +124,6 @@ def report_speeds(times: dict[str, list[float]], samples: int, ours: str, baseli
 def bench_epoch(num_clips: int, repeats: int) -> None:
     from torch.utils.data import DataLoader
     from transformers import Seq2SeqTrainingArguments
-    from transformers.trainer_pt_utils import LengthGroupedSampler
 
     dataset, vocab_size = seq2seq_dataset(num_clips)
     feature_extractor = SignAttentionFeatureExtractor()
@@ -132,7 +136,7 @@ def bench_epoch(num_clips: int, repeats: int) -> None:
     def plain_loop(grouped: bool) -> float:
         model = fresh_model().train()
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-        sampler = LengthGroupedSampler(BATCH, lengths=dataset.lengths) if grouped else None
+        sampler = LengthBucketSampler(dataset.lengths, BATCH) if grouped else None
         loader = DataLoader(
             dataset,
             batch_size=BATCH,
