@@ -1,16 +1,17 @@
 """Pose feature extractor: MediaPipe Holistic poses in, ``input_features`` + ``attention_mask`` out.
 
-It does what the official posecraft transforms did for GSL, in one place that is saved with the model
-(``preprocessor_config.json``), so a model and the frames it was trained on cannot drift apart:
+All pose preprocessing lives here, saved with the model (``preprocessor_config.json``), so a model and the
+frames it was trained on cannot drift apart:
 select the landmark components by name -> keep x/y(/z) -> fill landmarks missing in some frames by
-interpolating over time (posecraft's ``FillMissing``) -> centre on the mid-shoulder point and divide by the
-shoulder width (``CenterToKeypoint`` + ``NormalizeDistances``) -> NaN left (never detected) to 0 -> take 1 frame
-in ``sample_rate`` (a random one per window when training, the first of each window when evaluating) ->
-truncate to ``max_frames`` -> pad the batch.
+interpolating over time -> centre on the mid-shoulder point and divide by the shoulder width -> NaN left (never
+detected) to 0 -> take 1 frame in ``sample_rate`` (a random one per window when training, the first of each window
+when evaluating) -> truncate to ``max_frames`` -> pad the batch. (The official code composed posecraft transforms
+of the same kinds: ``FillMissing``, ``CenterToKeypoint``, ``NormalizeDistances``, ``ReplaceNansWithZeros``,
+``RandomSampleFrames``, ``PadTruncateFrames``; which of them its GSL run used is not published.)
 
-Why fill and normalize (both on by default, both switchable): in image coordinates the signing itself moves
-landmarks by ~0.02 while where the signer stands moves them by ~0.05 and a hand that MediaPipe loses for a
-few frames jumps to 0 (a jump of ~0.4). Measured on the synthetic SI corpus (1,000 training steps of the paper
+Why fill and normalize (both on by default, both switchable): in image coordinates the signing itself moves a
+landmark by ~0.02 (per-feature spread on the synthetic corpus), where the signer stands and how tall they are
+shift it by as much, and a hand that MediaPipe loses for a few frames jumps to 0, some 0.3-0.4 away. Measured on the synthetic SI corpus (1,000 training steps of the paper
 model): validation WER 100 % with raw coordinates, 80 % normalized, 71 % normalized and filled.
 
 Accepted poses: arrays ``(frames, points, coords)`` in full Holistic layout (543 points, or 576 with the world
