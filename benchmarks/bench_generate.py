@@ -67,29 +67,44 @@ def main() -> None:
         lambda: greedy_decode_no_cache(reference, features, mask == 0, BOS, EOS, MAX_LEN), args.repeats
     )
     same = torch.equal(
-        model.generate(features, attention_mask=mask), greedy_decode_no_cache(reference, features, None, BOS, EOS, 20)
+        model.generate(features, attention_mask=mask),
+        greedy_decode_no_cache(reference, features, None, BOS, EOS, 20),
     )
-    print(f"greedy  generate(): {ours * 1e3:8.1f} ms   no-cache loop: {official * 1e3:8.1f} ms   "
-          f"speed-up {official / ours:5.2f}x (goal >= 2x)   same tokens: {same}")
+    print(
+        f"greedy  generate(): {ours * 1e3:8.1f} ms   no-cache loop: {official * 1e3:8.1f} ms   "
+        f"speed-up {official / ours:5.2f}x (goal >= 2x)   same tokens: {same}"
+    )
 
     with_attn = best_time(
         lambda: model.generate(
-            features, attention_mask=mask, max_length=MAX_LEN, output_attentions=True, return_dict_in_generate=True
+            features,
+            attention_mask=mask,
+            max_length=MAX_LEN,
+            output_attentions=True,
+            return_dict_in_generate=True,
         ),
         args.repeats,
     )
-    print(f"attentions  with: {with_attn * 1e3:8.1f} ms   without: {ours * 1e3:8.1f} ms   "
-          f"overhead {with_attn / ours:5.2f}x (goal <= 1.25x)")
+    print(
+        f"attentions  with: {with_attn * 1e3:8.1f} ms   without: {ours * 1e3:8.1f} ms   "
+        f"overhead {with_attn / ours:5.2f}x (goal <= 1.25x)"
+    )
 
     beam_features = features[: args.beam_samples]
     ours_beam = best_time(
-        lambda: model.generate(beam_features, num_beams=NUM_BEAMS, max_length=MAX_LEN), max(1, args.repeats - 2)
+        lambda: model.generate(beam_features, num_beams=NUM_BEAMS, max_length=MAX_LEN),
+        max(1, args.repeats - 2),
     )
     official_beam = best_time(
-        lambda: [beam_search_one_sample(reference, clip, BOS, EOS, MAX_LEN, NUM_BEAMS) for clip in beam_features], 1
+        lambda: [
+            beam_search_one_sample(reference, clip, BOS, EOS, MAX_LEN, NUM_BEAMS) for clip in beam_features
+        ],
+        1,
     )
-    print(f"beam k={NUM_BEAMS} x {args.beam_samples} clips  generate(): {ours_beam * 1e3:8.1f} ms   "
-          f"one-at-a-time: {official_beam * 1e3:8.1f} ms   speed-up {official_beam / ours_beam:5.1f}x (goal >= 20x)")
+    print(
+        f"beam k={NUM_BEAMS} x {args.beam_samples} clips  generate(): {ours_beam * 1e3:8.1f} ms   "
+        f"one-at-a-time: {official_beam * 1e3:8.1f} ms   speed-up {official_beam / ours_beam:5.1f}x (goal >= 20x)"
+    )
 
 
 if __name__ == "__main__":
