@@ -19,7 +19,7 @@ import torch
 import yaml
 from huggingface_hub import ModelCard
 from pose_format import Pose
-from tiny_model import EVAL_RESULTS, MAX_GLOSSES, save_tiny_run
+from tiny_model import BLOCK_PROJECT, EVAL_RESULTS, MAX_GLOSSES, save_tiny_run
 from transformers import AutoTokenizer
 
 from hub_scripts import push_to_hub
@@ -30,30 +30,6 @@ FIXTURES = Path(__file__).parent / "fixtures"
 POSE_FILE = FIXTURES / "holistic_example.pose"
 REPO_ID = "signattention-test/tiny-gsl"
 
-# Run first in the fresh process: the project is installed editable, so it would be importable from anywhere;
-# this makes any import of it fail, as on a machine that only has the downloaded repository.
-BLOCK_PROJECT = textwrap.dedent(
-    """
-    import sys
-
-    class BlockProject:
-        def find_spec(self, name, path=None, target=None):
-            if name.split(".")[0] in {"modeling_signattention", "dataset_builder", "hub_scripts"}:
-                raise ImportError(f"{name} must not be needed to use the Hub repository")
-            return None
-
-    sys.meta_path.insert(0, BlockProject())
-    try:
-        import modeling_signattention
-    except ImportError:
-        pass
-    else:
-        raise SystemExit("the blocker failed: the project is still importable")
-    import torch
-
-    torch.set_num_threads(1)
-    """
-)
 DUMP_OUTPUT = textwrap.dedent(
     """
     import numpy as np

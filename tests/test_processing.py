@@ -15,6 +15,7 @@ import torch
 from pose_format import Pose
 from pose_format.numpy.pose_body import NumPyPoseBody
 from pose_format.pose_header import PoseHeader, PoseHeaderComponent, PoseHeaderDimensions
+from tiny_model import BLOCK_PROJECT, save_tiny_model
 from transformers import AutoConfig, AutoFeatureExtractor, AutoModelForSeq2SeqLM, AutoTokenizer
 
 from modeling_signattention import (
@@ -159,14 +160,7 @@ def test_feature_extractor_sampling_padding_and_nan():
 @pytest.fixture(scope="module")
 def saved_model(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("saved")
-    tokenizer = build_gloss_tokenizer(SENTENCES)
-    torch.manual_seed(0)
-    model = SignAttentionForConditionalGeneration(SignAttentionConfig(vocab_size=len(tokenizer))).eval()
-    with torch.no_grad():
-        model.lm_head.bias[:4] = -1e4  # no special tokens: an untrained model must still emit glosses
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    SignAttentionFeatureExtractor().save_pretrained(folder)
+    save_tiny_model(folder)
     return folder
 
 
@@ -189,14 +183,10 @@ def test_saved_folder_is_hub_ready(saved_model):
     assert type(AutoFeatureExtractor.from_pretrained(saved_model)) is SignAttentionFeatureExtractor
 
 
-HUB_USER_SCRIPT = """
-import importlib.abc, json, sys
-class BlockProject(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path, target=None):
-        if name.split(".")[0] in {"modeling_signattention", "dataset_builder", "hub_scripts"}:
-            raise ImportError(f"{name} must not be importable here")
-sys.meta_path.insert(0, BlockProject())
-import numpy as np
+HUB_USER_SCRIPT = (
+    BLOCK_PROJECT
+    + """
+import json
 from pose_format import Pose
 from transformers import AutoConfig, AutoFeatureExtractor, AutoModelForSeq2SeqLM, AutoTokenizer
 folder, pose_path = sys.argv[1], sys.argv[2]
@@ -213,6 +203,7 @@ print(json.dumps({
     "cross_sum": float(out.cross_attentions[0][0].sum()),
 }))
 """
+)
 
 
 def test_folder_loads_in_fresh_process_without_the_project(saved_model, tmp_path):

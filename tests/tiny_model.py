@@ -1,4 +1,4 @@
-"""A tiny saved SignAttention model and run results, for the Hub and Space tests.
+"""A tiny saved SignAttention model and run results, for the processing, Hub and Space tests.
 
 The tests must not depend on a trained model being there, so they save a randomly initialised one, laid out
 as ``python -m hub_scripts.reproduce`` lays out its run: ``RUN/model/`` (weights, config, code, tokenizer,
@@ -9,6 +9,7 @@ itself, so its format is the real one) a figure in ``RUN/interpretability/`` and
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 
 import torch
@@ -44,6 +45,31 @@ EVAL_RESULTS = {
     "num_reference_words": 13,
 }
 POSE_FILE = Path(__file__).parent / "fixtures" / "holistic_example.pose"
+
+# Run first in the fresh process: the project is installed editable, so it would be importable from anywhere;
+# this makes any import of it fail, as on a machine that only has the downloaded repository.
+BLOCK_PROJECT = textwrap.dedent(
+    """
+    import sys
+
+    class BlockProject:
+        def find_spec(self, name, path=None, target=None):
+            if name.split(".")[0] in {"modeling_signattention", "dataset_builder", "hub_scripts"}:
+                raise ImportError(f"{name} must not be needed to use the Hub repository")
+            return None
+
+    sys.meta_path.insert(0, BlockProject())
+    try:
+        import modeling_signattention
+    except ImportError:
+        pass
+    else:
+        raise SystemExit("the blocker failed: the project is still importable")
+    import torch
+
+    torch.set_num_threads(1)
+    """
+)
 
 
 def save_tiny_model(model_dir: Path) -> None:
