@@ -228,25 +228,47 @@ class SignAttentionFeatureExtractor(FeatureExtractionMixin):
             poses = [poses]
         if len(poses) == 0:
             raise ValueError("No poses given")
+        clips = [self.preprocess(pose, input_components) for pose in poses]
+        return self.sample_and_pad(clips, training, padding, seed, return_tensors)
+
+    def preprocess(self, pose: Any, input_components: Sequence[str] | None = None) -> np.ndarray:
+        """Everything done to one clip before frame sampling: `(frames, num_features)` float32, no NaN.
+
+        It does not depend on the epoch, so training computes it once per clip (``hub_scripts.train``) and only
+        ``sample_and_pad`` runs per batch.
+        """
+        landmarks = self.select_landmarks(pose, input_components)
+        if landmarks.shape[0] == 0:
+            raise ValueError("A pose has 0 frames: a clip needs at least one")
+        if self.fill_missing:
+            landmarks = self.interpolate_missing(landmarks)
+        if self.normalize:
+            landmarks = self.normalize_to_shoulders(landmarks)
+        landmarks = np.nan_to_num(landmarks, nan=0.0, posinf=0.0, neginf=0.0)
+        frames, points, coordinates = landmarks.shape
+        return landmarks.reshape(frames, points * coordinates)
+
+    def sample_and_pad(
+        self,
+        clips: Sequence[np.ndarray],
+        training: bool = False,
+        padding: str = "longest",
+        seed: int | None = None,
+        return_tensors: str | None = "pt",
+    ) -> BatchFeature:
+        """Preprocessed clips (``preprocess``) -> sampled frames, padded into one batch."""
         if padding not in ("longest", "max_length"):
             raise ValueError(f"padding must be 'longest' or 'max_length', got {padding!r}")
         rng = np.random.default_rng(seed)
-        clips = []
-        for index, pose in enumerate(poses):
-            landmarks = self.select_landmarks(pose, input_components)
-            if landmarks.shape[0] == 0:
+        sampled = []
+        for index, clip in enumerate(clips):
+            if clip.shape[0] == 0:
                 raise ValueError(f"Pose {index} has 0 frames")
-            if self.fill_missing:
-                landmarks = self.interpolate_missing(landmarks)
-            if self.normalize:
-                landmarks = self.normalize_to_shoulders(landmarks)
-            landmarks = np.nan_to_num(landmarks, nan=0.0, posinf=0.0, neginf=0.0)
-            frames = landmarks[self.sample_frames(landmarks.shape[0], training, rng)]
-            clips.append(frames.reshape(frames.shape[0], -1))
-        length = self.max_frames if padding == "max_length" else max(len(clip) for clip in clips)
-        features = np.full((len(clips), length, self.num_features), self.padding_value, dtype=np.float32)
-        attention_mask = np.zeros((len(clips), length), dtype=np.int64)
-        for row, clip in enumerate(clips):
+            sampled.append(clip[self.sample_frames(clip.shape[0], training, rng)])
+        length = self.max_frames if padding == "max_length" else max(len(clip) for clip in sampled)
+        features = np.full((len(sampled), length, self.num_features), self.padding_value, dtype=np.float32)
+        attention_mask = np.zeros((len(sampled), length), dtype=np.int64)
+        for row, clip in enumerate(sampled):
             features[row, : len(clip)] = clip
             attention_mask[row, : len(clip)] = 1
         return BatchFeature(
