@@ -17,6 +17,8 @@ through the feature extractor (1 frame in 3), so frame counts and padding are th
 3. epoch: one ``hub_scripts.train`` Trainer epoch (``PoseSeq2SeqTrainer`` + ``PoseCollator``) vs a plain PyTorch
    loop (DataLoader with the same collator and sampler, AdamW), over the same clips. Goal: ratio >= 0.8x.
    Also shown: the plain loop with random batches, i.e. what length-grouped batches save.
+4. ``--loss-steps 200``: the same steps through both models from the same weights; with dropout off the losses
+   agree to float rounding, with dropout 0.2 (different random masks) within noise.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from official_reference import KeypointsTransformer  # noqa: E402
 
 from dataset_builder.gsl import load_split  # noqa: E402
 from dataset_builder.synthetic import SyntheticGSL  # noqa: E402
+from hub_scripts.convert_official_checkpoint import convert_state_dict, infer_config  # noqa: E402
 from hub_scripts.train import (  # noqa: E402
     LengthBucketSampler,
     PoseCollator,
@@ -94,6 +97,61 @@ def timed(run: Callable[[], None]) -> tuple[float, float]:
     return time.perf_counter() - wall, time.process_time() - cpu
 
 
+def model_pair(
+    vocab_size: int,
+) -> tuple[dict[str, torch.nn.Module], dict[str, Callable[[dict], torch.Tensor]]]:
+    """Both models in training mode, starting from the same weights (the reference's, through the checkpoint
+    converter), and their losses on a collated batch."""
+    torch.manual_seed(0)
+    reference = KeypointsTransformer(vocab_size=vocab_size).train()
+    state = reference.state_dict()
+    config = infer_config(state)
+    ours = SignAttentionForConditionalGeneration(config).train()
+    ours.load_state_dict(convert_state_dict(state, config))
+
+    def reference_loss(batch: dict) -> torch.Tensor:
+        labels = batch["labels"]
+        decoder_input = torch.cat([torch.full_like(labels[:, :1], 2), labels[:, :-1]], dim=1).clamp(min=0)
+        logits = reference(batch["input_features"], decoder_input, batch["attention_mask"] == 0)
+        return torch.nn.functional.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=-100)
+
+    models = {"SignAttention": ours, "nn.Transformer": reference}
+    return models, {"SignAttention": lambda batch: ours(**batch).loss, "nn.Transformer": reference_loss}
+
+
+def bench_loss_curves(num_steps: int, num_batches: int) -> None:
+    """The same training steps (initial weights, batches, AdamW 1e-3) through both models: with dropout off the
+    losses must agree to float rounding; with the paper's dropout (different random masks) within noise."""
+    dataset, vocab_size = seq2seq_dataset(num_batches * BATCH)
+    collator = PoseCollator(SignAttentionFeatureExtractor(), seed=0)
+    batches = [
+        collator([dataset[i] for i in range(start, start + BATCH)]) for start in range(0, len(dataset), BATCH)
+    ]
+    print(
+        f"[4] loss curves: {num_steps} steps over {len(batches)} batches of {BATCH}, same start and batches"
+    )
+    for dropout in (False, True):
+        models, losses = model_pair(vocab_size)
+        optimizers = {name: torch.optim.AdamW(model.parameters(), lr=1e-3) for name, model in models.items()}
+        curves: dict[str, list[float]] = {name: [] for name in models}
+        for step in range(num_steps):
+            for name, model in models.items():
+                model.train(dropout)  # eval mode switches dropout off; gradients flow either way
+                loss = losses[name](batches[step % len(batches)])
+                loss.backward()
+                optimizers[name].step()
+                optimizers[name].zero_grad(set_to_none=True)
+                curves[name].append(loss.item())
+        ours, reference = np.array(curves["SignAttention"]), np.array(curves["nn.Transformer"])
+        tail = max(1, num_steps // 4)
+        print(
+            f"    dropout {'0.2' if dropout else 'off'}: loss at step 1 {ours[0]:.4f} vs {reference[0]:.4f}, "
+            f"mean of the last {tail} steps {ours[-tail:].mean():.4f} vs {reference[-tail:].mean():.4f} "
+            f"(step-to-step spread {reference[-tail:].std():.4f}); largest relative gap over all steps "
+            f"{np.max(np.abs(ours - reference) / reference):.2e}"
+        )
+
+
 def bench_model_step(num_batches: int, repeats: int, profile: bool) -> None:
     dataset, vocab_size = seq2seq_dataset(num_batches * BATCH)
     collator = PoseCollator(SignAttentionFeatureExtractor(), seed=0)
@@ -108,18 +166,7 @@ def bench_model_step(num_batches: int, repeats: int, profile: bool) -> None:
         f"{real:.0%} of them real"
     )
 
-    torch.manual_seed(0)
-    ours = SignAttentionForConditionalGeneration(SignAttentionConfig(vocab_size=vocab_size)).train()
-    reference = KeypointsTransformer(vocab_size=vocab_size).train()
-
-    def reference_loss(batch: dict) -> torch.Tensor:
-        labels = batch["labels"]
-        decoder_input = torch.cat([torch.full_like(labels[:, :1], 2), labels[:, :-1]], dim=1).clamp(min=0)
-        logits = reference(batch["input_features"], decoder_input, batch["attention_mask"] == 0)
-        return torch.nn.functional.cross_entropy(logits.flatten(0, 1), labels.flatten(), ignore_index=-100)
-
-    losses = {"SignAttention": lambda batch: ours(**batch).loss, "nn.Transformer": reference_loss}
-    models = {"SignAttention": ours, "nn.Transformer": reference}
+    models, losses = model_pair(vocab_size)
     runs = {name: step_fn(models[name], losses[name], batches) for name in losses}
     wall: dict[str, list[float]] = {name: [] for name in runs}
     cpu: dict[str, list[float]] = {name: [] for name in runs}
@@ -266,6 +313,9 @@ def main() -> None:
     parser.add_argument("--epoch-clips", type=int, default=640)
     parser.add_argument("--epoch-repeats", type=int, default=2)
     parser.add_argument("--profile", action="store_true", help="also profile one step of each model")
+    parser.add_argument(
+        "--loss-steps", type=int, default=0, help="compare loss curves over N steps (e.g. 200)"
+    )
     args = parser.parse_args()
     print(
         f"torch {torch.__version__}, {torch.get_num_threads()} threads, load average {os.getloadavg()[0]:.1f}"
@@ -274,6 +324,8 @@ def main() -> None:
     bench_collation(args.repeats)
     if args.epoch_repeats:
         bench_epoch(args.epoch_clips, args.epoch_repeats)
+    if args.loss_steps:
+        bench_loss_curves(args.loss_steps, args.batches)
     print(
         f"load average at the end {os.getloadavg()[0]:.1f} (a shared machine: compare ratios, not absolute speeds)"
     )

@@ -273,7 +273,7 @@ class SignAttentionFeedForward(nn.Module):
     """fc1 -> activation -> dropout -> fc2, as in ``nn.TransformerEncoderLayer``.
 
     On CPU, a ReLU block runs as ``ReluFeedForwardInChunks`` (same weights, same results up to float rounding);
-    elsewhere (GPU, autocast, other activations) as the plain modules.
+    elsewhere (GPU, autocast, other activations, torch.compile / export) as the plain modules.
     """
 
     # Rows per block on CPU: the (rows, 2048) float32 block (1 MB at 128 rows) stays in a core's L2 cache; measured
@@ -289,7 +289,8 @@ class SignAttentionFeedForward(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        if self.is_relu and hidden_states.device.type == "cpu" and not torch.is_autocast_enabled("cpu"):
+        blocked = self.is_relu and hidden_states.device.type == "cpu" and not torch.is_autocast_enabled("cpu")
+        if blocked and not is_traced():  # a Python loop over blocks: eager mode only
             rows = hidden_states.reshape(-1, hidden_states.shape[-1])
             output = ReluFeedForwardInChunks.apply(
                 rows.contiguous(),
@@ -479,7 +480,9 @@ class SignAttentionEncoder(SignAttentionPreTrainedModel):
     ) -> BaseModelOutput:
         output_attentions, output_hidden_states = self._output_flags(output_attentions, output_hidden_states)
         check_pose_inputs(self.config, input_features, attention_mask)
-        real_frames = None if attention_mask is None or attention_mask.all() else attention_mask.bool()
+        # Skipping padded frames gives data-dependent shapes: eager mode only.
+        padded = attention_mask is not None and not is_traced() and not attention_mask.all()
+        real_frames = attention_mask.bool() if padded else None
         hidden_states = on_real_frames(self.embedder, input_features, real_frames)
         positions = sinusoidal_positions(0, hidden_states.shape[1], self.config.d_model, hidden_states.device)
         hidden_states = self.positional_dropout(hidden_states + positions.to(hidden_states.dtype))
