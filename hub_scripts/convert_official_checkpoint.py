@@ -23,7 +23,7 @@ from modeling_signattention import (
     SignAttentionFeatureExtractor,
     SignAttentionForConditionalGeneration,
 )
-from modeling_signattention.configuration_signattention import BODY_AND_HANDS, HOLISTIC_COMPONENTS
+from modeling_signattention.configuration_signattention import BODY_AND_HANDS, HOLISTIC_COMPONENTS, num_points
 from modeling_signattention.tokenization_signattention import SPECIAL_TOKENS, gloss_tokenizer_from_vocabulary
 
 # Landmark layouts the official code used, tried in this order to explain the embedder's input width.
@@ -48,7 +48,7 @@ def infer_config(state: dict[str, torch.Tensor], num_heads: int = 8) -> SignAtte
     num_features = state["src_keyp_emb.conv1d_1.weight"].shape[1]
     layout = None
     for components in KNOWN_LAYOUTS.values():
-        points = sum(HOLISTIC_COMPONENTS[name] for name in components)
+        points = num_points(components)
         for coords in (3, 2):
             if points * coords == num_features:
                 layout = (components, coords)
