@@ -34,7 +34,9 @@ from modeling_signattention.interpretability.schema import (
     VIDEO_SHARE,
 )
 
-TEMPLATE_PATH = Path(__file__).resolve().parents[1] / "model_card.md"
+# The repository's top-level model_card.md, through a link inside the package: an installed (non-editable) package
+# ships the file itself (setup.cfg package_data) and renders cards without the repository.
+TEMPLATE_PATH = Path(__file__).with_name("model_card.md")
 
 DATA_SOURCES: dict[str, tuple[str, str]] = {
     # data_source (as hub_scripts.evaluate writes it) -> (short label, one-sentence description)
