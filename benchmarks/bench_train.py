@@ -7,7 +7,7 @@ realistic clips: synthetic GSL sentences (``dataset_builder.synthetic``) with th
 through the feature extractor (1 frame in 3), so frame counts and padding are those of the reproduction.
 
 1. model step: forward + backward + AdamW step of ``SignAttentionForConditionalGeneration`` vs the official
-   architecture built on ``torch.nn.Transformer`` (``tests/official_reference.py``), on the same batches,
+   architecture built on ``torch.nn.Transformer`` (``benchmarks/official_reference.py``), on the same batches,
    interleaved so that load on a shared machine hits both alike. Goal: ratio >= 3x. Both wall-clock and CPU time
    (``time.process_time``) are shown: on a machine shared with other jobs the CPU time is the steadier figure,
    exact with ``OMP_NUM_THREADS=1`` (with more threads it also counts threads spinning while they wait).
@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # official_reference.py, next to this file
 from official_reference import KeypointsTransformer  # noqa: E402
 
 from dataset_builder.gsl import load_split  # noqa: E402
