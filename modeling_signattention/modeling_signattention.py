@@ -779,6 +779,16 @@ class SignAttentionForConditionalGeneration(SignAttentionPreTrainedModel, Genera
     def set_output_embeddings(self, value: nn.Linear) -> None:
         self.lm_head = value
 
+    @staticmethod
+    def _reorder_cache(
+        past_key_values: EncoderDecoderCache, beam_idx: torch.LongTensor
+    ) -> EncoderDecoderCache:
+        """Beam search: reorder the self-attention cache only. Beams move within their clip, and the cross-attention
+        keys/values of all beams of a clip are the same (projected from the same encoder output), so reordering
+        them (2 x beams x heads x frames x head_dim per step) would copy them onto themselves."""
+        past_key_values.self_attention_cache.reorder_cache(beam_idx)
+        return past_key_values
+
     @can_return_tuple
     def forward(
         self,
