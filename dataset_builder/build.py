@@ -172,7 +172,7 @@ def _dataset_card(builder: GSLPoses, layout: dict) -> DatasetCard:
         source = (
             f"**Real.** MediaPipe Holistic landmarks of the GSL videos ({config.source} source: `{root}`). "
             "`gloss_spans` is empty (GSL has no gloss timing). Clips that were not found are listed in "
-            "`missing_clips.txt`; clips where no person was detected are kept (all NaN) and listed in `report.json`. "
+            "`missing_clips.txt`; clips where no person was detected are left out and listed in `report.json`. "
             "The poses derive from the GSL videos: follow the GSL dataset's terms of use."
         )
     if config.limit is not None:
