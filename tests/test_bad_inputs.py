@@ -64,9 +64,9 @@ def test_one_pose_gives_identical_features_through_every_entry_point(
     clip,
     pose_files,
     builder_rows,
-    app: ModuleType,
+    app: ModuleType,  # noqa: F811
     tmp_path,
-    monkeypatch,  # noqa: F811
+    monkeypatch,
 ):
     path = pose_files[clip]
     extractor = app.load_model().feature_extractor  # the Space's, loaded from a saved model folder
