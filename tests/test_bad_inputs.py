@@ -25,6 +25,8 @@ from dataset_builder.build import build_dataset
 from dataset_builder.extract import extract_clip, load_pose_file, save_extracted
 from dataset_builder.gsl import load_split
 from dataset_builder.landmarks import LANDMARK_SETS
+from dataset_builder.loading import PoseSplit
+from hub_scripts.evaluate import evaluate_split, load_model_dir
 from modeling_signattention import SignAttentionFeatureExtractor, SignAttentionForConditionalGeneration
 from modeling_signattention import feature_extraction_signattention as feature_extraction
 
@@ -216,3 +218,12 @@ def test_long_clip_is_cut_with_a_warning_naming_it(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         extractor(long_clip[:reads])  # what the model reads in full: no warning
+
+
+def test_evaluation_counts_the_clips_it_cut(model_dir):  # noqa: F811
+    model, extractor, tokenizer = load_model_dir(model_dir)
+    long_clip = np.concatenate([real_clip()] * 8)  # 776 frames: the model reads the first 660
+    split = PoseSplit(["short", "long"], [real_clip(), long_clip], ["ΓΕΙΑ", "ΓΕΙΑ"], ["", ""], [None, None])
+    with pytest.warns(UserWarning, match="776 frames"):
+        scores, _ = evaluate_split(model, extractor, tokenizer, split, "gloss")
+    assert scores["num_clips_cut_to_max_frames"] == 1

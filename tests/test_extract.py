@@ -246,16 +246,14 @@ def test_truncated_video_is_refused_reported_and_retried(tmp_path, capsys):
     assert len(load_pose_file(output / "cut.npy").landmarks) == 13
 
 
-def start_extraction(corpus: Path, output: Path, workers: int) -> subprocess.Popen:
-    """The CLI in its own process group, as a shell runs it (Ctrl-C goes to the whole group)."""
+def start_extraction(corpus: Path, output: Path, workers: int, log: Path) -> subprocess.Popen:
+    """The CLI in its own process group, as a shell runs it (Ctrl-C goes to the whole group). Output goes to
+    ``log``.out/.err files, not pipes: a worker outliving the run would hold a pipe open and hang the reader."""
     command = [sys.executable, "-m", "dataset_builder.extract", str(corpus), "--output-dir", str(output)]
-    return subprocess.Popen(
-        [*command, "--workers", str(workers)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    with open(f"{log}.out", "w") as stdout, open(f"{log}.err", "w") as stderr:
+        return subprocess.Popen(
+            [*command, "--workers", str(workers)], stdout=stdout, stderr=stderr, start_new_session=True
+        )
 
 
 def worker_pids(parent: int) -> list[int]:
@@ -271,6 +269,13 @@ def running(pid: int) -> bool:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def kill_leftovers(pids: list[int]) -> None:
+    """The workers this test started, if a failure left them running."""
+    for pid in pids:
+        if running(pid):
+            os.kill(pid, signal.SIGKILL)
 
 
 def wait_for(condition, timeout: float, what: str) -> float:
@@ -292,12 +297,17 @@ def corpus_of_four(tmp_path, video_frames) -> Path:
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_ctrl_c_stops_the_run_keeping_what_is_done(corpus_of_four, tmp_path):
-    output = tmp_path / "poses"
-    run = start_extraction(corpus_of_four, output, workers=2)
+    output, log = tmp_path / "poses", tmp_path / "log"
+    run = start_extraction(corpus_of_four, output, workers=2, log=log)
     wait_for(lambda: list(output.glob("*.npy")), 180, "a first finished clip")
     workers = worker_pids(run.pid)
     os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C in a shell does
-    stdout, stderr = run.communicate(timeout=30)
+    try:
+        run.wait(timeout=30)
+    finally:
+        run.kill()
+        kill_leftovers(workers)
+    stdout, stderr = Path(f"{log}.out").read_text(), Path(f"{log}.err").read_text()
 
     assert run.returncode == 130, stderr[-2000:]
     assert "INTERRUPTED:" in stdout and "not done (finished outputs are kept; rerun to resume)" in stdout
@@ -312,12 +322,14 @@ def test_ctrl_c_stops_the_run_keeping_what_is_done(corpus_of_four, tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_workers_exit_when_the_main_process_is_killed(corpus_of_four, tmp_path):
-    run = start_extraction(corpus_of_four, tmp_path / "poses", workers=2)
+    run = start_extraction(corpus_of_four, tmp_path / "poses", workers=2, log=tmp_path / "log")
     try:
         wait_for(lambda: len(worker_pids(run.pid)) == 2, 120, "two worker processes")
         workers = worker_pids(run.pid)
     finally:
         run.kill()  # kill -9 of the main process only
-        run.communicate()
-    took = wait_for(lambda: not any(running(pid) for pid in workers), 10, "the orphaned workers to exit")
-    assert took < 10
+        run.wait()
+    try:
+        wait_for(lambda: not any(running(pid) for pid in workers), 10, "the orphaned workers to exit")
+    finally:
+        kill_leftovers(workers)
