@@ -48,10 +48,13 @@ from dataset_builder.gsl import CONFIGS, GSL_DATA_DIR, SPLITS, GSLClip, load_spl
 from dataset_builder.landmarks import HOLISTIC_COMPONENTS, LANDMARK_SETS, component_slices, num_points
 from dataset_builder.synthetic import SyntheticGSL
 
+# ``dataset_builder.extract`` is imported inside the methods that read real poses: it loads OpenCV and MediaPipe
+# (about 2 s, measured on the shared 2-core machine), which the synthetic source, the default and what every test
+# and the main job build, never uses.
+
 logger = logging.getLogger(__name__)
 
 SOURCES = ("synthetic", "gsl", "poses")
-POSE_SUFFIXES = (".npy", ".pose")
 _SOURCE_FOLDERS = {  # source -> (config option naming its folder, what that folder holds)
     "gsl": ("gsl_root", "ROOT/<clip path>/ frame folders or ROOT/<clip path>.mp4 videos"),
     "poses": ("poses_dir", "<clip path>.npy or .pose files"),
@@ -164,6 +167,8 @@ class GSLPoses(datasets.GeneratorBasedBuilder):
         clips = {split: load_split(self.config.name, split, texts=texts) for split in SPLITS}
         self._unmatched = []
         if self.config.source == "poses":
+            from dataset_builder.extract import POSE_SUFFIXES
+
             self._unmatched = unmatched_pose_files(
                 Path(self.config.poses_dir), {clip.id for rows in clips.values() for clip in rows}
             )
@@ -238,7 +243,7 @@ class GSLPoses(datasets.GeneratorBasedBuilder):
 
     def _load_extracted(self, clip: GSLClip):
         """The ``poses_dir`` file of ``clip`` (``.npy`` preferred over ``.pose``), or None if absent."""
-        from dataset_builder.extract import load_pose_file
+        from dataset_builder.extract import POSE_SUFFIXES, load_pose_file
 
         for suffix in POSE_SUFFIXES:
             path = Path(self.config.poses_dir) / f"{clip.id}{suffix}"
@@ -305,6 +310,8 @@ class GSLPoses(datasets.GeneratorBasedBuilder):
 
 def unmatched_pose_files(poses_dir: Path, clip_ids: set[str]) -> list[str]:
     """Files under ``poses_dir`` (relative, sorted) that are no ``<clip id>.npy`` / ``.pose`` of ``clip_ids``."""
+    from dataset_builder.extract import POSE_SUFFIXES
+
     unmatched = []
     for path in sorted(poses_dir.rglob("*")):
         relative = path.relative_to(poses_dir)

@@ -39,12 +39,19 @@ from typing import Any
 import numpy as np
 from transformers import BatchFeature, FeatureExtractionMixin
 
-from .configuration_signattention import BODY_AND_HANDS, HOLISTIC_COMPONENTS
+from .configuration_signattention import (
+    BODY_AND_HANDS,
+    HOLISTIC_COMPONENTS,
+    LEFT_SHOULDER,
+    NUM_HOLISTIC_POINTS,
+    NUM_HOLISTIC_WITH_WORLD_POINTS,
+    RIGHT_SHOULDER,
+    component_slices,
+    num_points,
+)
 
 HOLISTIC_ORDER = list(HOLISTIC_COMPONENTS)
-NUM_HOLISTIC_POINTS = sum(HOLISTIC_COMPONENTS.values())  # 543
-NUM_HOLISTIC_WITH_WORLD_POINTS = NUM_HOLISTIC_POINTS + HOLISTIC_COMPONENTS["POSE_LANDMARKS"]  # 576
-SHOULDERS = {"left": 11, "right": 12}  # MediaPipe pose landmark indices
+SHOULDERS = {"left": LEFT_SHOULDER, "right": RIGHT_SHOULDER}
 
 
 def pose_format_to_mediapipe(data: Any, confidence: Any, width: float, height: float) -> np.ndarray:
@@ -157,7 +164,7 @@ class SignAttentionFeatureExtractor(FeatureExtractionMixin):
 
     @property
     def num_features(self) -> int:
-        return sum(HOLISTIC_COMPONENTS[name] for name in self.landmark_components) * self.num_coordinates
+        return num_points(self.landmark_components) * self.num_coordinates
 
     # -- one pose -> (frames, landmarks, coords) of the configured components -------------------------------------
     def select_landmarks(self, pose: Any, input_components: Sequence[str] | None = None) -> np.ndarray:
@@ -183,40 +190,35 @@ class SignAttentionFeatureExtractor(FeatureExtractionMixin):
             self._take_components(array, layout, source=f"array with {array.shape[1]} points")
         )
 
-    def _infer_layout(self, num_points: int) -> list[str]:
-        if num_points in (NUM_HOLISTIC_POINTS, NUM_HOLISTIC_WITH_WORLD_POINTS):
+    def _infer_layout(self, points: int) -> list[str]:
+        if points in (NUM_HOLISTIC_POINTS, NUM_HOLISTIC_WITH_WORLD_POINTS):
             return HOLISTIC_ORDER  # world landmarks, if present, come after and are ignored
-        configured = sum(HOLISTIC_COMPONENTS[name] for name in self.landmark_components)
-        if num_points == configured:
+        configured = num_points(self.landmark_components)
+        if points == configured:
             return self.landmark_components
         raise ValueError(
-            f"A pose with {num_points} points matches no known layout: expected {NUM_HOLISTIC_POINTS} (Holistic), "
+            f"A pose with {points} points matches no known layout: expected {NUM_HOLISTIC_POINTS} (Holistic), "
             f"{NUM_HOLISTIC_WITH_WORLD_POINTS} (Holistic + world) or {configured} ({self.landmark_components}); "
             "pass input_components=[...] to name the components of another layout"
         )
 
     def _take_components(self, array: np.ndarray, layout: Sequence[str], source: str) -> np.ndarray:
-        offsets, start = {}, 0
-        for name in layout:
-            if name not in HOLISTIC_COMPONENTS:
-                raise ValueError(f"Unknown component {name!r} in the layout of the {source}")
-            offsets[name] = start
-            start += HOLISTIC_COMPONENTS[name]
-        if start > array.shape[1]:
+        unknown = [name for name in layout if name not in HOLISTIC_COMPONENTS]
+        if unknown:
+            raise ValueError(f"Unknown component {unknown[0]!r} in the layout of the {source}")
+        slices = component_slices(layout)
+        if num_points(layout) > array.shape[1]:
             raise ValueError(
-                f"The layout {list(layout)} needs {start} points, the {source} has {array.shape[1]}"
+                f"The layout {list(layout)} needs {num_points(layout)} points, the {source} has {array.shape[1]}"
             )
-        missing = [name for name in self.landmark_components if name not in offsets]
+        missing = [name for name in self.landmark_components if name not in slices]
         if missing:
             raise ValueError(f"The {source} lacks the components {missing} that this model reads")
         if array.shape[2] < self.num_coordinates:
             raise ValueError(
                 f"The {source} has {array.shape[2]} coordinates, the model needs {self.num_coordinates}"
             )
-        parts = [
-            array[:, offsets[name] : offsets[name] + HOLISTIC_COMPONENTS[name], : self.num_coordinates]
-            for name in self.landmark_components
-        ]
+        parts = [array[:, slices[name], : self.num_coordinates] for name in self.landmark_components]
         return np.concatenate(parts, axis=1)
 
     def _select_from_pose_format(self, pose: Any) -> np.ndarray:
@@ -276,12 +278,8 @@ class SignAttentionFeatureExtractor(FeatureExtractionMixin):
         A clip with no frame showing both shoulders has no body to measure: ValueError "no person found" (the
         model would otherwise translate zeros with confidence).
         """
-        offset = 0
-        for name in self.landmark_components:
-            if name == "POSE_LANDMARKS":
-                break
-            offset += HOLISTIC_COMPONENTS[name]
-        shoulders = {side: landmarks[:, offset + index, :2] for side, index in SHOULDERS.items()}
+        body = component_slices(self.landmark_components)["POSE_LANDMARKS"].start
+        shoulders = {side: landmarks[:, body + index, :2] for side, index in SHOULDERS.items()}
         left, right = shoulders["left"], shoulders["right"]
         both = ~np.isnan(left + right).any(axis=1)
         if not both.any():
