@@ -20,19 +20,20 @@ import torch
 from pose_format import Pose
 from test_space import app, model_dir  # noqa: F401  (fixtures: the Space app module with a tiny model)
 
-from dataset_builder import pose_io
+from dataset_builder import EXAMPLE_VIDEO, pose_io
 from dataset_builder.build import build_dataset
 from dataset_builder.extract import extract_clip, load_pose_file, save_extracted
 from dataset_builder.gsl import load_split
 from dataset_builder.landmarks import LANDMARK_SETS
 from dataset_builder.loading import PoseSplit
-from hub_scripts.evaluate import evaluate_split, load_model_dir
+from hub_scripts.evaluate import evaluate_split
 from modeling_signattention import SignAttentionFeatureExtractor, SignAttentionForConditionalGeneration
 from modeling_signattention import feature_extraction_signattention as feature_extraction
+from modeling_signattention.loading import load_pretrained
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HOLISTIC_POSE = FIXTURES / "holistic_example.pose"  # pose-format's own Holistic file, 320x240, 97 frames
-VIDEO = FIXTURES / "signer_test_video.mp4"  # 58 frames, 540x720
+VIDEO = EXAMPLE_VIDEO  # 58 frames, 540x720
 
 
 @pytest.fixture(scope="module")
@@ -221,7 +222,7 @@ def test_long_clip_is_cut_with_a_warning_naming_it(tmp_path):
 
 
 def test_evaluation_counts_the_clips_it_cut(model_dir):  # noqa: F811
-    model, extractor, tokenizer = load_model_dir(model_dir)
+    model, extractor, tokenizer = load_pretrained(model_dir)
     long_clip = np.concatenate([real_clip()] * 8)  # 776 frames: the model reads the first 660
     split = PoseSplit(["short", "long"], [real_clip(), long_clip], ["ΓΕΙΑ", "ΓΕΙΑ"], ["", ""], [None, None])
     with pytest.warns(UserWarning, match="776 frames"):
