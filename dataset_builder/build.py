@@ -5,6 +5,7 @@ Command line::
     python -m dataset_builder.build --config si --source synthetic --output-dir data/gsl_si
     python -m dataset_builder.build --config sd --source gsl --gsl-root /data/GSL --output-dir data/gsl_sd
     python -m dataset_builder.build --config si --source poses --poses-dir poses/ --landmarks full ...
+    python -m dataset_builder.build --config sd --recombine 8000 --output-dir data/gsl_sd_recombined
 
 The folder loads offline with ``datasets.load_dataset(DIR)`` (splits train / validation / test, ``pose`` an
 ``Array3D``) and can be pushed to the Hub as is::
@@ -37,6 +38,7 @@ from huggingface_hub import DatasetCard, DatasetCardData
 from dataset_builder.builder import SOURCES, GSLPoses, landmark_layout
 from dataset_builder.gsl import CONFIGS, SPLITS
 from dataset_builder.landmarks import LANDMARK_SETS
+from dataset_builder.synthetic import RECOMBINATION_METHODS
 
 LANDMARKS_FILE = "landmarks.json"
 REPORT_FILES = ("missing_clips.txt", "report.json")
@@ -57,6 +59,8 @@ def build_dataset(
     landmark_set: str = "body_hands",
     limit: int | None = None,
     seed: int = 0,
+    recombine: int = 0,
+    recombine_method: str = "random",
     cache_dir: str | Path | None = None,
     max_shard_size: str | int = "500MB",
     overwrite: bool = False,
@@ -66,6 +70,8 @@ def build_dataset(
     ``cache_dir`` is the datasets cache (default: the HF cache); the ``gsl`` source keeps its extracted poses
     there (``gsl_pose_cache``) unless ``pose_cache`` says otherwise, so rebuilding never re-runs MediaPipe.
     An existing ``output_dir`` is an error unless ``overwrite``; it is only replaced once the new one is done.
+    ``recombine`` (synthetic only) adds that many clips of novel sentences to the training split
+    (``dataset_builder.synthetic.recombined_clips``).
     """
     output_dir = Path(output_dir).absolute()
     if output_dir.exists() and not overwrite:
@@ -80,6 +86,8 @@ def build_dataset(
         landmark_set=landmark_set,
         limit=limit,
         seed=seed,
+        recombine=recombine,
+        recombine_method=recombine_method,
         cache_dir=None if cache_dir is None else str(cache_dir),
     )
     staging = output_dir.with_name(f".{output_dir.name}.incomplete-{uuid.uuid4().hex[:8]}")
@@ -153,6 +161,8 @@ def _dataset_card(builder: GSLPoses, layout: dict) -> DatasetCard:
         card_data
     )
     card_data["landmarks"] = layout
+    if config.recombine:
+        card_data["recombination"] = {"clips": config.recombine, "method": config.recombine_method}
     split_rows = "\n".join(
         f"| {name} | {split.num_examples:,} |" for name, split in builder.info.splits.items()
     )
@@ -174,6 +184,12 @@ def _dataset_card(builder: GSLPoses, layout: dict) -> DatasetCard:
             "`gloss_spans` is empty (GSL has no gloss timing). Clips that were not found are listed in "
             "`missing_clips.txt`; clips where no person was detected are kept (all NaN) and listed in `report.json`. "
             "The poses derive from the GSL videos: follow the GSL dataset's terms of use."
+        )
+    if config.recombine:
+        source += (
+            f"\n\n**Recombined training sentences:** the train split also holds {config.recombine:,} clips of novel "
+            f"sentences ({config.recombine_method} recombination of the training glosses, scenario "
+            "`recombined`, no Greek text) signed by the training signers (`--recombine`)."
         )
     if config.limit is not None:
         source += f"\n\n**Partial build:** only the first {config.limit} clips of each split (`--limit`)."
@@ -255,6 +271,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--landmarks", choices=tuple(LANDMARK_SETS), default="body_hands")
     parser.add_argument("--limit", type=int, help="only the first N clips of each split")
     parser.add_argument("--seed", type=int, default=0, help="synthetic corpus seed")
+    parser.add_argument(
+        "--recombine",
+        type=int,
+        default=0,
+        metavar="N",
+        help="synthetic: add N clips of novel sentences made of training glosses to the train split",
+    )
+    parser.add_argument(
+        "--recombine-method",
+        choices=RECOMBINATION_METHODS,
+        default="random",
+        help="random: uniform glosses, corpus lengths; bigram: walks of the training bigram model",
+    )
     parser.add_argument("--cache-dir", type=Path, help="datasets cache (default: the HF cache)")
     parser.add_argument("--max-shard-size", default="500MB", help="Parquet shard size (default: 500MB)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
@@ -271,6 +300,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             landmark_set=args.landmarks,
             limit=args.limit,
             seed=args.seed,
+            recombine=args.recombine,
+            recombine_method=args.recombine_method,
             cache_dir=args.cache_dir,
             max_shard_size=args.max_shard_size,
             overwrite=args.overwrite,
