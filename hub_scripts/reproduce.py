@@ -99,17 +99,25 @@ class Setting:
     recombine: int  # clips of novel training sentences (synthetic source only)
     target_wer: float
     description: str
+    # Whether --quick's subset can recognise anything: the first 60 si test clips mostly sign training sentences;
+    # sd test sentences never occur in training, and 60 training clips teach too few glosses to read new ones.
+    quick_recognises: bool
 
 
 SETTINGS = {
     "si": Setting(
-        "si", 0, 0.05, "paper setting: signer-independent split (99.8 % of test sentences occur in training)"
+        "si",
+        0,
+        0.05,
+        "paper setting: signer-independent split (99.8 % of test sentences occur in training)",
+        True,
     ),
     "sd": Setting(
         "sd",
         8000,
         0.25,
         "sentence-disjoint: SD split (no test sentence occurs in training) + recombined training sentences",
+        False,
     ),
 }
 PAPER_SETTING = "si"
@@ -157,13 +165,16 @@ def prepare_dataset(
     )
 
 
-def sanity_failures(log_history: list[dict[str, Any]], results: dict[str, Any]) -> list[str]:
-    """What makes a run's numbers not credible: a loss that did not fall, or nothing recognised at all."""
+def sanity_failures(
+    log_history: list[dict[str, Any]], results: dict[str, Any], require_recognition: bool = True
+) -> list[str]:
+    """What makes a run's numbers not credible: a loss that did not fall, or (``require_recognition``) nothing
+    recognised at all."""
     losses = [entry["loss"] for entry in log_history if "loss" in entry]
     failures = []
     if len(losses) < 2 or not losses[-1] < losses[0]:
         failures.append(f"training loss did not fall (logged: {losses[:1]} ... {losses[-1:]})")
-    if not results["wer"] < 1.0:
+    if require_recognition and not results["wer"] < 1.0:
         failures.append(f"test WER is {results['wer']:.1%}, not below 100 %")
     return failures
 
@@ -213,6 +224,7 @@ def reproduce(
             clips,
             recombine_method,
             quick,
+            require_recognition=setting.quick_recognises or not quick,
         )
         headlines[name] = {"description": setting.description, **headline}
         failures += [f"{name}: {problem}" for problem in problems]
@@ -250,8 +262,10 @@ def run_setting(
     recombine: int,
     recombine_method: str,
     quick: bool,
+    require_recognition: bool = True,
 ) -> tuple[dict[str, Any], list[str]]:
-    """Every stage of one setting into ``run_dir``; return its headline numbers and what makes them not credible."""
+    """Every stage of one setting into ``run_dir``; return its headline numbers and what makes them not credible
+    (``sanity_failures``; a WER of 100 % only where ``require_recognition``)."""
     run_dir.mkdir(parents=True, exist_ok=True)
     timings: dict[str, float] = {}
     started = time.perf_counter()
@@ -306,7 +320,7 @@ def run_setting(
         "seconds": timings["total"],
     }
     print(f"[reproduce] {run_dir} done in {timings['total'] / 60:.1f} min: {headline}", flush=True)
-    return headline, sanity_failures(_log_history(run_dir), results)
+    return headline, sanity_failures(_log_history(run_dir), results, require_recognition)
 
 
 def budget_epochs(config: str, limit: int | None, recombine: int) -> int:
