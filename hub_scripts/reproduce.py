@@ -57,17 +57,17 @@ from pathlib import Path
 from typing import Any
 
 from dataset_builder.gsl import load_split
+from dataset_builder.loading import OUTPUT_MODES, dataset_metadata
 from dataset_builder.synthetic import RECOMBINATION_METHODS
-from hub_scripts.evaluate import OUTPUT_MODES, dataset_metadata, write_json
+from hub_scripts.evaluate import write_json
 from hub_scripts.interpret import interpret
-from hub_scripts.report import (
-    EVAL_RESULTS,
-    INTERPRETABILITY,
-    SETTINGS_FILE,
-    write_report,
-    write_settings_report,
-)
+from hub_scripts.report import write_report, write_settings_report
 from hub_scripts.train import TrainOptions, train
+from modeling_signattention.interpretability.schema import (
+    EVAL_RESULTS_FILE,
+    INTERPRETABILITY_FILE,
+    SETTINGS_FILE,
+)
 
 DEFAULT_OUTPUT_DIR = Path("outputs/reproduce")
 # --quick: a smoke run of about a minute. The builder keeps the first N clips of each split; with N = 60 the training
@@ -232,7 +232,7 @@ def reproduce(
             report_targets(name, headline["wer"], setting.target_wer, headline["gold_alignment_accuracy"])
 
     first = output_dir / configs[0]
-    for name in (EVAL_RESULTS, INTERPRETABILITY):
+    for name in (EVAL_RESULTS_FILE, INTERPRETABILITY_FILE):
         shutil.copy(first / name, output_dir / name)
     write_json(
         output_dir / SETTINGS_FILE,
@@ -298,12 +298,12 @@ def run_setting(
     timings["training + test evaluation"] = time.perf_counter() - mark
 
     stage(3, f"evaluation: test WER {results['wer']:.2%} over {results['num_sentences']} sentences")
-    shutil.copy(run_dir / "model" / EVAL_RESULTS, run_dir / EVAL_RESULTS)
+    shutil.copy(run_dir / "model" / EVAL_RESULTS_FILE, run_dir / EVAL_RESULTS_FILE)
 
     stage(4, "interpretability: cross-attention, gold alignment, video vs previous tokens")
     mark = time.perf_counter()
     scores = interpret(run_dir / "model", dataset_dir, run_dir / "interpretability")
-    shutil.copy(run_dir / "interpretability" / INTERPRETABILITY, run_dir / INTERPRETABILITY)
+    shutil.copy(run_dir / "interpretability" / INTERPRETABILITY_FILE, run_dir / INTERPRETABILITY_FILE)
     timings["interpretability"] = time.perf_counter() - mark
     timings["total"] = time.perf_counter() - started
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numpy.typing import ArrayLike
 
-from modeling_signattention.metrics._validation import finite_matrix, require_samples
+from ._validation import finite_matrix, require_samples
 
 ROW_SUM_TOLERANCE = 1e-2
 """How far a row's sum may be from 1 when ``renormalize=False`` (loose enough for bf16 attention)."""
