@@ -157,7 +157,7 @@ def test_signs_are_learnable_through_a_16_dim_projection():
         for clip in load_split("si", split)[::every]:
             synthetic = generator.clip(clip.id, clip.glosses)
             pose = np.nan_to_num(synthetic.pose.reshape(len(synthetic.pose), -1))
-            for (start, end), gloss in zip(synthetic.gloss_spans, clip.glosses):
+            for (start, end), gloss in zip(synthetic.gloss_spans, clip.glosses, strict=True):
                 middle = (start + end) // 2
                 features.append(pose[np.clip([middle - 3, middle, middle + 3], start, end - 1)])
                 labels.append(vocabulary[gloss])
@@ -189,7 +189,7 @@ def test_signs_are_learnable_through_a_16_dim_projection():
 
 
 def _bigrams(sentence: tuple[str, ...]) -> set[tuple[str, str]]:
-    return set(zip(("<s>", *sentence), (*sentence, "</s>")))
+    return set(zip(("<s>", *sentence), (*sentence, "</s>"), strict=True))
 
 
 def test_random_recombination_draws_novel_sentences_of_training_glosses_and_lengths():
@@ -264,7 +264,7 @@ def test_recombined_clips_are_signed_by_training_signers_with_true_spans():
         assert synthetic.gloss_spans.shape == (len(clip.glosses), 2)
         assert (synthetic.gloss_spans[1:, 0] >= synthetic.gloss_spans[:-1, 1]).all()
         alone = {gloss: _right_hand(clip.signer, gloss)[1] for gloss in set(clip.glosses)}
-        for (start, end), gloss in zip(synthetic.gloss_spans, clip.glosses):
+        for (start, end), gloss in zip(synthetic.gloss_spans, clip.glosses, strict=True):
             hand = synthetic.pose[start:end, RIGHT, :2]
             shape = np.nanmean(hand[:, 1:] - hand[:, :1], axis=0)
             nearest = min(alone, key=lambda other: np.linalg.norm(alone[other] - shape, axis=-1).mean())
