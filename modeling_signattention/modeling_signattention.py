@@ -88,10 +88,10 @@ class SignAttentionKeypointEmbedder(nn.Module):
 
         A kernel-1 Conv1d is a linear map per frame: applied as ``linear`` on the frames-last layout, it needs none
         of the two transposed copies of the clip a Conv1d call makes (forward and backward), with the same weights.
+        float64 (or integer) poses are computed in the weights' dtype.
         """
-        hidden = torch.relu(
-            nn.functional.linear(input_features, self.conv_in.weight[..., 0], self.conv_in.bias)
-        )
+        hidden = input_features.to(self.conv_in.weight.dtype)
+        hidden = torch.relu(nn.functional.linear(hidden, self.conv_in.weight[..., 0], self.conv_in.bias))
         return torch.relu(nn.functional.linear(hidden, self.conv_out.weight[..., 0], self.conv_out.bias))
 
 
@@ -666,9 +666,9 @@ def check_pose_inputs(
         )
     if is_traced():
         return
-    if torch.isnan(input_features).any():
+    if not torch.isfinite(input_features).all():
         raise ValueError(
-            "input_features contains NaN: replace missing landmarks with 0 (the feature extractor does)"
+            "input_features contains NaN or inf: replace missing landmarks with 0 (the feature extractor does)"
         )
     if attention_mask is not None:
         empty = (attention_mask.sum(dim=1) == 0).nonzero().flatten().tolist()

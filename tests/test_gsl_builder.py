@@ -11,6 +11,7 @@ import cv2
 import datasets
 import numpy as np
 import pytest
+from huggingface_hub import DatasetCard
 
 from dataset_builder import EXAMPLE_VIDEO
 from dataset_builder import gsl_poses as builder_module
@@ -155,6 +156,46 @@ def test_build_dataset_full_landmarks_and_overwrite(tmp_path):
     assert table.features["pose"].shape == (None, NUM_HOLISTIC_POINTS, 3)
 
 
+def test_recombine_adds_novel_training_sentences_only_to_train(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    output = tmp_path / "sd"
+    argv = ["--config", "sd", "--limit", "6", "--recombine", "5", "--recombine-method", "bigram"]
+    assert main([*argv, "--output-dir", str(output), "--cache-dir", str(tmp_path / "cache")]) == 0
+    dataset = datasets.load_dataset(str(output), cache_dir=str(tmp_path / "load_cache"))
+    assert {split: dataset[split].num_rows for split in dataset} == {"train": 11, "validation": 6, "test": 6}
+    real = load_split("sd", "train")[:6]
+    train = dataset["train"].with_format("numpy")
+    assert list(train["id"][:6]) == [clip.id for clip in real]
+    recombined = [train[i] for i in range(6, 11)]
+    glosses = {gloss for clip in real for gloss in clip.glosses}
+    for row in recombined:
+        assert row["scenario"] == "recombined" and row["text"] == ""
+        assert row["signer"] in {clip.signer for clip in real}
+        assert set(row["gloss"].split()) <= glosses
+        assert tuple(row["gloss"].split()) not in {clip.glosses for clip in real}
+        spans = row["gloss_spans"]
+        assert (
+            spans.shape == (len(row["gloss"].split()), 2)
+            and 0 < spans[0, 0] < spans[-1, 1] < row["num_frames"]
+        )
+    assert not any(
+        "recombined" in split_id for split in ("validation", "test") for split_id in dataset[split]["id"]
+    )
+    card = DatasetCard.load(output / "README.md").data
+    assert card["recombination"] == {"clips": 5, "method": "bigram"}
+
+
+def test_recombine_bad_options_are_clear_errors(tmp_path):
+    with pytest.raises(ValueError, match="recombine must be a non-negative number of clips, got -2"):
+        GSLPoses(config_name="sd", recombine=-2, cache_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="valid methods: random, bigram"):
+        GSLPoses(config_name="sd", recombine=3, recombine_method="unigram", cache_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="recombine needs the synthetic source"):
+        GSLPoses(
+            config_name="sd", source="poses", poses_dir=str(tmp_path), recombine=3, cache_dir=str(tmp_path)
+        )
+
+
 def test_failed_build_leaves_no_folder(tmp_path, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("disk full")
@@ -189,24 +230,33 @@ def test_poses_source_reports_missing_unreadable_and_no_person_clips(tmp_path):
             save_extracted(pose, poses / f"{clip.id}{suffix}")
     broken = clips["validation"][2].id
     np.save(poses / f"{broken}.npy", np.zeros((4, 75, 3)))  # not a save_extracted record
+    # Files that match no clip: a typo in the name, an upper-case suffix, a stray file; temp files are ours.
+    typo = f"{clips['train'][1].id[:-1]}X.npy"
+    for name in (typo, f"{clips['train'][1].id}.NPY", "notes.txt"):
+        shutil.copy(poses / f"{clips['train'][0].id}.npy", poses / name)
+    first = poses / f"{clips['train'][0].id}.npy"
+    (first.parent / f".{first.name}.123.abcd.tmp").touch()
 
     output = build_dataset(
         "si", "poses", tmp_path / "out", poses_dir=poses, limit=3, cache_dir=tmp_path / "cache"
     )
     assert (output / "missing_clips.txt").read_text(encoding="utf-8") == f"train\t{clips['train'][1].id}\n"
     report = json.loads((output / "report.json").read_text(encoding="utf-8"))["splits"]
+    full_report = json.loads((output / "report.json").read_text(encoding="utf-8"))
+    report = full_report["splits"]
     assert report["train"] == {"clips": 3, "missing": 1, "failed": {}, "no_person": 0, "no_person_clips": []}
     assert report["validation"]["no_person_clips"] == [clips["validation"][0].id]
     assert list(report["validation"]["failed"]) == [broken]
     assert "expected a record .npy" in report["validation"]["failed"][broken]
+    assert full_report["unmatched_files"] == sorted([typo, f"{clips['train'][1].id}.NPY", "notes.txt"])
 
     dataset = datasets.load_dataset(str(output), cache_dir=str(tmp_path / "load_cache"))
-    assert [dataset[s].num_rows for s in ("train", "validation", "test")] == [2, 2, 3]
+    assert [dataset[s].num_rows for s in ("train", "validation", "test")] == [2, 1, 3]  # no person: left out
     row = dataset["test"].with_format("numpy")[2]  # read back from the .pose file
     expected = _fake_extraction(12).landmarks[:, list(range(33)) + list(range(501, 543))]
     np.testing.assert_allclose(row["pose"], expected, rtol=1e-6)
     assert row["fps"] == 25 and len(row["gloss_spans"]) == 0
-    assert np.isnan(dataset["validation"].with_format("numpy")[0]["pose"]).all()
+    assert clips["validation"][0].id not in dataset["validation"]["id"]
 
 
 def test_missing_source_folders_are_clear_errors(tmp_path):
@@ -242,7 +292,11 @@ def test_gsl_source_extracts_videos_and_frame_folders_once(tmp_path, monkeypatch
         frames_clip
     ]
     dataset = datasets.load_dataset(str(output), cache_dir=str(tmp_path / "load"))
-    assert [dataset[s].num_rows for s in ("train", "validation", "test")] == [1, 1, 2]
+    assert [dataset[s].num_rows for s in ("train", "validation", "test")] == [
+        1,
+        1,
+        1,
+    ]  # the blank frame folder (no person) is left out
     video = dataset["test"].with_format("numpy")[0]
     assert video["num_frames"] == 58 and not np.isnan(video["pose"][:, :33]).all()
 
