@@ -23,18 +23,31 @@ def plot_mean_attention_grid(
     path: str | Path,
     title: str = "Mean cross-attention by sentence length",
 ) -> None:
-    """One heatmap per sentence length: rows = gloss position, columns = relative time in the clip."""
+    """One heatmap per sentence length: rows = gloss position, columns = relative time in the clip.
+
+    Every panel shares one colour scale (0 to the largest mean weight of any panel) and one colour bar, so panels
+    can be compared: a pale panel is attention spread thin, not a different scale.
+    """
     if not means:
         raise ValueError("No sentence to draw: mean_attention_by_length returned nothing")
     plt = _pyplot()
     columns = min(4, len(means))
     rows = math.ceil(len(means) / columns)
-    figure, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 2.4 * rows), squeeze=False)
+    figure, axes = plt.subplots(
+        rows, columns, figsize=(3.2 * columns + 0.8, 2.4 * rows + 0.4), squeeze=False, layout="constrained"
+    )
     for axis in axes.flat[len(means) :]:
         axis.set_visible(False)
+    top = max(float(np.max(mean)) for mean, _ in means.values())
     for axis, (length, (mean, count)) in zip(axes.flat, means.items()):
-        axis.imshow(
-            mean, aspect="auto", cmap="viridis", interpolation="nearest", extent=(0, 100, length + 0.5, 0.5)
+        image = axis.imshow(
+            mean,
+            aspect="auto",
+            cmap="viridis",
+            interpolation="nearest",
+            extent=(0, 100, length + 0.5, 0.5),
+            vmin=0.0,
+            vmax=top,
         )
         axis.set_title(f"{length} gloss{'es' if length > 1 else ''} (n={count})", fontsize=9)
         axis.set_yticks(range(1, length + 1))
@@ -43,8 +56,8 @@ def plot_mean_attention_grid(
         axis.set_xlabel("time in clip (%)", fontsize=8)
     for axis in axes[:, 0]:
         axis.set_ylabel("gloss", fontsize=8)
+    figure.colorbar(image, ax=axes, label="mean cross-attention weight", shrink=0.9)
     figure.suptitle(title)
-    figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
 
