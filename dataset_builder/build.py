@@ -5,6 +5,7 @@ Command line::
     python -m dataset_builder.build --config si --source synthetic --output-dir data/gsl_si
     python -m dataset_builder.build --config sd --source gsl --gsl-root /data/GSL --output-dir data/gsl_sd
     python -m dataset_builder.build --config si --source poses --poses-dir poses/ --landmarks full ...
+    python -m dataset_builder.build --config sd --recombine 8000 --output-dir data/gsl_sd_recombined
 
 The folder loads offline with ``datasets.load_dataset(DIR)`` (splits train / validation / test, ``pose`` an
 ``Array3D``) and can be pushed to the Hub as is::
@@ -38,8 +39,10 @@ from dataset_builder.gsl import CONFIGS, SPLITS
 from dataset_builder.gsl_poses import SOURCES, GSLPoses, landmark_layout
 from dataset_builder.landmarks import LANDMARK_SETS
 from dataset_builder.loading import LANDMARKS_FILE
+from dataset_builder.synthetic import RECOMBINATION_METHODS
 
 REPORT_FILES = ("missing_clips.txt", "report.json")
+CARD_TEMPLATE = Path(__file__).with_name("dataset_card.md")  # Jinja, like the model card
 
 
 def _stage(message: str) -> None:
@@ -57,6 +60,8 @@ def build_dataset(
     landmark_set: str = "body_hands",
     limit: int | None = None,
     seed: int = 0,
+    recombine: int = 0,
+    recombine_method: str = "random",
     cache_dir: str | Path | None = None,
     max_shard_size: str | int = "500MB",
     overwrite: bool = False,
@@ -66,6 +71,8 @@ def build_dataset(
     ``cache_dir`` is the datasets cache (default: the HF cache); the ``gsl`` source keeps its extracted poses
     there (``gsl_pose_cache``) unless ``pose_cache`` says otherwise, so rebuilding never re-runs MediaPipe.
     An existing ``output_dir`` is an error unless ``overwrite``; it is only replaced once the new one is done.
+    ``recombine`` (synthetic only) adds that many clips of novel sentences to the training split
+    (``dataset_builder.synthetic.recombined_clips``).
     """
     output_dir = Path(output_dir).absolute()
     if output_dir.exists() and not overwrite:
@@ -80,6 +87,8 @@ def build_dataset(
         landmark_set=landmark_set,
         limit=limit,
         seed=seed,
+        recombine=recombine,
+        recombine_method=recombine_method,
         cache_dir=None if cache_dir is None else str(cache_dir),
     )
     staging = output_dir.with_name(f".{output_dir.name}.incomplete-{uuid.uuid4().hex[:8]}")
@@ -134,7 +143,8 @@ def _replace_folder(staging: Path, output_dir: Path) -> None:
 
 
 def _dataset_card(builder: GSLPoses, layout: dict) -> DatasetCard:
-    """README.md: YAML (configs -> data files, features, landmark layout) and a human description."""
+    """README.md: YAML (configs -> data files, features, landmark layout) and the description of
+    ``dataset_card.md``."""
     config = builder.config
     synthetic = config.source == "synthetic"
     card_data = DatasetCardData(
@@ -153,81 +163,22 @@ def _dataset_card(builder: GSLPoses, layout: dict) -> DatasetCard:
         card_data
     )
     card_data["landmarks"] = layout
-    split_rows = "\n".join(
-        f"| {name} | {split.num_examples:,} |" for name, split in builder.info.splits.items()
+    if config.recombine:
+        card_data["recombination"] = {"clips": config.recombine, "method": config.recombine_method}
+    root = config.gsl_root if config.source == "gsl" else config.poses_dir
+    return DatasetCard.from_template(
+        card_data,
+        template_path=str(CARD_TEMPLATE),
+        config_name=config.name,
+        synthetic=synthetic,
+        seed=config.seed,
+        source=config.source,
+        source_folder=root,
+        limit=config.limit,
+        recombine=config.recombine,
+        recombine_method=config.recombine_method,
+        split_sizes=[(name, split.num_examples) for name, split in builder.info.splits.items()],
     )
-    component_rows = "\n".join(f"| {name} | {size} |" for name, size in layout["component_sizes"].items())
-    if synthetic:
-        source = (
-            "**Synthetic.** Poses are rendered by `dataset_builder.synthetic` (seed "
-            f"{config.seed}): every clip of the real GSL annotations, with its real gloss sequence and signer, "
-            "signed by virtual signers from a procedurally generated lexicon (one motion and hand shape per gloss), "
-            "with co-articulation, sensor noise and MediaPipe-like hand dropouts. `gloss_spans` holds the true "
-            "[start, end) frame of every gloss. Face points (`full` only) are a rigid ellipsoidal cloud following "
-            "the head, not the face mesh. Use it to test pipelines and interpretability methods, not to claim "
-            "sign language results."
-        )
-    else:
-        root = config.gsl_root if config.source == "gsl" else config.poses_dir
-        source = (
-            f"**Real.** MediaPipe Holistic landmarks of the GSL videos ({config.source} source: `{root}`). "
-            "`gloss_spans` is empty (GSL has no gloss timing). Clips that were not found are listed in "
-            "`missing_clips.txt`; clips where no person was detected are kept (all NaN) and listed in `report.json`. "
-            "The poses derive from the GSL videos: follow the GSL dataset's terms of use."
-        )
-    if config.limit is not None:
-        source += f"\n\n**Partial build:** only the first {config.limit} clips of each split (`--limit`)."
-    body = f"""
-# GSL continuous sign language as pose sequences ({config.name})
-
-Greek Sign Language sentences (GSL continuous corpus: police, health-centre and KEP scenarios, 7 signers) as
-MediaPipe Holistic landmark sequences with their gloss sequence and Greek translation. Config `{config.name}`:
-{"signer independent, signer3 only in validation / test" if config.name == "si" else "signer dependent, all signers in every split"}.
-
-{source}
-
-## Splits
-
-| split | clips |
-|---|---|
-{split_rows}
-
-## Features
-
-- `id`: the clip path of the GSL split files, e.g. `police1/police1_signer1_rep1_sentences/sentences0000`
-- `scenario`, `signer` (`signer1`..`signer7`), `repetition` (int): parsed from `id`
-- `gloss`: space-separated glosses (310-gloss vocabulary); `text`: the Greek translation
-- `pose`: `(num_frames, {layout["num_points"]}, 3)` float32, MediaPipe normalized x, y (fractions of the frame) and z;
-  **NaN = not detected** (e.g. a hand MediaPipe lost)
-- `fps`, `num_frames`; `gloss_spans`: `[start, end)` frame of each gloss (synthetic only, else empty)
-
-## Landmark layout
-
-`pose` holds the Holistic components below, concatenated in this order (`landmark_set: {layout["landmark_set"]}`,
-also in `landmarks.json` and this card's YAML `landmarks`), each in MediaPipe's own point order.
-
-| component | points |
-|---|---|
-{component_rows}
-
-## Usage
-
-```python
-from datasets import load_dataset
-
-dataset = load_dataset("path/to/this/folder")  # train / validation / test
-clip = dataset["train"].with_format("numpy")[0]
-clip["pose"].shape  # (num_frames, {layout["num_points"]}, 3)
-```
-
-## Attribution
-
-- GSL annotations (split files, glosses, Greek text): [iliasprc/slrzoo](https://github.com/iliasprc/slrzoo), MIT.
-- GSL dataset: Adaloglou et al., "A Comprehensive Study on Deep Learning-based Methods for Sign Language
-  Recognition", IEEE Transactions on Multimedia, 2021 (https://vcl.iti.gr/dataset/gsl/).
-- Built with the SignAttention package (arXiv:2410.14506).
-"""
-    return DatasetCard(f"---\n{card_data.to_yaml()}\n---\n{body}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -242,6 +193,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--landmarks", choices=tuple(LANDMARK_SETS), default="body_hands")
     parser.add_argument("--limit", type=int, help="only the first N clips of each split")
     parser.add_argument("--seed", type=int, default=0, help="synthetic corpus seed")
+    parser.add_argument(
+        "--recombine",
+        type=int,
+        default=0,
+        metavar="N",
+        help="synthetic: add N clips of novel sentences made of training glosses to the train split",
+    )
+    parser.add_argument(
+        "--recombine-method",
+        choices=RECOMBINATION_METHODS,
+        default="random",
+        help="random: uniform glosses, corpus lengths; bigram: walks of the training bigram model",
+    )
     parser.add_argument("--cache-dir", type=Path, help="datasets cache (default: the HF cache)")
     parser.add_argument("--max-shard-size", default="500MB", help="Parquet shard size (default: 500MB)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
@@ -258,6 +222,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             landmark_set=args.landmarks,
             limit=args.limit,
             seed=args.seed,
+            recombine=args.recombine,
+            recombine_method=args.recombine_method,
             cache_dir=args.cache_dir,
             max_shard_size=args.max_shard_size,
             overwrite=args.overwrite,

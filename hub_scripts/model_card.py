@@ -7,11 +7,11 @@ the PNG figures of the report. The template is ``model_card.md`` at the reposito
 ``huggingface_hub.ModelCard.from_template``, which also writes the YAML front matter and the ``model-index``).
 
 Where the run's files are looked for: the run folder is the model folder's parent when that holds
-``eval_results.json`` (the reproduce layout: ``outputs/reproduce/{model/, eval_results.json,
+``eval_results.json`` (the reproduce layout: ``outputs/reproduce/si/{model/, eval_results.json,
 interpretability.json, training_curves.png, interpretability/*.png}``), else the model folder itself. The figures
 are the PNGs of the run folder and of its ``interpretability/`` and ``figures/`` subfolders.
 
-    python -m hub_scripts.model_card --model-dir outputs/reproduce/model --repo-id OWNER/NAME > README.md
+    python -m hub_scripts.model_card --model-dir outputs/reproduce/si/model --repo-id OWNER/NAME > README.md
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from modeling_signattention.configuration_signattention import HOLISTIC_COMPONENTS
+from modeling_signattention.configuration_signattention import num_points
 from modeling_signattention.interpretability.schema import (
     ALIGNMENT_SCORES,
     DATA_SOURCES,
@@ -36,7 +36,9 @@ from modeling_signattention.interpretability.schema import (
     shown_score_sets,
 )
 
-TEMPLATE_PATH = Path(__file__).resolve().parents[1] / "model_card.md"
+# The repository's top-level model_card.md, through a link inside the package: an installed (non-editable) package
+# ships the file itself (setup.cfg package_data) and renders cards without the repository.
+TEMPLATE_PATH = Path(__file__).with_name("model_card.md")
 
 # output_mode (hub_scripts.evaluate) -> how the card names what the model writes.
 OUTPUT_MODES: dict[str, dict[str, str]] = {
@@ -243,7 +245,7 @@ def render_model_card(
         "config": config,
         "preprocessor": preprocessor,
         "input_description": (
-            f"MediaPipe Holistic {', '.join(config['landmark_components'])}: {_num_points(config)} points x "
+            f"MediaPipe Holistic {', '.join(config['landmark_components'])}: {num_points(config['landmark_components'])} points x "
             f"{config['num_coordinates']} coordinates per frame, at most {config['max_source_positions']} frames"
         ),
         "num_parameters": _num_parameters(model_dir),
@@ -260,10 +262,6 @@ def render_model_card(
     return ModelCard.from_template(
         card_data(evaluation, repo_id, dataset_id), template_path=str(TEMPLATE_PATH), **template_kwargs
     )
-
-
-def _num_points(config: dict[str, Any]) -> int:
-    return sum(HOLISTIC_COMPONENTS[name] for name in config["landmark_components"])
 
 
 def _num_parameters(model_dir: Path) -> str:
