@@ -285,3 +285,38 @@ def test_space_folder_bundles_the_app_its_packages_and_the_example(tmp_path: Pat
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert completed.stdout.split() == ["True", "True", str(space / "modeling_signattention" / "__init__.py")]
+
+
+def test_installed_package_renders_the_model_card(run_dir: Path, tmp_path: Path) -> None:
+    """A non-editable install (the wheel setup.cfg builds) ships the card template: the card renders from it with
+    the repository out of reach, and says what the card rendered here says."""
+    repo = Path(__file__).resolve().parents[1]
+    source = tmp_path / "source"  # a clean copy: building in the checkout would leave build/ behind
+    ignored = (".git", ".venv", ".*_cache", "outputs", "runs", "build", "dist", "__pycache__", "*.egg-info")
+    shutil.copytree(repo, source, ignore=shutil.ignore_patterns(*ignored))
+    wheel_dir, target = tmp_path / "wheel", tmp_path / "installed"
+    pip = [sys.executable, "-m", "pip"]
+    build = [*pip, "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheel_dir), str(source)]
+    completed = subprocess.run(build, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    (wheel,) = wheel_dir.glob("*.whl")
+    install = [*pip, "install", "--no-deps", "-q", "--target", str(target), str(wheel)]
+    completed = subprocess.run(install, capture_output=True, text=True, timeout=300)
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    shutil.rmtree(source)
+    render = (
+        "import sys; from hub_scripts.model_card import TEMPLATE_PATH, render_model_card; "
+        f"assert TEMPLATE_PATH.is_relative_to({str(target)!r}), TEMPLATE_PATH; "
+        f"sys.stdout.write(render_model_card({str(run_dir / 'model')!r}, {REPO_ID!r}).content)"
+    )
+    environment = {**os.environ, "PYTHONPATH": str(target)}  # the installed copy, not the checkout
+    completed = subprocess.run(
+        [sys.executable, "-c", render],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    assert completed.stdout == render_model_card(run_dir / "model", REPO_ID).content
