@@ -292,7 +292,18 @@ def test_installed_package_renders_the_model_card(run_dir: Path, tmp_path: Path)
     the repository out of reach, and says what the card rendered here says."""
     repo = Path(__file__).resolve().parents[1]
     source = tmp_path / "source"  # a clean copy: building in the checkout would leave build/ behind
-    ignored = (".git", ".gl", ".venv", ".*_cache", "outputs", "runs", "build", "dist", "__pycache__", "*.egg-info")
+    ignored = (
+        ".git",
+        ".gl",
+        ".venv",
+        ".*_cache",
+        "outputs",
+        "runs",
+        "build",
+        "dist",
+        "__pycache__",
+        "*.egg-info",
+    )
     shutil.copytree(repo, source, ignore=shutil.ignore_patterns(*ignored))
     wheel_dir, target = tmp_path / "wheel", tmp_path / "installed"
     pip = [sys.executable, "-m", "pip"]
