@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -306,28 +307,24 @@ def test_installed_package_renders_the_model_card(run_dir: Path, tmp_path: Path)
     )
     shutil.copytree(repo, source, ignore=shutil.ignore_patterns(*ignored))
     wheel_dir, target = tmp_path / "wheel", tmp_path / "installed"
-    pip = [sys.executable, "-m", "pip"]
-    build = [*pip, "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(wheel_dir), str(source)]
-    completed = subprocess.run(build, capture_output=True, text=True, timeout=300)
-    assert completed.returncode == 0, completed.stderr[-3000:]
-    (wheel,) = wheel_dir.glob("*.whl")
-    install = [*pip, "install", "--no-deps", "-q", "--target", str(target), str(wheel)]
-    completed = subprocess.run(install, capture_output=True, text=True, timeout=300)
-    assert completed.returncode == 0, completed.stderr[-3000:]
+    run_python("-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", wheel_dir, source)
     shutil.rmtree(source)
+    (wheel,) = wheel_dir.glob("*.whl")
+    run_python("-m", "pip", "install", "--no-deps", "-q", "--target", target, wheel)
     render = (
         "import sys; from hub_scripts.model_card import TEMPLATE_PATH, render_model_card; "
         f"assert TEMPLATE_PATH.is_relative_to({str(target)!r}), TEMPLATE_PATH; "
         f"sys.stdout.write(render_model_card({str(run_dir / 'model')!r}, {REPO_ID!r}).content)"
     )
-    environment = {**os.environ, "PYTHONPATH": str(target)}  # the installed copy, not the checkout
+    installed_only = {**os.environ, "PYTHONPATH": str(target)}  # the installed copy, not the checkout
+    card = run_python("-c", render, cwd=tmp_path, env=installed_only)
+    assert card == render_model_card(run_dir / "model", REPO_ID).content
+
+
+def run_python(*arguments: str | Path, **options: Any) -> str:
+    """Run this Python with ``arguments``; its stdout, or a failure showing the end of its stderr."""
     completed = subprocess.run(
-        [sys.executable, "-c", render],
-        cwd=tmp_path,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=120,
+        [sys.executable, *map(str, arguments)], capture_output=True, text=True, timeout=300, **options
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
-    assert completed.stdout == render_model_card(run_dir / "model", REPO_ID).content
+    return completed.stdout
