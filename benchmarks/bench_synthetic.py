@@ -20,8 +20,8 @@ import time
 from pathlib import Path
 
 from dataset_builder.build import build_dataset
-from dataset_builder.builder import GSLPoses
 from dataset_builder.gsl import SPLITS, load_split
+from dataset_builder.gsl_poses import GSLPoses
 from dataset_builder.synthetic import SyntheticGSL
 
 

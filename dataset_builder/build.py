@@ -34,11 +34,11 @@ from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard, DatasetCardData
 
-from dataset_builder.builder import SOURCES, GSLPoses, landmark_layout
 from dataset_builder.gsl import CONFIGS, SPLITS
+from dataset_builder.gsl_poses import SOURCES, GSLPoses, landmark_layout
 from dataset_builder.landmarks import LANDMARK_SETS
+from dataset_builder.loading import LANDMARKS_FILE
 
-LANDMARKS_FILE = "landmarks.json"
 REPORT_FILES = ("missing_clips.txt", "report.json")
 
 
@@ -228,19 +228,6 @@ clip["pose"].shape  # (num_frames, {layout["num_points"]}, 3)
 - Built with the SignAttention package (arXiv:2410.14506).
 """
     return DatasetCard(f"---\n{card_data.to_yaml()}\n---\n{body}")
-
-
-def read_landmarks(dataset_dir: str | Path) -> dict:
-    """The landmark layout of a built dataset folder: ``landmarks.json``, else the card's YAML ``landmarks``."""
-    dataset_dir = Path(dataset_dir)
-    path = dataset_dir / LANDMARKS_FILE
-    if path.is_file():
-        return json.loads(path.read_text(encoding="utf-8"))
-    card = dataset_dir / "README.md"
-    layout = DatasetCard.load(card).data.get("landmarks") if card.is_file() else None
-    if layout is None:
-        raise FileNotFoundError(f"{dataset_dir}: no {LANDMARKS_FILE} and no 'landmarks' in README.md")
-    return layout
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -13,7 +13,7 @@ non-empty prediction. Writes to ``--output-dir``:
   ``"status": "no data"`` and a score with nothing to average is ``"no data"``, never a silent 0;
 * ``mean_cross_attention_{correct,all}.png`` (per sentence length, relative time), ``sample_cross_attention.png``
   (one sentence, gold spans boxed), ``encoder_self_attention.png``, ``contributions_{correct,all}.png``;
-* ``attention.npz``: every translation's raw maps and block outputs (``analysis.load_translations`` reads it).
+* ``attention.npz``: every translation's raw maps and block outputs (``interpretability.load_translations`` reads it).
 """
 
 from __future__ import annotations
@@ -27,9 +27,13 @@ from typing import Any
 
 import numpy as np
 
-from hub_scripts.evaluate import SPLITS, dataset_metadata, load_model_dir, load_pose_splits, write_json
-from modeling_signattention.analysis import (
+from dataset_builder.gsl import SPLITS
+from dataset_builder.loading import dataset_metadata, load_pose_splits
+from hub_scripts.evaluate import load_model_dir, write_json
+from modeling_signattention.interpretability import (
     Translation,
+    compute_attention_alignment,
+    compute_decoder_contributions,
     mean_attention_by_length,
     plot_contributions,
     plot_cross_attention,
@@ -39,9 +43,7 @@ from modeling_signattention.analysis import (
     spans_to_model_frames,
     translate_with_attention,
 )
-from modeling_signattention.metrics import compute_attention_alignment, compute_decoder_contributions
-
-NO_DATA = "no data"
+from modeling_signattention.interpretability.schema import NO_DATA, figure_file
 
 
 def json_safe(value: Any) -> Any:
@@ -182,13 +184,13 @@ def draw_figures(
             figures[f"mean_cross_attention_{name}"] = figures[f"contributions_{name}"] = NO_DATA
             continue
         means = mean_attention_by_length([translations[i].cross_attention for i in indices])
-        path = output_dir / f"mean_cross_attention_{name}.png"
+        path = output_dir / figure_file(f"mean_cross_attention_{name}")
         plot_mean_attention_grid(means, path, f"Mean cross-attention by sentence length ({label} sentences)")
         figures[f"mean_cross_attention_{name}"] = path.name
         contributions = compute_decoder_contributions(
             [translations[i].self_block for i in indices], [translations[i].cross_block for i in indices]
         )
-        path = output_dir / f"contributions_{name}.png"
+        path = output_dir / figure_file(f"contributions_{name}")
         plot_contributions(contributions["by_step"], path, f"Video vs previous tokens ({label})")
         figures[f"contributions_{name}"] = path.name
 
@@ -202,17 +204,17 @@ def draw_figures(
     plot_cross_attention(
         translation.cross_attention,
         translation.glosses,
-        output_dir / "sample_cross_attention.png",
+        output_dir / figure_file("sample_cross_attention"),
         gold.get(sample),
         f"Sentence {sample} ({status})",
     )
     plot_encoder_attention(
         translation.encoder_attention,
-        output_dir / "encoder_self_attention.png",
+        output_dir / figure_file("encoder_self_attention"),
         f"Encoder self-attention, sentence {sample}",
     )
-    figures["sample_cross_attention"] = "sample_cross_attention.png"
-    figures["encoder_self_attention"] = "encoder_self_attention.png"
+    figures["sample_cross_attention"] = figure_file("sample_cross_attention")
+    figures["encoder_self_attention"] = figure_file("encoder_self_attention")
     figures["sample_index"] = str(sample)
     return figures
 

@@ -26,6 +26,13 @@ from typing import Any
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from modeling_signattention.configuration_signattention import HOLISTIC_COMPONENTS
+from modeling_signattention.interpretability.schema import (
+    ALIGNMENT_SCORES,
+    FIGURE_CAPTIONS,
+    NO_DATA,
+    SCORE_SETS,
+    VIDEO_SHARE,
+)
 
 TEMPLATE_PATH = Path(__file__).resolve().parents[1] / "model_card.md"
 
@@ -80,30 +87,6 @@ TRAINING_KEYS = {
     "train_samples_per_second": "training samples per second",
 }
 FIGURE_FOLDERS = (".", "interpretability", "figures")
-# Captions of the figures hub_scripts.reproduce draws, in reading order; other PNGs follow, titled by file name.
-FIGURE_CAPTIONS = {
-    "training_curves.png": "Training loss and validation WER",
-    "mean_cross_attention_correct.png": "Mean cross-attention per sentence length (exactly translated sentences)",
-    "mean_cross_attention_all.png": "Mean cross-attention per sentence length (all predictions)",
-    "sample_cross_attention.png": "One sentence: cross-attention and gold gloss spans",
-    "encoder_self_attention.png": "One sentence: encoder self-attention",
-    "contributions_correct.png": "Video vs previous glosses per decoding step (exactly translated sentences)",
-    "contributions_all.png": "Video vs previous glosses per decoding step (all predictions)",
-}
-# interpretability.json (hub_scripts.interpret): one score set per group of test sentences.
-SCORE_SETS = {
-    "correct_with_gold_spans": "exactly translated, with gold spans",
-    "correct": "exactly translated",
-    "all": "all non-empty predictions",
-}
-ALIGNMENT_SCORES = {
-    "gold_peak_accuracy": "attention peak inside the gloss's true span",
-    "gold_span_mass": "attention mass inside the true span",
-    "diagonality": "diagonality (Spearman, 1 = diagonal)",
-    "monotonicity": "monotonicity (attention moves forward)",
-    "cluster_score": "cluster score (1 = one cluster of frames)",
-    "cluster_fraction": "share of clustered glosses",
-}
 TAGS = ["sign-language-translation", "gsl", "pose", "interpretability", "custom_code"]
 
 
@@ -189,7 +172,7 @@ def figure_title(path: Path) -> str:
 def _format(value: Any) -> str:
     if isinstance(value, float):
         return str(int(value)) if value.is_integer() else f"{value:.3f}"
-    return "no data" if value is None else str(value)
+    return NO_DATA if value is None else str(value)
 
 
 def training_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
@@ -204,19 +187,17 @@ def training_rows(results: dict[str, Any]) -> list[tuple[str, str]]:
 def interpretability_table(scores: dict[str, Any]) -> tuple[list[str], list[tuple[str, list[str]]]]:
     """Header and rows of the score table: one column per set of test sentences that has any, one row per score.
 
-    Cells without data say "no data" (as ``interpretability.json`` does), never 0.
+    Cells without data say ``NO_DATA`` (as ``interpretability.json`` does), never 0.
     """
     sets = [name for name in SCORE_SETS if isinstance(scores.get(name), dict)]
     header = [SCORE_SETS[name] for name in sets]
     rows = [("sentences", [_format(scores[name].get("num_sentences", 0)) for name in sets])]
-    for key, label in ALIGNMENT_SCORES.items():
+    for key, score in ALIGNMENT_SCORES.items():
         values = [scores[name].get("attention_alignment", {}).get(key) for name in sets]
-        if any(value not in (None, "no data") for value in values):
-            rows.append((label, [_format(value) for value in values]))
+        if any(value not in (None, NO_DATA) for value in values):
+            rows.append((score.label, [_format(value) for value in values]))
     video_share = [scores[name].get("contribution", {}).get("norm_ratio") for name in sets]
-    rows.append(
-        ("video share of each decoding step (cross / (cross + self))", [_format(v) for v in video_share])
-    )
+    rows.append((VIDEO_SHARE.label, [_format(v) for v in video_share]))
     return header, rows
 
 

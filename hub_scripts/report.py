@@ -16,34 +16,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-ALIGNMENT_SCORES = (
-    ("gold_peak_accuracy", "gold alignment accuracy (peak in true span)"),
-    ("gold_centroid_accuracy", "gold centroid accuracy"),
-    ("gold_span_mass", "attention mass in the true span"),
-    ("diagonality", "diagonality (Spearman)"),
-    ("monotonicity", "monotonicity"),
-    ("cluster_score", "cluster score"),
-    ("cluster_fraction", "clustered tokens"),
-)
-SETS = (
-    ("correct_with_gold_spans", "exactly translated, with gold spans"),
-    ("correct", "exactly translated"),
-    ("all", "all non-empty predictions"),
-)
-FIGURES = (
-    ("training_curves.png", "Training loss and validation WER"),
-    (
-        "mean_cross_attention_correct.png",
-        "Mean cross-attention per sentence length (exactly translated sentences)",
-    ),
-    ("mean_cross_attention_all.png", "Mean cross-attention per sentence length (all predictions)"),
-    ("sample_cross_attention.png", "One sentence: cross-attention and gold gloss spans"),
-    ("encoder_self_attention.png", "One sentence: encoder self-attention"),
-    (
-        "contributions_correct.png",
-        "Video vs previous tokens per decoding step (exactly translated sentences)",
-    ),
-    ("contributions_all.png", "Video vs previous tokens per decoding step (all predictions)"),
+from modeling_signattention.interpretability.schema import (
+    ALIGNMENT_SCORES,
+    FIGURE_CAPTIONS,
+    NO_DATA,
+    SCORE_SETS,
+    TRAINING_CURVES_FIGURE,
+    VIDEO_SHARE,
 )
 
 STYLE = """
@@ -59,8 +38,8 @@ code { background: #f5f5f5; padding: 0 0.2em; }
 
 
 def _cell(value: Any, percent: bool = False) -> str:
-    if value is None or value == "no data":
-        return '<td class="nodata">no data</td>'
+    if value is None or value == NO_DATA:
+        return f'<td class="nodata">{NO_DATA}</td>'
     if isinstance(value, float):
         return f"<td>{value:.2%}</td>" if percent else f"<td>{value:.3f}</td>"
     return f"<td>{html.escape(str(value))}</td>"
@@ -92,45 +71,44 @@ def interpretability_section(scores: dict[str, Any]) -> str:
         f"<p>{scores['num_correct']} of {scores['num_sentences']} sentences translated exactly "
         f"({_fraction(scores['sentence_accuracy'])}); {scores['num_empty_predictions']} empty predictions.</p>",
     ]
-    header = ["score"] + [label for _, label in SETS]
+    header = ["score", *SCORE_SETS.values()]
     rows = [
-        [f"<td>{label}</td>"] + [_set_score(scores[name], key) for name, _ in SETS]
-        for key, label in ALIGNMENT_SCORES
+        [f"<td>{html.escape(score.label)}</td>"] + [_set_score(scores[name], key) for name in SCORE_SETS]
+        for key, score in ALIGNMENT_SCORES.items()
     ]
     rows.append(
-        ["<td>video share of the decoder (cross / (cross + self))</td>"]
-        + [_cell(scores[name].get("contribution", {}).get("norm_ratio")) for name, _ in SETS]
+        [f"<td>{html.escape(VIDEO_SHARE.label)}</td>"]
+        + [_cell(scores[name].get("contribution", {}).get("norm_ratio")) for name in SCORE_SETS]
     )
-    rows.append(["<td>sentences</td>"] + [_cell(scores[name]["num_sentences"]) for name, _ in SETS])
+    rows.append(["<td>sentences</td>"] + [_cell(scores[name]["num_sentences"]) for name in SCORE_SETS])
     parts.append(_table(header, rows))
 
-    name = next((name for name, _ in SETS if "attention_alignment" in scores[name]), None)
+    name = next((name for name in SCORE_SETS if "attention_alignment" in scores[name]), None)
     if name is not None:
         by_length = scores[name]["attention_alignment"]["by_length"]
-        keys = [key for key, _ in ALIGNMENT_SCORES if key in next(iter(by_length.values()))]
+        keys = [key for key in ALIGNMENT_SCORES if key in next(iter(by_length.values()))]
         rows = [
             [f"<td>{length}</td>", _cell(entry["num_samples"])] + [_cell(entry[key]) for key in keys]
             for length, entry in by_length.items()
         ]
-        parts.append(f"<h3>Per sentence length ({html.escape(dict(SETS)[name])})</h3>")
+        parts.append(f"<h3>Per sentence length ({html.escape(SCORE_SETS[name])})</h3>")
         parts.append(_table(["glosses", "sentences"] + keys, rows))
     return "".join(parts)
 
 
 def _set_score(entry: dict[str, Any], key: str) -> str:
     return _cell(
-        entry.get("attention_alignment", {}).get(key, "no data"),
-        percent=key.startswith("gold_") and key != "gold_span_mass",
+        entry.get("attention_alignment", {}).get(key, NO_DATA), percent=ALIGNMENT_SCORES[key].percent
     )
 
 
 def _fraction(value: Any) -> str:
-    return f"{value:.1%}" if isinstance(value, float) else "no data"
+    return f"{value:.1%}" if isinstance(value, float) else NO_DATA
 
 
 def plot_training_curves(log_history: list[dict[str, Any]], path: Path) -> None:
     """Training loss per logging step and validation WER per epoch, on a shared epoch axis."""
-    from modeling_signattention.analysis import _pyplot
+    from modeling_signattention.interpretability.figures import _pyplot
 
     plt = _pyplot()
     train = [(entry["epoch"], entry["loss"]) for entry in log_history if "loss" in entry]
@@ -163,7 +141,7 @@ def write_report(run_dir: str | Path) -> Path:
             f"{run_dir / 'eval_results.json'} is missing: run hub_scripts.reproduce first"
         )
     if log is not None:
-        plot_training_curves(log["log_history"], run_dir / "training_curves.png")
+        plot_training_curves(log["log_history"], run_dir / TRAINING_CURVES_FIGURE)
 
     parts = [
         f"<!doctype html><html><head><meta charset='utf-8'><title>SignAttention reproduction</title><style>{STYLE}</style>",
@@ -182,10 +160,10 @@ def write_report(run_dir: str | Path) -> Path:
         interpretability_section(scores) if scores is not None else "<h2>Interpretability</h2><p>not run</p>"
     )
     parts.append("<h2>Figures</h2>")
-    for name, caption in FIGURES:
+    for name, caption in FIGURE_CAPTIONS.items():
         path = next((p for p in (run_dir / name, run_dir / "interpretability" / name) if p.is_file()), None)
         if path is None:
-            parts.append(f'<p class="nodata">{html.escape(caption)}: no data</p>')
+            parts.append(f'<p class="nodata">{html.escape(caption)}: {NO_DATA}</p>')
             continue
         data = base64.b64encode(path.read_bytes()).decode("ascii")
         parts.append(

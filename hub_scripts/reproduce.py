@@ -28,7 +28,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from hub_scripts.evaluate import OUTPUT_MODES, dataset_metadata, write_json
+from dataset_builder.gsl import CONFIGS
+from dataset_builder.loading import OUTPUT_MODES, dataset_metadata
+from hub_scripts.evaluate import write_json
 from hub_scripts.interpret import interpret
 from hub_scripts.report import write_report
 from hub_scripts.train import TrainOptions, train
@@ -194,7 +196,9 @@ class SanityCheckError(RuntimeError):
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT_DIR)
-    parser.add_argument("--split", dest="config", choices=("si", "sd"), default="si", help="GSL split scheme")
+    parser.add_argument(
+        "--config", choices=CONFIGS, default="si", help="GSL config: si (signer independent) or sd"
+    )
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--gsl-root", type=Path, help="real GSL: a folder of frame folders / videos per clip")
     source.add_argument("--poses-dir", type=Path, help="real poses: <clip path>.npy / .pose files")

@@ -34,16 +34,8 @@ import numpy as np
 import torch
 from transformers import Seq2SeqTrainer
 
-from hub_scripts.evaluate import (
-    OUTPUT_MODES,
-    PoseSplit,
-    dataset_metadata,
-    evaluate_split,
-    ids_to_sentence,
-    load_pose_splits,
-    score,
-    write_json,
-)
+from dataset_builder.loading import OUTPUT_MODES, PoseSplit, dataset_metadata, load_pose_splits
+from hub_scripts.evaluate import decode_sentences, evaluate_split, score, write_json
 
 
 @dataclass
@@ -206,13 +198,16 @@ def encode_targets(tokenizer: Any, targets: Sequence[str], max_length: int) -> l
     return tokenizer(list(targets), truncation=True, max_length=max_length)["input_ids"]
 
 
-def make_compute_metrics(tokenizer: Any, output_mode: str):
-    """``compute_metrics`` for ``predict_with_generate``: the same WER as ``hub_scripts.evaluate``."""
+def make_compute_metrics(tokenizer: Any, output_mode: str, references: Sequence[str]):
+    """``compute_metrics`` for ``predict_with_generate``: the same WER as ``hub_scripts.evaluate``.
+
+    The references are the evaluation targets as written, not the label ids decoded back: a gloss missing from
+    the training vocabulary is ``<unk>`` in the labels, and decoding with ``skip_special_tokens`` would drop it
+    from the reference (the evaluation split's order is kept by the Trainer, so row i is target i).
+    """
 
     def compute_metrics(prediction) -> dict[str, float]:
-        predictions = [ids_to_sentence(row[1:], tokenizer) for row in np.asarray(prediction.predictions)]
-        references = [ids_to_sentence(row, tokenizer) for row in np.asarray(prediction.label_ids)]
-        return score(predictions, references, output_mode)
+        return score(decode_sentences(tokenizer, prediction.predictions), list(references), output_mode)
 
     return compute_metrics
 
@@ -301,7 +296,7 @@ def train(options: TrainOptions) -> dict[str, Any]:
         eval_dataset=eval_set,
         data_collator=PoseCollator(feature_extractor, metadata["input_components"], seed=options.seed),
         processing_class=tokenizer,
-        compute_metrics=make_compute_metrics(tokenizer, options.output_mode),
+        compute_metrics=make_compute_metrics(tokenizer, options.output_mode, eval_targets),
         callbacks=[EarlyStoppingCallback(early_stopping_patience=options.patience)],
     )
     for callback in trainer.callback_handler.callbacks:

@@ -19,7 +19,11 @@ from modeling_signattention import (
     SignAttentionForConditionalGeneration,
     build_gloss_tokenizer,
 )
-from modeling_signattention.analysis import load_translations, mean_attention_by_length, resample_attention
+from modeling_signattention.interpretability import (
+    load_translations,
+    mean_attention_by_length,
+    resample_attention,
+)
 
 
 def test_resample_attention_keeps_where_the_mass_is():

@@ -9,11 +9,10 @@ import numpy as np
 import pytest
 import sacrebleu
 
+from modeling_signattention.interpretability import compute_attention_alignment, compute_decoder_contributions
 from modeling_signattention.metrics import (
     ATTENTION_ALIGNMENT_PATH,
     GLOSS_WER_PATH,
-    compute_attention_alignment,
-    compute_decoder_contributions,
     compute_gloss_wer,
     compute_text_scores,
 )

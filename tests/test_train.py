@@ -12,7 +12,7 @@ import torch
 from transformers import AutoFeatureExtractor, AutoModelForSeq2SeqLM, AutoTokenizer
 
 from dataset_builder.build import build_dataset
-from hub_scripts.evaluate import load_pose_splits
+from dataset_builder.loading import load_pose_splits
 from hub_scripts.train import TrainOptions, build_model, build_tokenizer, train
 
 CLIPS_PER_SPLIT = 48

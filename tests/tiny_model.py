@@ -24,7 +24,7 @@ from modeling_signattention import (
     SignAttentionForConditionalGeneration,
     build_gloss_tokenizer,
 )
-from modeling_signattention.analysis import translate_with_attention
+from modeling_signattention.interpretability import translate_with_attention
 
 GSL_TRAIN = (
     Path(__file__).resolve().parents[1] / "dataset_builder" / "data" / "gsl" / "gsl_split_SI_train.csv"

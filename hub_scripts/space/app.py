@@ -43,9 +43,13 @@ from modeling_signattention import (
     SignAttentionFeatureExtractor,
     SignAttentionForConditionalGeneration,
 )
-from modeling_signattention.analysis import Translation, translate_with_attention
-from modeling_signattention.metrics.alignment import compute_attention_alignment
-from modeling_signattention.metrics.contribution import compute_decoder_contributions
+from modeling_signattention.interpretability import (
+    Translation,
+    compute_attention_alignment,
+    compute_decoder_contributions,
+    translate_with_attention,
+)
+from modeling_signattention.interpretability.schema import ALIGNMENT_SCORES, VIDEO_SHARE
 
 logger = logging.getLogger("signattention.space")
 
@@ -71,13 +75,8 @@ _HOLISTIC = component_slices(tuple(HOLISTIC_COMPONENTS))  # where each part lies
 _BODY_EDGES = [(a, b) for a, b in mp.solutions.pose.POSE_CONNECTIONS if a < 25 and b < 25]
 _HAND_EDGES = list(mp.solutions.hands.HAND_CONNECTIONS)
 
-SCORE_MEANINGS = {
-    "diagonality": "Spearman correlation of gloss position and attention centroid (1 = diagonal)",
-    "monotonicity": "share of consecutive glosses whose attention moves forward in time",
-    "cluster_score": "attention mass in the best window of frames, above chance (1 = one cluster)",
-    "cluster_fraction": "share of glosses whose attention is clustered",
-    "video_share": "mean share of a decoding step coming from the video (cross-attention) vs previous glosses",
-}
+# The scores one clip has (no gold spans on an upload); labels and meanings are the run's (schema).
+CLIP_SCORES = ("diagonality", "monotonicity", "cluster_score", "cluster_fraction")
 
 
 class UserFacingError(Exception):
@@ -270,10 +269,11 @@ def scores_table(translation: Translation, video_share: float) -> str:
     """The paper's alignment scores for this one clip, as a Markdown table with what each one means."""
     scores = compute_attention_alignment([translation.cross_attention])
     rows = ["### Alignment scores of this clip", "", "| score | value | meaning |", "|---|---|---|"]
-    for name, meaning in SCORE_MEANINGS.items():
-        value = video_share if name == "video_share" else scores.get(name)
-        shown = "n/a (needs 2+ glosses)" if value is None else f"{value:.3f}"
-        rows.append(f"| {name} | {shown} | {meaning} |")
+    shown = {name: (scores.get(name), ALIGNMENT_SCORES[name].meaning) for name in CLIP_SCORES}
+    shown["video_share"] = (video_share, VIDEO_SHARE.meaning)
+    for name, (value, meaning) in shown.items():
+        value = "n/a (needs 2+ glosses)" if value is None else f"{value:.3f}"
+        rows.append(f"| {name} | {value} | {meaning} |")
     return "\n".join(rows)
 
 

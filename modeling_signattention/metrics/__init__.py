@@ -1,16 +1,12 @@
-"""Metrics for SignAttention: gloss WER and the paper's interpretability scores (arXiv:2410.14506).
+"""Recognition metrics for SignAttention, and the local ``evaluate`` modules.
 
-The computations are plain functions (numpy or strings in, dicts out):
+* :func:`compute_gloss_wer`, :func:`compute_text_scores` (``recognition``): recognition / translation quality;
+* ``evaluate.load(GLOSS_WER_PATH)`` (``gloss_wer/``) wraps them, ``evaluate.load(ATTENTION_ALIGNMENT_PATH)``
+  (``attention_alignment/``) wraps the interpretability layer's alignment scores
+  (``modeling_signattention.interpretability``). ``evaluate.load("wer")`` would need the Hub, so these ship locally.
 
-* :func:`compute_gloss_wer`, :func:`compute_text_scores` (``wer``): recognition / translation quality;
-* :func:`compute_attention_alignment` (``alignment``): diagonality, clusters, gold alignment of the
-  cross-attention, overall and per sentence length;
-* :func:`compute_decoder_contributions` (``contribution``): video versus previous-token share per step.
-
-The first two are also local ``evaluate`` modules, ``evaluate.load(GLOSS_WER_PATH)`` and
-``evaluate.load(ATTENTION_ALIGNMENT_PATH)``, whose classes :class:`GlossWER` and :class:`AttentionAlignment`
-are imported from here on first access only: ``evaluate`` pulls in ``datasets``, which takes seconds, and
-model code importing e.g. ``contribution`` should not pay for it.
+Their classes :class:`GlossWER` and :class:`AttentionAlignment` are imported from here on first access only:
+``evaluate`` pulls in ``datasets``, which takes seconds, and code importing the plain functions should not pay for it.
 """
 
 from __future__ import annotations
@@ -18,9 +14,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from modeling_signattention.metrics.alignment import compute_attention_alignment
-from modeling_signattention.metrics.contribution import compute_decoder_contributions
-from modeling_signattention.metrics.wer import compute_gloss_wer, compute_text_scores
+from modeling_signattention.metrics.recognition import compute_gloss_wer, compute_text_scores
 
 GLOSS_WER_PATH = str(Path(__file__).parent / "gloss_wer")
 ATTENTION_ALIGNMENT_PATH = str(Path(__file__).parent / "attention_alignment")
@@ -35,8 +29,6 @@ __all__ = [
     "GLOSS_WER_PATH",
     "AttentionAlignment",
     "GlossWER",
-    "compute_attention_alignment",
-    "compute_decoder_contributions",
     "compute_gloss_wer",
     "compute_text_scores",
 ]

@@ -3,13 +3,13 @@
 Load it with ``evaluate.load("modeling_signattention/metrics/attention_alignment")`` (or the absolute path
 :data:`modeling_signattention.metrics.ATTENTION_ALIGNMENT_PATH`). ``evaluate`` copies this file into its
 module cache, so it imports the installed package absolutely; the computation and the definition of every
-score are in :func:`modeling_signattention.metrics.alignment.compute_attention_alignment`.
+score are in :func:`modeling_signattention.interpretability.alignment.compute_attention_alignment`.
 """
 
 import datasets
 import evaluate
 
-from modeling_signattention.metrics.alignment import compute_attention_alignment
+from modeling_signattention.interpretability.alignment import compute_attention_alignment
 
 _CITATION = """\
 @article{dalbianco2024signattention,

@@ -3,13 +3,13 @@
 Load it with ``evaluate.load("modeling_signattention/metrics/gloss_wer")`` (or the absolute path
 :data:`modeling_signattention.metrics.GLOSS_WER_PATH`). ``evaluate`` copies this file into its module cache,
 so it imports the installed package absolutely; the computation is
-:func:`modeling_signattention.metrics.wer.compute_gloss_wer` and ``compute_text_scores``.
+:func:`modeling_signattention.metrics.recognition.compute_gloss_wer` and ``compute_text_scores``.
 """
 
 import datasets
 import evaluate
 
-from modeling_signattention.metrics.wer import compute_gloss_wer, compute_text_scores
+from modeling_signattention.metrics.recognition import compute_gloss_wer, compute_text_scores
 
 _CITATION = """\
 @article{dalbianco2024signattention,

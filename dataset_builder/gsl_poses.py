@@ -3,7 +3,7 @@
 One builder serves real and synthetic data, so everything downstream reads the same features whatever the
 source::
 
-    from dataset_builder.builder import GSLPoses
+    from dataset_builder.gsl_poses import GSLPoses
 
     builder = GSLPoses(config_name="si", source="synthetic", cache_dir="cache/")
     builder.download_and_prepare()
@@ -144,7 +144,7 @@ class GSLPoses(datasets.GeneratorBasedBuilder):
     config: GSLPosesConfig
 
     def __init__(self, *args, dataset_name: str = "gsl_poses", **kwargs):
-        # datasets names a builder after its module ("builder"); name the cache folder after the data instead.
+        # datasets names a builder after its module; name the cache folder after the data, whatever the module is called.
         super().__init__(*args, dataset_name=dataset_name, **kwargs)
 
     def _info(self) -> datasets.DatasetInfo:

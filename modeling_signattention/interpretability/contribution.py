@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import ArrayLike
 
-from modeling_signattention.metrics._validation import finite_matrix, require_samples
+from ._validation import finite_matrix, require_samples
 
 
 def _step_contributions(self_block: ArrayLike, cross_block: ArrayLike, sample: int) -> dict[str, np.ndarray]:

@@ -31,7 +31,7 @@ from dataclasses import dataclass, fields
 import numpy as np
 from numpy.typing import ArrayLike
 
-from modeling_signattention.metrics._validation import finite_matrix, require_samples
+from ._validation import finite_matrix, require_samples
 
 CLUSTERED_THRESHOLD = 0.5
 """A row is *clustered* when its cluster score reaches this value (see :func:`compute_attention_alignment`)."""

@@ -1,0 +1,90 @@
+"""What a run writes and how it is named: the one place for figure files, captions, score sets and score labels.
+
+``hub_scripts.interpret`` writes ``interpretability.json`` and the figures with these names; ``hub_scripts.report``,
+``hub_scripts.model_card`` and the Space read them back and show them with these captions and labels. A new score or
+figure is added here once, and every page that shows the run picks it up with the same wording.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# A score set with no sentence, or a score with nothing to average: said so, never a silent 0.
+NO_DATA = "no data"
+
+
+@dataclass(frozen=True)
+class Score:
+    """How a score is shown: a short label for tables, what it means for a reader, and whether it is a share."""
+
+    label: str
+    meaning: str
+    percent: bool = False
+
+
+# interpretability.json: one set of test sentences per key, each with its scores (``hub_scripts.interpret``).
+SCORE_SETS = {
+    "correct_with_gold_spans": "exactly translated, with gold spans",
+    "correct": "exactly translated",
+    "all": "all non-empty predictions",
+}
+
+# The keys of a set's ``attention_alignment`` (``interpretability.alignment``), in reading order.
+ALIGNMENT_SCORES = {
+    "gold_peak_accuracy": Score(
+        "attention peak inside the gloss's true span",
+        "share of glosses whose cross-attention peak lies inside the frames where the gloss is signed",
+        percent=True,
+    ),
+    "gold_centroid_accuracy": Score(
+        "attention centroid inside the true span",
+        "share of glosses whose cross-attention centroid lies inside the frames where the gloss is signed",
+        percent=True,
+    ),
+    "gold_span_mass": Score(
+        "attention mass inside the true span",
+        "mean cross-attention mass on the frames where the gloss is signed",
+    ),
+    "diagonality": Score(
+        "diagonality (Spearman, 1 = diagonal)",
+        "Spearman correlation of gloss position and attention centroid (1 = diagonal)",
+    ),
+    "monotonicity": Score(
+        "monotonicity (attention moves forward)",
+        "share of consecutive glosses whose attention moves forward in time",
+    ),
+    "cluster_score": Score(
+        "cluster score (1 = one cluster of frames)",
+        "attention mass in the best window of frames, above chance (1 = one cluster)",
+    ),
+    "cluster_fraction": Score(
+        "share of clustered glosses",
+        "share of glosses whose attention is clustered",
+    ),
+}
+# A set's ``contribution.norm_ratio`` (``interpretability.contribution``).
+VIDEO_SHARE = Score(
+    "video share of each decoding step (cross / (cross + self))",
+    "mean share of a decoding step coming from the video (cross-attention) vs previous tokens (self-attention)",
+)
+
+# Figures of a run, in reading order: file name -> caption. ``training_curves.png`` is drawn by the report from
+# ``training_log.json``; the others by ``hub_scripts.interpret`` into ``interpretability/``.
+TRAINING_CURVES_FIGURE = "training_curves.png"
+FIGURE_CAPTIONS = {
+    TRAINING_CURVES_FIGURE: "Training loss and validation WER",
+    "mean_cross_attention_correct.png": "Mean cross-attention per sentence length (exactly translated sentences)",
+    "mean_cross_attention_all.png": "Mean cross-attention per sentence length (all predictions)",
+    "sample_cross_attention.png": "One sentence: cross-attention and gold gloss spans",
+    "encoder_self_attention.png": "One sentence: encoder self-attention",
+    "contributions_correct.png": "Video vs previous tokens per decoding step (exactly translated sentences)",
+    "contributions_all.png": "Video vs previous tokens per decoding step (all predictions)",
+}
+
+
+def figure_file(figure: str) -> str:
+    """The file a figure key of ``interpretability.json`` (``mean_cross_attention_all``) is drawn to."""
+    name = f"{figure}.png"
+    if name not in FIGURE_CAPTIONS:
+        raise ValueError(f"unknown figure {figure!r}; known: {sorted(FIGURE_CAPTIONS)}")
+    return name
