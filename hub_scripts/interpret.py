@@ -28,8 +28,8 @@ from typing import Any
 import numpy as np
 
 from dataset_builder.gsl import SPLITS
-from dataset_builder.loading import dataset_metadata, load_pose_splits
-from hub_scripts.evaluate import load_model_dir, write_json
+from dataset_builder.loading import PoseSplit, dataset_metadata, load_pose_splits, load_targets
+from hub_scripts.evaluate import load_model_dir, score, write_json
 from modeling_signattention.interpretability import (
     Translation,
     compute_attention_alignment,
@@ -43,6 +43,9 @@ from modeling_signattention.interpretability import (
     spans_to_model_frames,
     translate_with_attention,
 )
+from modeling_signattention.interpretability.attribution import METHODS
+from modeling_signattention.interpretability.leaderboard import TrustResult, trust_scores
+from modeling_signattention.interpretability.matching import memorization, seen_sentences
 from modeling_signattention.interpretability.schema import NO_DATA, figure_file
 
 
@@ -85,6 +88,100 @@ def gold_model_spans(
     return spans_to_model_frames(spans.tolist(), sample_rate, translation.cross_attention.shape[1])
 
 
+def wer_by_seen(
+    predictions: Sequence[str], references: Sequence[str], seen: Sequence[bool], output_mode: str
+) -> dict[str, Any]:
+    """WER on all clips, on the clips whose sentence occurs in training and on the others ("no data" if none)."""
+    subsets = {"all": [True] * len(seen), "seen": list(seen), "unseen": [not s for s in seen]}
+    result: dict[str, Any] = {}
+    for name, keep in subsets.items():
+        chosen = [i for i, k in enumerate(keep) if k]
+        result[name] = (
+            score([predictions[i] for i in chosen], [references[i] for i in chosen], output_mode)
+            if chosen
+            else {"status": NO_DATA, "num_sentences": 0}
+        )
+    return result
+
+
+def trust_section(
+    model: Any,
+    feature_extractor: Any,
+    data: PoseSplit,
+    translations: Sequence[Translation],
+    references: Sequence[str],
+    seen: Sequence[bool],
+    non_empty: Sequence[int],
+    output_mode: str,
+    methods: Sequence[str],
+    input_components: Sequence[str] | None,
+    batch_size: int,
+    progress: bool,
+) -> TrustResult:
+    """Every attribution method and baseline scored on the non-empty predictions (``interpretability.leaderboard``).
+
+    Gold spans mean something only for glosses; text output is scored by deletion only.
+    """
+    if not non_empty:
+        return TrustResult({"attribution": {}, "baselines": {}, "best_method": None, "num_glosses": 0})
+    no_spans = np.zeros((0, 2), dtype=np.int64)
+    return trust_scores(
+        model,
+        feature_extractor,
+        [data.poses[i] for i in non_empty],
+        [translations[i].token_ids for i in non_empty],
+        [translations[i].glosses for i in non_empty],
+        [references[i].split() for i in non_empty],
+        [data.gloss_spans[i] if output_mode == "gloss" else no_spans for i in non_empty],
+        [seen[i] for i in non_empty],
+        methods=methods,
+        clip_ids=[data.ids[i] for i in non_empty],
+        input_components=input_components,
+        batch_size=batch_size,
+        progress=progress,
+    )
+
+
+def draw_best_method(
+    trust: TrustResult,
+    translations: Sequence[Translation],
+    non_empty: Sequence[int],
+    correct: Sequence[int],
+    seen: Sequence[bool],
+    data: PoseSplit,
+    feature_extractor: Any,
+    output_dir: Path,
+) -> dict[str, str]:
+    """The best method's map on one seen and one unseen sentence, gold spans boxed where the sentence is exact."""
+    method = trust.scores.get("best_method")
+    figures: dict[str, str] = {}
+    for subset in ("seen", "unseen"):
+        key = f"best_method_{subset}"
+        candidates = [k for k, clip in enumerate(non_empty) if seen[clip] == (subset == "seen")]
+        if method is None or not candidates:
+            figures[key] = NO_DATA
+            continue
+        exact = [k for k in candidates if non_empty[k] in set(correct)]
+        k = pick_sample([translations[i] for i in non_empty], exact or candidates)
+        clip = non_empty[k]
+        clip_map = trust.maps[method][k]
+        spans = None
+        if non_empty[k] in set(correct) and len(data.gloss_spans[clip]) == len(translations[clip].glosses):
+            spans = spans_to_model_frames(
+                data.gloss_spans[clip].tolist(), feature_extractor.sample_rate, clip_map.shape[1]
+            )
+        status = "exactly translated" if spans is not None else "not exactly translated"
+        plot_cross_attention(
+            clip_map,
+            translations[clip].glosses,
+            output_dir / figure_file(key),
+            spans,
+            f"Best method ({method}), clip {data.ids[clip]}: {subset} sentence, {status}",
+        )
+        figures[key] = figure_file(key)
+    return figures
+
+
 def pick_sample(translations: Sequence[Translation], candidates: Sequence[int]) -> int:
     """A representative sentence to draw: the candidate whose length is closest to the median (then the first)."""
     lengths = [len(translations[i].glosses) for i in candidates]
@@ -101,6 +198,7 @@ def interpret(
     batch_size: int = 64,
     max_samples: int | None = None,
     progress: bool = True,
+    methods: Sequence[str] = METHODS,
 ) -> dict[str, Any]:
     """Run the analysis (see module docstring); return what was written to ``interpretability.json``."""
     output_dir = Path(output_dir)
@@ -124,6 +222,22 @@ def interpret(
     references = data.targets(output_mode)
     correct = [i for i, (t, ref) in enumerate(zip(translations, references)) if t.glosses and t.text == ref]
     non_empty = [i for i, t in enumerate(translations) if t.glosses]
+    train_targets = load_targets(dataset_dir, "train", output_mode)
+    seen = seen_sentences(train_targets, references)
+    trust = trust_section(
+        model,
+        feature_extractor,
+        data,
+        translations,
+        references,
+        seen,
+        non_empty,
+        output_mode,
+        methods,
+        metadata["input_components"],
+        batch_size,
+        progress,
+    )
 
     # Gold spans exist for synthetic data (real GSL has no gloss timing) and only mean something in gloss mode.
     gold = {
@@ -134,6 +248,9 @@ def interpret(
     with_spans = [i for i in correct if gold.get(i) is not None]
     correct_set = [translations[i] for i in correct]
     results: dict[str, Any] = {
+        # First, because it changes how every score below must be read (a memorised sentence needs no reading).
+        "memorization": memorization(train_targets, references)
+        | {"wer": wer_by_seen([t.text for t in translations], references, seen, output_mode)},
         "data_source": metadata["data_source"],
         "config": metadata["config"],
         "split": split,
@@ -154,8 +271,12 @@ def interpret(
     }
     gold_scores = results["correct_with_gold_spans"].get("attention_alignment", {})
     results["gold_alignment_accuracy"] = gold_scores.get("gold_peak_accuracy")
+    results.update(trust.scores)
 
     results["figures"] = draw_figures(translations, correct, non_empty, gold, output_dir)
+    results["figures"].update(
+        draw_best_method(trust, translations, non_empty, correct, seen, data, feature_extractor, output_dir)
+    )
     save_translations(
         output_dir / "attention.npz",
         translations,
@@ -228,6 +349,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--num-beams", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--max-samples", type=int, help="only the first N clips of the split")
+    parser.add_argument(
+        "--methods", nargs="*", default=list(METHODS), choices=METHODS, help="attribution methods to score"
+    )
     args = parser.parse_args(argv)
     results = interpret(
         args.model_dir,
@@ -237,6 +361,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         args.num_beams,
         args.batch_size,
         args.max_samples,
+        methods=args.methods,
     )
     headline = {
         key: results[key]

@@ -14,6 +14,7 @@ import torch
 
 from modeling_signattention import SignAttentionConfig, SignAttentionForConditionalGeneration
 from modeling_signattention.configuration_signattention import HOLISTIC_COMPONENTS
+from modeling_signattention.interpretability import compute_attention_alignment
 from modeling_signattention.interpretability.attribution import (
     GRADIENT_METHODS,
     METHODS,
@@ -26,7 +27,6 @@ from modeling_signattention.interpretability.attribution import (
 )
 from modeling_signattention.interpretability.baselines import baseline_maps, diagonal_prior_map, uniform_map
 from modeling_signattention.interpretability.faithfulness import deletion_drops, frames_to_remove
-from modeling_signattention.metrics import compute_attention_alignment
 
 GLOSS = 4  # the one gloss the key-frame model predicts (ids 0-3 are <pad> <unk> <s> </s>)
 # The model reads its signal from the right hand: the landmarks after the body (33) and the left hand (21).
@@ -124,7 +124,11 @@ def test_every_method_puts_the_peak_on_the_key_frame(key_frame, method: str) -> 
     assert [m.shape for m in maps] == [(3, 12), (2, 9)]  # glosses x frames, padding removed
     for clip_map, key in zip(maps, KEY_FRAMES):
         assert (clip_map >= 0).all()
-        assert (clip_map.argmax(axis=1) == key).all(), clip_map.round(3)
+        # The key frame holds the row's maximum (occlusion shares it with its 3-frame window) ...
+        np.testing.assert_array_equal(clip_map[:, key], clip_map.max(axis=1))
+        # ... and no frame away from it comes close.
+        away = np.abs(np.arange(clip_map.shape[1]) - key) > 2
+        assert (clip_map[:, away].max(axis=1) < 0.5 * clip_map[:, key]).all(), clip_map.round(3)
 
 
 def test_raw_attention_is_one_hot_and_rollout_keeps_half_for_the_residual(key_frame) -> None:
