@@ -18,6 +18,8 @@ from typing import Any
 
 from modeling_signattention.interpretability.schema import (
     ALIGNMENT_SCORES,
+    ATTRIBUTION_SCORES,
+    BASELINE_LABELS,
     FIGURE_CAPTIONS,
     NO_DATA,
     SCORE_SETS,
@@ -96,6 +98,109 @@ def interpretability_section(scores: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def memorization_section(scores: dict[str, Any]) -> str:
+    """How much of the test split signs training sentences, and WER on seen vs unseen sentences: read first."""
+    memo = scores.get("memorization")
+    if not memo:
+        return ""
+    wer = memo.get("wer", {})
+    rows = [
+        [
+            f"<td>{name}</td>",
+            _cell(entry.get("num_sentences")),
+            _cell(entry.get("wer", NO_DATA), percent=True),
+        ]
+        for name, entry in wer.items()
+    ]
+    return (
+        "<h2>Read this first: memorization</h2>"
+        f"<p><b>{_fraction(memo['seen_sentence_share'])}</b> of the {memo['num_clips']} evaluated clips sign a "
+        f"sentence that occurs in the training split ({memo['num_distinct_seen_sentences']} of their "
+        f"{memo['num_distinct_sentences']} distinct sentences). A model can translate those by recognising the whole "
+        "sentence rather than reading each sign, so every score below is also given on unseen sentences.</p>"
+        + _table(["sentences", "clips", "WER"], rows)
+    )
+
+
+def _method_rows(scores: dict[str, Any], keys: list[str], subset: str | None = None) -> list[list[str]]:
+    """One row per method and per baseline: the given scores, of all clips or of one subset (seen / unseen)."""
+    rows = []
+    entries = [(name, entry) for name, entry in scores.get("attribution", {}).items()]
+    entries += [(BASELINE_LABELS[name], entry) for name, entry in scores.get("baselines", {}).items()]
+    for name, entry in entries:
+        entry = entry.get(subset, {}) if subset else entry
+        rows.append(
+            [f"<td>{html.escape(name)}</td>"]
+            + [
+                _cell(
+                    entry.get(key, NO_DATA),
+                    percent=ATTRIBUTION_SCORES[key].percent if key in ATTRIBUTION_SCORES else False,
+                )
+                for key in keys
+            ]
+        )
+    return rows
+
+
+def trust_section(settings: dict[str, dict[str, Any]]) -> str:
+    """ "Can the attention be trusted?": every attribution method next to the uniform and diagonal-prior baselines
+    on the same glosses, on seen and unseen sentences, for each setting given (label -> interpretability.json)."""
+    settings = {label: scores for label, scores in settings.items() if scores and scores.get("attribution")}
+    parts = ["<h2>Can the attention be trusted?</h2>"]
+    if not settings:
+        return parts[0] + f'<p class="nodata">{NO_DATA}: no attribution method was scored</p>'
+    parts.append(
+        "<p>Each method gives, for every predicted gloss, a map over the clip's frames. Gold scores are computed on "
+        "every predicted gloss that the WER alignment matches to a reference gloss (its gold span is then known), "
+        "deletion scores on every predicted gloss (no gold needed: the drop in log p(gloss) when the top 10 % / 20 % "
+        "frames of the map are removed; the uniform baseline's drop is that of a random order). A method is worth "
+        "showing only where it beats the diagonal prior, which never looks at the model.</p>"
+    )
+    keys = list(ATTRIBUTION_SCORES)
+    for label, scores in settings.items():
+        method, by = scores.get("best_method"), scores.get("best_method_chosen_by")
+        best = scores["attribution"].get(method, {}) if method else {}
+        prior = scores.get("baselines", {}).get("diagonal_prior", {})
+        parts.append(f"<h3>{html.escape(label)}</h3>")
+        parts.append(
+            f"<p>{scores.get('num_clips')} clips, {scores.get('num_glosses')} predicted glosses, "
+            f"{scores.get('num_gold_glosses')} of them matched to a reference gloss with a gold span. Best method "
+            f"(by {html.escape(str(by))}): <b>{html.escape(str(method))}</b>, peak inside the gold span for "
+            f"{_fraction(best.get('gold_peak_accuracy'))} of glosses; diagonal prior: "
+            f"{_fraction(prior.get('gold_peak_accuracy'))}.</p>"
+        )
+        header = ["method", *(ATTRIBUTION_SCORES[key].label for key in keys), "seconds"]
+        parts.append(_table(header, _method_rows(scores, [*keys, "seconds"])))
+        split_keys = ["gold_peak_accuracy", "gold_span_mass", "deletion_drop_10"]
+        seen_rows = _method_rows(scores, split_keys, "seen")
+        unseen_rows = _method_rows(scores, split_keys, "unseen")
+        rows = [seen[:1] + seen[1:] + unseen[1:] for seen, unseen in zip(seen_rows, unseen_rows)]
+        header = ["method"] + [f"seen: {ATTRIBUTION_SCORES[k].label}" for k in split_keys]
+        header += [f"unseen: {ATTRIBUTION_SCORES[k].label}" for k in split_keys]
+        parts.append(_table(header, rows))
+    if len(settings) > 1:
+        labels = list(settings)
+        first = settings[labels[0]]
+        names = [*first.get("attribution", {}), *first.get("baselines", {})]
+        rows = []
+        for name in names:
+            row = [f"<td>{html.escape(BASELINE_LABELS.get(name, name))}</td>"]
+            for label in labels:
+                entry = settings[label].get("attribution", {}).get(name) or settings[label].get(
+                    "baselines", {}
+                ).get(name, {})
+                row += [
+                    _cell(entry.get("gold_peak_accuracy", NO_DATA), percent=True),
+                    _cell(entry.get("deletion_drop_10", NO_DATA)),
+                ]
+            rows.append(row)
+        header = ["method"] + [
+            f"{label}: {column}" for label in labels for column in ("peak in span", "drop 10 %")
+        ]
+        parts.append("<h3>Settings side by side</h3>" + _table(header, rows))
+    return "".join(parts)
+
+
 def _set_score(entry: dict[str, Any], key: str) -> str:
     return _cell(
         entry.get("attention_alignment", {}).get(key, NO_DATA), percent=ALIGNMENT_SCORES[key].percent
@@ -148,6 +253,7 @@ def write_report(run_dir: str | Path) -> Path:
         "</head><body><h1>SignAttention reproduction</h1>",
         "<p>Pose-to-gloss transformer of <i>SignAttention: On the Interpretability of Transformer Models for Sign "
         "Language Translation</i> (arXiv 2410.14506), trained and analysed by <code>hub_scripts.reproduce</code>.</p>",
+        memorization_section(scores or {}),
         recognition_section(results),
     ]
     if timings is not None:
@@ -159,6 +265,8 @@ def write_report(run_dir: str | Path) -> Path:
     parts.append(
         interpretability_section(scores) if scores is not None else "<h2>Interpretability</h2><p>not run</p>"
     )
+    if scores is not None:
+        parts.append(trust_section({f"{results.get('config')} test split": scores}))
     parts.append("<h2>Figures</h2>")
     for name, caption in FIGURE_CAPTIONS.items():
         path = next((p for p in (run_dir / name, run_dir / "interpretability" / name) if p.is_file()), None)

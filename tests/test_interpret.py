@@ -24,6 +24,7 @@ from modeling_signattention.interpretability import (
     mean_attention_by_length,
     resample_attention,
 )
+from modeling_signattention.interpretability.attribution import METHODS
 
 
 def test_resample_attention_keeps_where_the_mass_is():
@@ -92,6 +93,16 @@ def test_no_correct_prediction_gives_explicit_no_data(untrained_setup, tmp_path)
     assert set(alignment["by_length"]) == {"4"}
     contribution = scores["all"]["contribution"]
     assert len(contribution["by_step"]["norm_ratio"]) == 4 and "per_sample" not in contribution
+    # Memorization comes first; the validation split's sentences are all in training here (the first 12 clips).
+    assert next(iter(scores)) == "memorization"
+    assert scores["memorization"]["seen_sentence_share"] == 1.0
+    assert scores["memorization"]["wer"]["unseen"]["status"] == "no data"
+    # Every method and both baselines are scored on the same 12 x 4 glosses; hits of a random model are few.
+    assert set(scores["attribution"]) == set(METHODS) and set(scores["baselines"]) == {"uniform", "diagonal_prior"}
+    for entry in [*scores["attribution"].values(), *scores["baselines"].values()]:
+        assert entry["deletion_num_glosses"] == 48 and entry["num_gold_glosses"] == scores["num_gold_glosses"]
+        assert isinstance(entry["deletion_drop_10"], float) and entry["unseen"]["num_clips"] == 0
+    assert scores["best_method"] in METHODS
     for figure in (
         "mean_cross_attention_all.png",
         "sample_cross_attention.png",
@@ -103,7 +114,7 @@ def test_no_correct_prediction_gives_explicit_no_data(untrained_setup, tmp_path)
 
 def test_raw_attention_is_stored_without_pickles(untrained_setup, tmp_path):
     model_dir, dataset_dir = untrained_setup
-    interpret(model_dir, dataset_dir, tmp_path, split="test", progress=False)
+    interpret(model_dir, dataset_dir, tmp_path, split="test", progress=False, methods=["attention"])
     with np.load(tmp_path / "attention.npz", allow_pickle=False) as archive:
         assert all(archive[name].dtype != object for name in archive.files)
     loaded = load_translations(tmp_path / "attention.npz")
