@@ -89,6 +89,23 @@ class SignAttentionConfig(PreTrainedConfig):
                 f"d_model ({self.d_model}) must be even and divisible by num_heads ({self.num_heads})"
             )
 
+    # transformers refuses ``config.output_attentions = True`` unless attention is eager, because sdpa cannot return
+    # weights. This model switches any call that asks for weights to eager attention by itself (see
+    # ``SignAttentionAttention``), so asking on the config is valid under every attention implementation.
+    @property
+    def output_attentions(self) -> bool:
+        return self._output_attentions
+
+    @output_attentions.setter
+    def output_attentions(self, value: bool) -> None:
+        self._output_attentions = value
+
+    def validate(self) -> None:
+        """transformers' validators, less the one that forbids ``output_attentions`` with sdpa (see above)."""
+        for validator in PreTrainedConfig.__class_validators__:
+            if validator.__name__ != "validate_output_attentions":
+                validator(self)
+
     @property
     def num_landmarks(self) -> int:
         return sum(HOLISTIC_COMPONENTS[name] for name in self.landmark_components)

@@ -23,9 +23,15 @@ from transformers import GenerationMixin, PreTrainedModel
 from transformers import initialization as init
 from transformers.activations import ACT2FN
 from transformers.cache_utils import DynamicCache, EncoderDecoderCache
-from transformers.modeling_outputs import BaseModelOutput, Seq2SeqLMOutput, Seq2SeqModelOutput
+from transformers.modeling_layers import GradientCheckpointingLayer
+from transformers.modeling_outputs import (
+    BaseModelOutput,
+    BaseModelOutputWithPastAndCrossAttentions,
+    Seq2SeqLMOutput,
+    Seq2SeqModelOutput,
+)
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
-from transformers.utils import logging
+from transformers.utils import can_return_tuple, logging
 
 from .configuration_signattention import SignAttentionConfig
 
@@ -33,15 +39,13 @@ logger = logging.get_logger(__name__)
 
 
 @dataclass
-class SignAttentionDecoderOutput(BaseModelOutput):
+class SignAttentionDecoderOutput(BaseModelOutputWithPastAndCrossAttentions):
     """Decoder output, plus the two quantities the paper compares to tell "video" from "previous tokens".
 
     self_attention_outputs / cross_attention_outputs: one `(batch, target_len, d_model)` tensor per decoder layer,
     the output of that block just before the residual add.
     """
 
-    past_key_values: EncoderDecoderCache | None = None
-    cross_attentions: tuple[torch.FloatTensor, ...] | None = None
     self_attention_outputs: tuple[torch.FloatTensor, ...] | None = None
     cross_attention_outputs: tuple[torch.FloatTensor, ...] | None = None
 
@@ -200,7 +204,7 @@ class SignAttentionFeedForward(nn.Module):
         return self.fc2(self.dropout(hidden))
 
 
-class SignAttentionEncoderLayer(nn.Module):
+class SignAttentionEncoderLayer(GradientCheckpointingLayer):
     """Post-norm encoder layer, as ``nn.TransformerEncoderLayer(norm_first=False)``."""
 
     def __init__(self, config: SignAttentionConfig, layer_idx: int):
@@ -225,7 +229,7 @@ class SignAttentionEncoderLayer(nn.Module):
         return hidden_states, attn_weights
 
 
-class SignAttentionDecoderLayer(nn.Module):
+class SignAttentionDecoderLayer(GradientCheckpointingLayer):
     """Post-norm decoder layer, as ``nn.TransformerDecoderLayer(norm_first=False)``.
 
     Returns, besides the hidden states, the self-attention and cross-attention block outputs (what each block adds
@@ -281,6 +285,7 @@ class SignAttentionPreTrainedModel(PreTrainedModel):
     base_model_prefix = "model"
     main_input_name = "input_features"
     _supports_sdpa = True
+    supports_gradient_checkpointing = True  # each layer is a GradientCheckpointingLayer
     _no_split_modules = ["SignAttentionEncoderLayer", "SignAttentionDecoderLayer"]
 
     @torch.no_grad()
@@ -302,6 +307,30 @@ class SignAttentionPreTrainedModel(PreTrainedModel):
         ):
             module.reset_parameters()
 
+    def _output_flags(
+        self, output_attentions: bool | None, output_hidden_states: bool | None
+    ) -> tuple[bool, bool]:
+        """An argument left at None takes the config's value, as in every transformers model: an interpretability
+        model that silently ignored ``config.output_attentions = True`` would hand back no maps."""
+        return (
+            self.config.output_attentions if output_attentions is None else output_attentions,
+            self.config.output_hidden_states if output_hidden_states is None else output_hidden_states,
+        )
+
+
+def unsupported_cache_message(what: str, config: SignAttentionConfig) -> str:
+    return (
+        f"{what} is not supported: SignAttention decodes with the dynamic cache (leave cache_implementation unset "
+        f"or pass 'dynamic'); its decoder has {config.decoder_layers} layer(s) and at most "
+        f"{config.max_target_positions} positions, so a static cache would save nothing"
+    )
+
+
+def is_traced() -> bool:
+    """True inside ``torch.compile`` / ``torch.export``: the value checks below read tensor values (a host sync and
+    a data-dependent branch that cannot be traced), so they run in eager mode only."""
+    return torch.compiler.is_compiling()
+
 
 def padding_to_additive_mask(attention_mask: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
     """`(batch, keys)` 1/0 mask -> `(batch, 1, 1, keys)` additive mask: 0 to attend, dtype-min to ignore."""
@@ -319,14 +348,15 @@ class SignAttentionEncoder(SignAttentionPreTrainedModel):
         self.layer_norm = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
         self.post_init()
 
+    @can_return_tuple
     def forward(
         self,
         input_features: torch.Tensor,
         attention_mask: torch.Tensor | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
-        return_dict: bool | None = None,
     ) -> BaseModelOutput:
+        output_attentions, output_hidden_states = self._output_flags(output_attentions, output_hidden_states)
         check_pose_inputs(self.config, input_features, attention_mask)
         hidden_states = self.embedder(input_features)
         positions = sinusoidal_positions(0, hidden_states.shape[1], self.config.d_model, hidden_states.device)
@@ -338,7 +368,7 @@ class SignAttentionEncoder(SignAttentionPreTrainedModel):
         all_hidden_states = (hidden_states,) if output_hidden_states else None
         all_attentions = () if output_attentions else None
         for layer in self.layers:
-            hidden_states, weights = layer(hidden_states, mask, output_attentions=bool(output_attentions))
+            hidden_states, weights = layer(hidden_states, mask, output_attentions=output_attentions)
             if output_attentions:
                 all_attentions += (weights,)
             if output_hidden_states:
@@ -367,32 +397,53 @@ class SignAttentionDecoder(SignAttentionPreTrainedModel):
     def set_input_embeddings(self, value: nn.Embedding) -> None:
         self.embed_tokens = value
 
+    @can_return_tuple
     def forward(
         self,
-        input_ids: torch.LongTensor,
-        encoder_hidden_states: torch.Tensor,
+        input_ids: torch.LongTensor | None = None,
+        encoder_hidden_states: torch.Tensor | None = None,
         encoder_attention_mask: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
         past_key_values: EncoderDecoderCache | None = None,
-        use_cache: bool = False,
-        output_attentions: bool = False,
-        output_hidden_states: bool = False,
+        inputs_embeds: torch.Tensor | None = None,
+        use_cache: bool | None = None,
+        output_attentions: bool | None = None,
+        output_hidden_states: bool | None = None,
         output_block_outputs: bool = False,
     ) -> SignAttentionDecoderOutput:
-        check_token_ids(input_ids, self.config.vocab_size, "decoder_input_ids")
+        r"""
+        inputs_embeds: `(batch, target_len, d_model)`, used in place of ``embed_tokens(input_ids)``; the model still
+            scales it by sqrt(d_model), so ``embed_tokens(ids)`` gives exactly the outputs of ``ids``.
+        """
+        output_attentions, output_hidden_states = self._output_flags(output_attentions, output_hidden_states)
+        use_cache = self.config.use_cache if use_cache is None else use_cache
+        if (input_ids is None) == (inputs_embeds is None):
+            raise ValueError("Pass exactly one of decoder_input_ids and decoder_inputs_embeds")
+        if encoder_hidden_states is None:
+            raise ValueError("The decoder reads the encoder: pass encoder_hidden_states")
+        if past_key_values is not None and past_key_values.self_attention_cache.is_compileable:
+            raise ValueError(
+                unsupported_cache_message(type(past_key_values.self_attention_cache).__name__, self.config)
+            )
         if use_cache and past_key_values is None:
             past_key_values = EncoderDecoderCache(
                 DynamicCache(config=self.config), DynamicCache(config=self.config)
             )
         past_length = past_key_values.get_seq_length() if past_key_values is not None else 0
+        if input_ids is not None:
+            if past_length == 0 and not is_traced():
+                # Checked on the first call only: later decoding steps read tokens the model itself produced.
+                check_token_ids(input_ids, self.config.vocab_size, "decoder_input_ids")
+            inputs_embeds = self.embed_tokens(input_ids)
+        target_length = inputs_embeds.shape[1]
 
-        hidden_states = self.embed_tokens(input_ids) * self.embed_scale
+        hidden_states = inputs_embeds * self.embed_scale
         positions = sinusoidal_positions(
-            past_length, input_ids.shape[1], self.config.d_model, hidden_states.device
+            past_length, target_length, self.config.d_model, hidden_states.device
         )
         hidden_states = self.positional_dropout(hidden_states + positions.to(hidden_states.dtype))
 
-        self_mask = causal_additive_mask(input_ids.shape[1], past_length, attention_mask, hidden_states.dtype)
+        self_mask = causal_additive_mask(target_length, past_length, attention_mask, hidden_states.dtype)
         cross_mask = (
             None
             if encoder_attention_mask is None
@@ -476,15 +527,17 @@ def check_pose_inputs(
             f"input_features has {frames} frames, more than max_source_positions={config.max_source_positions}; "
             "sample or truncate frames with the feature extractor"
         )
+    if attention_mask is not None and attention_mask.shape != (batch, frames):
+        raise ValueError(
+            f"attention_mask has shape {tuple(attention_mask.shape)}, expected {(batch, frames)}"
+        )
+    if is_traced():
+        return
     if torch.isnan(input_features).any():
         raise ValueError(
             "input_features contains NaN: replace missing landmarks with 0 (the feature extractor does)"
         )
     if attention_mask is not None:
-        if attention_mask.shape != (batch, frames):
-            raise ValueError(
-                f"attention_mask has shape {tuple(attention_mask.shape)}, expected {(batch, frames)}"
-            )
         empty = (attention_mask.sum(dim=1) == 0).nonzero().flatten().tolist()
         if empty:
             raise ValueError(
@@ -521,6 +574,7 @@ class SignAttentionModel(SignAttentionPreTrainedModel):
     def set_input_embeddings(self, value: nn.Embedding) -> None:
         self.decoder.embed_tokens = value
 
+    @can_return_tuple
     def forward(
         self,
         input_features: torch.Tensor | None = None,
@@ -529,12 +583,13 @@ class SignAttentionModel(SignAttentionPreTrainedModel):
         decoder_attention_mask: torch.Tensor | None = None,
         encoder_outputs: BaseModelOutput | tuple | None = None,
         past_key_values: EncoderDecoderCache | None = None,
+        decoder_inputs_embeds: torch.Tensor | None = None,
         use_cache: bool | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         output_block_outputs: bool = False,
-        return_dict: bool | None = None,
     ) -> SignAttentionSeq2SeqModelOutput:
+        output_attentions, output_hidden_states = self._output_flags(output_attentions, output_hidden_states)
         if encoder_outputs is None:
             if input_features is None:
                 raise ValueError("Pass input_features (or encoder_outputs)")
@@ -543,11 +598,12 @@ class SignAttentionModel(SignAttentionPreTrainedModel):
                 attention_mask=attention_mask,
                 output_attentions=output_attentions,
                 output_hidden_states=output_hidden_states,
+                return_dict=True,
             )
         elif not isinstance(encoder_outputs, BaseModelOutput):
             encoder_outputs = BaseModelOutput(*encoder_outputs)
-        if decoder_input_ids is None:
-            raise ValueError("Pass decoder_input_ids or labels")
+        if decoder_input_ids is None and decoder_inputs_embeds is None:
+            raise ValueError("Pass decoder_input_ids, decoder_inputs_embeds or labels")
 
         decoder_outputs = self.decoder(
             decoder_input_ids,
@@ -555,10 +611,12 @@ class SignAttentionModel(SignAttentionPreTrainedModel):
             encoder_attention_mask=attention_mask,
             attention_mask=decoder_attention_mask,
             past_key_values=past_key_values,
-            use_cache=bool(use_cache),
-            output_attentions=bool(output_attentions),
-            output_hidden_states=bool(output_hidden_states),
+            inputs_embeds=decoder_inputs_embeds,
+            use_cache=use_cache,
+            output_attentions=output_attentions,
+            output_hidden_states=output_hidden_states,
             output_block_outputs=output_block_outputs,
+            return_dict=True,
         )
         return SignAttentionSeq2SeqModelOutput(
             last_hidden_state=decoder_outputs.last_hidden_state,
@@ -588,6 +646,7 @@ class SignAttentionForConditionalGeneration(SignAttentionPreTrainedModel, Genera
     def set_output_embeddings(self, value: nn.Linear) -> None:
         self.lm_head = value
 
+    @can_return_tuple
     def forward(
         self,
         input_features: torch.Tensor | None = None,
@@ -596,24 +655,28 @@ class SignAttentionForConditionalGeneration(SignAttentionPreTrainedModel, Genera
         decoder_attention_mask: torch.Tensor | None = None,
         encoder_outputs: BaseModelOutput | tuple | None = None,
         past_key_values: EncoderDecoderCache | None = None,
+        decoder_inputs_embeds: torch.Tensor | None = None,
         labels: torch.LongTensor | None = None,
         use_cache: bool | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         output_block_outputs: bool = False,
-        return_dict: bool | None = None,
     ) -> SignAttentionSeq2SeqLMOutput:
         r"""
         input_features: `(batch, frames, num_features)` flattened keypoints (see `SignAttentionFeatureExtractor`).
         attention_mask: `(batch, frames)`, 1 for real frames, 0 for padding.
         labels: `(batch, target_len)` gloss ids ending with EOS; -100 (and the pad id) are ignored by the loss.
+        decoder_inputs_embeds: `(batch, target_len, d_model)` in place of ``get_input_embeddings()(decoder_input_ids)``.
+        output_attentions / output_hidden_states: None takes the config's value.
         output_block_outputs: also return, per decoder layer, the self-attention and cross-attention block outputs
             before the residual add (`decoder_self_attention_outputs`, `decoder_cross_attention_outputs`).
+        return_dict: False (or ``config.return_dict = False``) returns a tuple of the fields that are not None.
         """
         if labels is not None:
-            check_token_ids(labels, self.config.vocab_size, "labels", ignore_index=-100)
+            if not is_traced():
+                check_token_ids(labels, self.config.vocab_size, "labels", ignore_index=-100)
             labels = labels.masked_fill(labels == self.config.pad_token_id, -100)
-            if decoder_input_ids is None:
+            if decoder_input_ids is None and decoder_inputs_embeds is None:
                 decoder_input_ids = shift_tokens_right(
                     labels, self.config.pad_token_id, self.config.decoder_start_token_id
                 )
@@ -624,10 +687,12 @@ class SignAttentionForConditionalGeneration(SignAttentionPreTrainedModel, Genera
             decoder_attention_mask=decoder_attention_mask,
             encoder_outputs=encoder_outputs,
             past_key_values=past_key_values,
+            decoder_inputs_embeds=decoder_inputs_embeds,
             use_cache=use_cache if use_cache is not None else (self.config.use_cache and labels is None),
             output_attentions=output_attentions,
             output_hidden_states=output_hidden_states,
             output_block_outputs=output_block_outputs,
+            return_dict=True,
         )
         logits = self.lm_head(outputs.last_hidden_state)
         loss = None
@@ -648,6 +713,29 @@ class SignAttentionForConditionalGeneration(SignAttentionPreTrainedModel, Genera
             decoder_self_attention_outputs=outputs.decoder_self_attention_outputs,
             decoder_cross_attention_outputs=outputs.decoder_cross_attention_outputs,
         )
+
+    def generate(self, *args, **kwargs):
+        """``GenerationMixin.generate``, with two things settled first.
+
+        - ``output_attentions`` / ``output_hidden_states`` left unset take the model config's value (a generation
+          config copies the model config once, when the model is built; a flag set on ``model.config`` later would
+          otherwise be ignored).
+        - A static cache is refused by name (see the decoder) instead of failing deep inside attention.
+        """
+        generation_config = kwargs.get("generation_config") or self.generation_config
+        for flag in ("output_attentions", "output_hidden_states"):
+            if (
+                kwargs.get(flag) is None
+                and not getattr(generation_config, flag)
+                and getattr(self.config, flag)
+            ):
+                kwargs[flag] = True
+        cache_implementation = kwargs.get("cache_implementation", generation_config.cache_implementation)
+        if cache_implementation not in (None, "dynamic"):
+            raise ValueError(
+                unsupported_cache_message(f"cache_implementation={cache_implementation!r}", self.config)
+            )
+        return super().generate(*args, **kwargs)
 
 
 __all__ = [
