@@ -14,6 +14,13 @@ non-empty prediction. Writes to ``--output-dir``:
 * ``mean_cross_attention_{correct,all}.png`` (per sentence length, relative time), ``sample_cross_attention.png``
   (one sentence, gold spans boxed), ``encoder_self_attention.png``, ``contributions_{correct,all}.png``;
 * ``attention.npz``: every translation's raw maps and block outputs (``interpretability.load_translations`` reads it).
+
+``interpretability.json`` starts with ``memorization``: the share of clips whose sentence occurs in the training split
+and WER on seen vs unseen sentences, because a memorised sentence needs no reading of signs. ``attribution`` (method ->
+scores) and ``baselines`` (``uniform``, ``diagonal_prior`` -> the same scores) then say whether any map can be trusted:
+every attribution method of ``interpretability.attribution`` scored on every predicted gloss that the WER alignment
+matches to a reference gloss, next to maps that never look at the model, also split by seen and unseen sentences
+(``interpretability.leaderboard``); ``best_method_{seen,unseen}.png`` draw the best method's map.
 """
 
 from __future__ import annotations
@@ -117,15 +124,20 @@ def trust_section(
     input_components: Sequence[str] | None,
     batch_size: int,
     progress: bool,
-) -> TrustResult:
-    """Every attribution method and baseline scored on the non-empty predictions (``interpretability.leaderboard``).
+) -> tuple[TrustResult, list[int]]:
+    """Every attribution method and baseline scored on the non-empty predictions (``interpretability.leaderboard``);
+    also returns the clips scored, in the order of the maps.
 
     Gold spans mean something only for glosses; text output is scored by deletion only.
     """
+    # Occlusion removes 3-frame windows and a map over 1 frame says nothing: such clips are left out, and counted.
+    too_short = [i for i in non_empty if len(feature_extractor.sample_frames(len(data.poses[i]), False)) <= 3]
+    non_empty = [i for i in non_empty if i not in set(too_short)]
     if not non_empty:
-        return TrustResult({"attribution": {}, "baselines": {}, "best_method": None, "num_glosses": 0})
+        empty = {"attribution": {}, "baselines": {}, "best_method": None, "num_glosses": 0}
+        return TrustResult(empty | {"num_too_short": len(too_short)}), []
     no_spans = np.zeros((0, 2), dtype=np.int64)
-    return trust_scores(
+    result = trust_scores(
         model,
         feature_extractor,
         [data.poses[i] for i in non_empty],
@@ -140,12 +152,14 @@ def trust_section(
         batch_size=batch_size,
         progress=progress,
     )
+    result.scores["num_too_short"] = len(too_short)
+    return result, non_empty
 
 
 def draw_best_method(
     trust: TrustResult,
     translations: Sequence[Translation],
-    non_empty: Sequence[int],
+    scored: Sequence[int],
     correct: Sequence[int],
     seen: Sequence[bool],
     data: PoseSplit,
@@ -157,16 +171,16 @@ def draw_best_method(
     figures: dict[str, str] = {}
     for subset in ("seen", "unseen"):
         key = f"best_method_{subset}"
-        candidates = [k for k, clip in enumerate(non_empty) if seen[clip] == (subset == "seen")]
+        candidates = [k for k, clip in enumerate(scored) if seen[clip] == (subset == "seen")]
         if method is None or not candidates:
             figures[key] = NO_DATA
             continue
-        exact = [k for k in candidates if non_empty[k] in set(correct)]
-        k = pick_sample([translations[i] for i in non_empty], exact or candidates)
-        clip = non_empty[k]
+        exact = [k for k in candidates if scored[k] in set(correct)]
+        k = pick_sample([translations[i] for i in scored], exact or candidates)
+        clip = scored[k]
         clip_map = trust.maps[method][k]
         spans = None
-        if non_empty[k] in set(correct) and len(data.gloss_spans[clip]) == len(translations[clip].glosses):
+        if scored[k] in set(correct) and len(data.gloss_spans[clip]) == len(translations[clip].glosses):
             spans = spans_to_model_frames(
                 data.gloss_spans[clip].tolist(), feature_extractor.sample_rate, clip_map.shape[1]
             )
@@ -224,7 +238,7 @@ def interpret(
     non_empty = [i for i, t in enumerate(translations) if t.glosses]
     train_targets = load_targets(dataset_dir, "train", output_mode)
     seen = seen_sentences(train_targets, references)
-    trust = trust_section(
+    trust, scored = trust_section(
         model,
         feature_extractor,
         data,
@@ -275,7 +289,7 @@ def interpret(
 
     results["figures"] = draw_figures(translations, correct, non_empty, gold, output_dir)
     results["figures"].update(
-        draw_best_method(trust, translations, non_empty, correct, seen, data, feature_extractor, output_dir)
+        draw_best_method(trust, translations, scored, correct, seen, data, feature_extractor, output_dir)
     )
     save_translations(
         output_dir / "attention.npz",

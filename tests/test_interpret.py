@@ -98,7 +98,10 @@ def test_no_correct_prediction_gives_explicit_no_data(untrained_setup, tmp_path)
     assert scores["memorization"]["seen_sentence_share"] == 1.0
     assert scores["memorization"]["wer"]["unseen"]["status"] == "no data"
     # Every method and both baselines are scored on the same 12 x 4 glosses; hits of a random model are few.
-    assert set(scores["attribution"]) == set(METHODS) and set(scores["baselines"]) == {"uniform", "diagonal_prior"}
+    assert set(scores["attribution"]) == set(METHODS) and set(scores["baselines"]) == {
+        "uniform",
+        "diagonal_prior",
+    }
     for entry in [*scores["attribution"].values(), *scores["baselines"].values()]:
         assert entry["deletion_num_glosses"] == 48 and entry["num_gold_glosses"] == scores["num_gold_glosses"]
         assert isinstance(entry["deletion_drop_10"], float) and entry["unseen"]["num_clips"] == 0
