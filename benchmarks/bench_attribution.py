@@ -97,13 +97,13 @@ def main() -> None:
 
 
 def draw(results: dict, methods: list[str], path: Path) -> None:
-    from modeling_signattention.interpretability.figures import _pyplot
+    from matplotlib.figure import Figure
 
-    plt = _pyplot()
     names = ["decode (baseline)", *methods]
     walls = [results["decode"]["wall"], *(results[m]["wall"] for m in methods)]
     cpus = [results["decode"]["cpu"], *(results[m]["cpu"] for m in methods)]
-    figure, axis = plt.subplots(figsize=(7.5, 3.6))
+    figure = Figure(figsize=(7.5, 3.6), layout="constrained")
+    axis = figure.add_subplot()
     positions = range(len(names))
     axis.barh([p - 0.2 for p in positions], walls, height=0.4, label="wall")
     axis.barh([p + 0.2 for p in positions], cpus, height=0.4, label="process CPU")
@@ -112,12 +112,11 @@ def draw(results: dict, methods: list[str], path: Path) -> None:
     axis.set_xlabel("seconds")
     axis.set_title(
         f"Attribution of {results['clips']} clips ({results['glosses']} glosses), {results['threads']} threads: "
-        f"{results['total_wall']:.0f} s in all"
+        f"{results['total_wall']:.0f} s in all",
+        fontsize=9,
     )
     axis.legend()
-    figure.tight_layout()
     figure.savefig(path, dpi=110)
-    plt.close(figure)
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from modeling_signattention.interpretability.figures import plot_training_curves
 from modeling_signattention.interpretability.schema import (
     ALIGNMENT_SCORES,
     ATTRIBUTION_SCORES,
@@ -174,7 +175,7 @@ def trust_section(settings: dict[str, dict[str, Any]]) -> str:
         split_keys = ["gold_peak_accuracy", "gold_span_mass", "deletion_drop_10"]
         seen_rows = _method_rows(scores, split_keys, "seen")
         unseen_rows = _method_rows(scores, split_keys, "unseen")
-        rows = [seen[:1] + seen[1:] + unseen[1:] for seen, unseen in zip(seen_rows, unseen_rows)]
+        rows = [seen[:1] + seen[1:] + unseen[1:] for seen, unseen in zip(seen_rows, unseen_rows, strict=True)]
         header = ["method"] + [f"seen: {ATTRIBUTION_SCORES[k].label}" for k in split_keys]
         header += [f"unseen: {ATTRIBUTION_SCORES[k].label}" for k in split_keys]
         parts.append(_table(header, rows))
@@ -209,29 +210,6 @@ def _set_score(entry: dict[str, Any], key: str) -> str:
 
 def _fraction(value: Any) -> str:
     return f"{value:.1%}" if isinstance(value, float) else NO_DATA
-
-
-def plot_training_curves(log_history: list[dict[str, Any]], path: Path) -> None:
-    """Training loss per logging step and validation WER per epoch, on a shared epoch axis."""
-    from modeling_signattention.interpretability.figures import _pyplot
-
-    plt = _pyplot()
-    train = [(entry["epoch"], entry["loss"]) for entry in log_history if "loss" in entry]
-    valid = [(entry["epoch"], entry["eval_wer"]) for entry in log_history if "eval_wer" in entry]
-    figure, axis = plt.subplots(figsize=(7, 3.6))
-    if train:
-        axis.plot(*zip(*train), color="tab:blue", label="training loss")
-    axis.set_xlabel("epoch")
-    axis.set_ylabel("training loss", color="tab:blue")
-    if valid:
-        other = axis.twinx()
-        other.plot(*zip(*valid), color="tab:red", marker="o", label="validation WER")
-        other.set_ylabel("validation WER", color="tab:red")
-        other.set_ylim(0, max(1.0, max(wer for _, wer in valid)))
-    axis.set_title("Training")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
 
 
 def write_report(run_dir: str | Path) -> Path:

@@ -84,7 +84,7 @@ def key_frame_batch() -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """Two clips (12 and 9 frames, the second padded), 3 and 2 predicted glosses."""
     features = torch.zeros(2, max(CLIP_FRAMES), 225)
     mask = torch.zeros(2, max(CLIP_FRAMES), dtype=torch.long)
-    for row, (frames, key) in enumerate(zip(CLIP_FRAMES, KEY_FRAMES)):
+    for row, (frames, key) in enumerate(zip(CLIP_FRAMES, KEY_FRAMES, strict=True)):
         features[row, :frames, RIGHT_HAND + 8 : RIGHT_HAND + 16] = 100.0  # -w after the LayerNorm
         features[row, key, RIGHT_HAND + 8 : RIGHT_HAND + 16] = 0.0
         features[row, key, RIGHT_HAND : RIGHT_HAND + 8] = 100.0  # w
@@ -122,7 +122,7 @@ def test_every_method_puts_the_peak_on_the_key_frame(key_frame, method: str) -> 
     model, batch, sequences = key_frame
     maps = attribute(method, model, batch, sequences)
     assert [m.shape for m in maps] == [(3, 12), (2, 9)]  # glosses x frames, padding removed
-    for clip_map, key in zip(maps, KEY_FRAMES):
+    for clip_map, key in zip(maps, KEY_FRAMES, strict=True):
         assert (clip_map >= 0).all()
         # The key frame holds the row's maximum (occlusion shares it with its 3-frame window) ...
         np.testing.assert_array_equal(clip_map[:, key], clip_map.max(axis=1))
@@ -201,7 +201,7 @@ def test_articulator_split_finds_the_right_hand(key_frame, method: str) -> None:
     parts = articulator_maps(method, model, batch, sequences)
     assert list(parts[0]) == ["body", "left hand", "right hand"]
     whole = attribute(method, model, batch, sequences)
-    for clip_parts, clip_map in zip(parts, whole):
+    for clip_parts, clip_map in zip(parts, whole, strict=True):
         np.testing.assert_allclose(sum(clip_parts.values()), clip_map, rtol=1e-6)
         # Only right-hand landmarks are ever non-zero, so all credit goes to the right hand.
         assert clip_parts["body"].sum() == clip_parts["left hand"].sum() == 0
@@ -271,7 +271,7 @@ def test_frames_to_remove_takes_the_top_share_and_breaks_ties_at_random() -> Non
 def test_deletion_drop_of_a_map_on_the_key_frame(key_frame) -> None:
     model, batch, sequences = key_frame
     ramp = [np.tile(np.linspace(0.0, 0.01, frames), (glosses, 1)) for glosses, frames in ((3, 12), (2, 9))]
-    for clip_map, key in zip(ramp, KEY_FRAMES):
+    for clip_map, key in zip(ramp, KEY_FRAMES, strict=True):
         clip_map[:, key] = 1.0  # key frame first, then the latest frames
     drops = deletion_drops(model, batch, sequences, ramp, fractions=(0.1, 0.2))
     # Independent reference for clip 0, 10 %: ceil(1.2) = 2 frames, the key frame and the last frame.

@@ -70,7 +70,7 @@ class DecodedBatch:
             maps = maps.detach().double().cpu().numpy()
         return [
             np.asarray(maps[row, :glosses, :frames], dtype=np.float64)
-            for row, (glosses, frames) in enumerate(zip(self.num_glosses, self.num_frames))
+            for row, (glosses, frames) in enumerate(zip(self.num_glosses, self.num_frames, strict=True))
         ]
 
 
@@ -299,7 +299,7 @@ def _gradient_attributions(
         results.append(attributions.detach())
     flat = torch.cat(results).double().cpu().numpy()
     per_clip, offset = [], 0
-    for glosses, frames in zip(decoded.num_glosses, decoded.num_frames):
+    for glosses, frames in zip(decoded.num_glosses, decoded.num_frames, strict=True):
         per_clip.append(flat[offset : offset + glosses, :frames].astype(np.float64))
         offset += glosses
     return per_clip
@@ -565,7 +565,9 @@ def attribute_clips(
         batch_size=batch_size,
         description=f"attribution: {method}" if progress else None,
     ):
-        for index, clip_map in zip(indices, function(model, batch, sequences, clip_ids=names, **options)):
+        for index, clip_map in zip(
+            indices, function(model, batch, sequences, clip_ids=names, **options), strict=True
+        ):
             maps[index] = clip_map
     return maps
 

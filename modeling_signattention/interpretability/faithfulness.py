@@ -51,7 +51,9 @@ def deletion_drops(
     decoded = decoded_batch(model, batch, sequences, clip_ids)
     if len(maps) != len(decoded.num_glosses):
         raise ValueError(f"got {len(maps)} maps for a batch of {len(decoded.num_glosses)} clips")
-    for row, (clip_map, glosses, frames) in enumerate(zip(maps, decoded.num_glosses, decoded.num_frames)):
+    for row, (clip_map, glosses, frames) in enumerate(
+        zip(maps, decoded.num_glosses, decoded.num_frames, strict=True)
+    ):
         if np.shape(clip_map) != (glosses, frames):
             raise ValueError(
                 f"{clip_name(row, clip_ids)}: map of shape {np.shape(clip_map)}, expected ({glosses}, {frames}) "
@@ -121,7 +123,7 @@ def deletion_drops_clips(
         drops = deletion_drops(
             model, batch, sequences, [maps[i] for i in indices], fractions=fractions, rng=rng, clip_ids=names
         )
-        for index, clip_drops in zip(indices, drops):
+        for index, clip_drops in zip(indices, drops, strict=True):
             results[index] = clip_drops
     return results
 
@@ -132,7 +134,7 @@ def summarise_drops(drops: Sequence[np.ndarray], fractions: Sequence[float] = FR
     if stacked is None or len(stacked) == 0:
         return {drop_key(fraction): None for fraction in fractions} | {"deletion_num_glosses": 0}
     means = stacked.mean(axis=0)
-    return {drop_key(fraction): float(mean) for fraction, mean in zip(fractions, means)} | {
+    return {drop_key(fraction): float(mean) for fraction, mean in zip(fractions, means, strict=True)} | {
         "deletion_num_glosses": len(stacked)
     }
 

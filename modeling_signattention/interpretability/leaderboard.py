@@ -61,7 +61,7 @@ def gold_glosses(
     """
     rows, spans = [], []
     for clip, (predicted, reference, clip_spans, frames) in enumerate(
-        zip(predictions, references, reference_spans, num_frames)
+        zip(predictions, references, reference_spans, num_frames, strict=True)
     ):
         clip_spans = np.asarray(clip_spans).reshape(-1, 2)
         if len(clip_spans) == 0:
@@ -197,7 +197,7 @@ def trust_scores(
                 results = check_method(method)(
                     model, batch, sequences, clip_ids=names, **options.get(method, {})
                 )
-            for index, clip_map in zip(indices, results):
+            for index, clip_map in zip(indices, results, strict=True):
                 method_maps[index] = clip_map
         seconds[method] = time.perf_counter() - started
         maps[method] = method_maps

@@ -53,7 +53,7 @@ def memorization(train_sentences: Sequence[str], sentences: Sequence[str]) -> di
         raise ValueError("no evaluation sentences given: there is nothing to compare with training")
     seen = seen_sentences(train_sentences, sentences)
     distinct = {normalise_sentence(sentence) for sentence in sentences}
-    distinct_seen = {normalise_sentence(s) for s, is_seen in zip(sentences, seen) if is_seen}
+    distinct_seen = {normalise_sentence(s) for s, is_seen in zip(sentences, seen, strict=True) if is_seen}
     return {
         "seen_sentence_share": sum(seen) / len(seen),
         "num_clips": len(seen),

@@ -55,12 +55,12 @@ def timestamp_accuracy(
     if len(predicted) != len(gold):
         raise ValueError(f"got predicted spans for {len(predicted)} clips but gold spans for {len(gold)}")
     ious, errors = [], []
-    for clip, (clip_predicted, clip_gold) in enumerate(zip(predicted, gold)):
+    for clip, (clip_predicted, clip_gold) in enumerate(zip(predicted, gold, strict=True)):
         if len(clip_predicted) != len(clip_gold):
             raise ValueError(
                 f"clip {clip}: {len(clip_predicted)} predicted spans for {len(clip_gold)} gold spans"
             )
-        for (start, end), (gold_start, gold_end) in zip(clip_predicted, clip_gold):
+        for (start, end), (gold_start, gold_end) in zip(clip_predicted, clip_gold, strict=True):
             overlap = max(0, min(end, gold_end) - max(start, gold_start))
             union = (end - start) + (gold_end - gold_start) - overlap
             ious.append(overlap / union)
