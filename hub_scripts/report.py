@@ -4,7 +4,8 @@
 
 Reads what ``hub_scripts.reproduce`` leaves in ``RUN_DIR``: ``eval_results.json``, ``interpretability.json``,
 ``training_log.json``, ``timings.json`` (optional) and the PNGs of ``interpretability/``. Figures are embedded as
-base64, so the report can be mailed or attached to a model card on its own.
+base64, so the report can be mailed or attached to a model card on its own. A reproduce output folder with
+``settings.json`` (several settings, one run folder each) gets one report with the settings side by side first.
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ from modeling_signattention.interpretability.schema import (
     ALIGNMENT_SCORES,
     ATTRIBUTION_SCORES,
     BASELINE_LABELS,
+    EVAL_RESULTS_FILE,
     FIGURE_CAPTIONS,
+    INTERPRETABILITY_FILE,
     NO_DATA,
     SCORE_SETS,
+    SETTINGS_FILE,
     TRAINING_CURVES_FIGURE,
     VIDEO_SHARE,
 )
@@ -143,63 +147,70 @@ def _method_rows(scores: dict[str, Any], keys: list[str], subset: str | None = N
     return rows
 
 
-def trust_section(settings: dict[str, dict[str, Any]]) -> str:
-    """ "Can the attention be trusted?": every attribution method next to the uniform and diagonal-prior baselines
-    on the same glosses, on seen and unseen sentences, for each setting given (label -> interpretability.json)."""
-    settings = {label: scores for label, scores in settings.items() if scores and scores.get("attribution")}
-    parts = ["<h2>Can the attention be trusted?</h2>"]
-    if not settings:
-        return parts[0] + f'<p class="nodata">{NO_DATA}: no attribution method was scored</p>'
-    parts.append(
-        "<p>Each method gives, for every predicted gloss, a map over the clip's frames. Gold scores are computed on "
-        "every predicted gloss that the WER alignment matches to a reference gloss (its gold span is then known), "
-        "deletion scores on every predicted gloss (no gold needed: the drop in log p(gloss) when the top 10 % / 20 % "
-        "frames of the map are removed; the uniform baseline's drop is that of a random order). A method is worth "
-        "showing only where it beats the diagonal prior, which never looks at the model.</p>"
-    )
+TRUST_INTRO = (
+    "<p>Each method gives, for every predicted gloss, a map over the clip's frames. Gold scores are computed on "
+    "every predicted gloss that the WER alignment matches to a reference gloss (its gold span is then known), "
+    "deletion scores on every predicted gloss (no gold needed: the drop in log p(gloss) when the top 10 % / 20 % "
+    "frames of the map are removed; the uniform baseline's drop is that of a random order). A method is worth "
+    "showing only where it beats the diagonal prior, which never looks at the model.</p>"
+)
+
+
+def trust_section(scores: dict[str, Any]) -> str:
+    """ "Can the attention be trusted?" for one run: every attribution method next to the uniform and diagonal-prior
+    baselines on the same glosses, on all, seen and unseen sentences (``interpretability.json``)."""
+    heading = "<h2>Can the attention be trusted?</h2>"
+    if not scores.get("attribution"):
+        return heading + f'<p class="nodata">{NO_DATA}: no attribution method was scored</p>'
+    method, by = scores.get("best_method"), scores.get("best_method_chosen_by")
+    best = scores["attribution"].get(method, {}) if method else {}
+    prior = scores.get("baselines", {}).get("diagonal_prior", {})
     keys = list(ATTRIBUTION_SCORES)
-    for label, scores in settings.items():
-        method, by = scores.get("best_method"), scores.get("best_method_chosen_by")
-        best = scores["attribution"].get(method, {}) if method else {}
-        prior = scores.get("baselines", {}).get("diagonal_prior", {})
-        parts.append(f"<h3>{html.escape(label)}</h3>")
-        parts.append(
-            f"<p>{scores.get('num_clips')} clips, {scores.get('num_glosses')} predicted glosses, "
-            f"{scores.get('num_gold_glosses')} of them matched to a reference gloss with a gold span. Best method "
-            f"(by {html.escape(str(by))}): <b>{html.escape(str(method))}</b>, peak inside the gold span for "
-            f"{_fraction(best.get('gold_peak_accuracy'))} of glosses; diagonal prior: "
-            f"{_fraction(prior.get('gold_peak_accuracy'))}.</p>"
-        )
-        header = ["method", *(ATTRIBUTION_SCORES[key].label for key in keys), "seconds"]
-        parts.append(_table(header, _method_rows(scores, [*keys, "seconds"])))
-        split_keys = ["gold_peak_accuracy", "gold_span_mass", "deletion_drop_10"]
-        seen_rows = _method_rows(scores, split_keys, "seen")
-        unseen_rows = _method_rows(scores, split_keys, "unseen")
-        rows = [seen[:1] + seen[1:] + unseen[1:] for seen, unseen in zip(seen_rows, unseen_rows, strict=True)]
-        header = ["method"] + [f"seen: {ATTRIBUTION_SCORES[k].label}" for k in split_keys]
-        header += [f"unseen: {ATTRIBUTION_SCORES[k].label}" for k in split_keys]
-        parts.append(_table(header, rows))
-    if len(settings) > 1:
-        labels = list(settings)
-        first = settings[labels[0]]
-        names = [*first.get("attribution", {}), *first.get("baselines", {})]
-        rows = []
-        for name in names:
-            row = [f"<td>{html.escape(BASELINE_LABELS.get(name, name))}</td>"]
-            for label in labels:
-                entry = settings[label].get("attribution", {}).get(name) or settings[label].get(
-                    "baselines", {}
-                ).get(name, {})
-                row += [
-                    _cell(entry.get("gold_peak_accuracy", NO_DATA), percent=True),
-                    _cell(entry.get("deletion_drop_10", NO_DATA)),
-                ]
-            rows.append(row)
-        header = ["method"] + [
-            f"{label}: {column}" for label in labels for column in ("peak in span", "drop 10 %")
-        ]
-        parts.append("<h3>Settings side by side</h3>" + _table(header, rows))
+    parts = [
+        heading,
+        TRUST_INTRO,
+        f"<p>{scores.get('num_clips')} clips, {scores.get('num_glosses')} predicted glosses, "
+        f"{scores.get('num_gold_glosses')} of them matched to a reference gloss with a gold span. Best method "
+        f"(by {html.escape(str(by))}): <b>{html.escape(str(method))}</b>, peak inside the gold span for "
+        f"{_fraction(best.get('gold_peak_accuracy'))} of glosses; diagonal prior: "
+        f"{_fraction(prior.get('gold_peak_accuracy'))}.</p>",
+        _table(
+            ["method", *(ATTRIBUTION_SCORES[key].label for key in keys), "seconds"],
+            _method_rows(scores, [*keys, "seconds"]),
+        ),
+    ]
+    split_keys = ["gold_peak_accuracy", "gold_span_mass", "deletion_drop_10"]
+    seen_rows = _method_rows(scores, split_keys, "seen")
+    unseen_rows = _method_rows(scores, split_keys, "unseen")
+    rows = [seen + unseen[1:] for seen, unseen in zip(seen_rows, unseen_rows, strict=True)]
+    header = ["method"] + [f"seen: {ATTRIBUTION_SCORES[k].label}" for k in split_keys]
+    header += [f"unseen: {ATTRIBUTION_SCORES[k].label}" for k in split_keys]
+    parts.append(_table(header, rows))
     return "".join(parts)
+
+
+def trust_side_by_side(settings: dict[str, dict[str, Any]]) -> str:
+    """Each setting's (label -> interpretability.json) gold peak accuracy and 10 % deletion drop per method and
+    baseline, as columns: the paper setting next to the sentence-disjoint one."""
+    settings = {label: scores for label, scores in settings.items() if scores.get("attribution")}
+    if not settings:
+        return ""
+    first = next(iter(settings.values()))
+    names = [*first["attribution"], *first.get("baselines", {})]
+    rows = []
+    for name in names:
+        row = [f"<td>{html.escape(BASELINE_LABELS.get(name, name))}</td>"]
+        for scores in settings.values():
+            entry = scores["attribution"].get(name) or scores.get("baselines", {}).get(name, {})
+            for subset in (entry, entry.get("unseen", {})):
+                row += [
+                    _cell(subset.get("gold_peak_accuracy", NO_DATA), percent=True),
+                    _cell(subset.get("deletion_drop_10", NO_DATA)),
+                ]
+        rows.append(row)
+    columns = ("peak in span", "drop 10 %", "unseen: peak in span", "unseen: drop 10 %")
+    header = ["method"] + [f"{label}: {column}" for label in settings for column in columns]
+    return "<h2>Can the attention be trusted? Settings side by side</h2>" + TRUST_INTRO + _table(header, rows)
 
 
 def _set_score(entry: dict[str, Any], key: str) -> str:
@@ -213,27 +224,79 @@ def _fraction(value: Any) -> str:
 
 
 def write_report(run_dir: str | Path) -> Path:
-    """Write ``RUN_DIR/report.html`` from the run's JSON files and figures; return its path."""
+    """Write ``RUN_DIR/report.html`` from the run's JSON files and figures; return its path. A reproduce output
+    folder (``settings.json``) gets the settings side by side (``write_settings_report``)."""
     run_dir = Path(run_dir)
-    results = _read_json(run_dir / "eval_results.json")
-    scores = _read_json(run_dir / "interpretability.json")
+    if (run_dir / SETTINGS_FILE).is_file():
+        return write_settings_report(run_dir)
+    return _write_page(run_dir / "report.html", run_sections(run_dir))
+
+
+def write_settings_report(output_dir: str | Path) -> Path:
+    """``OUTPUT/report.html`` of a reproduce run with several settings (``settings.json``): a table of the
+    settings side by side, then each setting's own report sections."""
+    output_dir = Path(output_dir)
+    index = _read_json(output_dir / SETTINGS_FILE)
+    if index is None:
+        raise FileNotFoundError(f"{output_dir / SETTINGS_FILE} is missing: run hub_scripts.reproduce first")
+    settings = index["settings"]
+    scores = {
+        name: _read_json(output_dir / entry["dir"] / INTERPRETABILITY_FILE) or {}
+        for name, entry in settings.items()
+    }
+    parts = [settings_section(output_dir, settings), trust_side_by_side(scores)]
+    for name, entry in settings.items():
+        parts.append(
+            f'<h2 id="setting-{html.escape(name)}">Setting {html.escape(name)}: {html.escape(entry["description"])}</h2>'
+        )
+        parts += [_demote(part) for part in run_sections(output_dir / entry["dir"])]
+    return _write_page(output_dir / "report.html", parts)
+
+
+def settings_section(output_dir: Path, settings: dict[str, dict[str, Any]]) -> str:
+    """Settings as columns: the data each trained on, test WER, exact sentences, gold alignment, wall time."""
+    runs = {name: output_dir / entry["dir"] for name, entry in settings.items()}
+    results = {name: _read_json(run / EVAL_RESULTS_FILE) or {} for name, run in runs.items()}
+    scores = {name: _read_json(run / INTERPRETABILITY_FILE) or {} for name, run in runs.items()}
+
+    def data(entry: dict[str, Any]) -> str:
+        recombination = entry.get("recombination")
+        extra = f" + {recombination['clips']:,} {recombination['method']} recombined" if recombination else ""
+        return f"<td>GSL {html.escape(entry['config'])}{html.escape(extra)}, {entry['epochs']} epochs</td>"
+
+    rows = [
+        ["<td>what it measures</td>"]
+        + [f"<td>{html.escape(entry['description'])}</td>" for entry in settings.values()],
+        ["<td>training data</td>"] + [data(entry) for entry in settings.values()],
+        ["<td>test clips whose sentence occurs in training (read first)</td>"]
+        + [
+            _cell(scores[name].get("memorization", {}).get("seen_sentence_share"), percent=True)
+            for name in settings
+        ],
+        ["<td>test WER</td>"] + [_cell(results[name].get("wer"), percent=True) for name in settings],
+        ["<td>test sentences</td>"] + [_cell(results[name].get("num_sentences")) for name in settings],
+        ["<td>exactly translated</td>"]
+        + [_cell(scores[name].get("sentence_accuracy"), percent=True) for name in settings],
+        ["<td>gold alignment accuracy (peak in true span)</td>"]
+        + [_cell(scores[name].get("gold_alignment_accuracy"), percent=True) for name in settings],
+        ["<td>wall time, minutes</td>"]
+        + [f"<td>{entry['seconds'] / 60:.1f}</td>" for entry in settings.values()],
+    ]
+    return "<h2>Settings side by side</h2>" + _table(["", *settings], rows)
+
+
+def run_sections(run_dir: Path) -> list[str]:
+    """The HTML sections of one run folder: recognition, wall time, interpretability, figures."""
+    results = _read_json(run_dir / EVAL_RESULTS_FILE)
+    scores = _read_json(run_dir / INTERPRETABILITY_FILE)
     log = _read_json(run_dir / "training_log.json")
     timings = _read_json(run_dir / "timings.json")
     if results is None:
-        raise FileNotFoundError(
-            f"{run_dir / 'eval_results.json'} is missing: run hub_scripts.reproduce first"
-        )
+        raise FileNotFoundError(f"{run_dir / EVAL_RESULTS_FILE} is missing: run hub_scripts.reproduce first")
     if log is not None:
         plot_training_curves(log["log_history"], run_dir / TRAINING_CURVES_FIGURE)
 
-    parts = [
-        f"<!doctype html><html><head><meta charset='utf-8'><title>SignAttention reproduction</title><style>{STYLE}</style>",
-        "</head><body><h1>SignAttention reproduction</h1>",
-        "<p>Pose-to-gloss transformer of <i>SignAttention: On the Interpretability of Transformer Models for Sign "
-        "Language Translation</i> (arXiv 2410.14506), trained and analysed by <code>hub_scripts.reproduce</code>.</p>",
-        memorization_section(scores or {}),
-        recognition_section(results),
-    ]
+    parts = [memorization_section(scores or {}), recognition_section(results)]
     if timings is not None:
         rows = [
             [f"<td>{html.escape(stage)}</td>", f"<td>{seconds:.0f}</td>"]
@@ -244,7 +307,7 @@ def write_report(run_dir: str | Path) -> Path:
         interpretability_section(scores) if scores is not None else "<h2>Interpretability</h2><p>not run</p>"
     )
     if scores is not None:
-        parts.append(trust_section({f"{results.get('config')} test split": scores}))
+        parts.append(trust_section(scores))
     parts.append("<h2>Figures</h2>")
     for name, caption in FIGURE_CAPTIONS.items():
         path = next((p for p in (run_dir / name, run_dir / "interpretability" / name) if p.is_file()), None)
@@ -256,8 +319,25 @@ def write_report(run_dir: str | Path) -> Path:
             f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
             f"<figcaption>{html.escape(caption)}</figcaption></figure>"
         )
-    parts.append("</body></html>")
-    report = run_dir / "report.html"
+    return parts
+
+
+def _demote(part: str) -> str:
+    """One heading level down (h2 -> h3, h3 -> h4): a run's sections nested under its setting's heading."""
+    for level in (3, 2):
+        part = part.replace(f"<h{level}>", f"<h{level + 1}>").replace(f"</h{level}>", f"</h{level + 1}>")
+    return part
+
+
+def _write_page(report: Path, sections: list[str]) -> Path:
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>SignAttention reproduction</title><style>{STYLE}</style>",
+        "</head><body><h1>SignAttention reproduction</h1>",
+        "<p>Pose-to-gloss transformer of <i>SignAttention: On the Interpretability of Transformer Models for Sign "
+        "Language Translation</i> (arXiv 2410.14506), trained and analysed by <code>hub_scripts.reproduce</code>.</p>",
+        *sections,
+        "</body></html>",
+    ]
     report.write_text("\n".join(parts), encoding="utf-8")
     return report
 
