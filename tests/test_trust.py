@@ -107,3 +107,45 @@ def test_best_method_is_picked_by_gold_accuracy_else_by_deletion() -> None:
     for scores in table.values():
         scores["gold_peak_accuracy"] = None  # real data: no gold spans
     assert best_method(table) == ("attention", "deletion_drop_10")
+
+
+def test_report_shows_methods_next_to_baselines_and_settings_side_by_side() -> None:
+    from hub_scripts.report import memorization_section, trust_section, trust_side_by_side
+
+    def entry(peak: float, drop: float) -> dict:
+        scores = {"gold_peak_accuracy": peak, "gold_span_mass": 0.2, "deletion_drop_10": drop}
+        return scores | {
+            "seen": dict(scores),
+            "unseen": {"gold_peak_accuracy": None, "deletion_drop_10": None},
+        }
+
+    scores = {
+        "memorization": {
+            "seen_sentence_share": 0.998,
+            "num_clips": 881,
+            "num_distinct_seen_sentences": 290,
+            "num_distinct_sentences": 291,
+            "wer": {"all": {"num_sentences": 881, "wer": 0.0252}},
+        },
+        "num_clips": 881,
+        "num_glosses": 3500,
+        "num_gold_glosses": 3400,
+        "attribution": {"attention": entry(0.279, 0.5), "occlusion": entry(0.355, 1.5)},
+        "baselines": {"uniform": entry(0.16, 0.1), "diagonal_prior": entry(0.79, 0.2)},
+        "best_method": "occlusion",
+        "best_method_chosen_by": "gold_peak_accuracy",
+    }
+    page = trust_section(scores)
+    assert "<b>occlusion</b>, peak inside the gold span for 35.5% of glosses; diagonal prior: 79.0%" in page
+    for label in (
+        "attention",
+        "diagonal prior (gloss k of n",
+        "uniform (every frame alike",
+        "27.90%",
+        "79.00%",
+    ):
+        assert label in page
+    assert "99.8%</b> of the 881 evaluated clips" in memorization_section(scores)
+    both = trust_side_by_side({"si": scores, "sd": {**scores, "attribution": {"attention": entry(0.6, 2.0)}}})
+    assert "si: peak in span" in both and "sd: unseen: drop 10 %" in both and "60.00%" in both
+    assert "no attribution method was scored" in trust_section({})
