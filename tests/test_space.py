@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -18,6 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
@@ -173,6 +175,8 @@ def test_translating_the_real_signer_clip_shows_glosses_and_attention(page, tmp_
     assert "diagonality" in page.locator("#alignment-scores").inner_text()
     assert "58 frames" in page.locator("#clip-summary").inner_text()
     assert not page.locator("#error-message").is_visible()
+    about = page.locator("#model-description").inner_text()
+    assert "trained on synthetic MediaPipe Holistic poses" in about and "means nothing" in about
     page.screenshot(path=str(tmp_path / "space.png"), full_page=True)
 
 
@@ -187,6 +191,9 @@ def test_a_file_that_is_not_a_video_shows_a_readable_error(page, tmp_path: Path)
     assert "not_a_video.mp4" in text and "cannot open it as a video" in text
     assert "Traceback" not in page.content()
     assert page.locator("#glosses textarea").input_value() == ""
+    # Every piece of the message is drawn in the error red (Gradio's Markdown sets its own text colour).
+    colours = error.evaluate("e => [...e.querySelectorAll('p, strong')].map(x => getComputedStyle(x).color)")
+    assert colours and set(colours) == {"rgb(185, 28, 28)"}
     page.screenshot(path=str(tmp_path / "space_error.png"))
 
 
@@ -249,8 +256,13 @@ def test_bad_inputs_get_messages_not_tracebacks(app: ModuleType, tmp_path: Path)
     notes = tmp_path / "notes.txt"
     notes.write_text("hello")
     assert "unsupported file type .txt" in error_text(app.translate(str(notes)))
-    long_clip = write_video(tmp_path / "long.mp4", frames=app.MAX_FRAMES + 1)
-    assert "clips must be at most 30 s / 900 frames" in error_text(app.translate(str(long_clip)))
+    limit = app.frame_limit(app.load_model().feature_extractor)
+    assert limit == 220 * 3  # max_frames sampled frames, 1 in sample_rate: all the model reads
+    long_clip = write_video(tmp_path / "long.mp4", frames=limit + 1)
+    assert (
+        f"({limit + 1} frames): clips must be at most {limit} frames (22 s at 30 fps), all the model reads"
+        in (error_text(app.translate(str(long_clip))))
+    )
     nobody = write_video(tmp_path / "nobody.mp4", frames=6)
     assert "No person was found in any frame of nobody.mp4" in error_text(app.translate(str(nobody)))
 
@@ -305,6 +317,27 @@ def test_the_page_states_how_often_the_method_is_right(app: ModuleType, tmp_path
         assert dropdown.value == "attention" and "leaderboard picked attention" in dropdown.label
     finally:
         app.load_benchmark.cache_clear()
+
+
+def test_the_page_says_what_the_model_is_and_is_not(app: ModuleType, model_dir: Path, tmp_path: Path) -> None:
+    """From the run's eval_results.json: trained on synthetic poses, its WER; any clip gets a meaningless sentence."""
+    from tiny_model import EVAL_RESULTS
+
+    loaded = app.load_model()
+    about = app.model_description(loaded)
+    assert (
+        "trained on synthetic MediaPipe Holistic poses" in about and "never seen a real person sign" in about
+    )
+    assert f"{EVAL_RESULTS['wer']:.1%}" in about and f"the {EVAL_RESULTS['num_sentences']} clips" in about
+    assert "real signer of English" in about and "means nothing" in about
+    glosses = len(loaded.tokenizer.get_vocab()) - len(loaded.tokenizer.all_special_tokens)
+    assert f"only the {glosses} Greek Sign Language (GSL) glosses" in about
+
+    shutil.copytree(model_dir, tmp_path / "model")  # the model without its run's results
+    bare = app.model_description(
+        replace(loaded, training_results=app.read_training_results(str(tmp_path / "model")))
+    )
+    assert "does not record" in bare and "synthetic" not in bare and "means nothing" in bare
 
 
 def test_binds_to_loopback_unless_on_spaces(app: ModuleType, monkeypatch) -> None:
