@@ -77,6 +77,11 @@ ALIGNMENT_SCORES = {
         "share of glosses whose cross-attention peak lies inside the frames where the gloss is signed",
         percent=True,
     ),
+    "gold_peak_accuracy_1frame": Score(
+        "attention peak within 1 frame of the true span",
+        "the same, counting a peak one frame before or after the span as inside",
+        percent=True,
+    ),
     "gold_centroid_accuracy": Score(
         "attention centroid inside the true span",
         "share of glosses whose cross-attention centroid lies inside the frames where the gloss is signed",
