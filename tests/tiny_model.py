@@ -23,6 +23,7 @@ from modeling_signattention import (
     SignAttentionFeatureExtractor,
     SignAttentionForConditionalGeneration,
     build_gloss_tokenizer,
+    save_pipeline,
 )
 from modeling_signattention.interpretability import translate_with_attention
 
@@ -85,9 +86,7 @@ def save_tiny_model(model_dir: Path) -> None:
     with torch.no_grad():
         model.lm_head.bias[config.eos_token_id] = -1e4
     model.generation_config.max_length = MAX_GLOSSES + 1  # + the decoder start token
-    model.save_pretrained(model_dir)
-    tokenizer.save_pretrained(model_dir)
-    SignAttentionFeatureExtractor().save_pretrained(model_dir)
+    save_pipeline(model, tokenizer, SignAttentionFeatureExtractor(), model_dir)
 
 
 def interpretability_scores(model_dir: Path) -> dict:
