@@ -13,16 +13,24 @@ for ``--patience`` epochs.
 ``RUN_DIR`` ends up with:
 * ``model/``: the Hub-ready folder (safetensors, config + code, tokenizer, preprocessor_config.json,
   generation_config.json, ``eval_results.json`` on the test split);
-* ``checkpoints/``: Trainer checkpoints (``--resume`` continues from the last one);
+* ``checkpoints/``: Trainer checkpoints (``--resume`` continues from the last one that loads);
 * ``tensorboard/``: TensorBoard logs; ``training_log.json``: the Trainer's log history (loss, WER per epoch).
 
-Nothing here is device specific, so ``accelerate launch -m hub_scripts.train ...`` runs it unchanged.
+Several processes (data-parallel, each on its own shard of the length buckets; ``--batch-size`` is per process):
+
+    torchrun --nproc_per_node 2 -m hub_scripts.train ...                          # CPU (gloo) or GPUs (nccl)
+    accelerate launch --multi_gpu --num_processes 2 -m hub_scripts.train ...      # the same, through accelerate
+
+On a machine without CUDA the script asks for CPU processes itself, so both commands run there unchanged.
+``accelerate launch --cpu --num_processes 2`` starts ONE process (accelerate runs several CPU processes only
+through ``mpirun``); the script says so. Validation counts every sentence once, and only the main process writes.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import time
 from collections.abc import Sequence
@@ -80,13 +88,20 @@ class PoseSeq2SeqDataset(torch.utils.data.Dataset):
 
 
 class LengthBucketSampler(torch.utils.data.Sampler[int]):
-    """Each epoch: sort clips by length (ties broken at random), cut into batches, shuffle the batches.
+    """Each epoch: sort clips by length (ties broken at random), cut into buckets, shuffle the buckets.
 
     Why not ``LengthGroupedSampler`` (sorting only inside random groups of 50 batches): measured on the synthetic
     SI corpus with the paper model (plain loop, same recipe), its batches left validation WER above 90 % after
     3,000 steps, while length buckets reached 50 % after 1,000 steps and 3.4 % after 3,000. A bucket holds clips
     of one length, which here are mostly performances of the same few sentences by different signers: the
     model sees what changes with the signer and what does not side by side. Buckets also carry almost no padding.
+
+    The sampler yields one flat stream of indices that the DataLoader cuts into batches, so a bucket is one
+    optimizer step: ``batch_size`` is the global batch (per-process batch x processes x accumulation). Under
+    several processes, accelerate deals consecutive batches out in turn (``BatchSamplerShard``) and every process
+    draws the same order from the same seed, so the processes share each bucket and never see the same clip.
+    The shorter, last bucket is yielded last: in the middle of the stream it would shift every later batch
+    across two buckets.
     """
 
     def __init__(self, lengths: Sequence[int], batch_size: int, seed: int = 0):
@@ -99,17 +114,26 @@ class LengthBucketSampler(torch.utils.data.Sampler[int]):
     def __iter__(self):
         order = np.argsort(self.lengths + self.rng.random(len(self.lengths)))
         batches = [order[i : i + self.batch_size] for i in range(0, len(order), self.batch_size)]
-        for batch in self.rng.permutation(len(batches)):
+        full = len(order) // self.batch_size  # a shorter bucket, if any, is batches[full]
+        for batch in [*self.rng.permutation(full), *range(full, len(batches))]:
             yield from batches[batch].tolist()
 
 
 class PoseSeq2SeqTrainer(Seq2SeqTrainer):
-    """``Seq2SeqTrainer`` whose training batches are length buckets (see ``LengthBucketSampler``)."""
+    """``Seq2SeqTrainer`` whose training batches are length buckets (see ``LengthBucketSampler``) and whose
+    distributed evaluation counts every sentence once."""
 
     def _get_train_sampler(self, train_dataset=None) -> torch.utils.data.Sampler:
         dataset = train_dataset if train_dataset is not None else self.train_dataset
-        batch = self.args.train_batch_size * self.args.gradient_accumulation_steps
+        batch = self.args.train_batch_size * self.args.gradient_accumulation_steps * self.args.world_size
         return LengthBucketSampler(dataset.lengths, batch, seed=self.args.seed)
+
+    def evaluation_loop(self, *args, **kwargs):
+        """Gather predictions with ``gather_for_metrics``, which drops the samples accelerate repeats to give every
+        process full batches. ``Seq2SeqTrainer.evaluate`` switches to the plain ``gather`` ("we don't want to drop
+        samples"): on 2 processes a 40-clip validation split then scored 256 sentences (2 x the eval batch)."""
+        self.gather_function = self.accelerator.gather_for_metrics
+        return super().evaluation_loop(*args, **kwargs)
 
 
 class PoseCollator:
@@ -218,8 +242,66 @@ def _subset(split: PoseSplit, limit: int | None, targets: Sequence[str]) -> tupl
     return split.select(keep), [targets[i] for i in keep]
 
 
+def checkpoint_problem(checkpoint: Path) -> str | None:
+    """Why ``checkpoint`` cannot be resumed from (naming the file), or None: every file the Trainer reads back
+    loads. A run killed while saving leaves, e.g., a truncated ``model.safetensors``."""
+    from safetensors.torch import load_file
+
+    readers = {
+        "model.safetensors": load_file,
+        "trainer_state.json": lambda path: json.loads(Path(path).read_text(encoding="utf-8")),
+        "optimizer.pt": lambda path: torch.load(path, map_location="cpu", weights_only=True),
+        "scheduler.pt": lambda path: torch.load(path, map_location="cpu", weights_only=True),
+    }
+    for name, read in readers.items():
+        path = checkpoint / name
+        if not path.is_file():
+            return f"{path} is missing"
+        try:
+            read(path)
+        except Exception as error:  # each library raises its own type (SafetensorError, UnpicklingError, ...)
+            return f"{path} does not load ({type(error).__name__}: {error})"
+    return None
+
+
+def resumable_checkpoint(checkpoint_dir: Path, is_main: bool) -> str:
+    """The newest checkpoint in ``checkpoint_dir`` that loads. Newer broken ones are renamed ``broken-checkpoint-N``
+    by the main process (kept for inspection, out of the Trainer's way: it would rotate them or overwrite them)."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    while (last := get_last_checkpoint(str(checkpoint_dir))) is not None:
+        problem = checkpoint_problem(Path(last))
+        if problem is None:
+            return last
+        if not is_main:  # the main process went first and moved every broken checkpoint aside
+            raise RuntimeError(f"--resume: {problem}")
+        broken = Path(last).with_name(f"broken-{Path(last).name}")
+        Path(last).rename(broken)
+        print(f"[train] --resume: {problem}; moved it aside to {broken} and trying the previous checkpoint")
+    raise FileNotFoundError(
+        f"--resume: no checkpoint in {checkpoint_dir} loads, so there is nothing to continue from"
+    )
+
+
+def warn_single_cpu_process() -> None:
+    """``accelerate launch --cpu --num_processes N`` starts one process (several CPU processes need mpirun), with
+    MASTER_ADDR set for the N it does not start: say so rather than train alone in silence."""
+    launched_for_cpu = (
+        os.environ.get("ACCELERATE_USE_CPU", "").lower() == "true" and "MASTER_ADDR" in os.environ
+    )
+    if launched_for_cpu and "WORLD_SIZE" not in os.environ:
+        print(
+            "[train] warning: `accelerate launch --cpu` started this one process only; for several CPU processes"
+            " run `torchrun --nproc_per_node N -m hub_scripts.train ...` or"
+            " `accelerate launch --multi_gpu --num_processes N -m hub_scripts.train ...`"
+        )
+
+
 def train(options: TrainOptions) -> dict[str, Any]:
-    """Run training, save the Hub-ready model and its test scores; return ``eval_results`` (+ timings)."""
+    """Run training, save the Hub-ready model and its test scores; return ``eval_results`` (+ timings).
+
+    Under several processes every one trains; the main one alone evaluates on the test split, writes the run's
+    files and returns the results (the others return an empty dict)."""
     from transformers import EarlyStoppingCallback, Seq2SeqTrainingArguments, set_seed
     from transformers.integrations import TensorBoardCallback
     from transformers.trainer_utils import get_last_checkpoint
@@ -228,44 +310,10 @@ def train(options: TrainOptions) -> dict[str, Any]:
 
     if options.output_mode not in OUTPUT_MODES:
         raise ValueError(f"output_mode must be one of {OUTPUT_MODES}, got {options.output_mode!r}")
+    warn_single_cpu_process()
     set_seed(options.seed)
     output_dir = Path(options.output_dir)
     model_dir, checkpoint_dir = output_dir / "model", output_dir / "checkpoints"
-    last_checkpoint = get_last_checkpoint(str(checkpoint_dir)) if checkpoint_dir.is_dir() else None
-    if options.resume and last_checkpoint is None:
-        raise FileNotFoundError(f"--resume: no checkpoint in {checkpoint_dir} to continue from")
-    if not options.resume and last_checkpoint is not None:
-        # A fresh run must not mix its checkpoints with an older run's (best-model tracking, rotation).
-        print(
-            f"[train] starting afresh: removing the old checkpoints in {checkpoint_dir} (--resume keeps them)"
-        )
-        shutil.rmtree(checkpoint_dir)
-
-    started = time.perf_counter()
-    metadata = dataset_metadata(options.dataset_dir)
-    splits = load_pose_splits(options.dataset_dir)
-    train_split, train_targets = _subset(
-        splits["train"], options.max_train_samples, splits["train"].targets(options.output_mode)
-    )
-    eval_split, eval_targets = _subset(
-        splits["validation"], options.max_eval_samples, splits["validation"].targets(options.output_mode)
-    )
-    load_seconds = time.perf_counter() - started
-    print(
-        f"[train] {len(train_split)} train / {len(eval_split)} validation clips in memory ({load_seconds:.1f}s)"
-    )
-
-    tokenizer = build_tokenizer(train_targets, options.init_from)
-    model, feature_extractor = build_model(options, tokenizer)
-    model.config.output_mode = options.output_mode  # read back by hub_scripts.evaluate
-    max_length = model.config.max_target_positions
-    train_set = PoseSeq2SeqDataset(
-        train_split.poses, encode_targets(tokenizer, train_targets, max_length), augment=True
-    )
-    eval_set = PoseSeq2SeqDataset(
-        eval_split.poses, encode_targets(tokenizer, eval_targets, max_length), augment=False
-    )
-
     args = Seq2SeqTrainingArguments(
         output_dir=str(checkpoint_dir),
         num_train_epochs=options.epochs,
@@ -290,7 +338,53 @@ def train(options: TrainOptions) -> dict[str, Any]:
         remove_unused_columns=False,  # the collator needs the raw "pose" and "augment" fields
         seed=options.seed,
         disable_tqdm=not options.progress,
+        # Without CUDA, launched processes each train alone on all the data (no process group) unless told they
+        # are CPU processes. Every parameter takes part in every step, so DDP need not search for unused ones.
+        use_cpu=int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available(),
+        ddp_find_unused_parameters=False,
     )
+    is_main = args.process_index == 0
+    with args.main_process_first(
+        desc="checkpoint folder"
+    ):  # the main process removes/renames, then the others
+        last_checkpoint = get_last_checkpoint(str(checkpoint_dir)) if checkpoint_dir.is_dir() else None
+        if options.resume and last_checkpoint is None:
+            raise FileNotFoundError(f"--resume: no checkpoint in {checkpoint_dir} to continue from")
+        if options.resume:
+            last_checkpoint = resumable_checkpoint(checkpoint_dir, is_main)
+        elif last_checkpoint is not None and is_main:
+            # A fresh run must not mix its checkpoints with an older run's (best-model tracking, rotation).
+            print(
+                f"[train] starting afresh: removing the old checkpoints in {checkpoint_dir} (--resume keeps them)"
+            )
+            shutil.rmtree(checkpoint_dir)
+
+    started = time.perf_counter()
+    metadata = dataset_metadata(options.dataset_dir)
+    splits = load_pose_splits(options.dataset_dir)
+    train_split, train_targets = _subset(
+        splits["train"], options.max_train_samples, splits["train"].targets(options.output_mode)
+    )
+    eval_split, eval_targets = _subset(
+        splits["validation"], options.max_eval_samples, splits["validation"].targets(options.output_mode)
+    )
+    load_seconds = time.perf_counter() - started
+    if is_main:
+        print(
+            f"[train] {len(train_split)} train / {len(eval_split)} validation clips in memory ({load_seconds:.1f}s)"
+        )
+
+    tokenizer = build_tokenizer(train_targets, options.init_from)
+    model, feature_extractor = build_model(options, tokenizer)
+    model.config.output_mode = options.output_mode  # read back by hub_scripts.evaluate
+    max_length = model.config.max_target_positions
+    train_set = PoseSeq2SeqDataset(
+        train_split.poses, encode_targets(tokenizer, train_targets, max_length), augment=True
+    )
+    eval_set = PoseSeq2SeqDataset(
+        eval_split.poses, encode_targets(tokenizer, eval_targets, max_length), augment=False
+    )
+
     trainer = PoseSeq2SeqTrainer(
         model=model,
         args=args,
@@ -308,6 +402,8 @@ def train(options: TrainOptions) -> dict[str, Any]:
             callback.logging_dir = str(output_dir / "tensorboard")  # next to model/, not inside checkpoints/
     train_metrics = trainer.train(resume_from_checkpoint=last_checkpoint if options.resume else None).metrics
     trainer.save_model(str(model_dir))  # the best epoch: model, config + code, tokenizer, generation config
+    if not trainer.is_world_process_zero():
+        return {}
 
     print(f"[train] evaluating the best epoch on the test split ({metadata['config']})")
     scores, _ = evaluate_split(
@@ -332,11 +428,10 @@ def train(options: TrainOptions) -> dict[str, Any]:
         "train_seconds": train_metrics["train_runtime"],
         "train_samples_per_second": train_metrics["train_samples_per_second"],
     }
-    if trainer.is_world_process_zero():  # under `accelerate launch`, one process writes
-        # tokenizer and feature extractor next to the best model, and the pipeline the Hub way
-        save_pipeline(trainer.model, tokenizer, feature_extractor, model_dir)
-        write_json(output_dir / "training_log.json", {"log_history": trainer.state.log_history})
-        write_json(model_dir / "eval_results.json", results)
+    # tokenizer and feature extractor next to the best model, and the pipeline the Hub way
+    save_pipeline(trainer.model, tokenizer, feature_extractor, model_dir)
+    write_json(output_dir / "training_log.json", {"log_history": trainer.state.log_history})
+    write_json(model_dir / "eval_results.json", results)
     print(
         f"[train] test WER {results['wer']:.2%} ({results['num_sentences']} sentences); model in {model_dir}"
     )
@@ -371,12 +466,16 @@ def parse_args(argv: Sequence[str] | None = None) -> TrainOptions:
             "lr_scheduler": str,
         }
         parser.add_argument(f"--{name.replace('_', '-')}", type=kind.get(name, int), default=defaults[name])
-    return TrainOptions(**vars(parser.parse_args(argv)))
+    options = TrainOptions(**vars(parser.parse_args(argv)))
+    if not options.dataset_dir.is_dir():
+        parser.error(f"no dataset at {options.dataset_dir} (build one with python -m dataset_builder.build)")
+    return options
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     results = train(parse_args(argv))
-    print(json.dumps(results, ensure_ascii=False, indent=2))
+    if results:  # the main process
+        print(json.dumps(results, ensure_ascii=False, indent=2))
     return results
 
 

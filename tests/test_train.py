@@ -4,6 +4,10 @@ resumes from its checkpoint, and fine-tunes on new glosses without moving the ol
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -139,3 +143,122 @@ def test_pose_collator_pads_frames_and_labels():
     assert batch["attention_mask"].sum(1).tolist() == [10, 21]
     assert not torch.isnan(batch["input_features"]).any()
     assert batch["labels"].tolist() == [[5, 3, -100, -100], [5, 6, 7, 3]]
+
+
+def test_missing_dataset_dir_is_a_clear_cli_error(tmp_path, capsys):
+    from hub_scripts.train import parse_args
+
+    with pytest.raises(SystemExit) as exit_info:
+        parse_args(["--dataset-dir", str(tmp_path / "nonexistent"), "--output-dir", str(tmp_path / "run")])
+    assert exit_info.value.code == 2
+    assert f"no dataset at {tmp_path / 'nonexistent'}" in capsys.readouterr().err
+
+
+def test_resume_skips_a_truncated_checkpoint_and_names_its_file(trained_run, dataset_dir, tmp_path, capsys):
+    """A run killed while saving leaves a truncated model.safetensors: resume from the previous checkpoint."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(trained_run[0] / "checkpoints", run_dir / "checkpoints")
+    last = Path(get_last_checkpoint(str(run_dir / "checkpoints")))
+    weights = last / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])
+    previous_epoch = json.loads(
+        (Path(get_last_checkpoint(str(run_dir / "checkpoints"))) / "trainer_state.json").read_text()
+    )["epoch"]
+    results = train(small_run(dataset_dir, run_dir, epochs=int(previous_epoch) + 1, resume=True))
+
+    out = capsys.readouterr().out
+    assert f"{weights} does not load (SafetensorError" in out
+    assert (last.parent / f"broken-{last.name}" / "model.safetensors").is_file()  # kept, moved aside
+    assert results["epochs_trained"] == int(previous_epoch) + 1
+
+
+def test_resume_with_no_loadable_checkpoint_is_a_clear_error(dataset_dir, tmp_path):
+    broken = tmp_path / "checkpoints" / "checkpoint-3"
+    broken.mkdir(parents=True)
+    (broken / "model.safetensors").write_bytes(b"\x00" * 7)
+    with pytest.raises(FileNotFoundError, match="no checkpoint in .* loads"):
+        train(small_run(dataset_dir, tmp_path, resume=True))
+    assert (tmp_path / "checkpoints" / "broken-checkpoint-3").is_dir()
+
+
+def test_length_buckets_are_shared_out_between_processes_without_overlap():
+    """What accelerate does to the sampler under 2 processes: each global step is one length bucket, split in two."""
+    from accelerate.data_loader import prepare_data_loader
+
+    from hub_scripts.train import LengthBucketSampler
+
+    lengths = np.random.default_rng(1).permutation(45)  # 45 distinct lengths: bucket k holds 8k..8k+7
+    per_process = []
+    for rank in (0, 1):
+        sampler = LengthBucketSampler(lengths, batch_size=8, seed=3)  # global batch: 2 processes x 4
+        loader = torch.utils.data.DataLoader(np.arange(45), batch_size=4, sampler=sampler)
+        per_process.append(
+            [
+                batch.tolist()
+                for batch in prepare_data_loader(
+                    loader, num_processes=2, process_index=rank, put_on_device=False
+                )
+            ]
+        )
+    assert len(per_process[0]) == len(per_process[1]) == 6
+    seen = [index for batches in per_process for batch in batches[:-1] for index in batch]
+    last = set(per_process[0][-1]) | set(per_process[1][-1])
+    assert len(seen) == len(set(seen)) == 40 and last >= set(range(45)) - set(seen)  # accelerate pads the end
+    for step in range(5):
+        bucket = lengths[per_process[0][step] + per_process[1][step]] // 8
+        assert len(set(bucket.tolist())) == 1, f"step {step} mixes length buckets {bucket}"
+    assert set((lengths[per_process[0][-1]] // 8).tolist()) == {5}  # the short bucket (40..44) comes last
+
+
+DISTRIBUTED_PROBE = """
+import json, os, sys
+from pathlib import Path
+from hub_scripts import train as training
+
+trained_on = []
+get_item = training.PoseSeq2SeqDataset.__getitem__
+
+def record(self, index):
+    if self.augment:
+        trained_on.append(int(index))
+    return get_item(self, index)
+
+training.PoseSeq2SeqDataset.__getitem__ = record
+training.main(sys.argv[2:])
+Path(sys.argv[1], f"rank{os.environ['RANK']}.json").write_text(json.dumps(trained_on))
+"""
+
+
+def test_two_cpu_processes_share_the_data_and_count_each_sentence_once(dataset_dir, tmp_path):
+    """`torchrun --nproc_per_node 2` on CPU (gloo), one epoch: disjoint halves, one run folder, each validation
+    sentence scored once, and a loss close to one process with the same global batch."""
+    probe = tmp_path / "probe.py"
+    probe.write_text(DISTRIBUTED_PROBE)
+    flags = ["--dataset-dir", str(dataset_dir), "--epochs", "1", "--logging-steps", "2", "--no-progress"]
+    command = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    run = subprocess.run(
+        [*command, str(probe), str(tmp_path), *flags, "--output-dir", str(tmp_path / "two"), "--batch-size", "4"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr[-3000:]
+    ranks = [json.loads((tmp_path / f"rank{rank}.json").read_text()) for rank in (0, 1)]
+    assert len(ranks[0]) == len(ranks[1]) == CLIPS_PER_SPLIT // 2
+    assert sorted(ranks[0] + ranks[1]) == list(range(CLIPS_PER_SPLIT))
+    assert run.stdout.count("[train] test WER") == 1  # the main process alone evaluates and writes
+    steps = CLIPS_PER_SPLIT // 8
+    assert sorted(p.name for p in (tmp_path / "two" / "checkpoints").iterdir()) == [f"checkpoint-{steps}"]
+
+    two = json.loads((tmp_path / "two" / "training_log.json").read_text())["log_history"]
+    references = load_pose_splits(dataset_dir, ["validation"])["validation"].glosses
+    (evaluation,) = [entry for entry in two if "eval_wer" in entry]
+    assert evaluation["eval_num_sentences"] == len(references) == CLIPS_PER_SPLIT
+    assert evaluation["eval_num_reference_words"] == sum(len(sentence.split()) for sentence in references)
+
+    train(small_run(dataset_dir, tmp_path / "one", epochs=1, logging_steps=2))
+    one = json.loads((tmp_path / "one" / "training_log.json").read_text())["log_history"]
+    (one_evaluation,) = [entry for entry in one if "eval_wer" in entry]
+    assert two[-1]["train_loss"] == pytest.approx(one[-1]["train_loss"], rel=0.1)
+    assert evaluation["eval_loss"] == pytest.approx(one_evaluation["eval_loss"], rel=0.1)
