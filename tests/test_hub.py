@@ -5,7 +5,6 @@ upload calls (against a recording stand-in: nothing here touches the network).""
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -19,7 +18,7 @@ import torch
 import yaml
 from huggingface_hub import ModelCard
 from pose_format import Pose
-from tiny_model import BLOCK_PROJECT, EVAL_RESULTS, MAX_GLOSSES, save_tiny_run
+from tiny_model import EVAL_RESULTS, MAX_GLOSSES, run_without_project, save_tiny_run
 from transformers import AutoTokenizer
 
 from hub_scripts import push_to_hub
@@ -82,24 +81,8 @@ def remote_output(repo_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> d
     shutil.copy2(POSE_FILE, work / "example.pose")
     snippet = card_snippet((repo_dir / "README.md").read_text(encoding="utf-8"))
     assert f'repo_id = "{REPO_ID}"' in snippet
-    script = BLOCK_PROJECT + snippet.replace(f'"{REPO_ID}"', repr(str(downloaded))) + DUMP_OUTPUT
-    env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "HF_HOME": str(work / "hf_home"),  # remote code is cached here, not in the user's cache
-        "PYTHONPATH": "",
-    }
-    completed = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=work,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
+    script = snippet.replace(f'"{REPO_ID}"', repr(str(downloaded))) + DUMP_OUTPUT
+    completed = run_without_project(script, work, timeout=120)
     printed = completed.stdout.strip().splitlines()
     assert printed, "the snippet should print the decoded glosses"
     with np.load(work / "remote_output.npz") as output:

@@ -5,8 +5,6 @@ imported; batching, generate kwargs, long clips and bad inputs."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -17,7 +15,7 @@ import torch
 from pose_format import Pose
 from pose_format.numpy import NumPyPoseBody
 from pose_format.pose_header import PoseHeader, PoseHeaderComponent, PoseHeaderDimensions
-from tiny_model import BLOCK_PROJECT, MAX_GLOSSES, save_tiny_model
+from tiny_model import MAX_GLOSSES, run_without_project, save_tiny_model
 from transformers import AutoTokenizer, pipeline
 
 from dataset_builder.extract import extract_clip
@@ -210,29 +208,13 @@ def test_fresh_process_without_the_project_translates_the_same(
     )
     assert (model_dir / "pipeline_signattention.py").is_file()
     inputs = [str(POSE_FILE), [str(VIDEO), str(POSE_FILE)]]  # one clip, and a batch with the real video
-    script = BLOCK_PROJECT + (
+    script = (
         "import json, sys\nfrom transformers import pipeline\n"
         f"translate = pipeline({TASK!r}, model={str(model_dir)!r}, trust_remote_code=True)\n"
         "assert type(translate).__module__.startswith('transformers_modules'), type(translate).__module__\n"
         f"results = [translate(item, batch_size=2) for item in {inputs!r}]\n"
         "print(json.dumps(results, ensure_ascii=False))\n"
     )
-    env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "HF_HOME": str(tmp_path / "hf_home"),
-        "PYTHONPATH": "",
-    }
-    completed = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=tmp_path,
-        env=env,
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert completed.returncode == 0, completed.stderr[-3000:]
+    completed = run_without_project(script, tmp_path)
     remote = json.loads(completed.stdout.strip().splitlines()[-1])
     assert remote == [translator(item, batch_size=2) for item in inputs]

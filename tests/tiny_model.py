@@ -9,6 +9,9 @@ itself, so its format is the real one) a figure in ``RUN/interpretability/`` and
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -71,6 +74,29 @@ BLOCK_PROJECT = textwrap.dedent(
     torch.set_num_threads(1)
     """
 )
+
+
+def run_without_project(code: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh offline Python process where the project cannot be imported (``BLOCK_PROJECT``
+    first); remote code is cached under ``cwd``, not in the user's cache. Fails the test with its stderr."""
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "HF_HOME": str(cwd / "hf_home"),
+        "PYTHONPATH": "",
+    }
+    completed = subprocess.run(
+        [sys.executable, "-c", BLOCK_PROJECT + code],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return completed
 
 
 def save_tiny_model(model_dir: Path) -> None:
