@@ -18,9 +18,10 @@ from pathlib import Path
 
 import cv2
 
+from dataset_builder import EXAMPLE_VIDEO
 from dataset_builder.extract import create_holistic, extract_clip, extract_corpus
 
-VIDEO = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "signer_test_video.mp4"
+VIDEO = EXAMPLE_VIDEO
 
 
 def bare_mediapipe(holistic, video: Path) -> int:

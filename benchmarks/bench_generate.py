@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # official_reference.py, next to this file
 from official_reference import KeypointsTransformer, beam_search_one_sample, greedy_decode_no_cache  # noqa: E402
 
 from hub_scripts.convert_official_checkpoint import convert_state_dict, infer_config  # noqa: E402

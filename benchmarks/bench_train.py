@@ -7,7 +7,7 @@ realistic clips: synthetic GSL sentences (``dataset_builder.synthetic``) with th
 through the feature extractor (1 frame in 3), so frame counts and padding are those of the reproduction.
 
 1. model step: forward + backward + AdamW step of ``SignAttentionForConditionalGeneration`` vs the official
-   architecture built on ``torch.nn.Transformer`` (``tests/official_reference.py``), on the same batches,
+   architecture built on ``torch.nn.Transformer`` (``benchmarks/official_reference.py``), on the same batches,
    interleaved so that load on a shared machine hits both alike. Goal: ratio >= 1.0x.
 2. epoch: one ``hub_scripts.train`` Trainer epoch (``PoseSeq2SeqTrainer`` + ``PoseCollator``) vs a plain PyTorch
    loop (DataLoader with the same collator and sampler, AdamW), over the same clips. Goal: ratio >= 0.8x.
@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # official_reference.py, next to this file
 from official_reference import KeypointsTransformer  # noqa: E402
 
 from dataset_builder.gsl import load_split  # noqa: E402

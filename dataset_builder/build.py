@@ -40,6 +40,7 @@ from dataset_builder.landmarks import LANDMARK_SETS
 from dataset_builder.loading import LANDMARKS_FILE
 
 REPORT_FILES = ("missing_clips.txt", "report.json")
+CARD_TEMPLATE = Path(__file__).with_name("dataset_card.md")  # Jinja, like the model card
 
 
 def _stage(message: str) -> None:
@@ -134,7 +135,8 @@ def _replace_folder(staging: Path, output_dir: Path) -> None:
 
 
 def _dataset_card(builder: GSLPoses, layout: dict) -> DatasetCard:
-    """README.md: YAML (configs -> data files, features, landmark layout) and a human description."""
+    """README.md: YAML (configs -> data files, features, landmark layout) and the description of
+    ``dataset_card.md``."""
     config = builder.config
     synthetic = config.source == "synthetic"
     card_data = DatasetCardData(
@@ -153,81 +155,18 @@ def _dataset_card(builder: GSLPoses, layout: dict) -> DatasetCard:
         card_data
     )
     card_data["landmarks"] = layout
-    split_rows = "\n".join(
-        f"| {name} | {split.num_examples:,} |" for name, split in builder.info.splits.items()
+    root = config.gsl_root if config.source == "gsl" else config.poses_dir
+    return DatasetCard.from_template(
+        card_data,
+        template_path=str(CARD_TEMPLATE),
+        config_name=config.name,
+        synthetic=synthetic,
+        seed=config.seed,
+        source=config.source,
+        source_folder=root,
+        limit=config.limit,
+        split_sizes=[(name, split.num_examples) for name, split in builder.info.splits.items()],
     )
-    component_rows = "\n".join(f"| {name} | {size} |" for name, size in layout["component_sizes"].items())
-    if synthetic:
-        source = (
-            "**Synthetic.** Poses are rendered by `dataset_builder.synthetic` (seed "
-            f"{config.seed}): every clip of the real GSL annotations, with its real gloss sequence and signer, "
-            "signed by virtual signers from a procedurally generated lexicon (one motion and hand shape per gloss), "
-            "with co-articulation, sensor noise and MediaPipe-like hand dropouts. `gloss_spans` holds the true "
-            "[start, end) frame of every gloss. Face points (`full` only) are a rigid ellipsoidal cloud following "
-            "the head, not the face mesh. Use it to test pipelines and interpretability methods, not to claim "
-            "sign language results."
-        )
-    else:
-        root = config.gsl_root if config.source == "gsl" else config.poses_dir
-        source = (
-            f"**Real.** MediaPipe Holistic landmarks of the GSL videos ({config.source} source: `{root}`). "
-            "`gloss_spans` is empty (GSL has no gloss timing). Clips that were not found are listed in "
-            "`missing_clips.txt`; clips where no person was detected are kept (all NaN) and listed in `report.json`. "
-            "The poses derive from the GSL videos: follow the GSL dataset's terms of use."
-        )
-    if config.limit is not None:
-        source += f"\n\n**Partial build:** only the first {config.limit} clips of each split (`--limit`)."
-    body = f"""
-# GSL continuous sign language as pose sequences ({config.name})
-
-Greek Sign Language sentences (GSL continuous corpus: police, health-centre and KEP scenarios, 7 signers) as
-MediaPipe Holistic landmark sequences with their gloss sequence and Greek translation. Config `{config.name}`:
-{"signer independent, signer3 only in validation / test" if config.name == "si" else "signer dependent, all signers in every split"}.
-
-{source}
-
-## Splits
-
-| split | clips |
-|---|---|
-{split_rows}
-
-## Features
-
-- `id`: the clip path of the GSL split files, e.g. `police1/police1_signer1_rep1_sentences/sentences0000`
-- `scenario`, `signer` (`signer1`..`signer7`), `repetition` (int): parsed from `id`
-- `gloss`: space-separated glosses (310-gloss vocabulary); `text`: the Greek translation
-- `pose`: `(num_frames, {layout["num_points"]}, 3)` float32, MediaPipe normalized x, y (fractions of the frame) and z;
-  **NaN = not detected** (e.g. a hand MediaPipe lost)
-- `fps`, `num_frames`; `gloss_spans`: `[start, end)` frame of each gloss (synthetic only, else empty)
-
-## Landmark layout
-
-`pose` holds the Holistic components below, concatenated in this order (`landmark_set: {layout["landmark_set"]}`,
-also in `landmarks.json` and this card's YAML `landmarks`), each in MediaPipe's own point order.
-
-| component | points |
-|---|---|
-{component_rows}
-
-## Usage
-
-```python
-from datasets import load_dataset
-
-dataset = load_dataset("path/to/this/folder")  # train / validation / test
-clip = dataset["train"].with_format("numpy")[0]
-clip["pose"].shape  # (num_frames, {layout["num_points"]}, 3)
-```
-
-## Attribution
-
-- GSL annotations (split files, glosses, Greek text): [iliasprc/slrzoo](https://github.com/iliasprc/slrzoo), MIT.
-- GSL dataset: Adaloglou et al., "A Comprehensive Study on Deep Learning-based Methods for Sign Language
-  Recognition", IEEE Transactions on Multimedia, 2021 (https://vcl.iti.gr/dataset/gsl/).
-- Built with the SignAttention package (arXiv:2410.14506).
-"""
-    return DatasetCard(f"---\n{card_data.to_yaml()}\n---\n{body}")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

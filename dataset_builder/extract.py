@@ -41,6 +41,7 @@ from dataset_builder.pose_io import from_pose, to_pose
 logger = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".webm", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"})
+POSE_SUFFIXES = (".npy", ".pose")  # what load_pose_file reads, in order of preference
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 OUTPUT_FORMATS = ("npy", "pose")
 # Frame folders carry no frame rate; GSL (the corpus that ships them) was recorded at 30 fps. Also used for
@@ -140,11 +141,18 @@ def _open_clip(path: Path) -> tuple[Iterator[np.ndarray], float]:
 
     if not path.is_file():
         raise ValueError(f"{path}: no such video file or frame folder")
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
-        raise ValueError(f"{path}: OpenCV cannot open it as a video (not a video file, or corrupt)")
+    capture = open_video(path)
     fps = capture.get(cv2.CAP_PROP_FPS)
     return _read_video(capture), fps if fps > 0 else DEFAULT_FPS
+
+
+def open_video(path: str | Path) -> cv2.VideoCapture:
+    """An open ``cv2.VideoCapture`` of ``path`` (the caller releases it); a ValueError naming the file if not."""
+    capture = cv2.VideoCapture(str(path))
+    if not capture.isOpened():
+        capture.release()
+        raise ValueError(f"{path}: OpenCV cannot open it as a video (not a video file, or corrupt)")
+    return capture
 
 
 def _read_video(capture: cv2.VideoCapture) -> Iterator[np.ndarray]:

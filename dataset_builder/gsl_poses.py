@@ -46,10 +46,13 @@ from dataset_builder.gsl import CONFIGS, GSL_DATA_DIR, SPLITS, GSLClip, load_spl
 from dataset_builder.landmarks import HOLISTIC_COMPONENTS, LANDMARK_SETS, component_slices, num_points
 from dataset_builder.synthetic import SyntheticGSL
 
+# ``dataset_builder.extract`` is imported inside the methods that read real poses: it loads OpenCV and MediaPipe
+# (about 2 s, measured on the shared 2-core machine), which the synthetic source, the default and what every test
+# and the main job build, never uses.
+
 logger = logging.getLogger(__name__)
 
 SOURCES = ("synthetic", "gsl", "poses")
-POSE_SUFFIXES = (".npy", ".pose")
 _SOURCE_FOLDERS = {  # source -> (config option naming its folder, what that folder holds)
     "gsl": ("gsl_root", "ROOT/<clip path>/ frame folders or ROOT/<clip path>.mp4 videos"),
     "poses": ("poses_dir", "<clip path>.npy or .pose files"),
@@ -217,7 +220,7 @@ class GSLPoses(datasets.GeneratorBasedBuilder):
 
     def _load_extracted(self, clip: GSLClip):
         """The ``poses_dir`` file of ``clip`` (``.npy`` preferred over ``.pose``), or None if absent."""
-        from dataset_builder.extract import load_pose_file
+        from dataset_builder.extract import POSE_SUFFIXES, load_pose_file
 
         for suffix in POSE_SUFFIXES:
             path = Path(self.config.poses_dir) / f"{clip.id}{suffix}"

@@ -37,14 +37,20 @@ from dataclasses import dataclass
 import numpy as np
 
 from dataset_builder.gsl import parse_clip_path
-from dataset_builder.landmarks import LANDMARK_SETS, component_slices
+from dataset_builder.landmarks import (
+    HOLISTIC_COMPONENTS,
+    LANDMARK_SETS,
+    LEFT_SHOULDER,
+    RIGHT_SHOULDER,
+    component_slices,
+)
 
 FPS = 30.0
 ASPECT = 848 / 480  # GSL frames: a y fraction is this many x fractions
 
 # -- The body, in "body units": shoulder width = 1, origin between the shoulders, x to the image right (the
 # signer's left), y down, z towards the camera negative. Signers scale and place it in the frame.
-_POSE_STATIC = np.zeros((33, 3))
+_POSE_STATIC = np.zeros((HOLISTIC_COMPONENTS["POSE_LANDMARKS"], 3))  # MediaPipe Pose point order
 _POSE_STATIC[:11] = [
     [0.00, -0.62, -0.30],  # nose
     [0.05, -0.70, -0.26],  # left eye inner
@@ -58,7 +64,7 @@ _POSE_STATIC[:11] = [
     [0.055, -0.54, -0.25],  # mouth left
     [-0.055, -0.54, -0.25],  # mouth right
 ]
-_POSE_STATIC[11:13] = [[0.5, 0.0, 0.0], [-0.5, 0.0, 0.0]]  # shoulders (left, right)
+_POSE_STATIC[[LEFT_SHOULDER, RIGHT_SHOULDER]] = [[0.5, 0.0, 0.0], [-0.5, 0.0, 0.0]]
 _POSE_STATIC[23:33] = [
     [0.30, 1.60, 0.00],  # left hip
     [-0.30, 1.60, 0.00],  # right hip
@@ -421,8 +427,8 @@ class SyntheticGSL:
         right, left = hands[:, 0] + sway, hands[:, 1] + sway
         body = signer.skeleton + sway
         body[:, _HEAD] += head - sway
-        body[:, 13] = _elbows(body[:, 11], left[:, 0], outward=1.0)
-        body[:, 14] = _elbows(body[:, 12], right[:, 0], outward=-1.0)
+        body[:, 13] = _elbows(body[:, LEFT_SHOULDER], left[:, 0], outward=1.0)
+        body[:, 14] = _elbows(body[:, RIGHT_SHOULDER], right[:, 0], outward=-1.0)
         body[:, 15:23:2] = left[:, [0, 17, 5, 2]]  # wrist, pinky, index, thumb knuckles
         body[:, 16:23:2] = right[:, [0, 17, 5, 2]]
         parts = {"POSE_LANDMARKS": body, "LEFT_HAND_LANDMARKS": left, "RIGHT_HAND_LANDMARKS": right}

@@ -24,7 +24,7 @@ from modeling_signattention import (
     SignAttentionForConditionalGeneration,
     save_pipeline,
 )
-from modeling_signattention.configuration_signattention import BODY_AND_HANDS, HOLISTIC_COMPONENTS
+from modeling_signattention.configuration_signattention import BODY_AND_HANDS, HOLISTIC_COMPONENTS, num_points
 from modeling_signattention.tokenization_signattention import SPECIAL_TOKENS, gloss_tokenizer_from_vocabulary
 
 # Landmark layouts the official code used, tried in this order to explain the embedder's input width.
@@ -49,7 +49,7 @@ def infer_config(state: dict[str, torch.Tensor], num_heads: int = 8) -> SignAtte
     num_features = state["src_keyp_emb.conv1d_1.weight"].shape[1]
     layout = None
     for components in KNOWN_LAYOUTS.values():
-        points = sum(HOLISTIC_COMPONENTS[name] for name in components)
+        points = num_points(components)
         for coords in (3, 2):
             if points * coords == num_features:
                 layout = (components, coords)
@@ -133,11 +133,12 @@ def convert_state_dict(
     return ours
 
 
-def read_vocabulary(path: Path) -> dict[str, int]:
+def read_official_vocabulary(path: Path) -> dict[str, int]:
+    """The official vocabulary file (one token per line, the four special tokens first) as token -> id."""
     tokens = [line.rstrip("\n") for line in path.read_text(encoding="utf-8").splitlines()]
     if len(tokens) < len(SPECIAL_TOKENS):
         raise ValueError(f"{path} has {len(tokens)} lines; it needs PAD, UNK, BOS, EOS and the glosses")
-    vocab = dict(zip(SPECIAL_TOKENS, range(len(SPECIAL_TOKENS))))
+    vocab = dict(zip(SPECIAL_TOKENS, range(len(SPECIAL_TOKENS)), strict=True))
     for line_number, token in enumerate(tokens[len(SPECIAL_TOKENS) :], start=len(SPECIAL_TOKENS)):
         if not token or token in vocab:
             raise ValueError(f"{path}:{line_number + 1}: empty or repeated token {token!r}")
@@ -155,7 +156,7 @@ def convert(
 ) -> Path:
     state = load_official_state_dict(checkpoint)
     config = infer_config(state, num_heads=num_heads)
-    vocab = read_vocabulary(vocab_path)
+    vocab = read_official_vocabulary(vocab_path)
     if len(vocab) != config.vocab_size:
         raise ValueError(
             f"{vocab_path} has {len(vocab)} tokens but the checkpoint's generator has {config.vocab_size}"

@@ -4,7 +4,7 @@
         [--split test] [--num-beams 1] [--output-file MODEL_DIR/eval_results.json]
 
 Reading the dataset is ``dataset_builder.loading``'s job; this module turns generated ids into scored sentences
-(``decode_sentences``, ``score``, ``evaluate_split``) and loads a saved model folder (``load_model_dir``).
+(``decode_sentences``, ``score``, ``evaluate_split``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import torch
 
 from dataset_builder.gsl import SPLITS
 from dataset_builder.loading import OUTPUT_MODES, PoseSplit, dataset_metadata, load_pose_splits
+from modeling_signattention.loading import load_pretrained
 
 
 def decode_sentences(tokenizer: Any, ids: Any) -> list[str]:
@@ -92,24 +93,6 @@ def evaluate_split(
     return scores, predictions
 
 
-def load_model_dir(model_dir: str | Path) -> tuple[Any, Any, Any]:
-    """Model, feature extractor and tokenizer of a saved (Hub-ready) folder, with no custom-code prompt."""
-    from transformers import AutoFeatureExtractor, AutoModelForSeq2SeqLM, AutoTokenizer
-
-    import modeling_signattention  # noqa: F401  (registers the Auto classes)
-
-    model_dir = Path(model_dir)
-    if not (model_dir / "config.json").is_file():
-        raise FileNotFoundError(
-            f"No saved model in {model_dir} (config.json missing): train one with hub_scripts.train"
-        )
-    return (
-        AutoModelForSeq2SeqLM.from_pretrained(model_dir),
-        AutoFeatureExtractor.from_pretrained(model_dir),
-        AutoTokenizer.from_pretrained(model_dir),
-    )
-
-
 def write_json(path: str | Path, payload: dict[str, Any]) -> None:
     Path(path).parent.mkdir(parents=True, exist_ok=True)
     Path(path).write_text(json.dumps(payload, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
@@ -127,7 +110,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--output-file", type=Path, help="default: MODEL_DIR/eval_results.json")
     args = parser.parse_args(argv)
 
-    model, feature_extractor, tokenizer = load_model_dir(args.model_dir)
+    model, feature_extractor, tokenizer = load_pretrained(args.model_dir)
     output_mode = args.output_mode or getattr(model.config, "output_mode", "gloss")
     metadata = dataset_metadata(args.dataset_dir)
     split = load_pose_splits(args.dataset_dir, [args.split])[args.split]

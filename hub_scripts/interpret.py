@@ -29,7 +29,7 @@ import numpy as np
 
 from dataset_builder.gsl import SPLITS
 from dataset_builder.loading import dataset_metadata, load_pose_splits
-from hub_scripts.evaluate import load_model_dir, write_json
+from hub_scripts.evaluate import write_json
 from modeling_signattention.interpretability import (
     Translation,
     compute_attention_alignment,
@@ -44,6 +44,7 @@ from modeling_signattention.interpretability import (
     translate_with_attention,
 )
 from modeling_signattention.interpretability.schema import NO_DATA, figure_file
+from modeling_signattention.loading import load_pretrained
 
 
 def json_safe(value: Any) -> Any:
@@ -105,7 +106,7 @@ def interpret(
     """Run the analysis (see module docstring); return what was written to ``interpretability.json``."""
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    model, feature_extractor, tokenizer = load_model_dir(model_dir)
+    model, feature_extractor, tokenizer = load_pretrained(model_dir)
     output_mode = getattr(model.config, "output_mode", "gloss")
     metadata = dataset_metadata(dataset_dir)
     data = load_pose_splits(dataset_dir, [split])[split]
@@ -122,7 +123,11 @@ def interpret(
         progress,
     )
     references = data.targets(output_mode)
-    correct = [i for i, (t, ref) in enumerate(zip(translations, references)) if t.glosses and t.text == ref]
+    correct = [
+        i
+        for i, (t, ref) in enumerate(zip(translations, references, strict=True))
+        if t.glosses and t.text == ref
+    ]
     non_empty = [i for i, t in enumerate(translations) if t.glosses]
 
     # Gold spans exist for synthetic data (real GSL has no gloss timing) and only mean something in gloss mode.

@@ -25,7 +25,7 @@ from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from modeling_signattention.configuration_signattention import HOLISTIC_COMPONENTS
+from modeling_signattention.configuration_signattention import num_points
 from modeling_signattention.interpretability.schema import (
     ALIGNMENT_SCORES,
     FIGURE_CAPTIONS,
@@ -34,7 +34,9 @@ from modeling_signattention.interpretability.schema import (
     VIDEO_SHARE,
 )
 
-TEMPLATE_PATH = Path(__file__).resolve().parents[1] / "model_card.md"
+# The repository's top-level model_card.md, through a link inside the package: an installed (non-editable) package
+# ships the file itself (setup.cfg package_data) and renders cards without the repository.
+TEMPLATE_PATH = Path(__file__).with_name("model_card.md")
 
 DATA_SOURCES: dict[str, tuple[str, str]] = {
     # data_source (as hub_scripts.evaluate writes it) -> (short label, one-sentence description)
@@ -261,7 +263,7 @@ def render_model_card(
         "config": config,
         "preprocessor": preprocessor,
         "input_description": (
-            f"MediaPipe Holistic {', '.join(config['landmark_components'])}: {_num_points(config)} points x "
+            f"MediaPipe Holistic {', '.join(config['landmark_components'])}: {num_points(config['landmark_components'])} points x "
             f"{config['num_coordinates']} coordinates per frame, at most {config['max_source_positions']} frames"
         ),
         "num_parameters": _num_parameters(model_dir),
@@ -278,10 +280,6 @@ def render_model_card(
     return ModelCard.from_template(
         card_data(evaluation, repo_id, dataset_id), template_path=str(TEMPLATE_PATH), **template_kwargs
     )
-
-
-def _num_points(config: dict[str, Any]) -> int:
-    return sum(HOLISTIC_COMPONENTS[name] for name in config["landmark_components"])
 
 
 def _num_parameters(model_dir: Path) -> str:

@@ -44,6 +44,7 @@ from typing import Any
 
 from huggingface_hub import HfApi, constants, get_token
 
+from dataset_builder import EXAMPLE_VIDEO
 from hub_scripts.model_card import find_run_results, render_model_card
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -65,8 +66,8 @@ MODEL_FILES = (
 OPTIONAL_MODEL_FILES = ("special_tokens_map.json", "added_tokens.json")
 SPACE_FILES = ("app.py", "README.md", "requirements.txt", "packages.txt")
 SPACE_PACKAGES = ("modeling_signattention", "dataset_builder")
-EXAMPLE_CLIP = REPO_ROOT / "tests" / "fixtures" / "signer_test_video.mp4"
-EXAMPLE_ATTRIBUTION = REPO_ROOT / "tests" / "fixtures" / "ATTRIBUTION.md"
+EXAMPLE_CLIP = EXAMPLE_VIDEO
+EXAMPLE_ATTRIBUTION = EXAMPLE_VIDEO.with_name("ATTRIBUTION.md")
 
 
 class MissingFilesError(FileNotFoundError):

@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from modeling_signattention.interpretability.figures import plot_training_curves
 from modeling_signattention.interpretability.schema import (
     ALIGNMENT_SCORES,
     FIGURE_CAPTIONS,
@@ -104,29 +105,6 @@ def _set_score(entry: dict[str, Any], key: str) -> str:
 
 def _fraction(value: Any) -> str:
     return f"{value:.1%}" if isinstance(value, float) else NO_DATA
-
-
-def plot_training_curves(log_history: list[dict[str, Any]], path: Path) -> None:
-    """Training loss per logging step and validation WER per epoch, on a shared epoch axis."""
-    from modeling_signattention.interpretability.figures import _pyplot
-
-    plt = _pyplot()
-    train = [(entry["epoch"], entry["loss"]) for entry in log_history if "loss" in entry]
-    valid = [(entry["epoch"], entry["eval_wer"]) for entry in log_history if "eval_wer" in entry]
-    figure, axis = plt.subplots(figsize=(7, 3.6))
-    if train:
-        axis.plot(*zip(*train), color="tab:blue", label="training loss")
-    axis.set_xlabel("epoch")
-    axis.set_ylabel("training loss", color="tab:blue")
-    if valid:
-        other = axis.twinx()
-        other.plot(*zip(*valid), color="tab:red", marker="o", label="validation WER")
-        other.set_ylabel("validation WER", color="tab:red")
-        other.set_ylim(0, max(1.0, max(wer for _, wer in valid)))
-    axis.set_title("Training")
-    figure.tight_layout()
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
 
 
 def write_report(run_dir: str | Path) -> Path:

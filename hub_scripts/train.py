@@ -28,19 +28,18 @@ through ``mpirun``); the script says so. Validation counts every sentence once, 
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
-from transformers import Seq2SeqTrainer
+from transformers import HfArgumentParser, Seq2SeqTrainer
 
 from dataset_builder.loading import OUTPUT_MODES, PoseSplit, dataset_metadata, load_pose_splits
 from hub_scripts.evaluate import decode_sentences, evaluate_split, score, write_json
@@ -48,13 +47,17 @@ from hub_scripts.evaluate import decode_sentences, evaluate_split, score, write_
 
 @dataclass
 class TrainOptions:
-    """Every knob of a training run; the CLI flags are these field names with dashes."""
+    """Every knob of a training run; the CLI flags are these field names with dashes (``HfArgumentParser``)."""
 
-    dataset_dir: Path
-    output_dir: Path
-    output_mode: str = "gloss"
-    init_from: Path | None = None
-    resume: bool = False
+    dataset_dir: Path = field(metadata={"help": "a dataset built by dataset_builder.build"})
+    output_dir: Path = field(metadata={"help": "run folder: model/, checkpoints/, tensorboard/"})
+    output_mode: str = field(default="gloss", metadata={"choices": OUTPUT_MODES})
+    init_from: Path | None = field(
+        default=None, metadata={"help": "fine-tune this saved model (new words grow its vocabulary)"}
+    )
+    resume: bool = field(
+        default=False, metadata={"help": "continue from the last checkpoint of --output-dir"}
+    )
     epochs: int = 100
     learning_rate: float = 1e-3
     lr_scheduler: str = "constant"
@@ -70,7 +73,7 @@ class TrainOptions:
     max_eval_samples: int | None = None
     seed: int = 42
     logging_steps: int = 20
-    progress: bool = True
+    progress: bool = field(default=True, metadata={"help": "tqdm bars (--no-progress: none)"})
 
 
 class PoseSeq2SeqDataset(torch.utils.data.Dataset):
@@ -297,24 +300,12 @@ def warn_single_cpu_process() -> None:
         )
 
 
-def train(options: TrainOptions) -> dict[str, Any]:
-    """Run training, save the Hub-ready model and its test scores; return ``eval_results`` (+ timings).
+def training_arguments(options: TrainOptions, checkpoint_dir: Path) -> Any:
+    """The ``Seq2SeqTrainingArguments`` of a run: the paper's recipe from ``options``, evaluation and checkpoints
+    every epoch, the best epoch (lowest validation WER) kept."""
+    from transformers import Seq2SeqTrainingArguments
 
-    Under several processes every one trains; the main one alone evaluates on the test split, writes the run's
-    files and returns the results (the others return an empty dict)."""
-    from transformers import EarlyStoppingCallback, Seq2SeqTrainingArguments, set_seed
-    from transformers.integrations import TensorBoardCallback
-    from transformers.trainer_utils import get_last_checkpoint
-
-    from modeling_signattention import save_pipeline
-
-    if options.output_mode not in OUTPUT_MODES:
-        raise ValueError(f"output_mode must be one of {OUTPUT_MODES}, got {options.output_mode!r}")
-    warn_single_cpu_process()
-    set_seed(options.seed)
-    output_dir = Path(options.output_dir)
-    model_dir, checkpoint_dir = output_dir / "model", output_dir / "checkpoints"
-    args = Seq2SeqTrainingArguments(
+    return Seq2SeqTrainingArguments(
         output_dir=str(checkpoint_dir),
         num_train_epochs=options.epochs,
         per_device_train_batch_size=options.batch_size,
@@ -343,6 +334,91 @@ def train(options: TrainOptions) -> dict[str, Any]:
         use_cpu=int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available(),
         ddp_find_unused_parameters=False,
     )
+
+
+def make_trainer(
+    options: TrainOptions,
+    args: Any,
+    model: Any,
+    tokenizer: Any,
+    feature_extractor: Any,
+    train_set: PoseSeq2SeqDataset,
+    eval_set: PoseSeq2SeqDataset,
+    eval_targets: Sequence[str],
+    metadata: dict[str, Any],
+) -> PoseSeq2SeqTrainer:
+    """The Trainer: length-bucketed batches, validation WER with ``generate()``, early stopping, TensorBoard."""
+    from transformers import EarlyStoppingCallback
+    from transformers.integrations import TensorBoardCallback
+
+    output_dir = Path(options.output_dir)
+    trainer = PoseSeq2SeqTrainer(
+        model=model,
+        args=args,
+        train_dataset=train_set,
+        eval_dataset=eval_set,
+        data_collator=PoseCollator(feature_extractor, metadata["input_components"], seed=options.seed),
+        processing_class=tokenizer,
+        compute_metrics=make_compute_metrics(tokenizer, options.output_mode, eval_targets),
+        callbacks=[EarlyStoppingCallback(early_stopping_patience=options.patience)],
+    )
+    for callback in trainer.callback_handler.callbacks:
+        if (
+            isinstance(callback, TensorBoardCallback) and callback.logging_dir is None
+        ):  # no TENSORBOARD_LOGGING_DIR
+            callback.logging_dir = str(output_dir / "tensorboard")  # next to model/, not inside checkpoints/
+    return trainer
+
+
+def score_on_test(
+    trainer: PoseSeq2SeqTrainer,
+    options: TrainOptions,
+    feature_extractor: Any,
+    tokenizer: Any,
+    test_split: PoseSplit,
+    metadata: dict[str, Any],
+) -> dict[str, Any]:
+    """``eval_results.json`` of the best epoch: test scores, where they come from, and how training went."""
+    print(f"[train] evaluating the best epoch on the test split ({metadata['config']})")
+    scores, _ = evaluate_split(
+        trainer.model,
+        feature_extractor,
+        tokenizer,
+        test_split,
+        options.output_mode,
+        metadata["input_components"],
+        options.num_beams,
+        progress=options.progress,
+    )
+    return {
+        "data_source": metadata["data_source"],
+        "config": metadata["config"],
+        "split": "test",
+        "output_mode": options.output_mode,
+        "num_beams": options.num_beams,
+        **scores,
+        "best_validation_wer": trainer.state.best_metric,
+        "epochs_trained": trainer.state.epoch,
+    }
+
+
+def train(options: TrainOptions) -> dict[str, Any]:
+    """Run training, save the Hub-ready model and its test scores; return ``eval_results`` (+ timings).
+
+    Under several processes every one trains; the main one alone evaluates on the test split, writes the run's
+    files and returns the results (the others return an empty dict)."""
+    from transformers import set_seed
+    from transformers.trainer_utils import get_last_checkpoint
+
+    from modeling_signattention import save_pipeline
+
+    if options.output_mode not in OUTPUT_MODES:
+        raise ValueError(f"output_mode must be one of {OUTPUT_MODES}, got {options.output_mode!r}")
+    warn_single_cpu_process()
+    set_seed(options.seed)
+    output_dir = Path(options.output_dir)
+    model_dir, checkpoint_dir = output_dir / "model", output_dir / "checkpoints"
+    args = training_arguments(options, checkpoint_dir)
     is_main = args.process_index == 0
     with args.main_process_first(
         desc="checkpoint folder"
@@ -385,49 +461,17 @@ def train(options: TrainOptions) -> dict[str, Any]:
         eval_split.poses, encode_targets(tokenizer, eval_targets, max_length), augment=False
     )
 
-    trainer = PoseSeq2SeqTrainer(
-        model=model,
-        args=args,
-        train_dataset=train_set,
-        eval_dataset=eval_set,
-        data_collator=PoseCollator(feature_extractor, metadata["input_components"], seed=options.seed),
-        processing_class=tokenizer,
-        compute_metrics=make_compute_metrics(tokenizer, options.output_mode, eval_targets),
-        callbacks=[EarlyStoppingCallback(early_stopping_patience=options.patience)],
+    trainer = make_trainer(
+        options, args, model, tokenizer, feature_extractor, train_set, eval_set, eval_targets, metadata
     )
-    for callback in trainer.callback_handler.callbacks:
-        if (
-            isinstance(callback, TensorBoardCallback) and callback.logging_dir is None
-        ):  # no TENSORBOARD_LOGGING_DIR
-            callback.logging_dir = str(output_dir / "tensorboard")  # next to model/, not inside checkpoints/
     train_metrics = trainer.train(resume_from_checkpoint=last_checkpoint if options.resume else None).metrics
     trainer.save_model(str(model_dir))  # the best epoch: model, config + code, tokenizer, generation config
     if not trainer.is_world_process_zero():
         return {}
 
-    print(f"[train] evaluating the best epoch on the test split ({metadata['config']})")
-    scores, _ = evaluate_split(
-        trainer.model,
-        feature_extractor,
-        tokenizer,
-        splits["test"],
-        options.output_mode,
-        metadata["input_components"],
-        options.num_beams,
-        progress=options.progress,
-    )
-    results = {
-        "data_source": metadata["data_source"],
-        "config": metadata["config"],
-        "split": "test",
-        "output_mode": options.output_mode,
-        "num_beams": options.num_beams,
-        **scores,
-        "best_validation_wer": trainer.state.best_metric,
-        "epochs_trained": trainer.state.epoch,
-        "train_seconds": train_metrics["train_runtime"],
-        "train_samples_per_second": train_metrics["train_samples_per_second"],
-    }
+    results = score_on_test(trainer, options, feature_extractor, tokenizer, splits["test"], metadata)
+    results["train_seconds"] = train_metrics["train_runtime"]
+    results["train_samples_per_second"] = train_metrics["train_samples_per_second"]
     # tokenizer and feature extractor next to the best model, and the pipeline the Hub way
     save_pipeline(trainer.model, tokenizer, feature_extractor, model_dir)
     write_json(output_dir / "training_log.json", {"log_history": trainer.state.log_history})
@@ -439,34 +483,8 @@ def train(options: TrainOptions) -> dict[str, Any]:
 
 
 def parse_args(argv: Sequence[str] | None = None) -> TrainOptions:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    defaults = {field.name: field.default for field in fields(TrainOptions)}
-    parser.add_argument(
-        "--dataset-dir", type=Path, required=True, help="a dataset built by dataset_builder.build"
-    )
-    parser.add_argument(
-        "--output-dir", type=Path, required=True, help="run folder: model/, checkpoints/, tensorboard/"
-    )
-    parser.add_argument("--output-mode", choices=OUTPUT_MODES, default=defaults["output_mode"])
-    parser.add_argument(
-        "--init-from", type=Path, help="fine-tune this saved model (new words grow its vocabulary)"
-    )
-    parser.add_argument(
-        "--resume", action="store_true", help="continue from the last checkpoint of --output-dir"
-    )
-    parser.add_argument("--no-progress", dest="progress", action="store_false", help="no tqdm bars")
-    for name in ("epochs", "learning_rate", "lr_scheduler", "warmup_ratio", "weight_decay", "batch_size",
-                 "eval_batch_size", "d_model", "dropout", "patience", "num_beams", "max_train_samples",
-                 "max_eval_samples", "seed", "logging_steps"):  # fmt: skip
-        kind = {
-            "learning_rate": float,
-            "warmup_ratio": float,
-            "weight_decay": float,
-            "dropout": float,
-            "lr_scheduler": str,
-        }
-        parser.add_argument(f"--{name.replace('_', '-')}", type=kind.get(name, int), default=defaults[name])
-    options = TrainOptions(**vars(parser.parse_args(argv)))
+    parser = HfArgumentParser(TrainOptions, description=__doc__.split("\n\n")[0])
+    (options,) = parser.parse_args_into_dataclasses(args=argv)
     if not options.dataset_dir.is_dir():
         parser.error(f"no dataset at {options.dataset_dir} (build one with python -m dataset_builder.build)")
     return options

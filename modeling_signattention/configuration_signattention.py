@@ -8,17 +8,41 @@ FFN 2048, one encoder and one decoder layer, dropout 0.2, ReLU, at most 220 fram
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from transformers import PreTrainedConfig
 
-# MediaPipe Holistic components in the order Holistic and pose-format write them. Kept here (not imported from
-# ``dataset_builder``) because a Hub custom-code folder must be self-contained.
+# -- The landmark layout: the one table every part of the package reads -----------------------------------------
+# MediaPipe Holistic components (name -> number of points) in the order Holistic and pose-format write them. It lives
+# in this file because a Hub custom-code folder must be self-contained (the feature extractor imports it from here);
+# ``dataset_builder.landmarks`` holds the one other copy, since extraction never imports the model, and
+# ``tests/test_processing.py`` asserts that the two are equal. A new layout is a new entry here (and there).
 HOLISTIC_COMPONENTS: dict[str, int] = {
     "POSE_LANDMARKS": 33,
     "FACE_LANDMARKS": 468,
     "LEFT_HAND_LANDMARKS": 21,
     "RIGHT_HAND_LANDMARKS": 21,
 }
-BODY_AND_HANDS = ["POSE_LANDMARKS", "LEFT_HAND_LANDMARKS", "RIGHT_HAND_LANDMARKS"]
+NUM_HOLISTIC_POINTS = sum(HOLISTIC_COMPONENTS.values())  # 543
+# Some extractors append the 33 world (metric) body landmarks after the Holistic points.
+NUM_HOLISTIC_WITH_WORLD_POINTS = NUM_HOLISTIC_POINTS + HOLISTIC_COMPONENTS["POSE_LANDMARKS"]  # 576
+BODY_AND_HANDS = ["POSE_LANDMARKS", "LEFT_HAND_LANDMARKS", "RIGHT_HAND_LANDMARKS"]  # the paper's 75 points
+# MediaPipe's shoulder points inside POSE_LANDMARKS (the signer's left and right): the body's origin and unit.
+LEFT_SHOULDER, RIGHT_SHOULDER = 11, 12
+
+
+def num_points(components: Sequence[str]) -> int:
+    """Points of an array holding exactly ``components``."""
+    return sum(HOLISTIC_COMPONENTS[name] for name in components)
+
+
+def component_slices(components: Sequence[str]) -> dict[str, slice]:
+    """Where each named component lies in an array holding exactly ``components``, in that order."""
+    slices, start = {}, 0
+    for name in components:
+        slices[name] = slice(start, start + HOLISTIC_COMPONENTS[name])
+        start += HOLISTIC_COMPONENTS[name]
+    return slices
 
 
 class SignAttentionConfig(PreTrainedConfig):
@@ -108,7 +132,7 @@ class SignAttentionConfig(PreTrainedConfig):
 
     @property
     def num_landmarks(self) -> int:
-        return sum(HOLISTIC_COMPONENTS[name] for name in self.landmark_components)
+        return num_points(self.landmark_components)
 
     @property
     def num_features(self) -> int:
@@ -116,4 +140,14 @@ class SignAttentionConfig(PreTrainedConfig):
         return self.num_landmarks * self.num_coordinates
 
 
-__all__ = ["SignAttentionConfig", "HOLISTIC_COMPONENTS", "BODY_AND_HANDS"]
+__all__ = [
+    "BODY_AND_HANDS",
+    "HOLISTIC_COMPONENTS",
+    "LEFT_SHOULDER",
+    "NUM_HOLISTIC_POINTS",
+    "NUM_HOLISTIC_WITH_WORLD_POINTS",
+    "RIGHT_SHOULDER",
+    "SignAttentionConfig",
+    "component_slices",
+    "num_points",
+]

@@ -28,11 +28,18 @@ from typing import Any
 import numpy as np
 from transformers import BatchFeature, FeatureExtractionMixin
 
-from .configuration_signattention import BODY_AND_HANDS, HOLISTIC_COMPONENTS
+from .configuration_signattention import (
+    BODY_AND_HANDS,
+    HOLISTIC_COMPONENTS,
+    LEFT_SHOULDER,
+    NUM_HOLISTIC_POINTS,
+    NUM_HOLISTIC_WITH_WORLD_POINTS,
+    RIGHT_SHOULDER,
+    component_slices,
+    num_points,
+)
 
 HOLISTIC_ORDER = list(HOLISTIC_COMPONENTS)
-NUM_HOLISTIC_POINTS = sum(HOLISTIC_COMPONENTS.values())  # 543
-NUM_HOLISTIC_WITH_WORLD_POINTS = NUM_HOLISTIC_POINTS + HOLISTIC_COMPONENTS["POSE_LANDMARKS"]  # 576
 
 
 class SignAttentionFeatureExtractor(FeatureExtractionMixin):
@@ -71,7 +78,7 @@ class SignAttentionFeatureExtractor(FeatureExtractionMixin):
 
     @property
     def num_features(self) -> int:
-        return sum(HOLISTIC_COMPONENTS[name] for name in self.landmark_components) * self.num_coordinates
+        return num_points(self.landmark_components) * self.num_coordinates
 
     # -- one pose -> (frames, landmarks, coords) of the configured components -------------------------------------
     def select_landmarks(self, pose: Any, input_components: Sequence[str] | None = None) -> np.ndarray:
@@ -88,40 +95,35 @@ class SignAttentionFeatureExtractor(FeatureExtractionMixin):
         )
         return self._take_components(array, layout, source=f"array with {array.shape[1]} points")
 
-    def _infer_layout(self, num_points: int) -> list[str]:
-        if num_points in (NUM_HOLISTIC_POINTS, NUM_HOLISTIC_WITH_WORLD_POINTS):
+    def _infer_layout(self, points: int) -> list[str]:
+        if points in (NUM_HOLISTIC_POINTS, NUM_HOLISTIC_WITH_WORLD_POINTS):
             return HOLISTIC_ORDER  # world landmarks, if present, come after and are ignored
-        configured = sum(HOLISTIC_COMPONENTS[name] for name in self.landmark_components)
-        if num_points == configured:
+        configured = num_points(self.landmark_components)
+        if points == configured:
             return self.landmark_components
         raise ValueError(
-            f"A pose with {num_points} points matches no known layout: expected {NUM_HOLISTIC_POINTS} (Holistic), "
+            f"A pose with {points} points matches no known layout: expected {NUM_HOLISTIC_POINTS} (Holistic), "
             f"{NUM_HOLISTIC_WITH_WORLD_POINTS} (Holistic + world) or {configured} ({self.landmark_components}); "
             "pass input_components=[...] to name the components of another layout"
         )
 
     def _take_components(self, array: np.ndarray, layout: Sequence[str], source: str) -> np.ndarray:
-        offsets, start = {}, 0
-        for name in layout:
-            if name not in HOLISTIC_COMPONENTS:
-                raise ValueError(f"Unknown component {name!r} in the layout of the {source}")
-            offsets[name] = start
-            start += HOLISTIC_COMPONENTS[name]
-        if start > array.shape[1]:
+        unknown = [name for name in layout if name not in HOLISTIC_COMPONENTS]
+        if unknown:
+            raise ValueError(f"Unknown component {unknown[0]!r} in the layout of the {source}")
+        slices = component_slices(layout)
+        if num_points(layout) > array.shape[1]:
             raise ValueError(
-                f"The layout {list(layout)} needs {start} points, the {source} has {array.shape[1]}"
+                f"The layout {list(layout)} needs {num_points(layout)} points, the {source} has {array.shape[1]}"
             )
-        missing = [name for name in self.landmark_components if name not in offsets]
+        missing = [name for name in self.landmark_components if name not in slices]
         if missing:
             raise ValueError(f"The {source} lacks the components {missing} that this model reads")
         if array.shape[2] < self.num_coordinates:
             raise ValueError(
                 f"The {source} has {array.shape[2]} coordinates, the model needs {self.num_coordinates}"
             )
-        parts = [
-            array[:, offsets[name] : offsets[name] + HOLISTIC_COMPONENTS[name], : self.num_coordinates]
-            for name in self.landmark_components
-        ]
+        parts = [array[:, slices[name], : self.num_coordinates] for name in self.landmark_components]
         return np.concatenate(parts, axis=1)
 
     def _select_from_pose_format(self, pose: Any) -> np.ndarray:
@@ -179,12 +181,8 @@ class SignAttentionFeatureExtractor(FeatureExtractionMixin):
 
         A clip whose shoulders are never found is returned unchanged (it is all NaN, hence all 0, anyway).
         """
-        offset = 0
-        for name in self.landmark_components:
-            if name == "POSE_LANDMARKS":
-                break
-            offset += HOLISTIC_COMPONENTS[name]
-        left, right = landmarks[:, offset + 11, :2], landmarks[:, offset + 12, :2]  # MediaPipe shoulders
+        body = component_slices(self.landmark_components)["POSE_LANDMARKS"].start
+        left, right = landmarks[:, body + LEFT_SHOULDER, :2], landmarks[:, body + RIGHT_SHOULDER, :2]
         if np.isnan(left + right).all():
             return landmarks
         centre = np.nanmedian((left + right) / 2, axis=0)

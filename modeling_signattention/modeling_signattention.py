@@ -31,11 +31,9 @@ from transformers.modeling_outputs import (
     Seq2SeqModelOutput,
 )
 from transformers.modeling_utils import ALL_ATTENTION_FUNCTIONS
-from transformers.utils import can_return_tuple, logging
+from transformers.utils import can_return_tuple
 
 from .configuration_signattention import SignAttentionConfig
-
-logger = logging.get_logger(__name__)
 
 
 @dataclass

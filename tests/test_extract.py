@@ -15,6 +15,7 @@ import cv2
 import numpy as np
 import pytest
 
+from dataset_builder import EXAMPLE_VIDEO
 from dataset_builder.extract import (
     create_holistic,
     extract_clip,
@@ -26,7 +27,7 @@ from dataset_builder.extract import (
 )
 from dataset_builder.landmarks import NUM_HOLISTIC_POINTS, component_slices
 
-VIDEO = Path(__file__).parent / "fixtures" / "signer_test_video.mp4"  # 58 frames, 540x720, ~30 fps
+VIDEO = EXAMPLE_VIDEO  # 58 frames, 540x720, ~30 fps
 SLICES = component_slices(("POSE_LANDMARKS", "FACE_LANDMARKS", "LEFT_HAND_LANDMARKS", "RIGHT_HAND_LANDMARKS"))
 BODY = SLICES["POSE_LANDMARKS"]
 

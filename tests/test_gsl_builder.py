@@ -12,6 +12,7 @@ import datasets
 import numpy as np
 import pytest
 
+from dataset_builder import EXAMPLE_VIDEO
 from dataset_builder import gsl_poses as builder_module
 from dataset_builder.build import build_dataset, main
 from dataset_builder.extract import ExtractedPose, save_extracted
@@ -27,7 +28,7 @@ from dataset_builder.gsl_poses import GSLPoses
 from dataset_builder.landmarks import NUM_HOLISTIC_POINTS
 from dataset_builder.loading import read_landmarks
 
-VIDEO = Path(__file__).parent / "fixtures" / "signer_test_video.mp4"
+VIDEO = EXAMPLE_VIDEO
 SPLIT_SIZES = {"si": (8821, 588, 881), "sd": (8189, 1063, 1043)}
 
 

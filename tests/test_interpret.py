@@ -110,7 +110,7 @@ def test_raw_attention_is_stored_without_pickles(untrained_setup, tmp_path):
     assert len(loaded["cross_attention"]) == len(loaded["ids"]) == 12
     assert loaded["ids"][0].startswith("police1/") and not loaded["correct"].any()
     for cross, encoder, frames in zip(
-        loaded["cross_attention"], loaded["encoder_attention"], loaded["frame_indices"]
+        loaded["cross_attention"], loaded["encoder_attention"], loaded["frame_indices"], strict=True
     ):
         assert cross.shape == (4, encoder.shape[0]) and frames.shape == (encoder.shape[0],)
         np.testing.assert_allclose(cross.sum(axis=1), 1.0, rtol=1e-5)

@@ -53,7 +53,7 @@ def test_wer_is_corpus_level_and_matches_jiwer() -> None:
     assert scores["wer"] == pytest.approx(jiwer.wer(references, predictions))
     # Corpus level: (2 + 1 + 2) errors over 12 reference words, not the mean of the sentence WERs.
     assert scores["wer"] == pytest.approx(5 / 12)
-    sentence_wers = [jiwer.wer(ref, hyp) for ref, hyp in zip(references, predictions)]
+    sentence_wers = [jiwer.wer(ref, hyp) for ref, hyp in zip(references, predictions, strict=True)]
     assert np.mean(sentence_wers) == pytest.approx(4 / 9)
     assert scores["num_reference_words"] == 12
 

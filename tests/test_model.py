@@ -1,23 +1,18 @@
 """The model against an independent rebuild of the official architecture, and its contracts.
 
-The reference (``tests/official_reference.py``) is ``torch.nn.Transformer`` + two Conv1d + sinusoidal tables with
+The reference (``benchmarks/official_reference.py``) is ``torch.nn.Transformer`` + two Conv1d + sinusoidal tables with
 the official parameter names; its weights reach our model through the checkpoint converter, so these tests check
 the converter and the architecture together.
 """
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 import torch
 
-sys.path.insert(0, str(Path(__file__).parent))
-from official_reference import KeypointsTransformer, greedy_decode_no_cache  # noqa: E402
-
-from hub_scripts.convert_official_checkpoint import convert, convert_state_dict, infer_config  # noqa: E402
-from modeling_signattention import SignAttentionConfig, SignAttentionForConditionalGeneration  # noqa: E402
+from benchmarks.official_reference import KeypointsTransformer, greedy_decode_no_cache
+from hub_scripts.convert_official_checkpoint import convert, convert_state_dict, infer_config
+from modeling_signattention import SignAttentionConfig, SignAttentionForConditionalGeneration
 
 VOCAB = 30
 BOS, EOS = 2, 3
@@ -133,7 +128,9 @@ def test_generate_returns_every_attention_per_step(pair, batch, num_beams):
     assert len(out.cross_attentions) == len(out.decoder_attentions) == steps
     rows = 4 * num_beams
     assert out.encoder_attentions[0].shape == (4, 8, 60, 60)  # the encoder runs once, before beams expand
-    for step, (self_layers, cross_layers) in enumerate(zip(out.decoder_attentions, out.cross_attentions)):
+    for step, (self_layers, cross_layers) in enumerate(
+        zip(out.decoder_attentions, out.cross_attentions, strict=True)
+    ):
         assert cross_layers[0].shape == (rows, 8, 1, 60)
         assert self_layers[0].shape == (rows, 8, 1, step + 1)
         torch.testing.assert_close(cross_layers[0].sum(-1), torch.ones(rows, 8, 1))

@@ -237,3 +237,29 @@ def test_folder_loads_in_fresh_process_without_the_project(saved_model, tmp_path
     assert remote["text"] == tokenizer.batch_decode(local, skip_special_tokens=True)
     assert remote["text"][0]  # glosses, not an empty string
     assert remote["cross_sum"] == pytest.approx(8.0, abs=1e-4)  # 8 heads, each row sums to 1
+
+
+def test_one_landmark_layout_in_both_packages():
+    """The model's layout table and the dataset builder's copy agree, and match MediaPipe and pose-format."""
+    import mediapipe as mp
+    from pose_format.utils.holistic import holistic_components
+
+    from dataset_builder import landmarks
+    from modeling_signattention import configuration_signattention as config
+
+    assert landmarks.HOLISTIC_COMPONENTS == config.HOLISTIC_COMPONENTS
+    assert list(landmarks.HOLISTIC_COMPONENTS) == list(config.HOLISTIC_COMPONENTS)  # the order too
+    assert landmarks.NUM_HOLISTIC_POINTS == config.NUM_HOLISTIC_POINTS == 543
+    assert landmarks.LANDMARK_SETS["body_hands"] == tuple(config.BODY_AND_HANDS)
+    for components in (config.BODY_AND_HANDS, list(config.HOLISTIC_COMPONENTS), ["RIGHT_HAND_LANDMARKS"]):
+        assert landmarks.component_slices(components) == config.component_slices(components)
+        assert landmarks.num_points(components) == config.num_points(components)
+    # Independent references: pose-format's Holistic header and MediaPipe's own point names.
+    sizes = {component.name: len(component.points) for component in holistic_components("XYZC")}
+    assert {name: sizes[name] for name in config.HOLISTIC_COMPONENTS} == config.HOLISTIC_COMPONENTS
+    shoulders = mp.solutions.pose.PoseLandmark
+    for module in (config, landmarks):
+        assert (module.LEFT_SHOULDER, module.RIGHT_SHOULDER) == (
+            shoulders.LEFT_SHOULDER,
+            shoulders.RIGHT_SHOULDER,
+        )

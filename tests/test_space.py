@@ -25,9 +25,11 @@ import numpy as np
 import pytest
 from tiny_model import MAX_GLOSSES, save_tiny_run
 
+from dataset_builder import EXAMPLE_VIDEO
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "hub_scripts" / "space" / "app.py"
-SIGNER_CLIP = ROOT / "tests" / "fixtures" / "signer_test_video.mp4"
+SIGNER_CLIP = EXAMPLE_VIDEO
 CHROMIUM = Path("/usr/bin/chromium")
 # Without the background-networking flags Chromium keeps opening connections that a closed network refuses.
 CHROMIUM_ARGS = [
@@ -181,7 +183,7 @@ def test_a_file_that_is_not_a_video_shows_a_readable_error(page, tmp_path: Path)
     error = page.locator("#error-message")
     error.wait_for(state="visible", timeout=TRANSLATE_TIMEOUT_MS)
     text = error.inner_text()
-    assert "not_a_video.mp4" in text and "cannot be opened as a video" in text
+    assert "not_a_video.mp4" in text and "cannot open it as a video" in text
     assert "Traceback" not in page.content()
     assert page.locator("#glosses textarea").input_value() == ""
     page.screenshot(path=str(tmp_path / "space_error.png"))

@@ -149,7 +149,7 @@ def test_signs_are_learnable_through_a_16_dim_projection():
         for clip in load_split("si", split)[::every]:
             synthetic = generator.clip(clip.id, clip.glosses)
             pose = np.nan_to_num(synthetic.pose.reshape(len(synthetic.pose), -1))
-            for (start, end), gloss in zip(synthetic.gloss_spans, clip.glosses):
+            for (start, end), gloss in zip(synthetic.gloss_spans, clip.glosses, strict=True):
                 middle = (start + end) // 2
                 features.append(pose[np.clip([middle - 3, middle, middle + 3], start, end - 1)])
                 labels.append(vocabulary[gloss])

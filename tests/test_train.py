@@ -136,7 +136,7 @@ def test_pose_collator_pads_frames_and_labels():
     poses[0][3] = np.nan  # a lost frame becomes zeros, not NaN
     items = [
         {"pose": pose, "labels": labels, "augment": True}
-        for pose, labels in zip(poses, ([5, 3], [5, 6, 7, 3]))
+        for pose, labels in zip(poses, ([5, 3], [5, 6, 7, 3]), strict=True)
     ]
     batch = collator(items)
     assert batch["input_features"].shape == (2, 21, 225)

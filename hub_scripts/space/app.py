@@ -27,46 +27,44 @@ import cv2
 import gradio as gr
 import mediapipe as mp
 import numpy as np
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
-from transformers import AutoTokenizer
 
+from dataset_builder import EXAMPLE_VIDEO
 from dataset_builder.extract import (
+    POSE_SUFFIXES,
     VIDEO_SUFFIXES,
     ExtractedPose,
     create_holistic,
     extract_clip,
     load_pose_file,
+    open_video,
 )
 from dataset_builder.landmarks import HOLISTIC_COMPONENTS, component_slices
-from modeling_signattention import (
-    SignAttentionFeatureExtractor,
-    SignAttentionForConditionalGeneration,
-)
 from modeling_signattention.interpretability import (
     Translation,
     compute_attention_alignment,
     compute_decoder_contributions,
     translate_with_attention,
 )
+from modeling_signattention.interpretability.figures import (
+    contributions_figure,
+    cross_attention_figure,
+    to_rgb_array,
+)
 from modeling_signattention.interpretability.schema import ALIGNMENT_SCORES, VIDEO_SHARE
+from modeling_signattention.loading import load_pretrained, looks_like_hub_id
 
 logger = logging.getLogger("signattention.space")
 
 APP_DIR = Path(__file__).resolve().parent
 IN_SPACE_LAYOUT = (APP_DIR / "modeling_signattention").is_dir()
 ROOT = APP_DIR if IN_SPACE_LAYOUT else APP_DIR.parents[1]
-EXAMPLE_CLIP = (
-    APP_DIR / "examples" / "signer_test_video.mp4"
-    if IN_SPACE_LAYOUT
-    else ROOT / "tests" / "fixtures" / "signer_test_video.mp4"
-)
+# push_to_hub copies the packages without their data, and the example clip into examples/.
+EXAMPLE_CLIP = APP_DIR / "examples" / EXAMPLE_VIDEO.name if IN_SPACE_LAYOUT else EXAMPLE_VIDEO
 DEFAULT_MODEL = ROOT / "outputs" / "reproduce" / "model"
 
 MAX_SECONDS = 30
 MAX_FRAMES = 900
 MAX_UPLOAD = "50mb"
-POSE_SUFFIXES = (".pose", ".npy")
 LIMIT_TEXT = f"at most {MAX_SECONDS} s / {MAX_FRAMES} frames"
 STRIP_HEIGHT = 240
 
@@ -100,18 +98,13 @@ def load_model() -> LoadedModel:
     """Load the model once per process (every request reuses it); failures are not cached, so a model that
     appears later is picked up by the next click."""
     source = model_source()
-    looks_like_hub_id = (
-        not Path(source).exists() and source.count("/") == 1 and not source.startswith((".", "/"))
-    )
-    if not Path(source).is_dir() and not looks_like_hub_id:
+    if not Path(source).is_dir() and not looks_like_hub_id(source):
         raise UserFacingError(
             f"No model at {source}. Train one with `python -m hub_scripts.reproduce` (it writes "
             f"{DEFAULT_MODEL.relative_to(ROOT)}), or set SIGNATTENTION_MODEL to a model folder or a Hub model id."
         )
     try:
-        model = SignAttentionForConditionalGeneration.from_pretrained(source).eval()
-        feature_extractor = SignAttentionFeatureExtractor.from_pretrained(source)
-        tokenizer = AutoTokenizer.from_pretrained(source)
+        model, feature_extractor, tokenizer = load_pretrained(source)
     except OSError as error:  # not on the Hub, not cached while offline, or an incomplete folder
         raise UserFacingError(f"Cannot load the model {source}: {error}") from error
     return LoadedModel(model, feature_extractor, tokenizer, source)
@@ -131,7 +124,7 @@ def read_clip(path: Path) -> ExtractedPose:
     if suffix not in VIDEO_SUFFIXES and suffix not in POSE_SUFFIXES:
         raise UserFacingError(
             f"{name}: unsupported file type {suffix or '(none)'}. Upload a video "
-            f"({', '.join(sorted(VIDEO_SUFFIXES))}) or a MediaPipe Holistic pose file (.pose, .npy)."
+            f"({', '.join(sorted(VIDEO_SUFFIXES))}) or a MediaPipe Holistic pose file ({', '.join(POSE_SUFFIXES)})."
         )
     if path.stat().st_size == 0:
         raise UserFacingError(f"{name} is empty (0 bytes).")
@@ -154,10 +147,11 @@ def read_clip(path: Path) -> ExtractedPose:
 
 def check_video_length(path: Path) -> None:
     """Refuse long videos from their header, before MediaPipe spends seconds per second of video on them."""
-    capture = cv2.VideoCapture(str(path))
     try:
-        if not capture.isOpened():
-            raise UserFacingError(f"{path.name} cannot be opened as a video (not a video file, or corrupt).")
+        capture = open_video(path)
+    except ValueError as error:
+        raise UserFacingError(str(error).replace(str(path), path.name)) from error
+    try:
         frames = capture.get(cv2.CAP_PROP_FRAME_COUNT)
         fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
     finally:
@@ -168,56 +162,31 @@ def check_video_length(path: Path) -> None:
         )
 
 
-# -- figures ---------------------------------------------------------------------------------------------------------
-def figure_to_array(figure: Figure) -> np.ndarray:
-    canvas = FigureCanvasAgg(figure)
-    canvas.draw()
-    return np.asarray(canvas.buffer_rgba())[..., :3].copy()
+# -- figures (drawn by the interpretability layer, as in the report) -------------------------------------------------
+def numbered(glosses: list[str]) -> list[str]:
+    return [f"{k + 1}. {gloss}" for k, gloss in enumerate(glosses)]
 
 
 def attention_heatmap(translation: Translation, fps: float) -> np.ndarray:
     """Glosses x time, with a marker at each gloss's peak: the diagonal (or its absence) is what to look for."""
-    attention = translation.cross_attention
-    seconds = translation.frame_indices / fps
-    step = seconds[1] - seconds[0] if len(seconds) > 1 else 1 / fps
-    n_glosses = len(translation.glosses)
-    figure = Figure(figsize=(9, 1.4 + 0.45 * n_glosses), layout="constrained")
-    axes = figure.add_subplot()
-    image = axes.imshow(
-        attention,
-        aspect="auto",
-        cmap="magma",
-        interpolation="nearest",
-        extent=(seconds[0] - step / 2, seconds[-1] + step / 2, n_glosses - 0.5, -0.5),
+    figure = cross_attention_figure(
+        translation.cross_attention,
+        numbered(translation.glosses),
+        title="Cross-attention: where in the video each gloss looked (x = peak)",
+        times=translation.frame_indices / fps,
     )
-    peaks = attention.argmax(axis=1)
-    axes.scatter(
-        seconds[peaks], np.arange(n_glosses), marker="o", s=60, facecolors="none", edgecolors="cyan", lw=2
-    )
-    axes.set_yticks(
-        np.arange(n_glosses), [f"{k + 1}. {gloss}" for k, gloss in enumerate(translation.glosses)]
-    )
-    axes.set_xlabel("time in the clip (s)")
-    axes.set_title("Cross-attention: where in the video each gloss looked (○ = peak)")
-    figure.colorbar(image, ax=axes, label="attention", pad=0.01)
-    return figure_to_array(figure)
+    return to_rgb_array(figure)
 
 
 def contribution_plot(translation: Translation) -> tuple[np.ndarray, float]:
     """Per decoding step, the video's share vs the previous glosses' share; also the mean video share."""
     contributions = compute_decoder_contributions([translation.self_block], [translation.cross_block])
-    video = np.asarray(contributions["per_sample"][0]["norm_ratio"])
-    steps = np.arange(len(video))
-    figure = Figure(figsize=(9, 3), layout="constrained")
-    axes = figure.add_subplot()
-    axes.bar(steps, video, color="tab:orange", label="video (cross-attention)")
-    axes.bar(steps, 1 - video, bottom=video, color="tab:blue", label="previous glosses (self-attention)")
-    axes.set_xticks(steps, [f"{k + 1}. {gloss}" for k, gloss in enumerate(translation.glosses)], rotation=20)
-    axes.set_ylim(0, 1)
-    axes.set_ylabel("share of the step")
-    axes.set_title("What each decoding step drew on: ||cross|| / (||cross|| + ||self||)")
-    axes.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
-    return figure_to_array(figure), float(contributions["norm_ratio"])
+    figure = contributions_figure(
+        contributions["by_step"],
+        "What each decoding step drew on",
+        step_labels=numbered(translation.glosses),
+    )
+    return to_rgb_array(figure), float(contributions["norm_ratio"])
 
 
 def peak_frames(
@@ -225,7 +194,7 @@ def peak_frames(
 ) -> list[tuple[np.ndarray, str]]:
     """The clip frame at each gloss's attention peak: the video frame, or a skeleton drawing for pose input."""
     strip = []
-    for k, (gloss, row) in enumerate(zip(translation.glosses, translation.cross_attention)):
+    for k, (gloss, row) in enumerate(zip(translation.glosses, translation.cross_attention, strict=True)):
         frame = int(translation.frame_indices[row.argmax()])
         image = read_video_frame(video, frame) if video is not None else None
         if image is None:
@@ -237,7 +206,10 @@ def peak_frames(
 
 
 def read_video_frame(video: Path, index: int) -> np.ndarray | None:
-    capture = cv2.VideoCapture(str(video))
+    try:
+        capture = open_video(video)
+    except ValueError:
+        return None
     try:
         capture.set(cv2.CAP_PROP_POS_FRAMES, index)
         ok, frame = capture.read()

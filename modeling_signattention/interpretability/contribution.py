@@ -94,7 +94,7 @@ def compute_decoder_contributions(
 
     per_sample = [
         _step_contributions(self_block, cross_block, sample)
-        for sample, (self_block, cross_block) in enumerate(zip(self_blocks, cross_blocks))
+        for sample, (self_block, cross_block) in enumerate(zip(self_blocks, cross_blocks, strict=True))
     ]
     by_length: defaultdict[int, list[dict[str, np.ndarray]]] = defaultdict(list)
     for curve in per_sample:

@@ -54,7 +54,7 @@ def load_translations(path: str | Path) -> dict[str, list[np.ndarray] | np.ndarr
             values, shapes = archive[f"{name}_values"], archive[f"{name}_shapes"]
             ends = np.cumsum(shapes.prod(axis=1))
             pieces = np.split(values, ends[:-1]) if len(shapes) else []
-            loaded[name] = [piece.reshape(tuple(shape)) for piece, shape in zip(pieces, shapes)]
+            loaded[name] = [piece.reshape(tuple(shape)) for piece, shape in zip(pieces, shapes, strict=True)]
         for name in archive.files:
             if not name.endswith(("_values", "_shapes")):
                 loaded[name] = archive[name]

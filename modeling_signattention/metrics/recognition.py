@@ -26,7 +26,7 @@ def _check_pairs(predictions: Sequence[str], references: Sequence[str]) -> None:
         raise ValueError(f"got {len(predictions)} predictions for {len(references)} references")
     if len(references) == 0:
         raise ValueError("no sentences given: there is nothing to score")
-    for index, (prediction, reference) in enumerate(zip(predictions, references)):
+    for index, (prediction, reference) in enumerate(zip(predictions, references, strict=True)):
         if not isinstance(prediction, str) or not isinstance(reference, str):
             raise TypeError(f"sentence {index}: predictions and references must be strings of glosses")
         if not reference.split():

@@ -135,7 +135,9 @@ def beam_search_one_sample(
                 model.decode(torch.tensor([tokens]), memory, None)[:, -1]
             ).log_softmax(-1)[0]
             top = log_probs.topk(num_beams)
-            candidates += [(score + s.item(), tokens + [t.item()]) for s, t in zip(top.values, top.indices)]
+            candidates += [
+                (score + s.item(), tokens + [t.item()]) for s, t in zip(top.values, top.indices, strict=True)
+            ]
         candidates.sort(key=lambda c: c[0], reverse=True)
         beams = []
         for score, tokens in candidates[: 2 * num_beams]:
