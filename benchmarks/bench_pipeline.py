@@ -7,8 +7,8 @@ both alike:
   -> ``batch_decode``;
 - pipeline: ``translator(video)`` (its own reused Holistic and video reader, then the same three steps).
 
-Both must give the same glosses. Goal: pipeline speed >= 0.95x the hand-written speed. The model is the trained
-baseline if ``--model`` (default ``outputs/reproduce/model``) exists, else a randomly initialised paper-size model.
+Both must give the same glosses. Goal: pipeline speed >= 0.95x the hand-written speed. The model is ``--model``
+(default ``outputs/reproduce/si/model``, the main job's) if it exists, else a randomly initialised paper-size one.
 
     python benchmarks/bench_pipeline.py [--repeats 10] [--model DIR]
 """
@@ -25,6 +25,7 @@ from pathlib import Path
 import torch
 from transformers import AutoTokenizer, pipeline
 
+from dataset_builder import EXAMPLE_VIDEO
 from dataset_builder.extract import create_holistic, extract_clip
 from modeling_signattention import (
     SignAttentionConfig,
@@ -36,7 +37,7 @@ from modeling_signattention import (
 )
 
 ROOT = Path(__file__).resolve().parents[1]
-VIDEO = ROOT / "tests" / "fixtures" / "signer_test_video.mp4"
+VIDEO = EXAMPLE_VIDEO
 
 
 def random_model(folder: Path) -> Path:
@@ -53,7 +54,7 @@ def main() -> None:
     parser.add_argument(
         "--repeats", type=int, default=10, help="translations of the video per side (default 10)"
     )
-    parser.add_argument("--model", type=Path, default=ROOT / "outputs" / "reproduce" / "model")
+    parser.add_argument("--model", type=Path, default=ROOT / "outputs" / "reproduce" / "si" / "model")
     args = parser.parse_args()
     print(
         f"cpus: {os.cpu_count()}  torch threads: {torch.get_num_threads()}  load (1 min): {os.getloadavg()[0]:.1f}"

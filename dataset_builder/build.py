@@ -5,6 +5,7 @@ Command line::
     python -m dataset_builder.build --config si --source synthetic --output-dir data/gsl_si
     python -m dataset_builder.build --config sd --source gsl --gsl-root /data/GSL --output-dir data/gsl_sd
     python -m dataset_builder.build --config si --source poses --poses-dir poses/ --landmarks full ...
+    python -m dataset_builder.build --config sd --recombine 8000 --output-dir data/gsl_sd_recombined
 
 The folder loads offline with ``datasets.load_dataset(DIR)`` (splits train / validation / test, ``pose`` an
 ``Array3D``) and can be pushed to the Hub as is::
@@ -38,6 +39,7 @@ from dataset_builder.gsl import CONFIGS, SPLITS
 from dataset_builder.gsl_poses import SOURCES, GSLPoses, landmark_layout
 from dataset_builder.landmarks import LANDMARK_SETS
 from dataset_builder.loading import LANDMARKS_FILE
+from dataset_builder.synthetic import RECOMBINATION_METHODS
 
 REPORT_FILES = ("missing_clips.txt", "report.json")
 CARD_TEMPLATE = Path(__file__).with_name("dataset_card.md")  # Jinja, like the model card
@@ -58,6 +60,8 @@ def build_dataset(
     landmark_set: str = "body_hands",
     limit: int | None = None,
     seed: int = 0,
+    recombine: int = 0,
+    recombine_method: str = "random",
     cache_dir: str | Path | None = None,
     max_shard_size: str | int = "500MB",
     overwrite: bool = False,
@@ -67,6 +71,8 @@ def build_dataset(
     ``cache_dir`` is the datasets cache (default: the HF cache); the ``gsl`` source keeps its extracted poses
     there (``gsl_pose_cache``) unless ``pose_cache`` says otherwise, so rebuilding never re-runs MediaPipe.
     An existing ``output_dir`` is an error unless ``overwrite``; it is only replaced once the new one is done.
+    ``recombine`` (synthetic only) adds that many clips of novel sentences to the training split
+    (``dataset_builder.synthetic.recombined_clips``).
     """
     output_dir = Path(output_dir).absolute()
     if output_dir.exists() and not overwrite:
@@ -81,6 +87,8 @@ def build_dataset(
         landmark_set=landmark_set,
         limit=limit,
         seed=seed,
+        recombine=recombine,
+        recombine_method=recombine_method,
         cache_dir=None if cache_dir is None else str(cache_dir),
     )
     staging = output_dir.with_name(f".{output_dir.name}.incomplete-{uuid.uuid4().hex[:8]}")
@@ -155,6 +163,8 @@ def _dataset_card(builder: GSLPoses, layout: dict) -> DatasetCard:
         card_data
     )
     card_data["landmarks"] = layout
+    if config.recombine:
+        card_data["recombination"] = {"clips": config.recombine, "method": config.recombine_method}
     root = config.gsl_root if config.source == "gsl" else config.poses_dir
     return DatasetCard.from_template(
         card_data,
@@ -165,6 +175,8 @@ def _dataset_card(builder: GSLPoses, layout: dict) -> DatasetCard:
         source=config.source,
         source_folder=root,
         limit=config.limit,
+        recombine=config.recombine,
+        recombine_method=config.recombine_method,
         split_sizes=[(name, split.num_examples) for name, split in builder.info.splits.items()],
     )
 
@@ -181,6 +193,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--landmarks", choices=tuple(LANDMARK_SETS), default="body_hands")
     parser.add_argument("--limit", type=int, help="only the first N clips of each split")
     parser.add_argument("--seed", type=int, default=0, help="synthetic corpus seed")
+    parser.add_argument(
+        "--recombine",
+        type=int,
+        default=0,
+        metavar="N",
+        help="synthetic: add N clips of novel sentences made of training glosses to the train split",
+    )
+    parser.add_argument(
+        "--recombine-method",
+        choices=RECOMBINATION_METHODS,
+        default="random",
+        help="random: uniform glosses, corpus lengths; bigram: walks of the training bigram model",
+    )
     parser.add_argument("--cache-dir", type=Path, help="datasets cache (default: the HF cache)")
     parser.add_argument("--max-shard-size", default="500MB", help="Parquet shard size (default: 500MB)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
@@ -197,6 +222,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             landmark_set=args.landmarks,
             limit=args.limit,
             seed=args.seed,
+            recombine=args.recombine,
+            recombine_method=args.recombine_method,
             cache_dir=args.cache_dir,
             max_shard_size=args.max_shard_size,
             overwrite=args.overwrite,

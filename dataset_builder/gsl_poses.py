@@ -44,7 +44,7 @@ import numpy as np
 
 from dataset_builder.gsl import CONFIGS, GSL_DATA_DIR, SPLITS, GSLClip, load_split, read_annotations
 from dataset_builder.landmarks import HOLISTIC_COMPONENTS, LANDMARK_SETS, component_slices, num_points
-from dataset_builder.synthetic import SyntheticGSL
+from dataset_builder.synthetic import RECOMBINATION_METHODS, SyntheticGSL, recombined_clips
 
 # ``dataset_builder.extract`` is imported inside the methods that read real poses: it loads OpenCV and MediaPipe
 # (about 2 s, measured on the shared 2-core machine), which the synthetic source, the default and what every test
@@ -110,6 +110,10 @@ class GSLPosesConfig(datasets.BuilderConfig):
     landmark_set: str = "body_hands"  # which Holistic components the pose feature stores
     limit: int | None = None  # keep only the first N clips of each split (tests, smoke runs)
     seed: int = 0  # synthetic corpus seed
+    recombine: int = 0  # synthetic only: add this many clips of novel sentences to the training split
+    recombine_method: str = (
+        "random"  # how those sentences are made (dataset_builder.synthetic.RECOMBINATION_METHODS)
+    )
 
     def validate(self) -> None:
         """Clear errors for bad options, raised before any work starts."""
@@ -120,6 +124,17 @@ class GSLPosesConfig(datasets.BuilderConfig):
         landmark_layout(self.landmark_set)
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit must be a positive number of clips per split, got {self.limit}")
+        if self.recombine < 0:
+            raise ValueError(f"recombine must be a non-negative number of clips, got {self.recombine}")
+        if self.recombine_method not in RECOMBINATION_METHODS:
+            raise ValueError(
+                f"Unknown recombination method {self.recombine_method!r}; "
+                f"valid methods: {', '.join(RECOMBINATION_METHODS)}"
+            )
+        if self.recombine and self.source != "synthetic":
+            raise ValueError(
+                f"recombine needs the synthetic source (it renders new sentences), not {self.source!r}"
+            )
         if self.source in _SOURCE_FOLDERS:
             option, holds = _SOURCE_FOLDERS[self.source]
             folder = getattr(self, option)
@@ -172,6 +187,9 @@ class GSLPoses(datasets.GeneratorBasedBuilder):
 
     def _generate_examples(self, split: str, clips: list[GSLClip]) -> Iterator[tuple[str, dict]]:
         clips = clips[: self.config.limit]
+        if split == "train" and self.config.recombine:
+            config = self.config
+            clips = clips + recombined_clips(clips, config.recombine, config.recombine_method, config.seed)
         if self.config.source == "synthetic":
             yield from self._synthetic_examples(clips)
         else:

@@ -114,7 +114,8 @@ def dataset_metadata(dataset_dir: str | Path) -> dict[str, Any]:
     """The pose layout (``input_components``, from landmarks.json) and the provenance of a built dataset.
 
     Provenance comes from what ``dataset_builder.build`` writes: the card's config name, its ``synthetic`` tag,
-    and ``report.json`` (real sources only); "unknown" when the folder was made some other way.
+    its ``recombination`` (recombined training clips, ``--recombine``) and ``report.json`` (real sources only);
+    "unknown" when the folder was made some other way.
     """
     from huggingface_hub import DatasetCard
 
@@ -123,6 +124,7 @@ def dataset_metadata(dataset_dir: str | Path) -> dict[str, Any]:
         "input_components": list(read_landmarks(dataset_dir)["components"]),
         "data_source": "unknown",
         "config": "unknown",
+        "recombination": None,  # or {"clips": N, "method": ...}: recombined training clips (--recombine)
     }
     card_path, report_path = dataset_dir / "README.md", dataset_dir / "report.json"
     if card_path.is_file():
@@ -132,6 +134,7 @@ def dataset_metadata(dataset_dir: str | Path) -> dict[str, Any]:
             metadata["config"] = configs[0]["config_name"]
         if "synthetic" in (card.get("tags") or []):
             metadata["data_source"] = "synthetic"
+        metadata["recombination"] = card.get("recombination")
     if report_path.is_file():
         metadata["data_source"] = json.loads(report_path.read_text(encoding="utf-8"))["source"]
     return metadata

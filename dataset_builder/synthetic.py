@@ -26,17 +26,24 @@ Coordinates follow MediaPipe: x, y are fractions of an 848x480 frame (the GSL re
 in x units (negative = towards the camera), hand z is relative to the wrist. Face points (``full`` set
 only) are a fixed ellipsoidal cloud that moves rigidly with the head: plausible and NaN-free, but *not* the
 face-mesh topology, so they carry head pose only. The same clip id gives the same array in every config.
+
+Recombination (``recombine_sentences``, ``recombined_clips``): the real corpus signs few sentences many times
+(the ``sd`` training split: 238 sentences, ~34 clips each), so a model can recognise a sentence from its first
+signs instead of reading each sign. Recombined clips are *new* sentences made only of training glosses, signed by
+the training signers and rendered like every other clip (so their spans are exact), which the builder adds to the
+training split (``--recombine N``).
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from dataset_builder.gsl import parse_clip_path
+from dataset_builder.gsl import GSLClip, parse_clip_path
 from dataset_builder.landmarks import (
     HOLISTIC_COMPONENTS,
     LANDMARK_SETS,
@@ -468,3 +475,106 @@ class SyntheticGSL:
         if rng.random() < 0.3:
             lost[resting[1] :] = True
         return lost
+
+
+RECOMBINATION_METHODS = ("random", "bigram")
+RECOMBINED_SCENARIO = "recombined"
+_START, _END = "<s>", "</s>"
+
+
+def recombine_sentences(
+    sentences: Sequence[Sequence[str]], count: int, method: str = "random", seed: int = 0
+) -> list[tuple[str, ...]]:
+    """``count`` gloss sequences made from the glosses of ``sentences`` (a training split), none equal to one of them.
+
+    * ``random``: a length drawn from the lengths of ``sentences`` (their distribution, clip by clip), then glosses
+      drawn uniformly from their vocabulary: no gloss order is learnable, rare glosses are seen as often as common
+      ones;
+    * ``bigram``: a walk through the bigram model of ``sentences`` (start and end included) no longer than their
+      longest one: every pair of neighbouring glosses occurred in training, so the sentences stay corpus-like.
+
+    Sentences of the training split itself are drawn again (they are not novel); the same novel sentence may come
+    twice (it is then signed twice). Deterministic in ``seed``.
+    """
+    if method not in RECOMBINATION_METHODS:
+        raise ValueError(
+            f"Unknown recombination method {method!r}; valid methods: {', '.join(RECOMBINATION_METHODS)}"
+        )
+    if count < 0:
+        raise ValueError(f"recombine needs a non-negative number of sentences, got {count}")
+    sentences = [tuple(sentence) for sentence in sentences]
+    if count and not any(sentences):
+        raise ValueError("recombination needs training sentences with glosses; got none")
+    seen = set(sentences)
+    rng = _rng(seed, "recombine", method)
+    draw = _random_sentence if method == "random" else _bigram_sentence
+    model = _random_model(sentences) if method == "random" else _bigram_model(sentences)
+    novel: list[tuple[str, ...]] = []
+    for _ in range(
+        100 * count
+    ):  # a corpus whose every possible sentence is a training one would loop forever
+        if len(novel) == count:
+            break
+        sentence = draw(model, rng)
+        if sentence not in seen:
+            novel.append(sentence)
+    if len(novel) < count:
+        raise ValueError(
+            f"{method} recombination found only {len(novel)} of {count} novel sentences in {100 * count} draws: "
+            f"the {len(seen)} training sentences leave too few others"
+        )
+    return novel
+
+
+def _random_model(sentences: list[tuple[str, ...]]) -> tuple[np.ndarray, list[str]]:
+    lengths = np.array([len(sentence) for sentence in sentences if sentence])
+    return lengths, sorted({gloss for sentence in sentences for gloss in sentence})
+
+
+def _random_sentence(model: tuple[np.ndarray, list[str]], rng: np.random.Generator) -> tuple[str, ...]:
+    lengths, vocabulary = model
+    length = int(lengths[rng.integers(len(lengths))])
+    return tuple(vocabulary[i] for i in rng.integers(len(vocabulary), size=length))
+
+
+def _bigram_model(sentences: list[tuple[str, ...]]) -> tuple[dict, int]:
+    """``{gloss: (next glosses, probabilities)}`` from the bigram counts (sorted: deterministic), longest length."""
+    counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for sentence in sentences:
+        for previous, gloss in zip((_START, *sentence), (*sentence, _END), strict=True):
+            counts[previous][gloss] += 1
+    model = {}
+    for previous, following in counts.items():
+        glosses = sorted(following)
+        weights = np.array([following[gloss] for gloss in glosses], dtype=np.float64)
+        model[previous] = (glosses, weights / weights.sum())
+    return model, max(len(sentence) for sentence in sentences)
+
+
+def _bigram_sentence(model: tuple[dict, int], rng: np.random.Generator) -> tuple[str, ...]:
+    transitions, longest = model
+    while True:  # walks longer than any training sentence are redrawn
+        sentence, gloss = [], _START
+        while len(sentence) <= longest:
+            glosses, probabilities = transitions[gloss]
+            gloss = glosses[rng.choice(len(glosses), p=probabilities)]
+            if gloss == _END:
+                return tuple(sentence)
+            sentence.append(gloss)
+
+
+def recombined_clips(
+    train_clips: Sequence[GSLClip], count: int, method: str = "random", seed: int = 0
+) -> list[GSLClip]:
+    """``count`` clips of novel sentences (``recombine_sentences``) from ``train_clips``, each signed by one of
+    their signers drawn at random; ids ``recombined/recombined_<signer>_rep1_sentences/sentences<NNNNN>`` (so the
+    renderer finds the signer), no Greek text (text-mode training skips them)."""
+    sentences = recombine_sentences([clip.glosses for clip in train_clips], count, method, seed)
+    signers = sorted({clip.signer for clip in train_clips})
+    rng = _rng(seed, "recombine signers", method)
+    clips = []
+    for index, glosses in enumerate(sentences):
+        signer = signers[rng.integers(len(signers))]
+        clip_id = f"{RECOMBINED_SCENARIO}/{RECOMBINED_SCENARIO}_{signer}_rep1_sentences/sentences{index:05d}"
+        clips.append(GSLClip(clip_id, RECOMBINED_SCENARIO, signer, 1, glosses, ""))
+    return clips

@@ -1,6 +1,6 @@
 """Evaluate a saved SignAttention model on one split of a pose dataset: WER (and BLEU/chrF for text) -> JSON.
 
-    python -m hub_scripts.evaluate --model-dir outputs/reproduce/model --dataset-dir outputs/reproduce/dataset \
+    python -m hub_scripts.evaluate --model-dir outputs/reproduce/si/model --dataset-dir outputs/reproduce/si/dataset \
         [--split test] [--num-beams 1] [--output-file MODEL_DIR/eval_results.json]
 
 Reading the dataset is ``dataset_builder.loading``'s job; this module turns generated ids into scored sentences

@@ -1,7 +1,7 @@
 """The paper's interpretability analysis of a trained model on one split: scores, figures and raw attention.
 
-    python -m hub_scripts.interpret --model-dir outputs/reproduce/model --dataset-dir outputs/reproduce/dataset \
-        --output-dir outputs/reproduce/interpretability [--split test] [--num-beams 1]
+    python -m hub_scripts.interpret --model-dir outputs/reproduce/si/model --dataset-dir outputs/reproduce/si/dataset \
+        --output-dir outputs/reproduce/si/interpretability [--split test] [--num-beams 1]
 
 As in the paper (arXiv 2410.14506), the attention is read on the sentences the model translated *exactly*:
 only there does row k of the cross-attention belong to the gloss that is really signed k-th, so only there can

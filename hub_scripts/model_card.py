@@ -7,11 +7,11 @@ the PNG figures of the report. The template is ``model_card.md`` at the reposito
 ``huggingface_hub.ModelCard.from_template``, which also writes the YAML front matter and the ``model-index``).
 
 Where the run's files are looked for: the run folder is the model folder's parent when that holds
-``eval_results.json`` (the reproduce layout: ``outputs/reproduce/{model/, eval_results.json,
+``eval_results.json`` (the reproduce layout: ``outputs/reproduce/si/{model/, eval_results.json,
 interpretability.json, training_curves.png, interpretability/*.png}``), else the model folder itself. The figures
 are the PNGs of the run folder and of its ``interpretability/`` and ``figures/`` subfolders.
 
-    python -m hub_scripts.model_card --model-dir outputs/reproduce/model --repo-id OWNER/NAME > README.md
+    python -m hub_scripts.model_card --model-dir outputs/reproduce/si/model --repo-id OWNER/NAME > README.md
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Model (the default)::
 
-    python -m hub_scripts.push_to_hub --model-dir outputs/reproduce/model --repo-id OWNER/NAME \\
+    python -m hub_scripts.push_to_hub --model-dir outputs/reproduce/si/model --repo-id OWNER/NAME \\
         [--dataset-id OWNER/DATASET] [--private] [--revision BRANCH] [--dry-run --local-dir DIR]
 
   The folder holds what ``save_pipeline`` wrote (weights, config with ``auto_map`` and ``custom_pipelines``,

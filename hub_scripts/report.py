@@ -4,7 +4,8 @@
 
 Reads what ``hub_scripts.reproduce`` leaves in ``RUN_DIR``: ``eval_results.json``, ``interpretability.json``,
 ``training_log.json``, ``timings.json`` (optional) and the PNGs of ``interpretability/``. Figures are embedded as
-base64, so the report can be mailed or attached to a model card on its own.
+base64, so the report can be mailed or attached to a model card on its own. A reproduce output folder with
+``settings.json`` (several settings, one run folder each) gets one report with the settings side by side first.
 """
 
 from __future__ import annotations
@@ -19,9 +20,12 @@ from typing import Any
 from modeling_signattention.interpretability.figures import plot_training_curves
 from modeling_signattention.interpretability.schema import (
     ALIGNMENT_SCORES,
+    EVAL_RESULTS_FILE,
     FIGURE_CAPTIONS,
+    INTERPRETABILITY_FILE,
     NO_DATA,
     SCORE_SETS,
+    SETTINGS_FILE,
     TRAINING_CURVES_FIGURE,
     VIDEO_SHARE,
 )
@@ -108,26 +112,70 @@ def _fraction(value: Any) -> str:
 
 
 def write_report(run_dir: str | Path) -> Path:
-    """Write ``RUN_DIR/report.html`` from the run's JSON files and figures; return its path."""
+    """Write ``RUN_DIR/report.html`` from the run's JSON files and figures; return its path. A reproduce output
+    folder (``settings.json``) gets the settings side by side (``write_settings_report``)."""
     run_dir = Path(run_dir)
-    results = _read_json(run_dir / "eval_results.json")
-    scores = _read_json(run_dir / "interpretability.json")
+    if (run_dir / SETTINGS_FILE).is_file():
+        return write_settings_report(run_dir)
+    return _write_page(run_dir / "report.html", run_sections(run_dir))
+
+
+def write_settings_report(output_dir: str | Path) -> Path:
+    """``OUTPUT/report.html`` of a reproduce run with several settings (``settings.json``): a table of the
+    settings side by side, then each setting's own report sections."""
+    output_dir = Path(output_dir)
+    index = _read_json(output_dir / SETTINGS_FILE)
+    if index is None:
+        raise FileNotFoundError(f"{output_dir / SETTINGS_FILE} is missing: run hub_scripts.reproduce first")
+    settings = index["settings"]
+    parts = [settings_section(output_dir, settings)]
+    for name, entry in settings.items():
+        parts.append(
+            f'<h2 id="setting-{html.escape(name)}">Setting {html.escape(name)}: {html.escape(entry["description"])}</h2>'
+        )
+        parts += [_demote(part) for part in run_sections(output_dir / entry["dir"])]
+    return _write_page(output_dir / "report.html", parts)
+
+
+def settings_section(output_dir: Path, settings: dict[str, dict[str, Any]]) -> str:
+    """Settings as columns: the data each trained on, test WER, exact sentences, gold alignment, wall time."""
+    runs = {name: output_dir / entry["dir"] for name, entry in settings.items()}
+    results = {name: _read_json(run / EVAL_RESULTS_FILE) or {} for name, run in runs.items()}
+    scores = {name: _read_json(run / INTERPRETABILITY_FILE) or {} for name, run in runs.items()}
+
+    def data(entry: dict[str, Any]) -> str:
+        recombination = entry.get("recombination")
+        extra = f" + {recombination['clips']:,} {recombination['method']} recombined" if recombination else ""
+        return f"<td>GSL {html.escape(entry['config'])}{html.escape(extra)}, {entry['epochs']} epochs</td>"
+
+    rows = [
+        ["<td>what it measures</td>"]
+        + [f"<td>{html.escape(entry['description'])}</td>" for entry in settings.values()],
+        ["<td>training data</td>"] + [data(entry) for entry in settings.values()],
+        ["<td>test WER</td>"] + [_cell(results[name].get("wer"), percent=True) for name in settings],
+        ["<td>test sentences</td>"] + [_cell(results[name].get("num_sentences")) for name in settings],
+        ["<td>exactly translated</td>"]
+        + [_cell(scores[name].get("sentence_accuracy"), percent=True) for name in settings],
+        ["<td>gold alignment accuracy (peak in true span)</td>"]
+        + [_cell(scores[name].get("gold_alignment_accuracy"), percent=True) for name in settings],
+        ["<td>wall time, minutes</td>"]
+        + [f"<td>{entry['seconds'] / 60:.1f}</td>" for entry in settings.values()],
+    ]
+    return "<h2>Settings side by side</h2>" + _table(["", *settings], rows)
+
+
+def run_sections(run_dir: Path) -> list[str]:
+    """The HTML sections of one run folder: recognition, wall time, interpretability, figures."""
+    results = _read_json(run_dir / EVAL_RESULTS_FILE)
+    scores = _read_json(run_dir / INTERPRETABILITY_FILE)
     log = _read_json(run_dir / "training_log.json")
     timings = _read_json(run_dir / "timings.json")
     if results is None:
-        raise FileNotFoundError(
-            f"{run_dir / 'eval_results.json'} is missing: run hub_scripts.reproduce first"
-        )
+        raise FileNotFoundError(f"{run_dir / EVAL_RESULTS_FILE} is missing: run hub_scripts.reproduce first")
     if log is not None:
         plot_training_curves(log["log_history"], run_dir / TRAINING_CURVES_FIGURE)
 
-    parts = [
-        f"<!doctype html><html><head><meta charset='utf-8'><title>SignAttention reproduction</title><style>{STYLE}</style>",
-        "</head><body><h1>SignAttention reproduction</h1>",
-        "<p>Pose-to-gloss transformer of <i>SignAttention: On the Interpretability of Transformer Models for Sign "
-        "Language Translation</i> (arXiv 2410.14506), trained and analysed by <code>hub_scripts.reproduce</code>.</p>",
-        recognition_section(results),
-    ]
+    parts = [recognition_section(results)]
     if timings is not None:
         rows = [
             [f"<td>{html.escape(stage)}</td>", f"<td>{seconds:.0f}</td>"]
@@ -148,8 +196,25 @@ def write_report(run_dir: str | Path) -> Path:
             f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
             f"<figcaption>{html.escape(caption)}</figcaption></figure>"
         )
-    parts.append("</body></html>")
-    report = run_dir / "report.html"
+    return parts
+
+
+def _demote(part: str) -> str:
+    """One heading level down (h2 -> h3, h3 -> h4): a run's sections nested under its setting's heading."""
+    for level in (3, 2):
+        part = part.replace(f"<h{level}>", f"<h{level + 1}>").replace(f"</h{level}>", f"</h{level + 1}>")
+    return part
+
+
+def _write_page(report: Path, sections: list[str]) -> Path:
+    parts = [
+        f"<!doctype html><html><head><meta charset='utf-8'><title>SignAttention reproduction</title><style>{STYLE}</style>",
+        "</head><body><h1>SignAttention reproduction</h1>",
+        "<p>Pose-to-gloss transformer of <i>SignAttention: On the Interpretability of Transformer Models for Sign "
+        "Language Translation</i> (arXiv 2410.14506), trained and analysed by <code>hub_scripts.reproduce</code>.</p>",
+        *sections,
+        "</body></html>",
+    ]
     report.write_text("\n".join(parts), encoding="utf-8")
     return report
 

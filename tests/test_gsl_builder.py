@@ -11,6 +11,7 @@ import cv2
 import datasets
 import numpy as np
 import pytest
+from huggingface_hub import DatasetCard
 
 from dataset_builder import EXAMPLE_VIDEO
 from dataset_builder import gsl_poses as builder_module
@@ -153,6 +154,46 @@ def test_build_dataset_full_landmarks_and_overwrite(tmp_path):
     assert read_landmarks(output)["num_points"] == NUM_HOLISTIC_POINTS
     table = datasets.Dataset.from_parquet(str(output / "data" / "train-00000-of-00001.parquet"))
     assert table.features["pose"].shape == (None, NUM_HOLISTIC_POINTS, 3)
+
+
+def test_recombine_adds_novel_training_sentences_only_to_train(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    output = tmp_path / "sd"
+    argv = ["--config", "sd", "--limit", "6", "--recombine", "5", "--recombine-method", "bigram"]
+    assert main([*argv, "--output-dir", str(output), "--cache-dir", str(tmp_path / "cache")]) == 0
+    dataset = datasets.load_dataset(str(output), cache_dir=str(tmp_path / "load_cache"))
+    assert {split: dataset[split].num_rows for split in dataset} == {"train": 11, "validation": 6, "test": 6}
+    real = load_split("sd", "train")[:6]
+    train = dataset["train"].with_format("numpy")
+    assert list(train["id"][:6]) == [clip.id for clip in real]
+    recombined = [train[i] for i in range(6, 11)]
+    glosses = {gloss for clip in real for gloss in clip.glosses}
+    for row in recombined:
+        assert row["scenario"] == "recombined" and row["text"] == ""
+        assert row["signer"] in {clip.signer for clip in real}
+        assert set(row["gloss"].split()) <= glosses
+        assert tuple(row["gloss"].split()) not in {clip.glosses for clip in real}
+        spans = row["gloss_spans"]
+        assert (
+            spans.shape == (len(row["gloss"].split()), 2)
+            and 0 < spans[0, 0] < spans[-1, 1] < row["num_frames"]
+        )
+    assert not any(
+        "recombined" in split_id for split in ("validation", "test") for split_id in dataset[split]["id"]
+    )
+    card = DatasetCard.load(output / "README.md").data
+    assert card["recombination"] == {"clips": 5, "method": "bigram"}
+
+
+def test_recombine_bad_options_are_clear_errors(tmp_path):
+    with pytest.raises(ValueError, match="recombine must be a non-negative number of clips, got -2"):
+        GSLPoses(config_name="sd", recombine=-2, cache_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="valid methods: random, bigram"):
+        GSLPoses(config_name="sd", recombine=3, recombine_method="unigram", cache_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="recombine needs the synthetic source"):
+        GSLPoses(
+            config_name="sd", source="poses", poses_dir=str(tmp_path), recombine=3, cache_dir=str(tmp_path)
+        )
 
 
 def test_failed_build_leaves_no_folder(tmp_path, monkeypatch):

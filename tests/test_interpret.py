@@ -13,6 +13,7 @@ import torch
 from dataset_builder.build import build_dataset
 from hub_scripts import reproduce
 from hub_scripts.interpret import interpret
+from hub_scripts.report import write_report
 from modeling_signattention import (
     SignAttentionConfig,
     SignAttentionFeatureExtractor,
@@ -116,27 +117,84 @@ def test_raw_attention_is_stored_without_pickles(untrained_setup, tmp_path):
         np.testing.assert_allclose(cross.sum(axis=1), 1.0, rtol=1e-5)
 
 
+def test_settings_train_on_as_many_clips_as_the_paper_setting():
+    # Training clips: si 8,821, sd 8,189 (split files); the budget is 30 epochs of si.
+    assert reproduce.budget_epochs("si", None, 0) == 30
+    assert reproduce.budget_epochs("sd", None, 0) == 32  # 264,630 / 8,189 = 32.3
+    assert reproduce.budget_epochs("sd", None, 8000) == 16  # 264,630 / 16,189 = 16.3
+    assert reproduce.budget_epochs("si", 60, 0) == 4410
+
+
+@pytest.mark.parametrize("configs", [["xx"], ["si", "si"], []])
+def test_reproduce_rejects_unknown_or_repeated_settings(configs, tmp_path):
+    with pytest.raises(ValueError, match="distinct names among si, sd"):
+        reproduce.reproduce(tmp_path, configs=configs)
+
+
+def test_settings_report_puts_the_settings_side_by_side(tmp_path):
+    """A reproduce output with two settings (tiny runs, their WERs made different, no interpretability): one
+    table with both, then each setting's own sections, in the order of settings.json."""
+    from tiny_model import save_tiny_run
+
+    wers = {"si": 0.0252, "sd": 0.4321}
+    for name, wer in wers.items():
+        save_tiny_run(tmp_path / name)
+        (tmp_path / name / "interpretability.json").unlink()
+        results = json.loads((tmp_path / name / "eval_results.json").read_text(encoding="utf-8"))
+        (tmp_path / name / "eval_results.json").write_text(
+            json.dumps({**results, "wer": wer}), encoding="utf-8"
+        )
+    entry = {"description": "what it measures", "epochs": 3, "seconds": 90.0, "recombination": None}
+    settings = {
+        "si": {**entry, "dir": "si", "config": "si"},
+        "sd": {**entry, "dir": "sd", "config": "sd", "recombination": {"clips": 8000, "method": "random"}},
+    }
+    (tmp_path / "settings.json").write_text(json.dumps({"paper_setting": "si", "settings": settings}))
+    report = write_report(tmp_path).read_text(encoding="utf-8")
+    table = report[report.index("Settings side by side") : report.index("Setting si:")]
+    assert "2.52%" in table and "43.21%" in table and "8,000 random recombined" in table
+    assert report.index("Setting si:") < report.index("Setting sd:")
+    assert report.count("<h3>Recognition</h3>") == 2  # each run's sections, one level below its setting
+    assert table.count('class="nodata"') == 4  # exact sentences and gold alignment: not analysed, said so
+
+
 @pytest.mark.slow
 def test_reproduce_quick_end_to_end(tmp_path, capsys):
-    assert reproduce.main(["--quick", "--output-dir", str(tmp_path)]) == 0
+    assert reproduce.main(["--quick", "--config", "si", "sd", "--output-dir", str(tmp_path)]) == 0
     output = capsys.readouterr().out
     for number in range(1, 6):
-        assert f"[reproduce {number}/5]" in output
-    results = json.loads((tmp_path / "eval_results.json").read_text(encoding="utf-8"))
-    assert results["data_source"] == "synthetic" and results["config"] == "si" and results["split"] == "test"
-    assert 0.0 <= results["wer"] < 1.0
-    scores = json.loads((tmp_path / "interpretability.json").read_text(encoding="utf-8"))
-    assert scores["num_sentences"] == results["num_sentences"]
-    assert "attention_alignment" in scores["all"] and "contribution" in scores["all"]
-    assert "gold_alignment_accuracy" in scores
-    for name in (
-        "config.json",
-        "model.safetensors",
-        "tokenizer.json",
-        "preprocessor_config.json",
-        "eval_results.json",
-    ):
-        assert (tmp_path / "model" / name).is_file()
+        assert output.count(f"[reproduce {number}/5]") == 2  # once per setting
+    index = json.loads((tmp_path / "settings.json").read_text(encoding="utf-8"))
+    assert index["paper_setting"] == "si" and list(index["settings"]) == ["si", "sd"]
+    sd = index["settings"]["sd"]
+    assert sd["dir"] == "sd" and sd["recombination"] == {"clips": 60, "method": "random"}
+    for name in ("si", "sd"):
+        run = tmp_path / name
+        results = json.loads((run / "eval_results.json").read_text(encoding="utf-8"))
+        assert (
+            results["data_source"] == "synthetic" and results["config"] == name and results["split"] == "test"
+        )
+        assert results["wer"] == index["settings"][name]["wer"]
+        scores = json.loads((run / "interpretability.json").read_text(encoding="utf-8"))
+        assert scores["num_sentences"] == results["num_sentences"]
+        assert "attention_alignment" in scores["all"] and "contribution" in scores["all"]
+        assert "gold_alignment_accuracy" in scores
+        for file in (
+            "config.json",
+            "model.safetensors",
+            "tokenizer.json",
+            "preprocessor_config.json",
+            "eval_results.json",
+        ):
+            assert (run / "model" / file).is_file()
+        assert (run / "report.html").is_file()
+    si = json.loads((tmp_path / "si" / "eval_results.json").read_text(encoding="utf-8"))
+    assert (
+        0.0 <= si["wer"] < 1.0
+    )  # the quick si test mostly signs training sentences: something is recognised
+    # The top level keeps the paper setting's files where readers of a single run find them.
+    assert json.loads((tmp_path / "eval_results.json").read_text(encoding="utf-8")) == si
     report = (tmp_path / "report.html").read_text(encoding="utf-8")
-    assert "Recognition" in report and "data:image/png;base64," in report
-    assert f"{results['wer']:.2%}" in report
+    assert "Settings side by side" in report and "data:image/png;base64," in report
+    assert f"{si['wer']:.2%}" in report and f"{sd['wer']:.2%}" in report
+    assert report.index("Setting si:") < report.index("Setting sd:")

@@ -18,6 +18,7 @@ from pose_format.pose_header import PoseHeader, PoseHeaderComponent, PoseHeaderD
 from tiny_model import MAX_GLOSSES, run_without_project, save_tiny_model
 from transformers import AutoTokenizer, pipeline
 
+from dataset_builder import EXAMPLE_VIDEO
 from dataset_builder.extract import extract_clip
 from modeling_signattention import (
     SignAttentionFeatureExtractor,
@@ -27,7 +28,7 @@ from modeling_signattention import (
 from modeling_signattention.pipeline_signattention import read_holistic
 
 FIXTURES = Path(__file__).parent / "fixtures"
-VIDEO = FIXTURES / "signer_test_video.mp4"
+VIDEO = EXAMPLE_VIDEO
 POSE_FILE = FIXTURES / "holistic_example.pose"
 TASK = "sign-language-translation"
 

@@ -7,7 +7,15 @@ import pytest
 
 from dataset_builder.gsl import load_split, read_vocabulary
 from dataset_builder.landmarks import LANDMARK_SETS, component_slices
-from dataset_builder.synthetic import FPS, SyntheticGSL, make_sign, stable_seed
+from dataset_builder.synthetic import (
+    FPS,
+    RECOMBINED_SCENARIO,
+    SyntheticGSL,
+    make_sign,
+    recombine_sentences,
+    recombined_clips,
+    stable_seed,
+)
 
 SLICES = component_slices(LANDMARK_SETS["body_hands"])
 LEFT, RIGHT = SLICES["LEFT_HAND_LANDMARKS"], SLICES["RIGHT_HAND_LANDMARKS"]
@@ -67,7 +75,7 @@ def test_spans_cover_each_gloss_in_order_within_the_clip():
 
 def _right_hand(signer: str, gloss: str) -> tuple[np.ndarray, np.ndarray]:
     """Wrist path (20 resampled x, y points) and mean hand shape (finger points minus wrist) of one sign."""
-    clip = SyntheticGSL().clip(clip_id(signer), (gloss,))
+    clip = SyntheticGSL().clip(clip_id(signer), (gloss,))  # signed alone
     start, end = clip.gloss_spans[0]
     wrist = clip.pose[start:end, RIGHT_WRIST, :2]
     grid = np.linspace(0, len(wrist) - 1, 20)
@@ -175,3 +183,90 @@ def test_signs_are_learnable_through_a_16_dim_projection():
         accuracy = (probe(test_x).argmax(1) == test_y).float().mean().item()
     torch.set_num_threads(threads)
     assert accuracy >= 0.85
+
+
+# -- recombination ---------------------------------------------------------------------------------------
+
+
+def _bigrams(sentence: tuple[str, ...]) -> set[tuple[str, str]]:
+    return set(zip(("<s>", *sentence), (*sentence, "</s>"), strict=True))
+
+
+def test_random_recombination_draws_novel_sentences_of_training_glosses_and_lengths():
+    train = [clip.glosses for clip in load_split("sd", "train")]
+    vocabulary = {gloss for sentence in train for gloss in sentence}
+    novel = recombine_sentences(train, 3000, "random", seed=0)
+    assert len(novel) == 3000 and not set(novel) & set(train)
+    assert {gloss for sentence in novel for gloss in sentence} <= vocabulary
+    # The length distribution is the corpus's (clip by clip): total variation distance below 3 %.
+    longest = max(map(len, train))
+    share = [
+        np.bincount([len(s) for s in sentences], minlength=longest + 1) / len(sentences)
+        for sentences in (train, novel)
+    ]
+    assert 0.5 * np.abs(share[0] - share[1]).sum() < 0.03
+    # Glosses are uniform over the vocabulary, not corpus-frequency weighted: no gloss far above its 1/306 share.
+    counts = np.unique([gloss for sentence in novel for gloss in sentence], return_counts=True)[1]
+    assert counts.max() < 3 * counts.mean()
+    assert recombine_sentences(train, 50, "random", seed=0) == novel[:50]  # deterministic, prefix-stable
+    assert recombine_sentences(train, 50, "random", seed=1) != novel[:50]
+
+
+def test_bigram_recombination_only_walks_training_bigrams():
+    train = [clip.glosses for clip in load_split("sd", "train")]
+    known = set().union(*map(_bigrams, train))
+    novel = recombine_sentences(train, 2000, "bigram", seed=0)
+    assert not set(novel) & set(train)
+    assert set().union(*map(_bigrams, novel)) <= known
+    assert max(map(len, novel)) <= max(map(len, train))
+    assert len(set(novel)) > 1000  # many different sentences, not a few repeated
+
+
+def test_recombination_on_a_corpus_with_a_known_answer():
+    train = [("A", "B"), ("B", "A")]
+    # Bigram walks of at most 2 glosses: A, B, A B, B A; the last two are training sentences.
+    bigram = recombine_sentences(train, 40, "bigram")
+    assert set(bigram) == {("A",), ("B",)}
+    # Random: 2 glosses (every training sentence has 2) from {A, B}; AB and BA are training sentences.
+    random = recombine_sentences(train, 40, "random")
+    assert set(random) == {("A", "A"), ("B", "B")}
+    assert recombine_sentences(train, 0, "random") == []
+
+
+def test_recombination_bad_input_is_a_clear_error():
+    with pytest.raises(ValueError, match="valid methods: random, bigram"):
+        recombine_sentences([("A",)], 1, "trigram")
+    with pytest.raises(ValueError, match="non-negative"):
+        recombine_sentences([("A",)], -1)
+    with pytest.raises(ValueError, match="found only 0 of 3 novel sentences"):
+        recombine_sentences([("A",)], 3, "random")  # the only possible sentence is the training one
+    with pytest.raises(ValueError, match="training sentences with glosses"):
+        recombine_sentences([], 3)
+
+
+def test_recombined_clips_are_signed_by_training_signers_with_true_spans():
+    """Signers come from the training split only (si: never signer3), and each span of a rendered recombined
+    clip holds its own gloss: the right hand's shape there is closest to that gloss signed alone by the same
+    signer, among the glosses of the sentence."""
+    train = load_split("si", "train")
+    vocabulary = {gloss for clip in train for gloss in clip.glosses}
+    clips = recombined_clips(train, 200, "random", seed=0)
+    assert {clip.signer for clip in clips} == {clip.signer for clip in train}
+    assert "signer3" not in {clip.signer for clip in clips}
+    assert all(clip.scenario == RECOMBINED_SCENARIO and clip.text == "" for clip in clips)
+    assert {gloss for clip in clips for gloss in clip.glosses} <= vocabulary
+    assert len({clip.id for clip in clips}) == 200
+
+    generator = SyntheticGSL()
+    hits = []
+    for clip in [clip for clip in clips if len(set(clip.glosses)) >= 4][:8]:
+        synthetic = generator.clip(clip.id, clip.glosses)
+        assert synthetic.gloss_spans.shape == (len(clip.glosses), 2)
+        assert (synthetic.gloss_spans[1:, 0] >= synthetic.gloss_spans[:-1, 1]).all()
+        alone = {gloss: _right_hand(clip.signer, gloss)[1] for gloss in set(clip.glosses)}
+        for (start, end), gloss in zip(synthetic.gloss_spans, clip.glosses, strict=True):
+            hand = synthetic.pose[start:end, RIGHT, :2]
+            shape = np.nanmean(hand[:, 1:] - hand[:, :1], axis=0)
+            nearest = min(alone, key=lambda other: np.linalg.norm(alone[other] - shape, axis=-1).mean())
+            hits.append(nearest == gloss)
+    assert len(hits) >= 30 and np.mean(hits) >= 0.9

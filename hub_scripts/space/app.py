@@ -6,9 +6,9 @@ step came from the video versus the previous glosses, and the paper's alignment 
 
 Run it from the repository (after ``python -m hub_scripts.reproduce``, or with any model)::
 
-    SIGNATTENTION_MODEL=outputs/reproduce/model python hub_scripts/space/app.py
+    SIGNATTENTION_MODEL=outputs/reproduce/si/model python hub_scripts/space/app.py
 
-``SIGNATTENTION_MODEL`` is a model folder or a Hub id (default ``outputs/reproduce/model`` under the repository
+``SIGNATTENTION_MODEL`` is a model folder or a Hub id (default ``outputs/reproduce/si/model`` under the repository
 root). The same file is the Space's ``app.py``: ``python -m hub_scripts.push_to_hub --repo-type space`` puts a copy
 of the project packages and the example clip next to it, which is how both layouts are told apart below. It binds
 to 127.0.0.1 unless ``GRADIO_SERVER_NAME`` says otherwise or it runs on Spaces (``SPACE_ID`` set: 0.0.0.0).
@@ -60,7 +60,7 @@ IN_SPACE_LAYOUT = (APP_DIR / "modeling_signattention").is_dir()
 ROOT = APP_DIR if IN_SPACE_LAYOUT else APP_DIR.parents[1]
 # push_to_hub copies the packages without their data, and the example clip into examples/.
 EXAMPLE_CLIP = APP_DIR / "examples" / EXAMPLE_VIDEO.name if IN_SPACE_LAYOUT else EXAMPLE_VIDEO
-DEFAULT_MODEL = ROOT / "outputs" / "reproduce" / "model"
+DEFAULT_MODEL = ROOT / "outputs" / "reproduce" / "si" / "model"  # the main job's paper setting
 
 MAX_SECONDS = 30
 MAX_FRAMES = 900

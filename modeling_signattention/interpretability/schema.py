@@ -9,6 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+# The files of a run folder that readers look up by name (``hub_scripts.reproduce`` lays them out), and the
+# index of a reproduce output with several settings, one run folder each: {"paper_setting": name, "settings":
+# {name: {"dir", "config", "recombination", "description", "epochs", "wer", ...}}}.
+EVAL_RESULTS_FILE = "eval_results.json"
+INTERPRETABILITY_FILE = "interpretability.json"
+SETTINGS_FILE = "settings.json"
+
 # A score set with no sentence, or a score with nothing to average: said so, never a silent 0.
 NO_DATA = "no data"
 
