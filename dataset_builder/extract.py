@@ -9,20 +9,29 @@ Command line (a corpus: video files, frame folders, or folders containing them):
     python -m dataset_builder.extract ROOT --output-dir poses/ --workers 2 [--shard 0/4] [--format npy|pose]
 
 The run is resumable (finished outputs are skipped), every output is written to a temporary file and renamed,
-and a clip that fails is reported at the end instead of stopping the corpus.
+and a clip that fails is reported at the end instead of stopping the corpus. Progress is counted in frames (a
+single long video moves the bar too). Ctrl-C stops the run within a frame, keeps every finished output and says
+what is left (exit code 130); worker processes also exit if the main process is killed. A video that ends
+before the frame count its container announces (a truncated download) is refused unless ``--accept-truncated``,
+and either way named in the summary, so a rerun retries it.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
 import glob
 import logging
 import os
+import queue
 import re
+import signal
 import sys
+import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
@@ -65,6 +74,13 @@ _BLANK_FRAME = np.full((256, 256, 3), 255, dtype=np.uint8)
 _MIN_CONFIDENCE = np.finfo(np.float32).tiny
 
 
+def frames_missing(decoded: int, announced: int) -> int:
+    """Frames a video lacks compared with its container's frame count, beyond the slack of containers that
+    estimate it from duration x fps (a couple of frames, or 1 %); 0 when the count is unknown."""
+    missing = announced - decoded
+    return missing if announced > 0 and missing > max(2, announced // 100) else 0
+
+
 @dataclass
 class ExtractedPose:
     """Holistic landmarks of one clip, in MediaPipe's normalized image coordinates.
@@ -80,6 +96,7 @@ class ExtractedPose:
     fps: float
     width: int
     height: int
+    announced_frames: int = 0  # what the video container says it holds (0: unknown, or a frame folder)
 
     def __post_init__(self) -> None:
         expected = (len(self.landmarks), NUM_HOLISTIC_POINTS)
@@ -94,6 +111,11 @@ class ExtractedPose:
         """True when no body was detected in any frame: the clip is kept but should be looked at."""
         return bool(np.isnan(self.landmarks[:, _SLICES["POSE_LANDMARKS"]]).all())
 
+    @property
+    def missing_frames(self) -> int:
+        """How many frames the video ended early by (0: complete), see ``frames_missing``."""
+        return frames_missing(len(self.landmarks), self.announced_frames)
+
 
 def create_holistic() -> mp.solutions.holistic.Holistic:
     """The Holistic configuration used for the whole corpus (video mode: landmarks are tracked across frames)."""
@@ -101,20 +123,29 @@ def create_holistic() -> mp.solutions.holistic.Holistic:
 
 
 def extract_clip(
-    path: str | Path, *, holistic: mp.solutions.holistic.Holistic | None = None
+    path: str | Path,
+    *,
+    holistic: mp.solutions.holistic.Holistic | None = None,
+    accept_truncated: bool = False,
+    on_frame: Callable[[], None] | None = None,
 ) -> ExtractedPose:
     """Run Holistic on every frame of a video file or of a folder of frame images (sorted naturally by name).
 
     Pass ``holistic`` to reuse one instance across clips (creating one costs more than a short clip); it is
     flushed first, so tracking never carries a person over from the previous clip. Raises a ValueError naming
-    the file for anything that cannot be read as frames.
+    the file for anything that cannot be read as frames, and for a video that ends before the frame count its
+    container announces (truncated): a short clip is a different sentence, so it is refused unless
+    ``accept_truncated`` (then ``missing_frames`` says by how much). ``on_frame`` is called after each frame
+    (progress bars; it may raise to abort).
     """
     path = Path(path)
     if holistic is None:
         with create_holistic() as own_holistic:
-            return extract_clip(path, holistic=own_holistic)
+            return extract_clip(
+                path, holistic=own_holistic, accept_truncated=accept_truncated, on_frame=on_frame
+            )
 
-    frames, fps = _open_clip(path)
+    frames, fps, announced = _open_clip(path)
     holistic.process(_BLANK_FRAME)
     landmarks, confidence, shape = [], [], None
     for index, frame in enumerate(frames):
@@ -125,25 +156,54 @@ def extract_clip(
         frame_landmarks, frame_confidence = _results_to_arrays(results)
         landmarks.append(frame_landmarks)
         confidence.append(frame_confidence)
+        if on_frame is not None:
+            on_frame()
     if not landmarks:
         raise ValueError(f"{path}: no frame could be decoded (empty or corrupt video)")
+    missing = frames_missing(len(landmarks), announced)
+    if missing and not accept_truncated:
+        raise ValueError(
+            f"{path}: the video ends early: {len(landmarks)} of the {announced} frames its container announces "
+            f"could be decoded ({missing} missing: a truncated or corrupt file); refused, as a cut sentence is "
+            "another sentence (--accept-truncated keeps the frames that decode)"
+        )
     height, width = shape[:2]
-    return ExtractedPose(np.stack(landmarks), np.stack(confidence), fps=fps, width=width, height=height)
+    return ExtractedPose(
+        np.stack(landmarks),
+        np.stack(confidence),
+        fps=fps,
+        width=width,
+        height=height,
+        announced_frames=announced,
+    )
 
 
-def _open_clip(path: Path) -> tuple[Iterator[np.ndarray], float]:
-    """The BGR frames of a clip, read lazily, and its frame rate."""
+def count_frames(path: Path) -> int:
+    """A clip's frame count without decoding it (for progress bars): the container's count for a video, the
+    images of a folder; 0 when it cannot be known (the clip's own error comes when it is extracted)."""
+    if path.is_dir():
+        return sum(1 for image in path.iterdir() if image.suffix.lower() in IMAGE_SUFFIXES)
+    capture = cv2.VideoCapture(str(path))
+    try:
+        return max(0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT))) if capture.isOpened() else 0
+    finally:
+        capture.release()
+
+
+def _open_clip(path: Path) -> tuple[Iterator[np.ndarray], float, int]:
+    """The BGR frames of a clip, read lazily, its frame rate and how many frames it announces (0: unknown)."""
     if path.is_dir():
         images = sorted((p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=_natural_key)
         if not images:
             raise ValueError(f"{path}: frame folder contains no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-        return _read_images(images), DEFAULT_FPS
+        return _read_images(images), DEFAULT_FPS, len(images)
 
     if not path.is_file():
         raise ValueError(f"{path}: no such video file or frame folder")
     capture = open_video(path)
     fps = capture.get(cv2.CAP_PROP_FPS)
-    return _read_video(capture), fps if fps > 0 else DEFAULT_FPS
+    announced = max(0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT)))
+    return _read_video(capture), fps if fps > 0 else DEFAULT_FPS, announced
 
 
 def open_video(path: str | Path) -> cv2.VideoCapture:
@@ -315,20 +375,33 @@ class ExtractionSummary:
     extracted: list[Path] = field(default_factory=list)
     skipped: list[Path] = field(default_factory=list)
     no_person: list[Path] = field(default_factory=list)
+    truncated: dict[Path, str] = field(default_factory=dict)  # output -> what is missing (--accept-truncated)
     failed: dict[Path, str] = field(default_factory=dict)
+    interrupted: bool = False  # Ctrl-C: the clips not in any list above are still to do
 
     @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and not self.interrupted
+
+    @property
+    def not_done(self) -> int:
+        return self.total - len(self.extracted) - len(self.skipped) - len(self.failed)
 
     def __str__(self) -> str:
         lines = [
             f"{self.total} clips: {len(self.extracted)} extracted, {len(self.skipped)} already done (skipped), "
             f"{len(self.failed)} failed"
         ]
+        if self.interrupted:
+            lines.append(
+                f"INTERRUPTED: {self.not_done} clips not done (finished outputs are kept; rerun to resume)"
+            )
         if self.no_person:
             lines.append(f"no person detected in any frame, kept ({len(self.no_person)}):")
             lines += [f"  {path}" for path in self.no_person]
+        if self.truncated:
+            lines.append(f"video ends early, kept as accepted by --accept-truncated ({len(self.truncated)}):")
+            lines += [f"  {path}: {what}" for path, what in self.truncated.items()]
         if self.failed:
             lines.append(f"FAILED ({len(self.failed)}):")
             lines += [f"  {clip}: {error}" for clip, error in self.failed.items()]
@@ -393,12 +466,14 @@ def extract_corpus(
     workers: int = 1,
     shard: str | None = None,
     fmt: str = "npy",
+    accept_truncated: bool = False,
 ) -> ExtractionSummary:
     """Extract every clip under ``inputs`` to ``output_dir/<relative name>.<fmt>``; see ``find_clips``.
 
     ``workers`` processes each hold one Holistic, reused across clips. ``shard="i/N"`` (0-based) takes the
     clips whose index in the sorted list is i modulo N, so N machines can split a corpus without talking.
-    Finished outputs are skipped, so an interrupted run is resumed by running it again.
+    Finished outputs are skipped, so an interrupted run is resumed by running it again; Ctrl-C
+    (KeyboardInterrupt) stops within a frame and returns the summary with ``interrupted`` set.
     """
     if fmt not in OUTPUT_FORMATS:
         raise ValueError(f"unknown output format {fmt!r}, expected one of {', '.join(OUTPUT_FORMATS)}")
@@ -417,67 +492,154 @@ def extract_corpus(
         else:
             todo.append((clip, output))
 
-    with tqdm(total=len(todo), desc="extracting poses", unit="clip") as progress, logging_redirect_tqdm():
-        for clip, output, error, no_person in _run(todo, workers):
-            if error is not None:
-                logger.error("%s failed: %s", clip, error)
-                summary.failed[clip] = error
-            else:
-                summary.extracted.append(output)
-                if no_person:
-                    logger.warning("%s: no person detected in any frame", clip)
-                    summary.no_person.append(output)
-            progress.update()
+    frames = sum(count_frames(clip) for clip, _ in todo)
+    bar = tqdm(total=frames, desc="extracting poses", unit="frame", dynamic_ncols=True)
+    with bar as progress, logging_redirect_tqdm():
+        progress.set_postfix_str(f"0/{len(todo)} clips")
+        try:
+            for clip, output, error, no_person, missing in _run(
+                todo, workers, accept_truncated, progress.update
+            ):
+                if error is not None:
+                    logger.error("%s failed: %s", clip, error)
+                    summary.failed[clip] = error
+                else:
+                    summary.extracted.append(output)
+                    if no_person:
+                        logger.warning("%s: no person detected in any frame", clip)
+                        summary.no_person.append(output)
+                    if missing:
+                        summary.truncated[output] = f"{missing} frames missing at the end of {clip}"
+                        logger.warning("%s: ends %d frames early, kept (--accept-truncated)", clip, missing)
+                progress.set_postfix_str(f"{len(summary.extracted) + len(summary.failed)}/{len(todo)} clips")
+        except KeyboardInterrupt:
+            summary.interrupted = True
     return summary
 
 
-_ClipOutcome = tuple[Path, Path, str | None, bool]  # clip, output, error (None = success), no person
+# clip, output, error (None = success), no person, frames missing at the end
+_ClipOutcome = tuple[Path, Path, str | None, bool, int]
 
 
-def _run(todo: list[tuple[Path, Path]], workers: int) -> Iterator[_ClipOutcome]:
-    """Outcomes of extracting ``todo``, in completion order: in this process, or in ``workers`` processes."""
+def _run(
+    todo: list[tuple[Path, Path]], workers: int, accept_truncated: bool, on_frames: Callable[[int], object]
+) -> Iterator[_ClipOutcome]:
+    """Outcomes of extracting ``todo``, in completion order: in this process, or in ``workers`` processes.
+
+    ``on_frames(n)`` is called as frames are done. A KeyboardInterrupt (Ctrl-C) in this process stops the
+    workers within a frame (they ignore SIGINT themselves: the whole process group gets it, and only this
+    process decides), cancels the clips not started, and is raised again once they are gone.
+    """
     if workers == 1 or len(todo) <= 1:
         if todo:
             with create_holistic() as holistic:
                 for clip, output in todo:
-                    yield _extract_to_file(clip, output, holistic)
+                    yield _extract_to_file(clip, output, holistic, accept_truncated, lambda: on_frames(1))
         return
-    # spawn, not fork: MediaPipe's graph threads do not survive a fork of a process that already ran one.
-    with ProcessPoolExecutor(
-        min(workers, len(todo)), mp_context=get_context("spawn"), initializer=_init_worker
-    ) as pool:
-        futures = {pool.submit(_extract_in_worker, clip, output): (clip, output) for clip, output in todo}
-        for future in as_completed(futures):
-            clip, output = futures[future]
-            try:
-                yield future.result()
-            except (
-                Exception
-            ) as error:  # the worker process died (e.g. killed): the clip is failed, not the run
-                yield clip, output, f"{type(error).__name__}: {error}", False
+    context = get_context(
+        "spawn"
+    )  # not fork: MediaPipe's graph threads do not survive a fork of a process that ran one
+    frames_done, stop = context.Queue(), context.Event()
+    pool = ProcessPoolExecutor(
+        min(workers, len(todo)),
+        mp_context=context,
+        initializer=_init_worker,
+        initargs=(os.getpid(), frames_done, stop),
+    )
+    try:
+        futures = {
+            pool.submit(_extract_in_worker, clip, output, accept_truncated): (clip, output)
+            for clip, output in todo
+        }
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=0.2, return_when=FIRST_COMPLETED)
+            on_frames(_drain(frames_done))
+            for future in done:
+                clip, output = futures[future]
+                try:
+                    yield future.result()
+                except (
+                    Exception
+                ) as error:  # the worker process died (e.g. killed): the clip is failed, not the run
+                    yield clip, output, f"{type(error).__name__}: {error}", False, 0
+    finally:  # normal end, Ctrl-C, or the caller stopped early: no worker may outlive this
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _drain(counts: queue.Queue) -> int:
+    total = 0
+    while True:
+        try:
+            total += counts.get_nowait()
+        except queue.Empty:
+            return total
+
+
+class _Stopped(Exception):
+    """Raised in a worker between two frames once the main process asked every worker to stop."""
 
 
 _worker_holistic: mp.solutions.holistic.Holistic | None = None
+_worker_frames_done: queue.Queue | None = None
+_worker_stop: threading.Event | None = None
 
 
-def _init_worker() -> None:
-    global _worker_holistic
+def _init_worker(parent_pid: int, frames_done: queue.Queue, stop: threading.Event) -> None:
+    global _worker_holistic, _worker_frames_done, _worker_stop
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the process group: the main process decides
+    exit_with_parent(parent_pid)
+    frames_done.cancel_join_thread()  # progress counts may be lost at exit; waiting for them could hang
+    _worker_frames_done, _worker_stop = frames_done, stop
     _worker_holistic = create_holistic()
 
 
-def _extract_in_worker(clip: Path, output: Path) -> _ClipOutcome:
-    return _extract_to_file(clip, output, _worker_holistic)
+def exit_with_parent(parent_pid: int) -> None:
+    """Make this process die with ``parent_pid`` (its parent), so a killed run leaves no idle MediaPipe workers.
+
+    Linux: the kernel sends SIGKILL when the parent exits (``prctl(PR_SET_PDEATHSIG)``). Elsewhere: a daemon
+    thread polls the parent pid once a second.
+    """
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
+    else:
+
+        def watch() -> None:
+            while os.getppid() == parent_pid:
+                time.sleep(1)
+            os._exit(1)
+
+        threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
+    if os.getppid() != parent_pid:  # the parent died before the line above took effect
+        os._exit(1)
 
 
-def _extract_to_file(clip: Path, output: Path, holistic: mp.solutions.holistic.Holistic) -> _ClipOutcome:
+def _extract_in_worker(clip: Path, output: Path, accept_truncated: bool) -> _ClipOutcome:
+    def on_frame() -> None:
+        _worker_frames_done.put(1)
+        if _worker_stop.is_set():
+            raise _Stopped("stopped by the main process (Ctrl-C)")
+
+    return _extract_to_file(clip, output, _worker_holistic, accept_truncated, on_frame)
+
+
+def _extract_to_file(
+    clip: Path,
+    output: Path,
+    holistic: mp.solutions.holistic.Holistic,
+    accept_truncated: bool,
+    on_frame: Callable[[], None],
+) -> _ClipOutcome:
     """Extract one clip and save it; any error is returned, not raised, so one bad clip never stops a corpus."""
     try:
         _remove_stale_temp_files(output)
-        pose = extract_clip(clip, holistic=holistic)
+        pose = extract_clip(clip, holistic=holistic, accept_truncated=accept_truncated, on_frame=on_frame)
         save_extracted(pose, output)
     except Exception as error:
-        return clip, output, f"{type(error).__name__}: {error}", False
-    return clip, output, None, pose.no_person
+        return clip, output, f"{type(error).__name__}: {error}", False, 0
+    return clip, output, None, pose.no_person, pose.missing_frames
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -501,14 +663,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--format", choices=OUTPUT_FORMATS, default="npy", help="output file format (default npy)"
     )
+    parser.add_argument(
+        "--accept-truncated",
+        action="store_true",
+        help="keep videos that end before the frame count their container announces (default: refuse them)",
+    )
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     try:
-        summary = extract_corpus(args.inputs, args.output_dir, args.workers, args.shard, args.format)
+        summary = extract_corpus(
+            args.inputs, args.output_dir, args.workers, args.shard, args.format, args.accept_truncated
+        )
     except (FileNotFoundError, ValueError) as error:
         parser.error(str(error))
     print(summary)
+    if summary.interrupted:
+        return 130  # the shell's code for a run stopped by Ctrl-C (128 + SIGINT)
     if not summary.ok:
         print(
             f"exit code 1: {len(summary.failed)} of {summary.total} clips failed; a rerun retries only those"

@@ -25,9 +25,11 @@ fast enough: examples carry float32 numpy arrays, which datasets turns into Arro
 concatenation per batch, so encoding and writing add ~40% to generation (``benchmarks/bench_synthetic.py``).
 
 Real clips that are missing are skipped, logged and listed in ``missing_clips.txt``; unreadable ones are
-skipped and logged with their error; clips where MediaPipe found no person are kept (all NaN pose). All
-three are counted in ``report.json``. Both files land in the prepared dataset folder (``builder.cache_dir``,
-or ``download_and_prepare``'s ``output_dir``).
+skipped and logged with their error; clips where MediaPipe found no person are skipped too (the model's feature
+extractor refuses a clip without a body rather than translate zeros). All three are counted in ``report.json``,
+with the files of ``poses_dir`` that match no clip of the config (a typo in the name, ``.NPY``): nothing is
+dropped in silence. Both files land in the prepared dataset folder (``builder.cache_dir``, or
+``download_and_prepare``'s ``output_dir``).
 """
 
 from __future__ import annotations
@@ -177,10 +179,29 @@ class GSLPoses(datasets.GeneratorBasedBuilder):
     def _split_generators(self, dl_manager) -> list[datasets.SplitGenerator]:
         texts = read_annotations(GSL_DATA_DIR / "annotations.csv")
         self._report: dict[str, dict] = {}
+        clips = {split: load_split(self.config.name, split, texts=texts) for split in SPLITS}
+        self._unmatched = []
+        if self.config.source == "poses":
+            from dataset_builder.extract import POSE_SUFFIXES
+
+            self._unmatched = unmatched_pose_files(
+                Path(self.config.poses_dir), {clip.id for rows in clips.values() for clip in rows}
+            )
+            if self._unmatched:
+                logger.warning(
+                    "%d files in %s match no clip of GSL %s (a typo in the name, or a suffix other than %s), "
+                    "e.g. %s; listed in report.json",
+                    *(
+                        len(self._unmatched),
+                        self.config.poses_dir,
+                        self.config.name,
+                        " / ".join(POSE_SUFFIXES),
+                    ),
+                    ", ".join(self._unmatched[:3]),
+                )
         return [
             datasets.SplitGenerator(
-                name=_SPLIT_NAMES[split],
-                gen_kwargs={"split": split, "clips": load_split(self.config.name, split, texts=texts)},
+                name=_SPLIT_NAMES[split], gen_kwargs={"split": split, "clips": clips[split]}
             )
             for split in SPLITS
         ]
@@ -219,14 +240,16 @@ class GSLPoses(datasets.GeneratorBasedBuilder):
                 if extracted is None:
                     report["missing"].append(clip.id)
                     continue
-                if extracted.no_person:
+                if extracted.no_person:  # nothing for the model to read: skipped, reported
                     report["no_person"].append(clip.id)
+                    continue
                 yield clip.id, _example(clip, extracted.landmarks[:, keep], extracted.fps, no_spans)
         finally:
             if self._holistic is not None:
                 self._holistic.close()
             self._write_report(split, report)
-        if len(report["missing"]) + len(report["failed"]) == len(clips):  # an empty split cannot be loaded
+        if len(report["missing"]) + len(report["failed"]) + len(report["no_person"]) == len(clips):
+            # an empty split cannot be loaded
             folder = self.config.gsl_root or self.config.poses_dir
             raise FileNotFoundError(
                 f"{self.config.name}/{split}: none of the {len(clips)} clips found in {folder}"
@@ -277,7 +300,7 @@ class GSLPoses(datasets.GeneratorBasedBuilder):
         for clip_id, error in report["failed"].items():
             logger.warning("%s: skipped unreadable clip %s: %s", where, clip_id, error)
         if report["no_person"]:
-            logger.warning("%s: no person found in %d clips (kept, all NaN)", where, len(report["no_person"]))
+            logger.warning("%s: no person found in %d clips (skipped)", where, len(report["no_person"]))
         self._report[split] = report
         output = Path(self._output_dir)
         output.mkdir(parents=True, exist_ok=True)
@@ -296,10 +319,25 @@ class GSLPoses(datasets.GeneratorBasedBuilder):
                 }
                 for name, entry in self._report.items()
             },
+            "unmatched_files": self._unmatched,
         }
         (output / "report.json").write_text(
             json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8"
         )
+
+
+def unmatched_pose_files(poses_dir: Path, clip_ids: set[str]) -> list[str]:
+    """Files under ``poses_dir`` (relative, sorted) that are no ``<clip id>.npy`` / ``.pose`` of ``clip_ids``."""
+    from dataset_builder.extract import POSE_SUFFIXES
+
+    unmatched = []
+    for path in sorted(poses_dir.rglob("*")):
+        relative = path.relative_to(poses_dir)
+        if path.is_dir() or any(part.startswith(".") for part in relative.parts):  # temp files, .DS_Store
+            continue
+        if path.suffix not in POSE_SUFFIXES or relative.with_suffix("").as_posix() not in clip_ids:
+            unmatched.append(relative.as_posix())
+    return unmatched
 
 
 def _find_clip(root: Path, clip_id: str) -> Path | None:

@@ -78,12 +78,30 @@ def from_pose(pose: Pose, source: str | Path) -> tuple[np.ndarray, np.ndarray]:
         )
     selected = pose.get_components(list(HOLISTIC_COMPONENTS), EXPECTED_POINTS)
     data, confidence = selected.body.data[:, 0], np.asarray(selected.body.confidence[:, 0], dtype=np.float32)
-    missing = ma.getmaskarray(data).any(axis=-1) | (confidence == 0)
-    scale = np.array([width, height, 1.0])
-    landmarks = (ma.getdata(data) / scale).astype(np.float32)
-    landmarks[missing] = np.nan
-    confidence[missing] = 0.0
+    landmarks = pose_format_to_mediapipe(data, confidence, width, height)
+    confidence[np.isnan(landmarks).any(axis=-1)] = 0.0
     return landmarks, confidence
+
+
+def pose_format_to_mediapipe(
+    data: np.ndarray, confidence: np.ndarray, width: float, height: float
+) -> np.ndarray:
+    """pose-format's Holistic coordinates -> MediaPipe's: x / width, y / height, z as is; missing -> NaN.
+
+    A copy of ``modeling_signattention.feature_extraction_signattention.pose_format_to_mediapipe``, which the
+    model's feature extractor applies to ``.pose`` input: the builder may not import the model package, and both
+    must give bit-identical arrays (``tests/test_bad_inputs.py`` checks it) so a clip gives the same features
+    whether it reaches the model through the dataset, the Space or the feature extractor.
+    """
+    if not (width > 0 and height > 0):
+        raise ValueError(
+            f"cannot turn pixel coordinates into image fractions: width={width}, height={height}"
+        )
+    values = ma.getdata(data).astype(np.float64)
+    missing = ma.getmaskarray(data).any(axis=-1) | (np.asarray(confidence) == 0)
+    landmarks = (values / np.array([width, height, 1.0])[: values.shape[-1]]).astype(np.float32)
+    landmarks[missing] = np.nan
+    return landmarks
 
 
 def _check_holistic_layout(pose: Pose, source: str | Path) -> None:

@@ -90,6 +90,10 @@ def evaluate_split(
     )
     scores = score(predictions, [references[i] for i in keep], output_mode)
     scores["num_skipped_empty_targets"] = len(references) - len(keep)
+    # Clips longer than what the model reads were translated from their start only (the feature extractor
+    # warns per clip); the count goes with the scores so a WER is never read without it.
+    reads = feature_extractor.max_frames * feature_extractor.sample_rate
+    scores["num_clips_cut_to_max_frames"] = sum(len(split.poses[i]) > reads for i in keep)
     return scores, predictions
 
 

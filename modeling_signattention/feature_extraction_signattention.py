@@ -14,15 +14,26 @@ landmark by ~0.02 (per-feature spread on the synthetic corpus), where the signer
 shift it by as much, and a hand that MediaPipe loses for a few frames jumps to 0, some 0.3-0.4 away. Measured on the synthetic SI corpus (1,000 training steps of the paper
 model): validation WER 100 % with raw coordinates, 80 % normalized, 71 % normalized and filled.
 
-Accepted poses: arrays ``(frames, points, coords)`` in full Holistic layout (543 points, or 576 with the world
-landmarks appended), arrays holding exactly the configured components (the dataset's default 75 body+hands
-points), arrays in a layout named by ``input_components``, or ``pose_format.Pose`` objects (components picked
-by name from the header).
+Accepted poses, one or a list: arrays (numpy, torch, nested lists) ``(frames, points, coords)`` in MediaPipe's
+normalized coordinates, in full Holistic layout (543 points, or 576 with the world landmarks appended), holding
+exactly the configured components (the dataset's default 75 body+hands points) or in a layout named by
+``input_components``; ``.npy`` paths (a plain array, or the record ``python -m dataset_builder.extract`` writes);
+``pose_format.Pose`` objects and ``.pose`` paths (components picked by name from the header, pixel coordinates
+turned back into MediaPipe's by ``pose_format_to_mediapipe``). So one clip gives the same ``input_features``
+whichever way it comes in.
+
+Inputs that would give a confident answer from nothing are refused with a ValueError naming the clip: no
+landmark finite in any frame, or (with ``normalize``) no frame with both shoulders: "no person found". NaN and
+inf are both "not detected". A clip longer than ``max_frames * sample_rate`` frames is cut to what the model
+reads, with a warning naming the clip and how many frames are dropped.
 """
 
 from __future__ import annotations
 
+import os
+import warnings
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,6 +51,81 @@ from .configuration_signattention import (
 )
 
 HOLISTIC_ORDER = list(HOLISTIC_COMPONENTS)
+SHOULDERS = {"left": LEFT_SHOULDER, "right": RIGHT_SHOULDER}
+
+
+def pose_format_to_mediapipe(data: Any, confidence: Any, width: float, height: float) -> np.ndarray:
+    """pose-format's Holistic coordinates -> MediaPipe's: x / width, y / height, z as is; missing -> NaN.
+
+    pose-format's Holistic reader and ``dataset_builder.extract --format pose`` store x, y in pixels and z as
+    MediaPipe returns it, and mark a point not detected by confidence 0 (masked). The model reads MediaPipe's own
+    image fractions, so every ``.pose`` input is converted here. ``data`` is ``(..., points, dims)`` (masked or
+    not), ``confidence`` ``(..., points)``. ``dataset_builder.pose_io`` keeps a copy of this conversion (the
+    builder may not import the model); ``tests/test_bad_inputs.py`` checks that both give identical arrays.
+    """
+    if not (width > 0 and height > 0):
+        raise ValueError(
+            f"cannot turn pixel coordinates into image fractions: width={width}, height={height}"
+        )
+    values = np.ma.getdata(data).astype(np.float64)
+    missing = np.ma.getmaskarray(data).any(axis=-1) | (np.asarray(confidence) == 0)
+    landmarks = (values / np.array([width, height, 1.0])[: values.shape[-1]]).astype(np.float32)
+    landmarks[missing] = np.nan
+    return landmarks
+
+
+def read_pose_file(path: str | os.PathLike) -> Any:
+    """A ``.pose`` file as a ``pose_format.Pose``; a ``.npy`` file as its landmark array (plain, or the record
+    ``dataset_builder.extract`` writes, whose ``landmarks`` field is taken)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"no such pose file: {path}")
+    if path.suffix.lower() == ".pose":
+        from pose_format import Pose  # only needed for .pose files
+
+        try:
+            return Pose.read(path.read_bytes())
+        except Exception as error:  # pose-format raises struct/Unicode/Index errors on a malformed file
+            raise ValueError(f"not a readable .pose file ({type(error).__name__}: {error})") from error
+    if path.suffix.lower() == ".npy":
+        array = np.load(path, allow_pickle=False)
+        if array.dtype.names is not None:
+            if "landmarks" not in array.dtype.names:
+                raise ValueError(f"a record .npy without a 'landmarks' field (fields: {array.dtype.names})")
+            return array["landmarks"]
+        return array
+    raise ValueError(f"unknown pose file suffix {path.suffix!r}: expected .pose or .npy")
+
+
+def _is_pose_like(item: Any) -> bool:
+    """One clip rather than a frame: a path, a ``Pose``, or an array of 3+ dimensions."""
+    if isinstance(item, (str, os.PathLike)) or hasattr(item, "header"):
+        return True
+    try:
+        return np.ndim(item) >= 3
+    except ValueError:  # a ragged nested list: numpy cannot tell its dimensions
+        return False
+
+
+def _as_list_of_clips(poses: Any) -> list[Any]:
+    """One pose or a batch of them -> a list of clips. A 3-D array/tensor/nested list is one clip; a 4-D
+    array or a list holding at least one clip-like item is a batch."""
+    if hasattr(poses, "detach"):  # a torch tensor
+        poses = poses.detach().cpu().numpy()
+    if isinstance(poses, (list, tuple)):
+        if len(poses) == 0:
+            raise ValueError("No poses given")
+        return list(poses) if any(_is_pose_like(item) for item in poses) else [poses]
+    if isinstance(poses, np.ndarray) and poses.ndim == 4:
+        return list(poses)
+    return [poses]
+
+
+def _clip_name(pose: Any, index: int, batch_size: int) -> str:
+    """How errors and warnings name a clip: its file, or its place in the batch."""
+    if isinstance(pose, (str, os.PathLike)):
+        return str(pose)
+    return "the pose" if batch_size == 1 else f"poses[{index}]"
 
 
 class SignAttentionFeatureExtractor(FeatureExtractionMixin):
@@ -83,9 +169,16 @@ class SignAttentionFeatureExtractor(FeatureExtractionMixin):
     # -- one pose -> (frames, landmarks, coords) of the configured components -------------------------------------
     def select_landmarks(self, pose: Any, input_components: Sequence[str] | None = None) -> np.ndarray:
         """The configured components of one pose, as float32 `(frames, landmarks, num_coordinates)` with NaN kept."""
+        if isinstance(pose, (str, os.PathLike)):
+            pose = read_pose_file(pose)
         if hasattr(pose, "header") and hasattr(pose, "body"):
-            return self._select_from_pose_format(pose)
-        array = np.asarray(pose, dtype=np.float32)
+            return _finite_or_nan(self._select_from_pose_format(pose))
+        if hasattr(pose, "detach"):  # a torch tensor
+            pose = pose.detach().cpu().numpy()
+        try:
+            array = np.asarray(pose, dtype=np.float32)
+        except (ValueError, TypeError) as error:  # ragged nested lists, strings...
+            raise ValueError(f"cannot be read as a (frames, points, coords) array: {error}") from error
         if array.ndim == 4 and array.shape[1] == 1:  # pose-format's (frames, people, points, dims)
             array = array[:, 0]
         if array.ndim != 3:
@@ -93,7 +186,9 @@ class SignAttentionFeatureExtractor(FeatureExtractionMixin):
         layout = (
             list(input_components) if input_components is not None else self._infer_layout(array.shape[1])
         )
-        return self._take_components(array, layout, source=f"array with {array.shape[1]} points")
+        return _finite_or_nan(
+            self._take_components(array, layout, source=f"array with {array.shape[1]} points")
+        )
 
     def _infer_layout(self, points: int) -> list[str]:
         if points in (NUM_HOLISTIC_POINTS, NUM_HOLISTIC_WITH_WORLD_POINTS):
@@ -128,10 +223,11 @@ class SignAttentionFeatureExtractor(FeatureExtractionMixin):
 
     def _select_from_pose_format(self, pose: Any) -> np.ndarray:
         """Pick components by name from a ``pose_format.Pose``; a reduced or OpenPose layout fails by name."""
-        data = np.asarray(
-            pose.body.data.filled(np.nan) if hasattr(pose.body.data, "filled") else pose.body.data
-        )
-        data = data[:, 0].astype(np.float32)  # first person
+        width, height = pose.header.dimensions.width, pose.header.dimensions.height
+        if pose.body.data.ndim != 4 or pose.body.data.shape[1] == 0:
+            raise ValueError(f"The .pose file holds no person (body data of shape {pose.body.data.shape})")
+        # First person; pixel x/y back to MediaPipe's image fractions, confidence 0 (masked) to NaN.
+        data = pose_format_to_mediapipe(pose.body.data[:, 0], pose.body.confidence[:, 0], width, height)
         available, start = {}, 0
         for component in pose.header.components:
             available[component.name] = (start, len(component.points))
@@ -179,14 +275,23 @@ class SignAttentionFeatureExtractor(FeatureExtractionMixin):
     def normalize_to_shoulders(self, landmarks: np.ndarray) -> np.ndarray:
         """Origin at the clip's median mid-shoulder point, unit = its median shoulder width (all coordinates).
 
-        A clip whose shoulders are never found is returned unchanged (it is all NaN, hence all 0, anyway).
+        A clip with no frame showing both shoulders has no body to measure: ValueError "no person found" (the
+        model would otherwise translate zeros with confidence).
         """
         body = component_slices(self.landmark_components)["POSE_LANDMARKS"].start
-        left, right = landmarks[:, body + LEFT_SHOULDER, :2], landmarks[:, body + RIGHT_SHOULDER, :2]
-        if np.isnan(left + right).all():
-            return landmarks
-        centre = np.nanmedian((left + right) / 2, axis=0)
-        width = np.nanmedian(np.linalg.norm(left - right, axis=1))
+        shoulders = {side: landmarks[:, body + index, :2] for side, index in SHOULDERS.items()}
+        left, right = shoulders["left"], shoulders["right"]
+        both = ~np.isnan(left + right).any(axis=1)
+        if not both.any():
+            never = [side for side, points in shoulders.items() if np.isnan(points).any(axis=1).all()]
+            raise ValueError(
+                f"no person found: the {' and '.join(never) or 'left and right'} shoulder "
+                f"(POSE_LANDMARKS {', '.join(str(SHOULDERS[side]) for side in never or SHOULDERS)}) is missing "
+                f"(NaN or inf) in {'every frame' if never else 'every frame where the other is found'} of "
+                f"{len(landmarks)}; normalize=True needs both shoulders in at least one frame"
+            )
+        centre = np.median((left[both] + right[both]) / 2, axis=0)
+        width = np.median(np.linalg.norm(left[both] - right[both], axis=1))
         if not width > 0:
             return landmarks
         normalized = landmarks.copy()
@@ -218,29 +323,22 @@ class SignAttentionFeatureExtractor(FeatureExtractionMixin):
         seed: int | None = None,
         return_tensors: str | None = "pt",
     ) -> BatchFeature:
-        """Turn one pose or a list of poses into a padded batch.
+        """Turn one pose or a list of poses (see the module docstring for the kinds) into a padded batch.
 
         padding: "longest" pads to the longest clip of the batch, "max_length" to ``max_frames``.
+        Raises a ValueError naming the clip (its path, or ``poses[i]``) for anything the model cannot read.
         """
-        if hasattr(poses, "header") or (isinstance(poses, np.ndarray) and poses.ndim == 3):
-            poses = [poses]
-        if len(poses) == 0:
-            raise ValueError("No poses given")
+        poses = _as_list_of_clips(poses)
         if padding not in ("longest", "max_length"):
             raise ValueError(f"padding must be 'longest' or 'max_length', got {padding!r}")
         rng = np.random.default_rng(seed)
         clips = []
         for index, pose in enumerate(poses):
-            landmarks = self.select_landmarks(pose, input_components)
-            if landmarks.shape[0] == 0:
-                raise ValueError(f"Pose {index} has 0 frames")
-            if self.fill_missing:
-                landmarks = self.interpolate_missing(landmarks)
-            if self.normalize:
-                landmarks = self.normalize_to_shoulders(landmarks)
-            landmarks = np.nan_to_num(landmarks, nan=0.0, posinf=0.0, neginf=0.0)
-            frames = landmarks[self.sample_frames(landmarks.shape[0], training, rng)]
-            clips.append(frames.reshape(frames.shape[0], -1))
+            name = _clip_name(pose, index, len(poses))
+            try:
+                clips.append(self._clip_features(pose, input_components, training, rng, name))
+            except ValueError as error:
+                raise ValueError(f"{name}: {error}") from error
         length = self.max_frames if padding == "max_length" else max(len(clip) for clip in clips)
         features = np.full((len(clips), length, self.num_features), self.padding_value, dtype=np.float32)
         attention_mask = np.zeros((len(clips), length), dtype=np.int64)
@@ -251,5 +349,42 @@ class SignAttentionFeatureExtractor(FeatureExtractionMixin):
             {"input_features": features, "attention_mask": attention_mask}, tensor_type=return_tensors
         )
 
+    def _clip_features(
+        self,
+        pose: Any,
+        input_components: Sequence[str] | None,
+        training: bool,
+        rng: np.random.Generator,
+        name: str,
+    ) -> np.ndarray:
+        """One clip's ``(sampled frames, num_features)``; the steps of the module docstring, in order."""
+        landmarks = self.select_landmarks(pose, input_components)
+        if landmarks.shape[0] == 0:
+            raise ValueError("0 frames")
+        if np.isnan(landmarks).all():
+            raise ValueError(
+                f"no person found: no landmark is detected (finite) in any of the {len(landmarks)} frames"
+            )
+        if self.fill_missing:
+            landmarks = self.interpolate_missing(landmarks)
+        if self.normalize:
+            landmarks = self.normalize_to_shoulders(landmarks)
+        landmarks = np.nan_to_num(landmarks, nan=0.0)
+        read = self.max_frames * self.sample_rate
+        if len(landmarks) > read:
+            warnings.warn(
+                f"{name}: {len(landmarks)} frames, but the model reads at most {self.max_frames} sampled frames "
+                f"(1 in {self.sample_rate}) = the first {read} frames; the last {len(landmarks) - read} "
+                f"({1 - read / len(landmarks):.0%} of the clip) are cut",
+                stacklevel=3,
+            )
+        frames = landmarks[self.sample_frames(landmarks.shape[0], training, rng)]
+        return frames.reshape(frames.shape[0], -1)
 
-__all__ = ["SignAttentionFeatureExtractor"]
+
+def _finite_or_nan(landmarks: np.ndarray) -> np.ndarray:
+    """inf means "not detected" as much as NaN does (a broken tracker, an overflow): one marker for both."""
+    return np.where(np.isfinite(landmarks), landmarks, np.float32(np.nan))
+
+
+__all__ = ["SignAttentionFeatureExtractor", "pose_format_to_mediapipe"]

@@ -84,7 +84,8 @@ class SignAttentionKeypointEmbedder(nn.Module):
         self.conv_out = nn.Conv1d(config.embedder_width, config.d_model, kernel_size=1)
 
     def forward(self, input_features: torch.Tensor) -> torch.Tensor:
-        hidden = input_features.transpose(1, 2)  # (batch, features, frames): Conv1d wants channels first
+        # float64 (or integer) poses are computed in the weights' dtype; channels first for Conv1d
+        hidden = input_features.to(self.conv_in.weight.dtype).transpose(1, 2)
         hidden = torch.relu(self.conv_in(hidden))
         hidden = torch.relu(self.conv_out(hidden))
         return hidden.transpose(1, 2)
@@ -531,9 +532,9 @@ def check_pose_inputs(
         )
     if is_traced():
         return
-    if torch.isnan(input_features).any():
+    if not torch.isfinite(input_features).all():
         raise ValueError(
-            "input_features contains NaN: replace missing landmarks with 0 (the feature extractor does)"
+            "input_features contains NaN or inf: replace missing landmarks with 0 (the feature extractor does)"
         )
     if attention_mask is not None:
         empty = (attention_mask.sum(dim=1) == 0).nonzero().flatten().tolist()

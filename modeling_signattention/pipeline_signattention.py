@@ -7,12 +7,14 @@ extractor, which holds every preprocessing step, so the pipeline and a hand-writ
 extract -> feature extractor -> ``generate()`` loop give the same result.
 
 This file is saved next to the model (``custom_pipelines`` in ``config.json``) and runs from a Hub folder without
-this project: it may import only transformers, numpy and, lazily, OpenCV / MediaPipe / pose-format. Hence its own
-small video reader, which matches ``dataset_builder.extract.extract_clip`` array for array (a test checks it).
+this project: it may import only transformers, numpy, the feature extractor next to it and, lazily, OpenCV /
+MediaPipe / pose-format. Hence its own small video reader, which matches ``dataset_builder.extract.extract_clip``
+array for array (a test checks it).
 
 Per clip the result is ``{"glosses": "...", "num_frames": T, "frames_used": n, "truncated": bool}`` (``"text"``
 instead of ``"glosses"`` for a model trained to write text). The model reads one frame in ``sample_rate`` and at most
-``max_frames`` of those: a longer clip is cut, and then ``truncated`` is true and a warning names the clip.
+``max_frames`` of those: a longer clip is cut, and then ``truncated`` is true and a warning (the feature
+extractor's) names the clip.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ from typing import Any
 
 import numpy as np
 from transformers import Pipeline
+
+from .feature_extraction_signattention import read_pose_file
 
 TASK = "sign-language-translation"
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
@@ -94,27 +98,26 @@ class SignLanguageTranslationPipeline(Pipeline):
     def preprocess(self, clip: Clip) -> dict[str, Any]:
         try:
             pose = self.load_pose(clip.source)
-            num_frames = len(pose.body.data) if hasattr(pose, "body") else len(pose)
-            if num_frames == 0:
-                raise ValueError("the pose has 0 frames")
-            features = self.feature_extractor(pose, return_tensors="pt")
+            # The feature extractor warns when it cuts a clip, naming it "the pose": say which one.
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                features = self.feature_extractor(pose, return_tensors="pt")
         except ImportError:
             raise
         except FileNotFoundError as error:
             raise FileNotFoundError(f"{clip.name}: no such file or folder") from error
         except Exception as error:  # pose-format, OpenCV and numpy raise many types; the cause stays chained
             raise ValueError(f"{clip.name}: {error}") from error
-        frames_used = int(features["attention_mask"].sum())
+        for warning in caught:
+            warnings.warn(f"{clip.name}: {warning.message}", warning.category, stacklevel=2)
+        num_frames = len(pose.body.data) if hasattr(pose, "body") else len(pose)
         readable = self.feature_extractor.max_frames * self.feature_extractor.sample_rate
-        truncated = num_frames > readable
-        if truncated:
-            warnings.warn(
-                f"{clip.name}: {num_frames} frames, the model reads only the first {readable} "
-                f"({self.feature_extractor.max_frames} frames, 1 in {self.feature_extractor.sample_rate}); "
-                "the rest is not translated",
-                stacklevel=2,
-            )
-        return {**features, "num_frames": num_frames, "frames_used": frames_used, "truncated": truncated}
+        return {
+            **features,
+            "num_frames": num_frames,
+            "frames_used": int(features["attention_mask"].sum()),
+            "truncated": num_frames > readable,
+        }
 
     def load_pose(self, source: Any) -> Any:
         """A pose array (frames, points, coords) or a ``pose_format.Pose`` for the feature extractor."""
@@ -123,14 +126,8 @@ class SignLanguageTranslationPipeline(Pipeline):
         path = Path(source)
         if not path.exists():
             raise FileNotFoundError(path)
-        suffix = path.suffix.lower()
-        if suffix == ".pose":
-            from pose_format import Pose
-
-            return Pose.read(path.read_bytes())
-        if suffix == ".npy":
-            array = np.load(path, allow_pickle=False)
-            return array["landmarks"] if array.dtype.names and "landmarks" in array.dtype.names else array
+        if path.suffix.lower() in POSE_SUFFIXES:
+            return read_pose_file(path)
         return read_holistic(path, self.holistic())
 
     def holistic(self) -> Any:

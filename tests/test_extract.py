@@ -7,8 +7,10 @@ corpus tests use tiny blank frame folders wherever a real person is not the poin
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -222,3 +224,113 @@ def test_bad_shard_is_a_clear_error(shard, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([str(VIDEO), "--output-dir", "unused", f"--shard={shard}"])
     assert exit_info.value.code == 2 and "0-based" in capsys.readouterr().err
+
+
+# -- truncated videos, Ctrl-C, killed runs ---------------------------------------------------------------------------
+def test_truncated_video_is_refused_reported_and_retried(tmp_path, capsys):
+    corpus, output = tmp_path / "corpus", tmp_path / "poses"
+    corpus.mkdir()
+    (corpus / "cut.mp4").write_bytes(VIDEO.read_bytes()[: int(VIDEO.stat().st_size * 0.3)])  # 13 of 58 frames
+    command = [str(corpus), "--output-dir", str(output)]
+
+    for _ in range(2):  # refused, so not "done": the rerun tries it again
+        assert main(command) == 1
+        printed = capsys.readouterr().out
+        assert "1 clips: 0 extracted, 0 already done (skipped), 1 failed" in printed
+        assert "cut.mp4: the video ends early: 13 of the 58 frames its container announces" in printed
+        assert not output.exists()
+
+    assert main([*command, "--accept-truncated"]) == 0
+    printed = capsys.readouterr().out
+    assert "video ends early, kept as accepted by --accept-truncated (1):" in printed
+    assert f"{output / 'cut.npy'}: 45 frames missing at the end of {corpus / 'cut.mp4'}" in printed
+    assert len(load_pose_file(output / "cut.npy").landmarks) == 13
+
+
+def start_extraction(corpus: Path, output: Path, workers: int, log: Path) -> subprocess.Popen:
+    """The CLI in its own process group, as a shell runs it (Ctrl-C goes to the whole group). Output goes to
+    ``log``.out/.err files, not pipes: a worker outliving the run would hold a pipe open and hang the reader."""
+    command = [sys.executable, "-m", "dataset_builder.extract", str(corpus), "--output-dir", str(output)]
+    with open(f"{log}.out", "w") as stdout, open(f"{log}.err", "w") as stderr:
+        return subprocess.Popen(
+            [*command, "--workers", str(workers)], stdout=stdout, stderr=stderr, start_new_session=True
+        )
+
+
+def worker_pids(parent: int) -> list[int]:
+    children = []
+    for task in Path(f"/proc/{parent}/task").iterdir():
+        children += [int(pid) for pid in (task / "children").read_text().split()]
+    return [pid for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie (an orphan's exit status may wait for a reaper that never comes)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def kill_leftovers(pids: list[int]) -> None:
+    """The workers this test started, if a failure left them running."""
+    for pid in pids:
+        if running(pid):
+            os.kill(pid, signal.SIGKILL)
+
+
+def wait_for(condition, timeout: float, what: str) -> float:
+    started = time.monotonic()
+    while not condition():
+        assert time.monotonic() - started < timeout, f"timed out after {timeout} s waiting for {what}"
+        time.sleep(0.1)
+    return time.monotonic() - started
+
+
+@pytest.fixture
+def corpus_of_four(tmp_path, video_frames) -> Path:
+    """Four 20-frame clips of the real signer (frame folders)."""
+    for index in range(4):
+        write_frames(tmp_path / "corpus" / f"clip{index}", video_frames[:20])
+    return tmp_path / "corpus"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_ctrl_c_stops_the_run_keeping_what_is_done(corpus_of_four, tmp_path):
+    output, log = tmp_path / "poses", tmp_path / "log"
+    run = start_extraction(corpus_of_four, output, workers=2, log=log)
+    wait_for(lambda: list(output.glob("*.npy")), 180, "a first finished clip")
+    workers = worker_pids(run.pid)
+    os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C in a shell does
+    try:
+        run.wait(timeout=30)
+    finally:
+        run.kill()
+        kill_leftovers(workers)
+    stdout, stderr = Path(f"{log}.out").read_text(), Path(f"{log}.err").read_text()
+
+    assert run.returncode == 130, stderr[-2000:]
+    assert "INTERRUPTED:" in stdout and "not done (finished outputs are kept; rerun to resume)" in stdout
+    done = sorted(output.glob("*.npy"))
+    assert 1 <= len(done) < 4 and not list(output.glob(".*.tmp"))  # no half-written file either
+    for path in done:
+        assert len(load_pose_file(path).landmarks) == 20
+    assert not any(running(pid) for pid in workers)
+    assert "frame/s" in stderr and "/80 " in stderr  # progress counted in frames: 4 clips x 20
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_workers_exit_when_the_main_process_is_killed(corpus_of_four, tmp_path):
+    run = start_extraction(corpus_of_four, tmp_path / "poses", workers=2, log=tmp_path / "log")
+    try:
+        wait_for(lambda: len(worker_pids(run.pid)) == 2, 120, "two worker processes")
+        workers = worker_pids(run.pid)
+    finally:
+        run.kill()  # kill -9 of the main process only
+        run.wait()
+    try:
+        wait_for(lambda: not any(running(pid) for pid in workers), 10, "the orphaned workers to exit")
+    finally:
+        kill_leftovers(workers)

@@ -230,24 +230,33 @@ def test_poses_source_reports_missing_unreadable_and_no_person_clips(tmp_path):
             save_extracted(pose, poses / f"{clip.id}{suffix}")
     broken = clips["validation"][2].id
     np.save(poses / f"{broken}.npy", np.zeros((4, 75, 3)))  # not a save_extracted record
+    # Files that match no clip: a typo in the name, an upper-case suffix, a stray file; temp files are ours.
+    typo = f"{clips['train'][1].id[:-1]}X.npy"
+    for name in (typo, f"{clips['train'][1].id}.NPY", "notes.txt"):
+        shutil.copy(poses / f"{clips['train'][0].id}.npy", poses / name)
+    first = poses / f"{clips['train'][0].id}.npy"
+    (first.parent / f".{first.name}.123.abcd.tmp").touch()
 
     output = build_dataset(
         "si", "poses", tmp_path / "out", poses_dir=poses, limit=3, cache_dir=tmp_path / "cache"
     )
     assert (output / "missing_clips.txt").read_text(encoding="utf-8") == f"train\t{clips['train'][1].id}\n"
     report = json.loads((output / "report.json").read_text(encoding="utf-8"))["splits"]
+    full_report = json.loads((output / "report.json").read_text(encoding="utf-8"))
+    report = full_report["splits"]
     assert report["train"] == {"clips": 3, "missing": 1, "failed": {}, "no_person": 0, "no_person_clips": []}
     assert report["validation"]["no_person_clips"] == [clips["validation"][0].id]
     assert list(report["validation"]["failed"]) == [broken]
     assert "expected a record .npy" in report["validation"]["failed"][broken]
+    assert full_report["unmatched_files"] == sorted([typo, f"{clips['train'][1].id}.NPY", "notes.txt"])
 
     dataset = datasets.load_dataset(str(output), cache_dir=str(tmp_path / "load_cache"))
-    assert [dataset[s].num_rows for s in ("train", "validation", "test")] == [2, 2, 3]
+    assert [dataset[s].num_rows for s in ("train", "validation", "test")] == [2, 1, 3]  # no person: left out
     row = dataset["test"].with_format("numpy")[2]  # read back from the .pose file
     expected = _fake_extraction(12).landmarks[:, list(range(33)) + list(range(501, 543))]
     np.testing.assert_allclose(row["pose"], expected, rtol=1e-6)
     assert row["fps"] == 25 and len(row["gloss_spans"]) == 0
-    assert np.isnan(dataset["validation"].with_format("numpy")[0]["pose"]).all()
+    assert clips["validation"][0].id not in dataset["validation"]["id"]
 
 
 def test_missing_source_folders_are_clear_errors(tmp_path):
@@ -283,7 +292,11 @@ def test_gsl_source_extracts_videos_and_frame_folders_once(tmp_path, monkeypatch
         frames_clip
     ]
     dataset = datasets.load_dataset(str(output), cache_dir=str(tmp_path / "load"))
-    assert [dataset[s].num_rows for s in ("train", "validation", "test")] == [1, 1, 2]
+    assert [dataset[s].num_rows for s in ("train", "validation", "test")] == [
+        1,
+        1,
+        1,
+    ]  # the blank frame folder (no person) is left out
     video = dataset["test"].with_format("numpy")[0]
     assert video["num_frames"] == 58 and not np.isnan(video["pose"][:, :33]).all()
 

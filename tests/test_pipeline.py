@@ -132,7 +132,7 @@ def test_long_clip_says_it_was_cut_and_names_the_clip(translator) -> None:
         rng.random((readable + 1, 543, 3), dtype=np.float32),
     ]
     with pytest.warns(
-        UserWarning, match=rf"clip 1 of the list: .*{readable + 1} frames, the model reads only"
+        UserWarning, match=rf"clip 1 of the list: .*{readable + 1} frames, but the model reads"
     ) as caught:
         results = translator(clips)
     assert len(caught) == 1
@@ -174,7 +174,7 @@ def openpose_file(path: Path) -> Path:
         (
             lambda tmp: np.zeros((0, 543, 3), np.float32),
             ValueError,
-            r"ndarray of shape \(0, 543, 3\): the pose has 0 frames",
+            r"ndarray of shape \(0, 543, 3\): .*0 frames",
         ),
         (lambda tmp: [], ValueError, "No clips given: the list is empty"),
         (

@@ -73,14 +73,17 @@ def test_feature_extractor_reads_real_holistic_pose_file():
         sample_rate=1, max_frames=220, normalize=False, fill_missing=False
     )
     features = extractor(pose)
-    data = pose.body.data.filled(np.nan)[:, 0]
+    pixels = pose.body.data.filled(np.nan)[:, 0]
+    data = pixels / np.array(
+        [320, 240, 1], dtype=np.float32
+    )  # pose-format's pixel x/y -> MediaPipe's fractions
     expected = np.concatenate(
         [data[:, 0:33], data[:, 501:522], data[:, 522:543]], axis=1
     )  # body, left, right
     expected = np.nan_to_num(expected).reshape(len(expected), -1)
     assert features["input_features"].shape == (1, 97, 225)
-    np.testing.assert_allclose(features["input_features"][0].numpy(), expected, rtol=0, atol=0)
-    # The same clip as a raw (frames, 576, 3) array gives the same features.
+    np.testing.assert_allclose(features["input_features"][0].numpy(), expected, rtol=1e-6, atol=0)
+    # The same clip as a (frames, 576, 3) array of MediaPipe coordinates gives the same features.
     torch.testing.assert_close(extractor(data)["input_features"], features["input_features"])
 
 

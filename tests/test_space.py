@@ -248,8 +248,13 @@ def test_bad_inputs_get_messages_not_tracebacks(app: ModuleType, tmp_path: Path)
     notes = tmp_path / "notes.txt"
     notes.write_text("hello")
     assert "unsupported file type .txt" in error_text(app.translate(str(notes)))
-    long_clip = write_video(tmp_path / "long.mp4", frames=app.MAX_FRAMES + 1)
-    assert "clips must be at most 30 s / 900 frames" in error_text(app.translate(str(long_clip)))
+    limit = app.frame_limit(app.load_model().feature_extractor)
+    assert limit == 220 * 3  # max_frames sampled frames, 1 in sample_rate: all the model reads
+    long_clip = write_video(tmp_path / "long.mp4", frames=limit + 1)
+    assert (
+        f"({limit + 1} frames): clips must be at most {limit} frames (22 s at 30 fps), all the model reads"
+        in (error_text(app.translate(str(long_clip))))
+    )
     nobody = write_video(tmp_path / "nobody.mp4", frames=6)
     assert "No person was found in any frame of nobody.mp4" in error_text(app.translate(str(nobody)))
 

@@ -39,6 +39,7 @@ from dataset_builder.extract import (
     open_video,
 )
 from dataset_builder.landmarks import HOLISTIC_COMPONENTS, component_slices
+from modeling_signattention import SignAttentionFeatureExtractor
 from modeling_signattention.interpretability import (
     Translation,
     compute_attention_alignment,
@@ -62,10 +63,7 @@ ROOT = APP_DIR if IN_SPACE_LAYOUT else APP_DIR.parents[1]
 EXAMPLE_CLIP = APP_DIR / "examples" / EXAMPLE_VIDEO.name if IN_SPACE_LAYOUT else EXAMPLE_VIDEO
 DEFAULT_MODEL = ROOT / "outputs" / "reproduce" / "si" / "model"  # the main job's paper setting
 
-MAX_SECONDS = 30
-MAX_FRAMES = 900
 MAX_UPLOAD = "50mb"
-LIMIT_TEXT = f"at most {MAX_SECONDS} s / {MAX_FRAMES} frames"
 STRIP_HEIGHT = 240
 
 _HOLISTIC = component_slices(tuple(HOLISTIC_COMPONENTS))  # where each part lies in a (T, 543, 3) pose
@@ -110,6 +108,16 @@ def load_model() -> LoadedModel:
     return LoadedModel(model, feature_extractor, tokenizer, source)
 
 
+def frame_limit(feature_extractor: Any) -> int:
+    """The longest clip the page accepts: what the model reads (``max_frames`` sampled frames, 1 in
+    ``sample_rate``), so no clip is cut in silence and the heatmap covers the whole clip."""
+    return feature_extractor.max_frames * feature_extractor.sample_rate
+
+
+def limit_text(max_frames: int) -> str:
+    return f"at most {max_frames} frames ({max_frames / 30:.0f} s at 30 fps)"
+
+
 @functools.cache
 def holistic() -> Any:
     """One MediaPipe Holistic graph for the process: building it costs more than a short clip."""
@@ -117,7 +125,7 @@ def holistic() -> Any:
 
 
 # -- input -----------------------------------------------------------------------------------------------------------
-def read_clip(path: Path) -> ExtractedPose:
+def read_clip(path: Path, max_frames: int) -> ExtractedPose:
     """Poses of an uploaded video or pose file, after the checks that keep a bad upload from costing minutes."""
     name = path.name
     suffix = path.suffix.lower()
@@ -132,12 +140,15 @@ def read_clip(path: Path) -> ExtractedPose:
         if suffix in POSE_SUFFIXES:
             pose = load_pose_file(path)
         else:
-            check_video_length(path)
+            check_video_length(path, max_frames)
             pose = extract_clip(path, holistic=holistic())
     except ValueError as error:
         raise UserFacingError(str(error).replace(str(path), name)) from error
-    if len(pose.landmarks) > MAX_FRAMES:
-        raise UserFacingError(f"{name} has {len(pose.landmarks)} frames: clips must be {LIMIT_TEXT}.")
+    if len(pose.landmarks) > max_frames:
+        raise UserFacingError(
+            f"{name} has {len(pose.landmarks)} frames: clips must be {limit_text(max_frames)}, "
+            "all the model reads."
+        )
     if pose.no_person:
         raise UserFacingError(
             f"No person was found in any frame of {name}. Film one signer facing the camera, upper body in view."
@@ -145,7 +156,7 @@ def read_clip(path: Path) -> ExtractedPose:
     return pose
 
 
-def check_video_length(path: Path) -> None:
+def check_video_length(path: Path, max_frames: int) -> None:
     """Refuse long videos from their header, before MediaPipe spends seconds per second of video on them."""
     try:
         capture = open_video(path)
@@ -156,9 +167,10 @@ def check_video_length(path: Path) -> None:
         fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
     finally:
         capture.release()
-    if frames > MAX_FRAMES or frames / fps > MAX_SECONDS:
+    if frames > max_frames:
         raise UserFacingError(
-            f"{path.name} is {frames / fps:.1f} s long ({frames:.0f} frames): clips must be {LIMIT_TEXT}."
+            f"{path.name} is {frames / fps:.1f} s long ({frames:.0f} frames): clips must be "
+            f"{limit_text(max_frames)}, all the model reads."
         )
 
 
@@ -258,10 +270,13 @@ def translate(upload: str | None) -> tuple:
     path = Path(upload)
     try:
         loaded = load_model()
-        pose = read_clip(path)
-        (translation,) = translate_with_attention(
-            loaded.model, loaded.feature_extractor, loaded.tokenizer, [pose.landmarks]
-        )
+        pose = read_clip(path, frame_limit(loaded.feature_extractor))
+        try:
+            (translation,) = translate_with_attention(
+                loaded.model, loaded.feature_extractor, loaded.tokenizer, [pose.landmarks]
+            )
+        except ValueError as error:  # the feature extractor refuses a clip without a usable body, by name
+            raise UserFacingError(f"{path.name}: {str(error).removeprefix('the pose: ')}") from error
         if not translation.glosses:
             raise UserFacingError(f"The model predicted no glosses for {path.name}.")
         heatmap = attention_heatmap(translation, pose.fps)
@@ -294,8 +309,10 @@ def error_update(message: str) -> dict:
     return gr.update(value=f"**Could not translate:** {message}", visible=True)
 
 
-def build_demo(startup_error: str | None = None) -> gr.Blocks:
-    """The page; ``startup_error`` (e.g. no model) is shown from the start instead of after the first click."""
+def build_demo(startup_error: str | None = None, max_frames: int | None = None) -> gr.Blocks:
+    """The page; ``startup_error`` (e.g. no model) is shown from the start instead of after the first click.
+    ``max_frames``: the loaded model's frame limit (default: that of a default feature extractor)."""
+    max_frames = max_frames or frame_limit(SignAttentionFeatureExtractor())
     # analytics off: the demo must run on closed networks and has no business phoning home
     with gr.Blocks(
         title="SignAttention: where does a sign translation model look?", analytics_enabled=False
@@ -303,7 +320,7 @@ def build_demo(startup_error: str | None = None) -> gr.Blocks:
         gr.Markdown(
             "# SignAttention demo\n"
             "Upload a video of one person signing Greek Sign Language (or a MediaPipe Holistic `.pose` file), "
-            f"{LIMIT_TEXT}. MediaPipe extracts the body and hand poses, a tiny transformer translates them to "
+            f"{limit_text(max_frames)}. MediaPipe extracts the body and hand poses, a tiny transformer translates them to "
             "glosses, and the plots show which moments of the clip each gloss attended to "
             "([SignAttention, arXiv:2410.14506](https://arxiv.org/abs/2410.14506)). "
             "This is a research model for studying attention, not an interpreter."
@@ -363,15 +380,16 @@ def server_address() -> tuple[str, int]:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO)
-    startup_error = None
+    startup_error, max_frames = None, None
     try:
         loaded = load_model()
         logger.info("model loaded from %s", loaded.source)
+        max_frames = frame_limit(loaded.feature_extractor)
     except UserFacingError as error:  # keep serving: the page says what to do (and retries on every click)
         startup_error = str(error)
         logger.error("%s", error)
     host, port = server_address()
-    demo = build_demo(startup_error)
+    demo = build_demo(startup_error, max_frames)
     demo.queue(default_concurrency_limit=1)  # one clip at a time: MediaPipe and the CPU are shared
     demo.launch(
         server_name=host,
