@@ -43,7 +43,7 @@ from modeling_signattention.interpretability import (
     spans_to_model_frames,
     translate_with_attention,
 )
-from modeling_signattention.interpretability.schema import NO_DATA, figure_file
+from modeling_signattention.interpretability.schema import NO_DATA, SAME_SENTENCES_AS, figure_file
 from modeling_signattention.loading import load_pretrained
 
 
@@ -74,6 +74,42 @@ def score_set(
         "num_sentences": len(translations),
         "attention_alignment": compute_attention_alignment([t.cross_attention for t in translations], spans),
         "contribution": contributions,
+    }
+
+
+def score_sets(
+    translations: Sequence[Translation],
+    correct: Sequence[int],
+    non_empty: Sequence[int],
+    gold: dict[int, list[tuple[int, int]] | None],
+) -> dict[str, Any]:
+    """The score sets of ``interpretability.json`` (``schema.SCORE_SETS``): exactly translated sentences, those of
+    them with gold spans, and every non-empty prediction.
+
+    On synthetic data every exactly translated sentence has gold spans: the first two sets are then the same
+    sentences, scored once with their spans, and the gold set says so (``SAME_SENTENCES_AS``) so that tables show
+    one column, never "no data" next to the same sentences' gold scores.
+    """
+    with_spans = [i for i in correct if gold.get(i) is not None]
+    all_have_spans = bool(correct) and list(with_spans) == list(correct)
+    correct_scores = score_set(
+        [translations[i] for i in correct],
+        [gold[i] for i in correct] if all_have_spans else None,
+        "exactly translated sentence",
+    )
+    gold_scores = (
+        {**correct_scores, SAME_SENTENCES_AS: "correct"}
+        if all_have_spans
+        else score_set(
+            [translations[i] for i in with_spans],
+            [gold[i] for i in with_spans],
+            "exactly translated sentence with gold gloss spans (real data has none)",
+        )
+    )
+    return {
+        "correct": correct_scores,
+        "correct_with_gold_spans": gold_scores,
+        "all": score_set([translations[i] for i in non_empty], None, "non-empty prediction"),
     }
 
 
@@ -137,7 +173,6 @@ def interpret(
         if output_mode == "gloss"
     }
     with_spans = [i for i in correct if gold.get(i) is not None]
-    correct_set = [translations[i] for i in correct]
     results: dict[str, Any] = {
         "data_source": metadata["data_source"],
         "config": metadata["config"],
@@ -149,13 +184,7 @@ def interpret(
         "num_empty_predictions": len(translations) - len(non_empty),
         "sentence_accuracy": len(correct) / len(translations) if translations else None,
         "num_correct_with_gold_spans": len(with_spans),
-        "correct": score_set(correct_set, None, "exactly translated sentence"),
-        "correct_with_gold_spans": score_set(
-            [translations[i] for i in with_spans],
-            [gold[i] for i in with_spans],
-            "exactly translated sentence with gold gloss spans (real data has none)",
-        ),
-        "all": score_set([translations[i] for i in non_empty], None, "non-empty prediction"),
+        **score_sets(translations, correct, non_empty, gold),
     }
     gold_scores = results["correct_with_gold_spans"].get("attention_alignment", {})
     results["gold_alignment_accuracy"] = gold_scores.get("gold_peak_accuracy")

@@ -28,36 +28,18 @@ from huggingface_hub import EvalResult, ModelCard, ModelCardData
 from modeling_signattention.configuration_signattention import num_points
 from modeling_signattention.interpretability.schema import (
     ALIGNMENT_SCORES,
+    DATA_SOURCES,
     FIGURE_CAPTIONS,
     NO_DATA,
     SCORE_SETS,
     VIDEO_SHARE,
+    shown_score_sets,
 )
 
 # The repository's top-level model_card.md, through a link inside the package: an installed (non-editable) package
 # ships the file itself (setup.cfg package_data) and renders cards without the repository.
 TEMPLATE_PATH = Path(__file__).with_name("model_card.md")
 
-DATA_SOURCES: dict[str, tuple[str, str]] = {
-    # data_source (as hub_scripts.evaluate writes it) -> (short label, one-sentence description)
-    "synthetic": (
-        "synthetic poses",
-        "synthetic MediaPipe Holistic poses rendered from the real GSL gloss annotations by seven virtual "
-        "signers (`dataset_builder.synthetic`); no recording of a person signing was used.",
-    ),
-    "gsl": (
-        "real GSL videos",
-        "MediaPipe Holistic poses extracted from the real Greek Sign Language (GSL) dataset videos.",
-    ),
-    "poses": (
-        "real GSL poses",
-        "precomputed MediaPipe Holistic poses of the real Greek Sign Language (GSL) dataset videos.",
-    ),
-    "unknown": (
-        "poses of unknown origin",
-        "poses from a dataset folder that does not record its source (not built by `dataset_builder.build`).",
-    ),
-}
 # output_mode (hub_scripts.evaluate) -> how the card names what the model writes.
 OUTPUT_MODES: dict[str, dict[str, str]] = {
     "gloss": {
@@ -191,7 +173,7 @@ def interpretability_table(scores: dict[str, Any]) -> tuple[list[str], list[tupl
 
     Cells without data say ``NO_DATA`` (as ``interpretability.json`` does), never 0.
     """
-    sets = [name for name in SCORE_SETS if isinstance(scores.get(name), dict)]
+    sets = shown_score_sets(scores)
     header = [SCORE_SETS[name] for name in sets]
     rows = [("sentences", [_format(scores[name].get("num_sentences", 0)) for name in sets])]
     for key, score in ALIGNMENT_SCORES.items():

@@ -28,11 +28,13 @@ from modeling_signattention.interpretability.schema import (
     SETTINGS_FILE,
     TRAINING_CURVES_FIGURE,
     VIDEO_SHARE,
+    shown_score_sets,
 )
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }
-table { border-collapse: collapse; margin: 0.5em 0 1.5em; font-size: 0.92em; }
+.table { overflow-x: auto; margin: 0.5em 0 1.5em; }
+table { border-collapse: collapse; font-size: 0.92em; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
 th { background: #f3f3f3; }
@@ -53,7 +55,9 @@ def _cell(value: Any, percent: bool = False) -> str:
 def _table(header: list[str], rows: list[list[str]]) -> str:
     head = "".join(f"<th>{html.escape(name)}</th>" for name in header)
     body = "".join(f"<tr>{''.join(row)}</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+    return (
+        f'<div class="table"><table><tr>{head}</tr>{body}</table></div>'  # scrolls, never wider than the page
+    )
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -76,28 +80,32 @@ def interpretability_section(scores: dict[str, Any]) -> str:
         f"<p>{scores['num_correct']} of {scores['num_sentences']} sentences translated exactly "
         f"({_fraction(scores['sentence_accuracy'])}); {scores['num_empty_predictions']} empty predictions.</p>",
     ]
-    header = ["score", *SCORE_SETS.values()]
+    sets = shown_score_sets(scores)
+    header = ["score", *(SCORE_SETS[name] for name in sets)]
     rows = [
-        [f"<td>{html.escape(score.label)}</td>"] + [_set_score(scores[name], key) for name in SCORE_SETS]
+        [f"<td>{html.escape(score.label)}</td>"] + [_set_score(scores[name], key) for name in sets]
         for key, score in ALIGNMENT_SCORES.items()
     ]
     rows.append(
         [f"<td>{html.escape(VIDEO_SHARE.label)}</td>"]
-        + [_cell(scores[name].get("contribution", {}).get("norm_ratio")) for name in SCORE_SETS]
+        + [_cell(scores[name].get("contribution", {}).get("norm_ratio")) for name in sets]
     )
-    rows.append(["<td>sentences</td>"] + [_cell(scores[name]["num_sentences"]) for name in SCORE_SETS])
+    rows.append(["<td>sentences</td>"] + [_cell(scores[name]["num_sentences"]) for name in sets])
     parts.append(_table(header, rows))
 
-    name = next((name for name in SCORE_SETS if "attention_alignment" in scores[name]), None)
+    name = next((name for name in sets if "attention_alignment" in scores[name]), None)
     if name is not None:
+        # One column per length and one row per score, as in the table above: lengths are few, scores are long.
         by_length = scores[name]["attention_alignment"]["by_length"]
         keys = [key for key in ALIGNMENT_SCORES if key in next(iter(by_length.values()))]
-        rows = [
-            [f"<td>{length}</td>", _cell(entry["num_samples"])] + [_cell(entry[key]) for key in keys]
-            for length, entry in by_length.items()
+        rows = [["<td>sentences</td>"] + [_cell(entry["num_samples"]) for entry in by_length.values()]]
+        rows += [
+            [f"<td>{html.escape(ALIGNMENT_SCORES[key].label)}</td>"]
+            + [_cell(entry[key], percent=ALIGNMENT_SCORES[key].percent) for entry in by_length.values()]
+            for key in keys
         ]
         parts.append(f"<h3>Per sentence length ({html.escape(SCORE_SETS[name])})</h3>")
-        parts.append(_table(["glosses", "sentences"] + keys, rows))
+        parts.append(_table(["glosses in the sentence", *by_length], rows))
     return "".join(parts)
 
 

@@ -198,3 +198,86 @@ def test_reproduce_quick_end_to_end(tmp_path, capsys):
     assert "Settings side by side" in report and "data:image/png;base64," in report
     assert f"{si['wer']:.2%}" in report and f"{sd['wer']:.2%}" in report
     assert report.index("Setting si:") < report.index("Setting sd:")
+
+
+@pytest.fixture(scope="module")
+def three_translations(untrained_setup):
+    """Three real translations, with gold spans known by construction: one frame at each gloss's attention peak."""
+    from dataset_builder.loading import load_pose_splits
+    from modeling_signattention.interpretability import translate_with_attention
+    from modeling_signattention.loading import load_pretrained
+
+    model_dir, dataset_dir = untrained_setup
+    poses = load_pose_splits(dataset_dir, ["validation"])["validation"].poses[:3]
+    translations = translate_with_attention(*load_pretrained(model_dir), poses)
+    gold = {
+        i: [(int(p), int(p) + 1) for p in t.cross_attention.argmax(axis=1)]
+        for i, t in enumerate(translations)
+    }
+    return translations, gold
+
+
+def test_exact_sentences_all_with_gold_spans_are_one_set(three_translations):
+    from hub_scripts.interpret import json_safe, score_sets
+    from modeling_signattention.interpretability.schema import SAME_SENTENCES_AS, shown_score_sets
+
+    translations, gold = three_translations
+    sets = json_safe(score_sets(translations, [0, 1, 2], [0, 1, 2], gold))
+    assert sets["correct"]["attention_alignment"]["gold_peak_accuracy"] == 1.0  # peaks are the spans
+    assert sets["correct_with_gold_spans"][SAME_SENTENCES_AS] == "correct"
+    assert sets["correct_with_gold_spans"]["attention_alignment"] == sets["correct"]["attention_alignment"]
+    assert shown_score_sets(sets) == ["correct", "all"]
+
+    partly = json_safe(score_sets(translations, [0, 1, 2], [0, 1, 2], {**gold, 2: None}))
+    assert "gold_peak_accuracy" not in partly["correct"]["attention_alignment"]
+    assert partly["correct_with_gold_spans"]["num_sentences"] == 2
+    assert shown_score_sets(partly) == ["correct_with_gold_spans", "correct", "all"]
+
+
+def test_report_shows_one_column_per_set_of_sentences_and_fits_the_page(three_translations, tmp_path):
+    """The gold scores sit in the exactly-translated column (same sentences), and the per-length table has one
+    column per length, in a box that scrolls rather than widening the page."""
+    import html
+    import re
+
+    from hub_scripts.interpret import json_safe, score_sets
+    from hub_scripts.report import write_report
+    from modeling_signattention.interpretability.schema import ALIGNMENT_SCORES, NO_DATA
+
+    translations, gold = three_translations
+    scores = {"num_sentences": 3, "num_correct": 3, "sentence_accuracy": 1.0, "num_empty_predictions": 0}
+    scores.update(json_safe(score_sets(translations, [0, 1, 2], [0, 1, 2], gold)))
+    (tmp_path / "interpretability.json").write_text(json.dumps(scores), encoding="utf-8")
+    (tmp_path / "eval_results.json").write_text(
+        json.dumps({"wer": 0.0, "num_sentences": 3}), encoding="utf-8"
+    )
+    report = write_report(tmp_path).read_text(encoding="utf-8")
+
+    tables = re.findall(r"<table>(.*?)</table>", report)
+    scores_table, by_length_table = tables[-2], tables[-1]
+    header = re.findall(r"<th>(.*?)</th>", scores_table)
+    assert header == ["score", "exactly translated", "all non-empty predictions"]
+    gold_row = re.search(
+        rf"<td>{re.escape(html.escape(ALIGNMENT_SCORES['gold_peak_accuracy'].label))}</td>(.*?)</tr>", report
+    )
+    assert gold_row.group(1).startswith("<td>100.00%</td>")  # not "no data" beside the same sentences
+    lengths = sorted({len(t.glosses) for t in translations})
+    assert re.findall(r"<th>(.*?)</th>", by_length_table) == ["glosses in the sentence", *map(str, lengths)]
+    assert report.count('<div class="table">') == len(tables) and ".table { overflow-x: auto" in report
+    assert NO_DATA not in by_length_table.split("</tr>")[0]
+
+
+def test_mean_attention_grid_has_one_colour_scale_and_one_colour_bar():
+    from modeling_signattention.interpretability.figures import mean_attention_grid_figure
+
+    rng = np.random.default_rng(0)
+    means = mean_attention_by_length(
+        [rng.dirichlet(np.ones(30), size=n) for n in (1, 2, 3, 3, 5)], num_bins=20
+    )
+    figure = mean_attention_grid_figure(means)
+    images = [image for axis in figure.axes for image in axis.images]
+    assert len(images) == len(means) == 4
+    top = max(float(mean.max()) for mean, _ in means.values())
+    assert {image.get_clim() for image in images} == {(0.0, top)}  # panels comparable: one scale
+    (colour_bar,) = [axis for axis in figure.axes if axis.get_label() == "<colorbar>"]
+    assert colour_bar.get_ylabel() == "mean cross-attention weight"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
@@ -172,6 +174,8 @@ def test_translating_the_real_signer_clip_shows_glosses_and_attention(page, tmp_
     assert "diagonality" in page.locator("#alignment-scores").inner_text()
     assert "58 frames" in page.locator("#clip-summary").inner_text()
     assert not page.locator("#error-message").is_visible()
+    about = page.locator("#model-description").inner_text()
+    assert "trained on synthetic MediaPipe Holistic poses" in about and "means nothing" in about
     page.screenshot(path=str(tmp_path / "space.png"), full_page=True)
 
 
@@ -186,6 +190,9 @@ def test_a_file_that_is_not_a_video_shows_a_readable_error(page, tmp_path: Path)
     assert "not_a_video.mp4" in text and "cannot open it as a video" in text
     assert "Traceback" not in page.content()
     assert page.locator("#glosses textarea").input_value() == ""
+    # Every piece of the message is drawn in the error red (Gradio's Markdown sets its own text colour).
+    colours = error.evaluate("e => [...e.querySelectorAll('p, strong')].map(x => getComputedStyle(x).color)")
+    assert colours and set(colours) == {"rgb(185, 28, 28)"}
     page.screenshot(path=str(tmp_path / "space_error.png"))
 
 
@@ -268,6 +275,27 @@ def test_pose_files_are_translated_and_drawn_as_skeletons(app: ModuleType) -> No
     assert heatmap.ndim == 3 and contribution.ndim == 3
     assert len(strip) == MAX_GLOSSES and all(image.shape[0] == app.STRIP_HEIGHT for image, _ in strip)
     assert "| monotonicity |" in scores
+
+
+def test_the_page_says_what_the_model_is_and_is_not(app: ModuleType, model_dir: Path, tmp_path: Path) -> None:
+    """From the run's eval_results.json: trained on synthetic poses, its WER; any clip gets a meaningless sentence."""
+    from tiny_model import EVAL_RESULTS
+
+    loaded = app.load_model()
+    about = app.model_description(loaded)
+    assert (
+        "trained on synthetic MediaPipe Holistic poses" in about and "never seen a real person sign" in about
+    )
+    assert f"{EVAL_RESULTS['wer']:.1%}" in about and f"the {EVAL_RESULTS['num_sentences']} clips" in about
+    assert "real signer of English" in about and "means nothing" in about
+    glosses = len(loaded.tokenizer.get_vocab()) - len(loaded.tokenizer.all_special_tokens)
+    assert f"only the {glosses} Greek Sign Language (GSL) glosses" in about
+
+    shutil.copytree(model_dir, tmp_path / "model")  # the model without its run's results
+    bare = app.model_description(
+        replace(loaded, training_results=app.read_training_results(str(tmp_path / "model")))
+    )
+    assert "does not record" in bare and "synthetic" not in bare and "means nothing" in bare
 
 
 def test_binds_to_loopback_unless_on_spaces(app: ModuleType, monkeypatch) -> None:

@@ -17,6 +17,7 @@ to 127.0.0.1 unless ``GRADIO_SERVER_NAME`` says otherwise or it runs on Spaces (
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 from dataclasses import dataclass
@@ -51,7 +52,7 @@ from modeling_signattention.interpretability.figures import (
     cross_attention_figure,
     to_rgb_array,
 )
-from modeling_signattention.interpretability.schema import ALIGNMENT_SCORES, VIDEO_SHARE
+from modeling_signattention.interpretability.schema import ALIGNMENT_SCORES, DATA_SOURCES, VIDEO_SHARE
 from modeling_signattention.loading import load_pretrained, looks_like_hub_id
 
 logger = logging.getLogger("signattention.space")
@@ -65,6 +66,12 @@ DEFAULT_MODEL = ROOT / "outputs" / "reproduce" / "si" / "model"  # the main job'
 
 MAX_UPLOAD = "50mb"
 STRIP_HEIGHT = 240
+# Gradio's Markdown sets its own text colour on every element inside, so the red must reach them all.
+PAGE_CSS = """
+#error-message { background: #fef2f2; border: 1px solid #fca5a5; border-radius: 6px; padding: 0.4em 0.8em; }
+#error-message, #error-message * { color: #b91c1c; }
+#model-description { background: #fffbeb; border: 1px solid #fcd34d; border-radius: 6px; padding: 0.4em 0.8em; }
+"""
 
 _HOLISTIC = component_slices(tuple(HOLISTIC_COMPONENTS))  # where each part lies in a (T, 543, 3) pose
 # Skeleton drawings: MediaPipe's own connections, upper body only (points 0-24: the legs are rarely in view).
@@ -85,6 +92,7 @@ class LoadedModel:
     feature_extractor: Any
     tokenizer: Any
     source: str
+    training_results: dict[str, Any] | None  # eval_results.json of its training run, when it can be found
 
 
 def model_source() -> str:
@@ -105,7 +113,55 @@ def load_model() -> LoadedModel:
         model, feature_extractor, tokenizer = load_pretrained(source)
     except OSError as error:  # not on the Hub, not cached while offline, or an incomplete folder
         raise UserFacingError(f"Cannot load the model {source}: {error}") from error
-    return LoadedModel(model, feature_extractor, tokenizer, source)
+    return LoadedModel(model, feature_extractor, tokenizer, source, read_training_results(source))
+
+
+def read_training_results(source: str) -> dict[str, Any] | None:
+    """``eval_results.json`` of the model: in its folder (``hub_scripts.train``), next to it (a reproduce run), or in
+    its Hub repository (``hub_scripts.push_to_hub``); None when there is none."""
+    from transformers.utils import cached_file
+
+    if Path(source).is_dir():
+        paths = [Path(source) / "eval_results.json", Path(source).parent / "eval_results.json"]
+        path = next((path for path in paths if path.is_file()), None)
+    else:
+        try:
+            path = cached_file(source, "eval_results.json", _raise_exceptions_for_missing_entries=False)
+        except OSError:  # offline and not cached
+            path = None
+    return json.loads(Path(path).read_text(encoding="utf-8")) if path else None
+
+
+def model_description(loaded: LoadedModel) -> str:
+    """What the model is and is not, in the page's words: any clip gets a fluent sentence of the model's glosses,
+    so a visitor signing English, or not signing at all, must learn from the page that the sentence means nothing."""
+    results = loaded.training_results or {}
+    source = results.get("data_source")
+    trained_on = (
+        DATA_SOURCES[source][1]
+        if source in DATA_SOURCES
+        else "data its folder does not record (no eval_results.json)."
+    )
+    glosses = len(loaded.tokenizer) - len(loaded.tokenizer.all_special_tokens)
+    score = (
+        f" On the {results['num_sentences']} clips of its own test split ({results.get('config', '?')}) its word "
+        f"error rate is {results['wer']:.1%}."
+        if isinstance(results.get("wer"), float) and "num_sentences" in results
+        else ""
+    )
+    unseen = (
+        " It has never seen a real person sign, so expect wrong glosses on real GSL videos too."
+        if source == "synthetic"
+        else ""
+    )
+    return (
+        f"**What this model is:** a research model for seeing where a sign translation transformer looks. It was "
+        f"trained on {trained_on} It writes only the {glosses} Greek Sign Language (GSL) glosses of its training "
+        f"sentences.{score}\n\n"
+        "**What it is not:** an interpreter, or a judge of whether a clip is GSL at all. Every clip gets a sentence "
+        "of those glosses, with the same confidence: a real signer of English (or of any other sign language), or "
+        f"someone who is not signing, gets a fluent-looking Greek gloss sentence that means nothing.{unseen}"
+    )
 
 
 def frame_limit(feature_extractor: Any) -> int:
@@ -293,7 +349,10 @@ def translate(upload: str | None) -> tuple:
             "",
             *empty,
         )
-    summary = f"{len(translation.glosses)} glosses from {len(pose.landmarks)} frames ({len(pose.landmarks) / pose.fps:.1f} s)"
+    summary = (
+        f"{len(translation.glosses)} glosses from {len(pose.landmarks)} frames ({len(pose.landmarks) / pose.fps:.1f} s),"
+        " chosen among the model's GSL glosses whatever the clip shows (see *What it is not* above)"
+    )
     return (
         gr.update(value="", visible=False),
         translation.text,
@@ -309,9 +368,12 @@ def error_update(message: str) -> dict:
     return gr.update(value=f"**Could not translate:** {message}", visible=True)
 
 
-def build_demo(startup_error: str | None = None, max_frames: int | None = None) -> gr.Blocks:
+def build_demo(
+    startup_error: str | None = None, max_frames: int | None = None, description: str | None = None
+) -> gr.Blocks:
     """The page; ``startup_error`` (e.g. no model) is shown from the start instead of after the first click.
-    ``max_frames``: the loaded model's frame limit (default: that of a default feature extractor)."""
+    ``max_frames``: the loaded model's frame limit (default: that of a default feature extractor);
+    ``description`` (``model_description``) says what the loaded model is and is not."""
     max_frames = max_frames or frame_limit(SignAttentionFeatureExtractor())
     # analytics off: the demo must run on closed networks and has no business phoning home
     with gr.Blocks(
@@ -325,6 +387,8 @@ def build_demo(startup_error: str | None = None, max_frames: int | None = None) 
             "([SignAttention, arXiv:2410.14506](https://arxiv.org/abs/2410.14506)). "
             "This is a research model for studying attention, not an interpreter."
         )
+        if description is not None:
+            gr.Markdown(description, elem_id="model-description")
         with gr.Row():
             with gr.Column(scale=1):
                 upload = gr.File(label="Video or .pose file", elem_id="clip-upload")
@@ -380,16 +444,17 @@ def server_address() -> tuple[str, int]:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO)
-    startup_error, max_frames = None, None
+    startup_error, max_frames, description = None, None, None
     try:
         loaded = load_model()
+        description = model_description(loaded)
         logger.info("model loaded from %s", loaded.source)
         max_frames = frame_limit(loaded.feature_extractor)
     except UserFacingError as error:  # keep serving: the page says what to do (and retries on every click)
         startup_error = str(error)
         logger.error("%s", error)
     host, port = server_address()
-    demo = build_demo(startup_error, max_frames)
+    demo = build_demo(startup_error, max_frames, description)
     demo.queue(default_concurrency_limit=1)  # one clip at a time: MediaPipe and the CPU are shared
     demo.launch(
         server_name=host,
@@ -397,7 +462,7 @@ def main() -> None:
         max_file_size=MAX_UPLOAD,
         allowed_paths=[str(EXAMPLE_CLIP.parent)],
         ssr_mode=False,
-        css="#error-message { color: #b91c1c; }",
+        css=PAGE_CSS,
         theme=gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["monospace"]),
     )
 

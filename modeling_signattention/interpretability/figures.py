@@ -39,19 +39,30 @@ def to_rgb_array(figure: Any) -> np.ndarray:
 def mean_attention_grid_figure(
     means: dict[int, tuple[np.ndarray, int]], title: str = "Mean cross-attention by sentence length"
 ) -> Any:
-    """One heatmap per sentence length: rows = gloss position, columns = relative time in the clip."""
+    """One heatmap per sentence length: rows = gloss position, columns = relative time in the clip.
+
+    Every panel shares one colour scale (0 to the largest mean weight of any panel) and one colour bar, so panels
+    can be compared: a pale panel is attention spread thin, not a different scale.
+    """
     if not means:
         raise ValueError("No sentence to draw: mean_attention_by_length returned nothing")
     columns = min(4, len(means))
     rows = math.ceil(len(means) / columns)
-    figure = _new_figure((3.2 * columns, 2.4 * rows))
+    figure = _new_figure((3.2 * columns + 0.8, 2.4 * rows + 0.4))
     axes = figure.subplots(rows, columns, squeeze=False)
     for axis in axes.flat[len(means) :]:
         axis.set_visible(False)
+    top = max(float(np.max(mean)) for mean, _ in means.values())
     # The grid has as many or more axes than lengths: the spare ones were hidden above.
     for axis, (length, (mean, count)) in zip(axes.flat, means.items(), strict=False):
-        axis.imshow(
-            mean, aspect="auto", cmap="viridis", interpolation="nearest", extent=(0, 100, length + 0.5, 0.5)
+        image = axis.imshow(
+            mean,
+            aspect="auto",
+            cmap="viridis",
+            interpolation="nearest",
+            extent=(0, 100, length + 0.5, 0.5),
+            vmin=0.0,
+            vmax=top,
         )
         axis.set_title(f"{length} gloss{'es' if length > 1 else ''} (n={count})", fontsize=9)
         axis.set_yticks(range(1, length + 1))
@@ -60,6 +71,7 @@ def mean_attention_grid_figure(
         axis.set_xlabel("time in clip (%)", fontsize=8)
     for axis in axes[:, 0]:
         axis.set_ylabel("gloss", fontsize=8)
+    figure.colorbar(image, ax=axes, label="mean cross-attention weight", shrink=0.9)
     figure.suptitle(title)
     return figure
 

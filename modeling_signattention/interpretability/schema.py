@@ -29,12 +29,46 @@ class Score:
     percent: bool = False
 
 
+DATA_SOURCES: dict[str, tuple[str, str]] = {
+    # data_source (as hub_scripts.evaluate writes it into eval_results.json) -> (short label, one-sentence description)
+    "synthetic": (
+        "synthetic poses",
+        "synthetic MediaPipe Holistic poses rendered from the real GSL gloss annotations by seven virtual "
+        "signers (`dataset_builder.synthetic`); no recording of a person signing was used.",
+    ),
+    "gsl": (
+        "real GSL videos",
+        "MediaPipe Holistic poses extracted from the real Greek Sign Language (GSL) dataset videos.",
+    ),
+    "poses": (
+        "real GSL poses",
+        "precomputed MediaPipe Holistic poses of the real Greek Sign Language (GSL) dataset videos.",
+    ),
+    "unknown": (
+        "poses of unknown origin",
+        "poses from a dataset folder that does not record its source (not built by `dataset_builder.build`).",
+    ),
+}
 # interpretability.json: one set of test sentences per key, each with its scores (``hub_scripts.interpret``).
 SCORE_SETS = {
     "correct_with_gold_spans": "exactly translated, with gold spans",
     "correct": "exactly translated",
     "all": "all non-empty predictions",
 }
+
+# Marks a set that holds exactly the sentences of another (named) set, so its scores are that set's: tables show
+# the set once (the exactly translated sentences of synthetic data all have gold spans).
+SAME_SENTENCES_AS = "same_sentences_as"
+
+
+def shown_score_sets(scores: dict) -> list[str]:
+    """The score sets of ``interpretability.json`` a table shows, one column each: those present, each once."""
+    return [
+        name
+        for name in SCORE_SETS
+        if isinstance(scores.get(name), dict) and SAME_SENTENCES_AS not in scores[name]
+    ]
+
 
 # The keys of a set's ``attention_alignment`` (``interpretability.alignment``), in reading order.
 ALIGNMENT_SCORES = {
