@@ -5,6 +5,7 @@ upload calls (against a recording stand-in: nothing here touches the network).""
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
