@@ -13,7 +13,8 @@ and a clip that fails is reported at the end instead of stopping the corpus. Pro
 single long video moves the bar too). Ctrl-C stops the run within a frame, keeps every finished output and says
 what is left (exit code 130); worker processes also exit if the main process is killed. A video that ends
 before the frame count its container announces (a truncated download) is refused unless ``--accept-truncated``,
-and either way named in the summary, so a rerun retries it.
+and either way named in the summary (printed, and ``extraction_report.json`` in the output folder); a refused
+clip has no output, so a rerun retries it.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from __future__ import annotations
 import argparse
 import ctypes
 import glob
+import json
 import logging
 import os
 import queue
@@ -51,6 +53,7 @@ logger = logging.getLogger(__name__)
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".webm", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"})
 POSE_SUFFIXES = (".npy", ".pose")  # what load_pose_file reads, in order of preference
+REPORT_STEM = "extraction_report"  # a corpus run's report, next to its outputs (see report_name)
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 OUTPUT_FORMATS = ("npy", "pose")
 # Frame folders carry no frame rate; GSL (the corpus that ships them) was recorded at 30 fps. Also used for
@@ -387,6 +390,21 @@ class ExtractionSummary:
     def not_done(self) -> int:
         return self.total - len(self.extracted) - len(self.skipped) - len(self.failed)
 
+    def write(self, path: Path) -> None:
+        """The run's report as JSON (atomically), so what was refused, cut or left undone outlives the terminal."""
+        report = {
+            "total": self.total,
+            "interrupted": self.interrupted,
+            "not_done": self.not_done,
+            "extracted": [str(p) for p in self.extracted],
+            "skipped": [str(p) for p in self.skipped],
+            "no_person": [str(p) for p in self.no_person],
+            "truncated": {str(p): what for p, what in self.truncated.items()},
+            "failed": {str(p): error for p, error in self.failed.items()},
+        }
+        text = json.dumps(report, ensure_ascii=False, indent=2) + "\n"
+        _atomic_write(path, lambda file: file.write(text.encode("utf-8")))
+
     def __str__(self) -> str:
         lines = [
             f"{self.total} clips: {len(self.extracted)} extracted, {len(self.skipped)} already done (skipped), "
@@ -473,7 +491,8 @@ def extract_corpus(
     ``workers`` processes each hold one Holistic, reused across clips. ``shard="i/N"`` (0-based) takes the
     clips whose index in the sorted list is i modulo N, so N machines can split a corpus without talking.
     Finished outputs are skipped, so an interrupted run is resumed by running it again; Ctrl-C
-    (KeyboardInterrupt) stops within a frame and returns the summary with ``interrupted`` set.
+    (KeyboardInterrupt) stops within a frame and returns the summary with ``interrupted`` set. The summary is
+    also written to ``output_dir/extraction_report[.shard-i-of-N].json``.
     """
     if fmt not in OUTPUT_FORMATS:
         raise ValueError(f"unknown output format {fmt!r}, expected one of {', '.join(OUTPUT_FORMATS)}")
@@ -514,7 +533,17 @@ def extract_corpus(
                 progress.set_postfix_str(f"{len(summary.extracted) + len(summary.failed)}/{len(todo)} clips")
         except KeyboardInterrupt:
             summary.interrupted = True
+    summary.write(output_dir / report_name(shard))
     return summary
+
+
+def report_name(shard: str | None) -> str:
+    """``extraction_report.json``, one per shard (``extraction_report.shard-0-of-4.json``) so that machines
+    sharing an output folder do not overwrite each other's."""
+    if shard is None:
+        return f"{REPORT_STEM}.json"
+    index, count = parse_shard(shard)
+    return f"{REPORT_STEM}.shard-{index}-of-{count}.json"
 
 
 # clip, output, error (None = success), no person, frames missing at the end

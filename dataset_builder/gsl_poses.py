@@ -327,13 +327,18 @@ class GSLPoses(datasets.GeneratorBasedBuilder):
 
 
 def unmatched_pose_files(poses_dir: Path, clip_ids: set[str]) -> list[str]:
-    """Files under ``poses_dir`` (relative, sorted) that are no ``<clip id>.npy`` / ``.pose`` of ``clip_ids``."""
-    from dataset_builder.extract import POSE_SUFFIXES
+    """Files under ``poses_dir`` (relative, sorted) that are no ``<clip id>.npy`` / ``.pose`` of ``clip_ids``
+    (hidden files, e.g. temp files, and the extraction's own reports are not poses)."""
+    from dataset_builder.extract import POSE_SUFFIXES, REPORT_STEM
 
     unmatched = []
     for path in sorted(poses_dir.rglob("*")):
         relative = path.relative_to(poses_dir)
-        if path.is_dir() or any(part.startswith(".") for part in relative.parts):  # temp files, .DS_Store
+        if (
+            path.is_dir()
+            or any(part.startswith(".") for part in relative.parts)
+            or path.name.startswith(REPORT_STEM)
+        ):
             continue
         if path.suffix not in POSE_SUFFIXES or relative.with_suffix("").as_posix() not in clip_ids:
             unmatched.append(relative.as_posix())

@@ -6,6 +6,7 @@ corpus tests use tiny blank frame folders wherever a real person is not the poin
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -198,7 +199,10 @@ def test_temp_file_of_a_killed_run_is_not_taken_as_finished(tmp_path):
     summary = extract_corpus([tmp_path / "corpus"], output, fmt="pose")
 
     assert summary.extracted == [output / "sentence.pose"] and summary.no_person == [output / "sentence.pose"]
-    assert summary.ok and sorted(p.name for p in output.iterdir()) == ["sentence.pose"]
+    assert summary.ok and sorted(p.name for p in output.iterdir()) == [
+        "extraction_report.json",
+        "sentence.pose",
+    ]
     assert load_pose_file(output / "sentence.pose").no_person
 
 
@@ -212,6 +216,7 @@ def test_shards_split_the_corpus_disjointly(tmp_path):
         outputs.append({p.relative_to(tmp_path / shard[0]) for p in (tmp_path / shard[0]).rglob("*.npy")})
 
     assert outputs[0].isdisjoint(outputs[1]) and len(outputs[0]) == 3 and len(outputs[1]) == 2
+    assert (tmp_path / "1" / "extraction_report.shard-1-of-2.json").is_file()
     assert {p.as_posix() for p in outputs[0] | outputs[1]} == {
         f"signer{i % 2}/sentence{i}.npy" for i in range(5)
     }
@@ -238,13 +243,19 @@ def test_truncated_video_is_refused_reported_and_retried(tmp_path, capsys):
         printed = capsys.readouterr().out
         assert "1 clips: 0 extracted, 0 already done (skipped), 1 failed" in printed
         assert "cut.mp4: the video ends early: 13 of the 58 frames its container announces" in printed
-        assert not output.exists()
+        assert not (output / "cut.npy").exists()
+        report = json.loads((output / "extraction_report.json").read_text(encoding="utf-8"))
+        assert "the video ends early: 13 of the 58 frames" in report["failed"][str(corpus / "cut.mp4")]
 
     assert main([*command, "--accept-truncated"]) == 0
     printed = capsys.readouterr().out
     assert "video ends early, kept as accepted by --accept-truncated (1):" in printed
     assert f"{output / 'cut.npy'}: 45 frames missing at the end of {corpus / 'cut.mp4'}" in printed
     assert len(load_pose_file(output / "cut.npy").landmarks) == 13
+    report = json.loads((output / "extraction_report.json").read_text(encoding="utf-8"))
+    assert report["truncated"] == {
+        str(output / "cut.npy"): f"45 frames missing at the end of {corpus / 'cut.mp4'}"
+    }
 
 
 def start_extraction(corpus: Path, output: Path, workers: int, log: Path) -> subprocess.Popen:
@@ -314,6 +325,8 @@ def test_ctrl_c_stops_the_run_keeping_what_is_done(corpus_of_four, tmp_path):
     assert "INTERRUPTED:" in stdout and "not done (finished outputs are kept; rerun to resume)" in stdout
     done = sorted(output.glob("*.npy"))
     assert 1 <= len(done) < 4 and not list(output.glob(".*.tmp"))  # no half-written file either
+    report = json.loads((output / "extraction_report.json").read_text(encoding="utf-8"))
+    assert report["interrupted"] and report["not_done"] == 4 - len(done)
     for path in done:
         assert len(load_pose_file(path).landmarks) == 20
     assert not any(running(pid) for pid in workers)

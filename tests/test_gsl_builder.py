@@ -236,6 +236,7 @@ def test_poses_source_reports_missing_unreadable_and_no_person_clips(tmp_path):
         shutil.copy(poses / f"{clips['train'][0].id}.npy", poses / name)
     first = poses / f"{clips['train'][0].id}.npy"
     (first.parent / f".{first.name}.123.abcd.tmp").touch()
+    (poses / "extraction_report.json").write_text("{}")  # what dataset_builder.extract leaves there
 
     output = build_dataset(
         "si", "poses", tmp_path / "out", poses_dir=poses, limit=3, cache_dir=tmp_path / "cache"

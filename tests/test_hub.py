@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -285,3 +286,45 @@ def test_space_folder_bundles_the_app_its_packages_and_the_example(tmp_path: Pat
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
     assert completed.stdout.split() == ["True", "True", str(space / "modeling_signattention" / "__init__.py")]
+
+
+def test_installed_package_renders_the_model_card(run_dir: Path, tmp_path: Path) -> None:
+    """A non-editable install (the wheel setup.cfg builds) ships the card template: the card renders from it with
+    the repository out of reach, and says what the card rendered here says."""
+    repo = Path(__file__).resolve().parents[1]
+    source = tmp_path / "source"  # a clean copy: building in the checkout would leave build/ behind
+    ignored = (
+        ".git",
+        ".gl",
+        ".venv",
+        ".*_cache",
+        "outputs",
+        "runs",
+        "build",
+        "dist",
+        "__pycache__",
+        "*.egg-info",
+    )
+    shutil.copytree(repo, source, ignore=shutil.ignore_patterns(*ignored))
+    wheel_dir, target = tmp_path / "wheel", tmp_path / "installed"
+    run_python("-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", wheel_dir, source)
+    shutil.rmtree(source)
+    (wheel,) = wheel_dir.glob("*.whl")
+    run_python("-m", "pip", "install", "--no-deps", "-q", "--target", target, wheel)
+    render = (
+        "import sys; from hub_scripts.model_card import TEMPLATE_PATH, render_model_card; "
+        f"assert TEMPLATE_PATH.is_relative_to({str(target)!r}), TEMPLATE_PATH; "
+        f"sys.stdout.write(render_model_card({str(run_dir / 'model')!r}, {REPO_ID!r}).content)"
+    )
+    installed_only = {**os.environ, "PYTHONPATH": str(target)}  # the installed copy, not the checkout
+    card = run_python("-c", render, cwd=tmp_path, env=installed_only)
+    assert card == render_model_card(run_dir / "model", REPO_ID).content
+
+
+def run_python(*arguments: str | Path, **options: Any) -> str:
+    """Run this Python with ``arguments``; its stdout, or a failure showing the end of its stderr."""
+    completed = subprocess.run(
+        [sys.executable, *map(str, arguments)], capture_output=True, text=True, timeout=300, **options
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return completed.stdout

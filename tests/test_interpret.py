@@ -21,9 +21,11 @@ from modeling_signattention import (
     build_gloss_tokenizer,
 )
 from modeling_signattention.interpretability import (
+    compute_attention_alignment,
     load_translations,
     mean_attention_by_length,
     resample_attention,
+    schema,
 )
 
 
@@ -198,6 +200,24 @@ def test_reproduce_quick_end_to_end(tmp_path, capsys):
     assert "Settings side by side" in report and "data:image/png;base64," in report
     assert f"{si['wer']:.2%}" in report and f"{sd['wer']:.2%}" in report
     assert report.index("Setting si:") < report.index("Setting sd:")
+
+
+def test_run_output_follows_the_schema(untrained_setup, tmp_path):
+    """What interpret writes is what the report, the model card and the Space read: every score set, every
+    figure and every alignment score the run produces is named in ``interpretability.schema``."""
+    model_dir, dataset_dir = untrained_setup
+    scores = interpret(model_dir, dataset_dir, tmp_path, split="validation", progress=False)
+    assert set(schema.SCORE_SETS) <= set(scores)
+    for key, value in scores["figures"].items():
+        if key != "sample_index":
+            assert value in (schema.NO_DATA, schema.figure_file(key))
+            assert value == schema.NO_DATA or (tmp_path / value).is_file()
+    spans = [[(0, 2), (2, 5), (5, 8)]]
+    computed = compute_attention_alignment([np.full((3, 8), 1 / 8)], spans)
+    values = {key for key in computed if key != "by_length" and "num" not in key}
+    assert values == set(schema.ALIGNMENT_SCORES)
+    with pytest.raises(ValueError, match="unknown figure 'attention_rollout'"):
+        schema.figure_file("attention_rollout")
 
 
 @pytest.fixture(scope="module")
