@@ -186,6 +186,15 @@ def test_broken_pose_file_is_named(tmp_path):
         SignAttentionFeatureExtractor()([HOLISTIC_POSE, broken])
 
 
+def test_space_says_no_person_found_instead_of_translating(app: ModuleType, tmp_path):  # noqa: F811
+    clip = load_pose_file(HOLISTIC_POSE)
+    clip.landmarks[:, 11] = np.inf  # a body, but a left shoulder that is never finite
+    save_extracted(clip, tmp_path / "broken_shoulder.npy")
+    error, glosses = app.translate(str(tmp_path / "broken_shoulder.npy"))[:2]
+    assert error["visible"] is True and glosses == ""
+    assert "broken_shoulder.npy: no person found: the left shoulder" in error["value"]
+
+
 # -- the bad-input matrix: model.generate ----------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def model(model_dir) -> SignAttentionForConditionalGeneration:  # noqa: F811
