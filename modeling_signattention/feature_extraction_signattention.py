@@ -329,35 +329,23 @@ class SignAttentionFeatureExtractor(FeatureExtractionMixin):
         Raises a ValueError naming the clip (its path, or ``poses[i]``) for anything the model cannot read.
         """
         poses = _as_list_of_clips(poses)
-        if padding not in ("longest", "max_length"):
-            raise ValueError(f"padding must be 'longest' or 'max_length', got {padding!r}")
-        rng = np.random.default_rng(seed)
         clips = []
         for index, pose in enumerate(poses):
             name = _clip_name(pose, index, len(poses))
             try:
-                clips.append(self._clip_features(pose, input_components, training, rng, name))
+                clips.append(self.preprocess(pose, input_components, name))
             except ValueError as error:
                 raise ValueError(f"{name}: {error}") from error
-        length = self.max_frames if padding == "max_length" else max(len(clip) for clip in clips)
-        features = np.full((len(clips), length, self.num_features), self.padding_value, dtype=np.float32)
-        attention_mask = np.zeros((len(clips), length), dtype=np.int64)
-        for row, clip in enumerate(clips):
-            features[row, : len(clip)] = clip
-            attention_mask[row, : len(clip)] = 1
-        return BatchFeature(
-            {"input_features": features, "attention_mask": attention_mask}, tensor_type=return_tensors
-        )
+        return self.sample_and_pad(clips, training, padding, seed, return_tensors)
 
-    def _clip_features(
-        self,
-        pose: Any,
-        input_components: Sequence[str] | None,
-        training: bool,
-        rng: np.random.Generator,
-        name: str,
+    def preprocess(
+        self, pose: Any, input_components: Sequence[str] | None = None, name: str = "the clip"
     ) -> np.ndarray:
-        """One clip's ``(sampled frames, num_features)``; the steps of the module docstring, in order."""
+        """One clip's ``(frames, num_features)``: the steps of the module docstring up to frame sampling.
+
+        They do not depend on the epoch, so training runs them once per clip (``hub_scripts.train``) and only
+        ``sample_and_pad`` per batch.
+        """
         landmarks = self.select_landmarks(pose, input_components)
         if landmarks.shape[0] == 0:
             raise ValueError("0 frames")
@@ -378,8 +366,31 @@ class SignAttentionFeatureExtractor(FeatureExtractionMixin):
                 f"({1 - read / len(landmarks):.0%} of the clip) are cut",
                 stacklevel=3,
             )
-        frames = landmarks[self.sample_frames(landmarks.shape[0], training, rng)]
-        return frames.reshape(frames.shape[0], -1)
+        frames, points, coordinates = landmarks.shape
+        return landmarks.reshape(frames, points * coordinates)
+
+    def sample_and_pad(
+        self,
+        clips: Sequence[np.ndarray],
+        training: bool = False,
+        padding: str = "longest",
+        seed: int | None = None,
+        return_tensors: str | None = "pt",
+    ) -> BatchFeature:
+        """Preprocessed clips (``preprocess``) -> their sampled frames, padded into one batch."""
+        if padding not in ("longest", "max_length"):
+            raise ValueError(f"padding must be 'longest' or 'max_length', got {padding!r}")
+        rng = np.random.default_rng(seed)
+        sampled = [clip[self.sample_frames(clip.shape[0], training, rng)] for clip in clips]
+        length = self.max_frames if padding == "max_length" else max(len(clip) for clip in sampled)
+        features = np.full((len(sampled), length, self.num_features), self.padding_value, dtype=np.float32)
+        attention_mask = np.zeros((len(sampled), length), dtype=np.int64)
+        for row, clip in enumerate(sampled):
+            features[row, : len(clip)] = clip
+            attention_mask[row, : len(clip)] = 1
+        return BatchFeature(
+            {"input_features": features, "attention_mask": attention_mask}, tensor_type=return_tensors
+        )
 
 
 def _finite_or_nan(landmarks: np.ndarray) -> np.ndarray:

@@ -84,11 +84,15 @@ class SignAttentionKeypointEmbedder(nn.Module):
         self.conv_out = nn.Conv1d(config.embedder_width, config.d_model, kernel_size=1)
 
     def forward(self, input_features: torch.Tensor) -> torch.Tensor:
-        # float64 (or integer) poses are computed in the weights' dtype; channels first for Conv1d
-        hidden = input_features.to(self.conv_in.weight.dtype).transpose(1, 2)
-        hidden = torch.relu(self.conv_in(hidden))
-        hidden = torch.relu(self.conv_out(hidden))
-        return hidden.transpose(1, 2)
+        """`(..., num_features)` -> `(..., d_model)`, any leading shape (the encoder passes only real frames).
+
+        A kernel-1 Conv1d is a linear map per frame: applied as ``linear`` on the frames-last layout, it needs none
+        of the two transposed copies of the clip a Conv1d call makes (forward and backward), with the same weights.
+        float64 (or integer) poses are computed in the weights' dtype.
+        """
+        hidden = input_features.to(self.conv_in.weight.dtype)
+        hidden = torch.relu(nn.functional.linear(hidden, self.conv_in.weight[..., 0], self.conv_in.bias))
+        return torch.relu(nn.functional.linear(hidden, self.conv_out.weight[..., 0], self.conv_out.bias))
 
 
 def eager_attention_forward(
@@ -101,12 +105,20 @@ def eager_attention_forward(
     dropout: float = 0.0,
     **kwargs,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Plain softmax(QK^T)V; the only implementation that can hand back the attention weights."""
-    scores = torch.matmul(query, key.transpose(2, 3)).mul_(scaling)
+    """Plain softmax(QK^T)V; the only implementation that can hand back the attention weights.
+
+    The scores are the one large tensor here (batch x heads x frames x frames, ~100 MB for 64 clips of 220 frames
+    in the encoder), so the scale goes on the queries and, without autograd, softmax overwrites the scores: one
+    pass and one allocation fewer (measured: encoder attention with weights 170 ms -> 107 ms, sdpa 65 ms).
+    """
+    scores = torch.matmul(query * scaling, key.transpose(2, 3))
     if attention_mask is not None:
         scores.add_(attention_mask)
-    weights = nn.functional.softmax(scores, dim=-1)
-    attn_output = torch.matmul(nn.functional.dropout(weights, p=dropout, training=module.training), value)
+    if scores.requires_grad:
+        weights = nn.functional.softmax(scores, dim=-1)
+    else:
+        weights = torch.softmax(scores, dim=-1, out=scores)
+    attn_output = torch.matmul(dropout_on_cpu(weights, dropout, module.training), value)
     return attn_output.transpose(1, 2).contiguous(), weights
 
 
@@ -165,42 +177,156 @@ class SignAttentionAttention(nn.Module):
                     key, value = past_key_values.self_attention_cache.update(key, value, self.layer_idx)
 
         # Asking for the weights switches this call to eager: sdpa cannot return them, and returning None would
-        # silently break every attention plot downstream.
+        # silently break every attention plot downstream. So does attention dropout on CPU: sdpa then leaves its
+        # fused kernel for a slower materialising path with bernoulli masks (measured on the encoder's
+        # 64 x 8 x 119 x 119 weights, forward + backward: 150 ms, eager with ``dropout_on_cpu`` 105 ms).
+        dropout = self.config.attention_dropout if self.training else 0.0
         attention_interface: Callable = (
             eager_attention_forward
-            if output_attentions
+            if output_attentions or (dropout > 0 and query.device.type == "cpu")
             else ALL_ATTENTION_FUNCTIONS.get_interface(
                 self.config._attn_implementation, eager_attention_forward
             )
         )
         attn_output, attn_weights = attention_interface(
-            self,
-            query,
-            key,
-            value,
-            attention_mask,
-            scaling=self.scaling,
-            dropout=self.config.attention_dropout if self.training else 0.0,
+            self, query, key, value, attention_mask, scaling=self.scaling, dropout=dropout
         )
         attn_output = self.out_proj(attn_output.reshape(*hidden_states.shape[:-1], -1))
         return attn_output, (attn_weights if output_attentions else None)
 
 
+def dropout_keep_mask(shape: tuple[int, ...], p: float) -> tuple[torch.Tensor, float]:
+    """A CPU dropout mask (True = keep) and its scale, from 16 random bits per element.
+
+    ``bernoulli_`` draws one 32-bit number per element through a slow path on CPU: for the feed-forward's
+    `(rows, 2048)` activations it cost more than the matmuls around it. Four elements per 64-bit draw of the same
+    generator (so ``torch.manual_seed`` still makes runs repeatable) are 5x cheaper. The drop probability is p
+    rounded to a multiple of 1/65536, and the scale is exact for that rounded probability.
+    """
+    count = math.prod(shape)
+    words = torch.empty((count + 3) // 4, dtype=torch.int64).random_(-(2**63), None)
+    dropped = round(p * 65536)
+    keep = words.view(torch.int16)[:count].view(shape) >= dropped - 32768
+    return keep, 65536 / (65536 - dropped)
+
+
+def dropout_on_cpu(hidden: torch.Tensor, p: float, training: bool) -> torch.Tensor:
+    """``nn.functional.dropout``, with ``dropout_keep_mask`` on CPU."""
+    if not training or p == 0:
+        return hidden
+    if hidden.device.type != "cpu":
+        return nn.functional.dropout(hidden, p, training=True)
+    keep, scale = dropout_keep_mask(hidden.shape, p)
+    return hidden * keep * scale
+
+
+class ReluFeedForwardInChunks(torch.autograd.Function):
+    """``fc2(dropout(relu(fc1(x))))`` on rows of ``x``, a block of rows at a time, recomputed in backward.
+
+    Why: the model's only large tensor is this block's `(rows, 2048)` inner activation (~58 MB for a batch of 64
+    clips of ~110 frames). Built whole, it is written, read back by ReLU, dropout and fc2, kept for backward, and
+    its pages are faulted in and returned to the OS at every step. In blocks of a few hundred rows it lives in the
+    CPU cache from fc1 to fc2; backward recomputes each block (one matmul with 16-long rows, cheaper than keeping
+    it) and accumulates the weight gradients block by block. Same function and gradients as the plain modules, up
+    to the order of float sums; only dropout's keep-mask (1 byte per element) is kept between the passes.
+    """
+
+    @staticmethod
+    def forward(ctx, hidden, fc1_weight, fc1_bias, fc2_weight, fc2_bias, dropout: float, block_rows: int):
+        output = hidden.new_empty(hidden.shape[0], fc2_weight.shape[0])
+        keep_masks, scale = [], 1.0
+        for start in range(0, hidden.shape[0], block_rows):
+            rows = slice(start, start + block_rows)
+            inner = torch.addmm(fc1_bias, hidden[rows], fc1_weight.t()).relu_()
+            if dropout > 0:
+                keep, scale = dropout_keep_mask(inner.shape, dropout)
+                inner.mul_(keep).mul_(scale)
+                keep_masks.append(keep)
+            torch.addmm(fc2_bias, inner, fc2_weight.t(), out=output[rows])
+        ctx.save_for_backward(hidden, fc1_weight, fc1_bias, fc2_weight, *keep_masks)
+        ctx.block_rows, ctx.scale = block_rows, scale
+        return output
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad_output):
+        hidden, fc1_weight, fc1_bias, fc2_weight, *keep_masks = ctx.saved_tensors
+        grad_output = grad_output.contiguous()
+        grad_hidden = torch.empty_like(hidden)
+        grad_fc1_weight_t = fc1_weight.new_zeros(fc1_weight.shape[1], fc1_weight.shape[0])
+        grad_fc1_bias = torch.zeros_like(fc1_bias)
+        grad_fc2_weight = torch.zeros_like(fc2_weight)
+        for block, start in enumerate(range(0, hidden.shape[0], ctx.block_rows)):
+            rows = slice(start, start + ctx.block_rows)
+            inputs, grad_block = hidden[rows], grad_output[rows]
+            relu_output = torch.addmm(fc1_bias, inputs, fc1_weight.t()).relu_()
+            grad_inner = grad_block @ fc2_weight
+            if keep_masks:
+                keep = keep_masks[block]
+                grad_fc2_weight.addmm_(grad_block.t(), relu_output * keep, alpha=ctx.scale)
+                grad_inner.mul_(keep).mul_(ctx.scale)
+            else:
+                grad_fc2_weight.addmm_(grad_block.t(), relu_output)
+            grad_inner = torch.ops.aten.threshold_backward(grad_inner, relu_output, 0)
+            grad_fc1_bias += grad_inner.sum(0)
+            grad_fc1_weight_t.addmm_(inputs.t(), grad_inner)
+            torch.mm(grad_inner, fc1_weight, out=grad_hidden[rows])
+        grad_fc2_bias = grad_output.sum(0)
+        return grad_hidden, grad_fc1_weight_t.t(), grad_fc1_bias, grad_fc2_weight, grad_fc2_bias, None, None
+
+
 class SignAttentionFeedForward(nn.Module):
+    """fc1 -> activation -> dropout -> fc2, as in ``nn.TransformerEncoderLayer``.
+
+    On CPU, a ReLU block runs as ``ReluFeedForwardInChunks`` (same weights, same results up to float rounding);
+    elsewhere (GPU, autocast, other activations, torch.compile / export) as the plain modules.
+    """
+
+    # Rows per block on CPU: the (rows, 2048) float32 block (1 MB at 128 rows) stays in a core's L2 cache; measured
+    # on the 2-core CI CPU (fwd + bwd, 7,616 rows): 64-256 rows 141-144 ms, 1,024 rows 179 ms, whole 181 ms.
+    block_rows_per_thread = 128
+
     def __init__(self, config: SignAttentionConfig):
         super().__init__()
         self.fc1 = nn.Linear(config.d_model, config.ffn_dim)
         self.fc2 = nn.Linear(config.ffn_dim, config.d_model)
         self.activation = ACT2FN[config.activation_function]
-        # The 16 -> 2048 expansion makes this the model's largest tensor (batch x frames x 2048): ReLU in place
-        # saves one full pass over it, measurably on CPU.
-        self.relu_in_place = config.activation_function == "relu"
+        self.is_relu = config.activation_function == "relu"
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
-        hidden = self.fc1(hidden_states)
-        hidden = torch.relu_(hidden) if self.relu_in_place else self.activation(hidden)
-        return self.fc2(self.dropout(hidden))
+        blocked = self.is_relu and hidden_states.device.type == "cpu" and not torch.is_autocast_enabled("cpu")
+        if blocked and not is_traced():  # a Python loop over blocks: eager mode only
+            rows = hidden_states.reshape(-1, hidden_states.shape[-1])
+            output = ReluFeedForwardInChunks.apply(
+                rows.contiguous(),
+                self.fc1.weight,
+                self.fc1.bias,
+                self.fc2.weight,
+                self.fc2.bias,
+                self.dropout.p if self.training else 0.0,
+                self.block_rows_per_thread * torch.get_num_threads(),
+            )
+            return output.view(*hidden_states.shape[:-1], -1)
+        return self.fc2(self.dropout(self.activation(self.fc1(hidden_states))))
+
+
+def on_real_frames(
+    per_frame: Callable[[torch.Tensor], torch.Tensor],
+    hidden_states: torch.Tensor,
+    real_frames: torch.Tensor | None,
+) -> torch.Tensor:
+    """Apply a per-frame module to the real frames only; padded frames get zeros.
+
+    A batch is padded to its longest clip (over half of its frames are padding when clips of all lengths are
+    mixed), and the embedder and the feed-forward block, most of the encoder's arithmetic, treat every frame on its
+    own. Padded frames are never attended to (their keys are masked out in both attention blocks), so what they
+    hold changes no real frame, logit or loss; only their own encoder states differ from ``nn.Transformer``'s.
+    """
+    if real_frames is None:
+        return per_frame(hidden_states)
+    packed = per_frame(hidden_states[real_frames])
+    return packed.new_zeros(*real_frames.shape, packed.shape[-1]).index_put((real_frames,), packed)
 
 
 class SignAttentionEncoderLayer(GradientCheckpointingLayer):
@@ -219,12 +345,15 @@ class SignAttentionEncoderLayer(GradientCheckpointingLayer):
         hidden_states: torch.Tensor,
         attention_mask: torch.Tensor | None,
         output_attentions: bool = False,
+        real_frames: torch.Tensor | None = None,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """real_frames: `(batch, frames)` bool, or None when no frame is padding (see ``on_real_frames``)."""
         attn_output, attn_weights = self.self_attn(
             hidden_states, attention_mask, output_attentions=output_attentions
         )
         hidden_states = self.self_attn_layer_norm(hidden_states + self.dropout(attn_output))
-        hidden_states = self.final_layer_norm(hidden_states + self.dropout(self.feed_forward(hidden_states)))
+        feed_forward_output = on_real_frames(self.feed_forward, hidden_states, real_frames)
+        hidden_states = self.final_layer_norm(hidden_states + self.dropout(feed_forward_output))
         return hidden_states, attn_weights
 
 
@@ -357,7 +486,10 @@ class SignAttentionEncoder(SignAttentionPreTrainedModel):
     ) -> BaseModelOutput:
         output_attentions, output_hidden_states = self._output_flags(output_attentions, output_hidden_states)
         check_pose_inputs(self.config, input_features, attention_mask)
-        hidden_states = self.embedder(input_features)
+        # Skipping padded frames gives data-dependent shapes: eager mode only.
+        padded = attention_mask is not None and not is_traced() and not attention_mask.all()
+        real_frames = attention_mask.bool() if padded else None
+        hidden_states = on_real_frames(self.embedder, input_features, real_frames)
         positions = sinusoidal_positions(0, hidden_states.shape[1], self.config.d_model, hidden_states.device)
         hidden_states = self.positional_dropout(hidden_states + positions.to(hidden_states.dtype))
 
@@ -367,7 +499,9 @@ class SignAttentionEncoder(SignAttentionPreTrainedModel):
         all_hidden_states = (hidden_states,) if output_hidden_states else None
         all_attentions = () if output_attentions else None
         for layer in self.layers:
-            hidden_states, weights = layer(hidden_states, mask, output_attentions=output_attentions)
+            hidden_states, weights = layer(
+                hidden_states, mask, output_attentions=output_attentions, real_frames=real_frames
+            )
             if output_attentions:
                 all_attentions += (weights,)
             if output_hidden_states:
@@ -644,6 +778,16 @@ class SignAttentionForConditionalGeneration(SignAttentionPreTrainedModel, Genera
 
     def set_output_embeddings(self, value: nn.Linear) -> None:
         self.lm_head = value
+
+    @staticmethod
+    def _reorder_cache(
+        past_key_values: EncoderDecoderCache, beam_idx: torch.LongTensor
+    ) -> EncoderDecoderCache:
+        """Beam search: reorder the self-attention cache only. Beams move within their clip, and the cross-attention
+        keys/values of all beams of a clip are the same (projected from the same encoder output), so reordering
+        them (2 x beams x heads x frames x head_dim per step) would copy them onto themselves."""
+        past_key_values.self_attention_cache.reorder_cache(beam_idx)
+        return past_key_values
 
     @can_return_tuple
     def forward(

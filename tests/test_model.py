@@ -176,6 +176,63 @@ def test_forward_attentions_and_block_outputs(pair, batch):
     torch.testing.assert_close(recomputed_cross, out.decoder_cross_attention_outputs[0], atol=1e-5, rtol=0)
 
 
+def test_training_gradients_equal_reference_with_padding(pair, batch):
+    """Backward through the CPU paths (feed-forward in blocks, real frames only, linear embedder) gives the
+    reference's gradients, for every weight and for the input (what gradient attributions read)."""
+    reference, ours = pair
+    features, mask = batch
+    labels = torch.tensor([[5, 6, EOS, 0], [5, EOS, -100, -100], [7, 8, 9, EOS], [4, EOS, 0, 0]])
+    decoder_input = torch.tensor([[BOS, 5, 6, EOS], [BOS, 5, EOS, 0], [BOS, 7, 8, 9], [BOS, 4, EOS, 0]])
+    reference.zero_grad()
+    ours.zero_grad()
+    reference_features = features.clone().requires_grad_()
+    logits = reference(reference_features, decoder_input, mask == 0)  # eval mode: dropout off on both sides
+    keep = (labels != 0) & (labels != -100)
+    torch.nn.functional.cross_entropy(logits[keep], labels[keep]).backward()
+    our_features = features.clone().requires_grad_()
+    ours(our_features, attention_mask=mask, labels=labels.masked_fill(labels == 0, -100)).loss.backward()
+
+    torch.testing.assert_close(our_features.grad, reference_features.grad, atol=1e-6, rtol=1e-4)
+    reference_grads = {name: param.grad for name, param in reference.named_parameters()}
+    expected = convert_state_dict(reference_grads, ours.config)
+    for name, param in ours.named_parameters():
+        torch.testing.assert_close(param.grad, expected[name], atol=1e-6, rtol=1e-4, msg=name)
+
+
+def test_feed_forward_in_blocks_with_dropout_equals_plain_modules():
+    """The blocked feed-forward with dropout: the same outputs and gradients as fc1 -> relu -> mask -> fc2 built
+    from the same keep-masks (drawn again from the same seed, block by block), and a keep rate of 1 - p."""
+    from modeling_signattention.modeling_signattention import SignAttentionFeedForward, dropout_keep_mask
+
+    config = SignAttentionConfig(dropout=0.2)
+    torch.manual_seed(0)
+    feed_forward = SignAttentionFeedForward(config).train()
+    block = feed_forward.block_rows_per_thread * torch.get_num_threads()
+    hidden = torch.randn(2, block + block // 4, config.d_model, requires_grad=True)  # 2.5 blocks of rows
+    torch.manual_seed(7)
+    output = feed_forward(hidden)
+    output.pow(2).sum().backward()
+    grads = [hidden.grad, *(p.grad for p in feed_forward.parameters())]
+
+    torch.manual_seed(7)
+    rows = hidden.detach().reshape(-1, config.d_model).requires_grad_()
+    inner = torch.relu(feed_forward.fc1(rows))
+    masks = [dropout_keep_mask(part.shape, 0.2) for part in inner.split(block)]
+    dropped = torch.cat(
+        [part * keep * scale for part, (keep, scale) in zip(inner.split(block), masks, strict=True)]
+    )
+    feed_forward.zero_grad()
+    expected = feed_forward.fc2(dropped)
+    expected.pow(2).sum().backward()
+    expected_grads = [rows.grad.view_as(hidden), *(p.grad for p in feed_forward.parameters())]
+
+    torch.testing.assert_close(output, expected.view_as(output))
+    for got, want in zip(grads, expected_grads, strict=True):
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4)
+    keep_rate = torch.cat([keep.flatten() for keep, _ in masks]).float().mean().item()
+    assert abs(keep_rate - 0.8) < 0.005
+
+
 def test_loss_ignores_padding(pair, batch):
     _, ours = pair
     features, mask = batch

@@ -128,21 +128,23 @@ def test_fine_tuning_run_saves_the_grown_vocabulary(trained_run, dataset_dir, tm
 
 
 def test_pose_collator_pads_frames_and_labels():
-    from hub_scripts.train import PoseCollator
+    from hub_scripts.train import PoseCollator, PoseSeq2SeqDataset
     from modeling_signattention import SignAttentionFeatureExtractor
 
-    collator = PoseCollator(SignAttentionFeatureExtractor(), None, seed=0)
+    extractor = SignAttentionFeatureExtractor()
     poses = [np.random.rand(30, 75, 3).astype(np.float32), np.random.rand(61, 75, 3).astype(np.float32)]
     poses[0][3] = np.nan  # a lost frame becomes zeros, not NaN
-    items = [
-        {"pose": pose, "labels": labels, "augment": True}
-        for pose, labels in zip(poses, ([5, 3], [5, 6, 7, 3]), strict=True)
-    ]
-    batch = collator(items)
+    dataset = PoseSeq2SeqDataset(poses, [[5, 3], [5, 6, 7, 3]], augment=True, feature_extractor=extractor)
+    batch = PoseCollator(extractor, seed=0)([dataset[0], dataset[1]])
     assert batch["input_features"].shape == (2, 21, 225)
     assert batch["attention_mask"].sum(1).tolist() == [10, 21]
     assert not torch.isnan(batch["input_features"]).any()
     assert batch["labels"].tolist() == [[5, 3, -100, -100], [5, 6, 7, 3]]
+    # Clips preprocessed once give exactly the batch the extractor makes from the raw poses with the same seed.
+    seed = int(np.random.default_rng(0).integers(2**32))
+    expected = extractor(poses, training=True, seed=seed)
+    assert torch.equal(batch["input_features"], expected["input_features"])
+    assert torch.equal(batch["attention_mask"], expected["attention_mask"])
 
 
 def test_missing_dataset_dir_is_a_clear_cli_error(tmp_path, capsys):
