@@ -41,14 +41,26 @@ class PoseSplit:
 
     def targets(self, output_mode: str) -> list[str]:
         """What the model learns to produce: the gloss sequence, or the Greek text lowercased, word by word."""
-        if output_mode == "gloss":
-            return list(self.glosses)
-        if output_mode == "text":
-            return [" ".join(text.lower().split()) for text in self.texts]
-        raise ValueError(f"output_mode must be one of {OUTPUT_MODES}, got {output_mode!r}")
+        return _targets(self.glosses, self.texts, output_mode)
 
     def select(self, indices: Sequence[int]) -> PoseSplit:
         return PoseSplit(*([values[i] for i in indices] for values in vars(self).values()))
+
+
+def _targets(glosses: Sequence[str], texts: Sequence[str], output_mode: str) -> list[str]:
+    if output_mode == "gloss":
+        return list(glosses)
+    if output_mode == "text":
+        return [" ".join(text.lower().split()) for text in texts]
+    raise ValueError(f"output_mode must be one of {OUTPUT_MODES}, got {output_mode!r}")
+
+
+def load_targets(dataset_dir: str | Path, split: str, output_mode: str) -> list[str]:
+    """A split's targets (see ``PoseSplit.targets``) without reading its poses: what memorization checks against."""
+    import datasets
+
+    table = datasets.load_dataset(str(dataset_dir), split=split).data
+    return _targets(table.column("gloss").to_pylist(), table.column("text").to_pylist(), output_mode)
 
 
 def _arrow_poses(column: Any) -> list[np.ndarray]:

@@ -14,6 +14,13 @@ non-empty prediction. Writes to ``--output-dir``:
 * ``mean_cross_attention_{correct,all}.png`` (per sentence length, relative time), ``sample_cross_attention.png``
   (one sentence, gold spans boxed), ``encoder_self_attention.png``, ``contributions_{correct,all}.png``;
 * ``attention.npz``: every translation's raw maps and block outputs (``interpretability.load_translations`` reads it).
+
+``interpretability.json`` starts with ``memorization``: the share of clips whose sentence occurs in the training split
+and WER on seen vs unseen sentences, because a memorised sentence needs no reading of signs. ``attribution`` (method ->
+scores) and ``baselines`` (``uniform``, ``diagonal_prior`` -> the same scores) then say whether any map can be trusted:
+every attribution method of ``interpretability.attribution`` scored on every predicted gloss that the WER alignment
+matches to a reference gloss, next to maps that never look at the model, also split by seen and unseen sentences
+(``interpretability.leaderboard``); ``best_method_{seen,unseen}.png`` draw the best method's map.
 """
 
 from __future__ import annotations
@@ -28,8 +35,8 @@ from typing import Any
 import numpy as np
 
 from dataset_builder.gsl import SPLITS
-from dataset_builder.loading import dataset_metadata, load_pose_splits
-from hub_scripts.evaluate import write_json
+from dataset_builder.loading import PoseSplit, dataset_metadata, load_pose_splits, load_targets
+from hub_scripts.evaluate import score, write_json
 from modeling_signattention.interpretability import (
     Translation,
     compute_attention_alignment,
@@ -43,6 +50,9 @@ from modeling_signattention.interpretability import (
     spans_to_model_frames,
     translate_with_attention,
 )
+from modeling_signattention.interpretability.attribution import METHODS
+from modeling_signattention.interpretability.leaderboard import TrustResult, trust_scores
+from modeling_signattention.interpretability.matching import memorization, seen_sentences
 from modeling_signattention.interpretability.schema import NO_DATA, SAME_SENTENCES_AS, figure_file
 from modeling_signattention.loading import load_pretrained
 
@@ -122,6 +132,107 @@ def gold_model_spans(
     return spans_to_model_frames(spans.tolist(), sample_rate, translation.cross_attention.shape[1])
 
 
+def wer_by_seen(
+    predictions: Sequence[str], references: Sequence[str], seen: Sequence[bool], output_mode: str
+) -> dict[str, Any]:
+    """WER on all clips, on the clips whose sentence occurs in training and on the others ("no data" if none)."""
+    subsets = {"all": [True] * len(seen), "seen": list(seen), "unseen": [not s for s in seen]}
+    result: dict[str, Any] = {}
+    for name, keep in subsets.items():
+        chosen = [i for i, k in enumerate(keep) if k]
+        result[name] = (
+            score([predictions[i] for i in chosen], [references[i] for i in chosen], output_mode)
+            if chosen
+            else {"status": NO_DATA, "num_sentences": 0}
+        )
+    return result
+
+
+def trust_section(
+    model: Any,
+    feature_extractor: Any,
+    data: PoseSplit,
+    translations: Sequence[Translation],
+    references: Sequence[str],
+    seen: Sequence[bool],
+    non_empty: Sequence[int],
+    output_mode: str,
+    methods: Sequence[str],
+    input_components: Sequence[str] | None,
+    batch_size: int,
+    progress: bool,
+) -> tuple[TrustResult, list[int]]:
+    """Every attribution method and baseline scored on the non-empty predictions (``interpretability.leaderboard``);
+    also returns the clips scored, in the order of the maps.
+
+    Gold spans mean something only for glosses; text output is scored by deletion only.
+    """
+    # Occlusion removes 3-frame windows and a map over 1 frame says nothing: such clips are left out, and counted.
+    too_short = [i for i in non_empty if len(feature_extractor.sample_frames(len(data.poses[i]), False)) <= 3]
+    non_empty = [i for i in non_empty if i not in set(too_short)]
+    if not non_empty:
+        empty = {"attribution": {}, "baselines": {}, "best_method": None, "num_glosses": 0}
+        return TrustResult(empty | {"num_too_short": len(too_short)}), []
+    no_spans = np.zeros((0, 2), dtype=np.int64)
+    result = trust_scores(
+        model,
+        feature_extractor,
+        [data.poses[i] for i in non_empty],
+        [translations[i].token_ids for i in non_empty],
+        [translations[i].glosses for i in non_empty],
+        [references[i].split() for i in non_empty],
+        [data.gloss_spans[i] if output_mode == "gloss" else no_spans for i in non_empty],
+        [seen[i] for i in non_empty],
+        methods=methods,
+        clip_ids=[data.ids[i] for i in non_empty],
+        input_components=input_components,
+        batch_size=batch_size,
+        progress=progress,
+    )
+    result.scores["num_too_short"] = len(too_short)
+    return result, non_empty
+
+
+def draw_best_method(
+    trust: TrustResult,
+    translations: Sequence[Translation],
+    scored: Sequence[int],
+    correct: Sequence[int],
+    seen: Sequence[bool],
+    data: PoseSplit,
+    feature_extractor: Any,
+    output_dir: Path,
+) -> dict[str, str]:
+    """The best method's map on one seen and one unseen sentence, gold spans boxed where the sentence is exact."""
+    method = trust.scores.get("best_method")
+    figures: dict[str, str] = {}
+    for subset in ("seen", "unseen"):
+        key = f"best_method_{subset}"
+        candidates = [k for k, clip in enumerate(scored) if seen[clip] == (subset == "seen")]
+        if method is None or not candidates:
+            figures[key] = NO_DATA
+            continue
+        exact = [k for k in candidates if scored[k] in set(correct)]
+        k = pick_sample([translations[i] for i in scored], exact or candidates)
+        clip = scored[k]
+        clip_map = trust.maps[method][k]
+        spans = None
+        if scored[k] in set(correct) and len(data.gloss_spans[clip]) == len(translations[clip].glosses):
+            spans = spans_to_model_frames(
+                data.gloss_spans[clip].tolist(), feature_extractor.sample_rate, clip_map.shape[1]
+            )
+        status = "exactly translated" if spans is not None else "not exactly translated"
+        plot_cross_attention(
+            clip_map,
+            translations[clip].glosses,
+            output_dir / figure_file(key),
+            spans,
+            f"Best method ({method}), clip {data.ids[clip]}: {subset} sentence, {status}",
+        )
+        figures[key] = figure_file(key)
+    return figures
+
+
 def pick_sample(translations: Sequence[Translation], candidates: Sequence[int]) -> int:
     """A representative sentence to draw: the candidate whose length is closest to the median (then the first)."""
     lengths = [len(translations[i].glosses) for i in candidates]
@@ -138,6 +249,7 @@ def interpret(
     batch_size: int = 64,
     max_samples: int | None = None,
     progress: bool = True,
+    methods: Sequence[str] = METHODS,
 ) -> dict[str, Any]:
     """Run the analysis (see module docstring); return what was written to ``interpretability.json``."""
     output_dir = Path(output_dir)
@@ -165,6 +277,22 @@ def interpret(
         if t.glosses and t.text == ref
     ]
     non_empty = [i for i, t in enumerate(translations) if t.glosses]
+    train_targets = load_targets(dataset_dir, "train", output_mode)
+    seen = seen_sentences(train_targets, references)
+    trust, scored = trust_section(
+        model,
+        feature_extractor,
+        data,
+        translations,
+        references,
+        seen,
+        non_empty,
+        output_mode,
+        methods,
+        metadata["input_components"],
+        batch_size,
+        progress,
+    )
 
     # Gold spans exist for synthetic data (real GSL has no gloss timing) and only mean something in gloss mode.
     gold = {
@@ -174,6 +302,9 @@ def interpret(
     }
     with_spans = [i for i in correct if gold.get(i) is not None]
     results: dict[str, Any] = {
+        # First, because it changes how every score below must be read (a memorised sentence needs no reading).
+        "memorization": memorization(train_targets, references)
+        | {"wer": wer_by_seen([t.text for t in translations], references, seen, output_mode)},
         "data_source": metadata["data_source"],
         "config": metadata["config"],
         "split": split,
@@ -188,8 +319,12 @@ def interpret(
     }
     gold_scores = results["correct_with_gold_spans"].get("attention_alignment", {})
     results["gold_alignment_accuracy"] = gold_scores.get("gold_peak_accuracy")
+    results.update(trust.scores)
 
     results["figures"] = draw_figures(translations, correct, non_empty, gold, output_dir)
+    results["figures"].update(
+        draw_best_method(trust, translations, scored, correct, seen, data, feature_extractor, output_dir)
+    )
     save_translations(
         output_dir / "attention.npz",
         translations,
@@ -262,6 +397,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--num-beams", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--max-samples", type=int, help="only the first N clips of the split")
+    parser.add_argument(
+        "--methods", nargs="*", default=list(METHODS), choices=METHODS, help="attribution methods to score"
+    )
     args = parser.parse_args(argv)
     results = interpret(
         args.model_dir,
@@ -271,6 +409,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         args.num_beams,
         args.batch_size,
         args.max_samples,
+        methods=args.methods,
     )
     headline = {
         key: results[key]

@@ -20,6 +20,8 @@ from typing import Any
 from modeling_signattention.interpretability.figures import plot_training_curves
 from modeling_signattention.interpretability.schema import (
     ALIGNMENT_SCORES,
+    ATTRIBUTION_SCORES,
+    BASELINE_LABELS,
     EVAL_RESULTS_FILE,
     FIGURE_CAPTIONS,
     INTERPRETABILITY_FILE,
@@ -109,6 +111,116 @@ def interpretability_section(scores: dict[str, Any]) -> str:
     return "".join(parts)
 
 
+def memorization_section(scores: dict[str, Any]) -> str:
+    """How much of the test split signs training sentences, and WER on seen vs unseen sentences: read first."""
+    memo = scores.get("memorization")
+    if not memo:
+        return ""
+    wer = memo.get("wer", {})
+    rows = [
+        [
+            f"<td>{name}</td>",
+            _cell(entry.get("num_sentences")),
+            _cell(entry.get("wer", NO_DATA), percent=True),
+        ]
+        for name, entry in wer.items()
+    ]
+    return (
+        "<h2>Read this first: memorization</h2>"
+        f"<p><b>{_fraction(memo['seen_sentence_share'])}</b> of the {memo['num_clips']} evaluated clips sign a "
+        f"sentence that occurs in the training split ({memo['num_distinct_seen_sentences']} of their "
+        f"{memo['num_distinct_sentences']} distinct sentences). A model can translate those by recognising the whole "
+        "sentence rather than reading each sign, so every score below is also given on unseen sentences.</p>"
+        + _table(["sentences", "clips", "WER"], rows)
+    )
+
+
+def _method_rows(scores: dict[str, Any], keys: list[str], subset: str | None = None) -> list[list[str]]:
+    """One row per method and per baseline: the given scores, of all clips or of one subset (seen / unseen)."""
+    rows = []
+    entries = [(name, entry) for name, entry in scores.get("attribution", {}).items()]
+    entries += [(BASELINE_LABELS[name], entry) for name, entry in scores.get("baselines", {}).items()]
+    for name, entry in entries:
+        entry = entry.get(subset, {}) if subset else entry
+        rows.append(
+            [f"<td>{html.escape(name)}</td>"]
+            + [
+                _cell(
+                    entry.get(key, NO_DATA),
+                    percent=ATTRIBUTION_SCORES[key].percent if key in ATTRIBUTION_SCORES else False,
+                )
+                for key in keys
+            ]
+        )
+    return rows
+
+
+TRUST_INTRO = (
+    "<p>Each method gives, for every predicted gloss, a map over the clip's frames. Gold scores are computed on "
+    "every predicted gloss that the WER alignment matches to a reference gloss (its gold span is then known), "
+    "deletion scores on every predicted gloss (no gold needed: the drop in log p(gloss) when the top 10 % / 20 % "
+    "frames of the map are removed; the uniform baseline's drop is that of a random order). A method is worth "
+    "showing only where it beats the diagonal prior, which never looks at the model.</p>"
+)
+
+
+def trust_section(scores: dict[str, Any]) -> str:
+    """ "Can the attention be trusted?" for one run: every attribution method next to the uniform and diagonal-prior
+    baselines on the same glosses, on all, seen and unseen sentences (``interpretability.json``)."""
+    heading = "<h2>Can the attention be trusted?</h2>"
+    if not scores.get("attribution"):
+        return heading + f'<p class="nodata">{NO_DATA}: no attribution method was scored</p>'
+    method, by = scores.get("best_method"), scores.get("best_method_chosen_by")
+    best = scores["attribution"].get(method, {}) if method else {}
+    prior = scores.get("baselines", {}).get("diagonal_prior", {})
+    keys = list(ATTRIBUTION_SCORES)
+    parts = [
+        heading,
+        TRUST_INTRO,
+        f"<p>{scores.get('num_clips')} clips, {scores.get('num_glosses')} predicted glosses, "
+        f"{scores.get('num_gold_glosses')} of them matched to a reference gloss with a gold span. Best method "
+        f"(by {html.escape(str(by))}): <b>{html.escape(str(method))}</b>, peak inside the gold span for "
+        f"{_fraction(best.get('gold_peak_accuracy'))} of glosses; diagonal prior: "
+        f"{_fraction(prior.get('gold_peak_accuracy'))}.</p>",
+        _table(
+            ["method", *(ATTRIBUTION_SCORES[key].label for key in keys), "seconds"],
+            _method_rows(scores, [*keys, "seconds"]),
+        ),
+    ]
+    split_keys = ["gold_peak_accuracy", "gold_span_mass", "deletion_drop_10"]
+    seen_rows = _method_rows(scores, split_keys, "seen")
+    unseen_rows = _method_rows(scores, split_keys, "unseen")
+    rows = [seen + unseen[1:] for seen, unseen in zip(seen_rows, unseen_rows, strict=True)]
+    header = ["method"] + [f"seen: {ATTRIBUTION_SCORES[k].label}" for k in split_keys]
+    header += [f"unseen: {ATTRIBUTION_SCORES[k].label}" for k in split_keys]
+    parts.append(_table(header, rows))
+    return "".join(parts)
+
+
+def trust_side_by_side(settings: dict[str, dict[str, Any]]) -> str:
+    """Each setting's (label -> interpretability.json) gold peak accuracy and 10 % deletion drop per method and
+    baseline, as columns: the paper setting next to the sentence-disjoint one."""
+    settings = {label: scores for label, scores in settings.items() if scores.get("attribution")}
+    if not settings:
+        return ""
+    first = next(iter(settings.values()))
+    names = [*first["attribution"], *first.get("baselines", {})]
+    rows = []
+    for name in names:
+        row = [f"<td>{html.escape(BASELINE_LABELS.get(name, name))}</td>"]
+        for scores in settings.values():
+            entry = scores["attribution"].get(name) or scores.get("baselines", {}).get(name, {})
+            for subset in (entry, entry.get("unseen", {})):
+                row += [
+                    _cell(subset.get("gold_peak_accuracy", NO_DATA), percent=True),
+                    _cell(subset.get("deletion_drop_10", NO_DATA)),
+                ]
+        rows.append(row)
+    columns = ("peak in span", "drop 10 %", "unseen: peak in span", "unseen: drop 10 %")
+    header = ["method"] + [f"{label}: {column}" for label in settings for column in columns]
+    return "<h2>Can the attention be trusted? Settings side by side</h2>" + TRUST_INTRO + _table(header, rows)
+
+
 def _set_score(entry: dict[str, Any], key: str) -> str:
     return _cell(
         entry.get("attention_alignment", {}).get(key, NO_DATA), percent=ALIGNMENT_SCORES[key].percent
@@ -136,7 +248,11 @@ def write_settings_report(output_dir: str | Path) -> Path:
     if index is None:
         raise FileNotFoundError(f"{output_dir / SETTINGS_FILE} is missing: run hub_scripts.reproduce first")
     settings = index["settings"]
-    parts = [settings_section(output_dir, settings)]
+    scores = {
+        name: _read_json(output_dir / entry["dir"] / INTERPRETABILITY_FILE) or {}
+        for name, entry in settings.items()
+    }
+    parts = [settings_section(output_dir, settings), trust_side_by_side(scores)]
     for name, entry in settings.items():
         parts.append(
             f'<h2 id="setting-{html.escape(name)}">Setting {html.escape(name)}: {html.escape(entry["description"])}</h2>'
@@ -160,6 +276,11 @@ def settings_section(output_dir: Path, settings: dict[str, dict[str, Any]]) -> s
         ["<td>what it measures</td>"]
         + [f"<td>{html.escape(entry['description'])}</td>" for entry in settings.values()],
         ["<td>training data</td>"] + [data(entry) for entry in settings.values()],
+        ["<td>test clips whose sentence occurs in training (read first)</td>"]
+        + [
+            _cell(scores[name].get("memorization", {}).get("seen_sentence_share"), percent=True)
+            for name in settings
+        ],
         ["<td>test WER</td>"] + [_cell(results[name].get("wer"), percent=True) for name in settings],
         ["<td>test sentences</td>"] + [_cell(results[name].get("num_sentences")) for name in settings],
         ["<td>exactly translated</td>"]
@@ -183,7 +304,7 @@ def run_sections(run_dir: Path) -> list[str]:
     if log is not None:
         plot_training_curves(log["log_history"], run_dir / TRAINING_CURVES_FIGURE)
 
-    parts = [recognition_section(results)]
+    parts = [memorization_section(scores or {}), recognition_section(results)]
     if timings is not None:
         rows = [
             [f"<td>{html.escape(stage)}</td>", f"<td>{seconds:.0f}</td>"]
@@ -193,6 +314,8 @@ def run_sections(run_dir: Path) -> list[str]:
     parts.append(
         interpretability_section(scores) if scores is not None else "<h2>Interpretability</h2><p>not run</p>"
     )
+    if scores is not None:
+        parts.append(trust_section(scores))
     parts.append("<h2>Figures</h2>")
     for name, caption in FIGURE_CAPTIONS.items():
         path = next((p for p in (run_dir / name, run_dir / "interpretability" / name) if p.is_file()), None)

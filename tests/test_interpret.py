@@ -27,6 +27,7 @@ from modeling_signattention.interpretability import (
     resample_attention,
     schema,
 )
+from modeling_signattention.interpretability.attribution import METHODS
 
 
 def test_resample_attention_keeps_where_the_mass_is():
@@ -95,6 +96,19 @@ def test_no_correct_prediction_gives_explicit_no_data(untrained_setup, tmp_path)
     assert set(alignment["by_length"]) == {"4"}
     contribution = scores["all"]["contribution"]
     assert len(contribution["by_step"]["norm_ratio"]) == 4 and "per_sample" not in contribution
+    # Memorization comes first; the validation split's sentences are all in training here (the first 12 clips).
+    assert next(iter(scores)) == "memorization"
+    assert scores["memorization"]["seen_sentence_share"] == 1.0
+    assert scores["memorization"]["wer"]["unseen"]["status"] == "no data"
+    # Every method and both baselines are scored on the same 12 x 4 glosses; hits of a random model are few.
+    assert set(scores["attribution"]) == set(METHODS) and set(scores["baselines"]) == {
+        "uniform",
+        "diagonal_prior",
+    }
+    for entry in [*scores["attribution"].values(), *scores["baselines"].values()]:
+        assert entry["deletion_num_glosses"] == 48 and entry["num_gold_glosses"] == scores["num_gold_glosses"]
+        assert isinstance(entry["deletion_drop_10"], float) and entry["unseen"]["num_clips"] == 0
+    assert scores["best_method"] in METHODS
     for figure in (
         "mean_cross_attention_all.png",
         "sample_cross_attention.png",
@@ -106,7 +120,7 @@ def test_no_correct_prediction_gives_explicit_no_data(untrained_setup, tmp_path)
 
 def test_raw_attention_is_stored_without_pickles(untrained_setup, tmp_path):
     model_dir, dataset_dir = untrained_setup
-    interpret(model_dir, dataset_dir, tmp_path, split="test", progress=False)
+    interpret(model_dir, dataset_dir, tmp_path, split="test", progress=False, methods=["attention"])
     with np.load(tmp_path / "attention.npz", allow_pickle=False) as archive:
         assert all(archive[name].dtype != object for name in archive.files)
     loaded = load_translations(tmp_path / "attention.npz")
@@ -157,7 +171,8 @@ def test_settings_report_puts_the_settings_side_by_side(tmp_path):
     assert "2.52%" in table and "43.21%" in table and "8,000 random recombined" in table
     assert report.index("Setting si:") < report.index("Setting sd:")
     assert report.count("<h3>Recognition</h3>") == 2  # each run's sections, one level below its setting
-    assert table.count('class="nodata"') == 4  # exact sentences and gold alignment: not analysed, said so
+    # memorization, exact sentences and gold alignment: not analysed, said so
+    assert table.count('class="nodata"') == 6
 
 
 @pytest.mark.slow

@@ -188,13 +188,24 @@ def test_single_token_samples_are_excluded_and_counted_not_zero() -> None:
     assert only_single["cluster_score"] is None
 
 
-def test_rows_must_sum_to_one_unless_renormalized() -> None:
-    halved = block_diagonal(3, 2) / 2
-    with pytest.raises(ValueError, match="sample 0: attention of token 0 sums to 0.5"):
-        compute_attention_alignment([halved])
-    assert compute_attention_alignment([halved], renormalize=True) == compute_attention_alignment(
-        [block_diagonal(3, 2)]
-    )
+def test_any_non_negative_map_is_normalised_row_by_row() -> None:
+    # An attribution map is scored like attention: only where each row's mass goes counts, not how much there is.
+    scaled = block_diagonal(3, 2) * np.array([[0.5], [7.0], [1e-3]])
+    assert compute_attention_alignment([scaled]) == compute_attention_alignment([block_diagonal(3, 2)])
+    with pytest.raises(ValueError, match="sample 0: token 1 has no attention mass"):
+        compute_attention_alignment([np.array([[1.0, 0.0], [0.0, 0.0]])])
+
+
+def test_tied_peaks_count_as_a_random_pick_and_the_one_frame_tolerance() -> None:
+    # Flat row over 10 frames, span of 3 frames: a random peak lands inside 3 times in 10.
+    flat = compute_attention_alignment([uniform(1, 10)], [[(2, 5)]])
+    assert flat["gold_peak_accuracy"] == pytest.approx(0.3)
+    assert flat["gold_peak_accuracy_1frame"] == pytest.approx(0.5)  # frames 1..5
+    # Peaks one frame before and one frame after their spans, and one two frames away.
+    peaks = np.eye(8)[[1, 6, 0]]
+    scores = compute_attention_alignment([peaks], [[(2, 4), (4, 6), (2, 5)]])
+    assert scores["gold_peak_accuracy"] == 0.0
+    assert scores["gold_peak_accuracy_1frame"] == pytest.approx(2 / 3)
 
 
 @pytest.mark.parametrize(

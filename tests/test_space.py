@@ -9,6 +9,7 @@ missing browser is a failure: CI must install it (``apt-get install -y chromium`
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import socket
@@ -267,7 +268,7 @@ def test_bad_inputs_get_messages_not_tracebacks(app: ModuleType, tmp_path: Path)
 
 
 def test_pose_files_are_translated_and_drawn_as_skeletons(app: ModuleType) -> None:
-    error, glosses, heatmap, strip, contribution, summary, scores = app.translate(
+    error, glosses, heatmap, strip, contribution, summary, scores, trust = app.translate(
         str(ROOT / "tests" / "fixtures" / "holistic_example.pose")
     )
     assert error["visible"] is False
@@ -275,6 +276,47 @@ def test_pose_files_are_translated_and_drawn_as_skeletons(app: ModuleType) -> No
     assert heatmap.ndim == 3 and contribution.ndim == 3
     assert len(strip) == MAX_GLOSSES and all(image.shape[0] == app.STRIP_HEIGHT for image, _ in strip)
     assert "| monotonicity |" in scores
+    # The tiny run scored no attribution method: the page says the map is unmeasured, not where glosses came from.
+    assert "not measured" in trust and "hypothesis" in trust
+
+
+def test_every_method_can_be_shown_with_time_stamps(app: ModuleType) -> None:
+    pose = str(ROOT / "tests" / "fixtures" / "holistic_example.pose")
+    for method in ("occlusion", "integrated_gradients"):
+        error, glosses, heatmap, strip, *_ = app.translate(pose, method)
+        assert error["visible"] is False and heatmap.ndim == 3
+        assert len(strip) == MAX_GLOSSES
+        for _, caption in strip:  # "1. GLOSS: peak 0.40 s, 0.30-0.60 s"
+            start, end = (float(t) for t in caption.rsplit(", ", 1)[1].removesuffix(" s").split("-"))
+            assert 0 <= start < end
+    assert "Unknown attribution method 'saliency'" in error_text(app.translate(pose, "saliency"))
+
+
+def test_the_page_states_how_often_the_method_is_right(app: ModuleType, tmp_path: Path, monkeypatch) -> None:
+    run = tmp_path / "run"
+    (run / "model").mkdir(parents=True)
+    scores = {
+        "attribution": {
+            "attention": {"gold_peak_accuracy": 0.28, "timestamp_mean_iou": 0.1},
+            "occlusion": {"gold_peak_accuracy": "no data"},
+        },
+        "baselines": {"diagonal_prior": {"gold_peak_accuracy": 0.79}},
+        "best_method": "attention",
+    }
+    (run / "interpretability.json").write_text(json.dumps(scores), encoding="utf-8")
+    monkeypatch.setenv("SIGNATTENTION_MODEL", str(run / "model"))
+    app.load_benchmark.cache_clear()
+    try:
+        benchmark = app.load_benchmark()
+        assert benchmark.best_method == "attention" and benchmark.accuracy == {"attention": 0.28}
+        note = app.trust_note("attention", benchmark)
+        assert "**28%**" in note and "79%" in note and "worse than a guess" in note and "0.10" in note
+        assert "not measured" in app.trust_note("occlusion", benchmark)
+        demo = app.build_demo()
+        (dropdown,) = [b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "attribution-method"]
+        assert dropdown.value == "attention" and "leaderboard picked attention" in dropdown.label
+    finally:
+        app.load_benchmark.cache_clear()
 
 
 def test_the_page_says_what_the_model_is_and_is_not(app: ModuleType, model_dir: Path, tmp_path: Path) -> None:

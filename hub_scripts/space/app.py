@@ -1,8 +1,12 @@
-"""SignAttention demo: a signing video (or a MediaPipe ``.pose`` file) in, glosses and where the model looked out.
+"""SignAttention demo: a signing video (or a MediaPipe ``.pose`` file) in, glosses and which frames they credit out.
 
-For one clip the page shows the predicted GSL glosses, the decoder's cross-attention over time with a marker at
-each gloss's attention peak, the video frames (or skeleton drawings) at those peaks, how much of each decoding
-step came from the video versus the previous glosses, and the paper's alignment scores for this clip.
+For one clip the page shows the predicted GSL glosses, a gloss-by-time map of one attribution method (the one the
+run's leaderboard picked, or any other the user switches to) with each gloss's time stamp, the video frames (or
+skeleton drawings) at each gloss's peak, how much of each decoding step came from the video versus the previous
+glosses, and the paper's alignment scores for this clip. Next to every map the page says how often that method's
+peak fell inside the gloss's true frames on the synthetic benchmark (``interpretability.json`` of the run, next to
+the model folder or inside it), and against the diagonal prior that never looks at the model: without that number
+a map is a hypothesis, not "where the gloss came from".
 
 Run it from the repository (after ``python -m hub_scripts.reproduce``, or with any model)::
 
@@ -47,12 +51,14 @@ from modeling_signattention.interpretability import (
     compute_decoder_contributions,
     translate_with_attention,
 )
+from modeling_signattention.interpretability.attribution import METHODS, attribute, sequences_from_ids
 from modeling_signattention.interpretability.figures import (
     contributions_figure,
     cross_attention_figure,
     to_rgb_array,
 )
 from modeling_signattention.interpretability.schema import ALIGNMENT_SCORES, DATA_SOURCES, VIDEO_SHARE
+from modeling_signattention.interpretability.timestamps import map_to_spans, spans_to_seconds
 from modeling_signattention.loading import load_pretrained, looks_like_hub_id
 
 logger = logging.getLogger("signattention.space")
@@ -174,6 +180,69 @@ def limit_text(max_frames: int) -> str:
     return f"at most {max_frames} frames ({max_frames / 30:.0f} s at 30 fps)"
 
 
+@dataclass
+class Benchmark:
+    """What the run measured for each method on the synthetic benchmark (empty when no run results are found)."""
+
+    best_method: str | None
+    accuracy: dict[str, float]  # method -> gold peak accuracy
+    diagonal_prior: float | None
+    timestamp_iou: dict[str, float]
+
+
+def _measured(attribution: dict[str, dict[str, Any]], key: str) -> dict[str, float]:
+    """Method -> score where it was measured ("no data", a string, is not a measurement)."""
+    return {
+        name: entry[key] for name, entry in attribution.items() if isinstance(entry.get(key), (int, float))
+    }
+
+
+@functools.cache
+def load_benchmark() -> Benchmark:
+    """The leaderboard of the run that trained the model: ``interpretability.json`` in or next to the model folder."""
+    import json
+
+    source = Path(model_source())
+    for path in (source / "interpretability.json", source.parent / "interpretability.json"):
+        if path.is_file():
+            scores = json.loads(path.read_text(encoding="utf-8"))
+            attribution = scores.get("attribution", {})
+            prior = scores.get("baselines", {}).get("diagonal_prior", {}).get("gold_peak_accuracy")
+            best = scores.get("best_method")
+            return Benchmark(
+                best if best in METHODS else None,
+                _measured(attribution, "gold_peak_accuracy"),
+                prior if isinstance(prior, (int, float)) else None,
+                _measured(attribution, "timestamp_mean_iou"),
+            )
+    return Benchmark(None, {}, None, {})
+
+
+def trust_note(method: str, benchmark: Benchmark) -> str:
+    """One sentence on how far this method's map can be trusted, from the run's measurements."""
+    accuracy = benchmark.accuracy.get(method)
+    if accuracy is None:
+        return (
+            f"**{method}**: not measured for this model (no gold spans in its run), so the map below is a hypothesis "
+            "about which frames the glosses came from, not a finding."
+        )
+    prior = benchmark.diagonal_prior
+    comparison = (
+        f" A diagonal prior that never looks at the model scores {prior:.0%}"
+        + (", so this map is worse than a guess." if accuracy < prior else ".")
+        if prior is not None
+        else ""
+    )
+    iou = benchmark.timestamp_iou.get(method)
+    stamps = (
+        f" Its time stamps overlap the true spans with a mean IoU of {iou:.2f}." if iou is not None else ""
+    )
+    return (
+        f"**{method}**: on the synthetic benchmark its peak lies inside the gloss's true frames for "
+        f"**{accuracy:.0%}** of glosses.{comparison}{stamps}"
+    )
+
+
 @functools.cache
 def holistic() -> Any:
     """One MediaPipe Holistic graph for the process: building it costs more than a short clip."""
@@ -235,15 +304,30 @@ def numbered(glosses: list[str]) -> list[str]:
     return [f"{k + 1}. {gloss}" for k, gloss in enumerate(glosses)]
 
 
-def attention_heatmap(translation: Translation, fps: float) -> np.ndarray:
-    """Glosses x time, with a marker at each gloss's peak: the diagonal (or its absence) is what to look for."""
+def attribution_heatmap(
+    clip_map: np.ndarray, translation: Translation, fps: float, method: str
+) -> np.ndarray:
+    """Glosses x time for one method's map, each row scaled to its peak (x = peak); the time stamps are in the
+    frame strip below."""
     figure = cross_attention_figure(
-        translation.cross_attention,
+        clip_map / clip_map.max(axis=1, keepdims=True),
         numbered(translation.glosses),
-        title="Cross-attention: where in the video each gloss looked (x = peak)",
+        title=f"{method}: frames credited for each gloss, scaled to its peak (x = peak)",
         times=translation.frame_indices / fps,
     )
     return to_rgb_array(figure)
+
+
+def clip_map(loaded: LoadedModel, pose: ExtractedPose, translation: Translation, method: str) -> np.ndarray:
+    """The map of ``method`` for this clip's decoded glosses (``interpretability.attribution``)."""
+    if method == "attention":
+        return translation.cross_attention
+    batch = loaded.feature_extractor([pose.landmarks])
+    sequences = sequences_from_ids([translation.token_ids], loaded.model.config)
+    (result,) = attribute(method, loaded.model, batch, sequences)
+    if not (result.sum(axis=1) > 0).all():
+        raise UserFacingError(f"{method} credits no frame for some gloss of this clip; pick another method.")
+    return result
 
 
 def contribution_plot(translation: Translation) -> tuple[np.ndarray, float]:
@@ -258,18 +342,20 @@ def contribution_plot(translation: Translation) -> tuple[np.ndarray, float]:
 
 
 def peak_frames(
-    translation: Translation, pose: ExtractedPose, video: Path | None
+    translation: Translation, clip_map: np.ndarray, pose: ExtractedPose, video: Path | None, sample_rate: int
 ) -> list[tuple[np.ndarray, str]]:
-    """The clip frame at each gloss's attention peak: the video frame, or a skeleton drawing for pose input."""
+    """The clip frame at each gloss's peak in the map (video frame, or a skeleton drawing for pose input), captioned
+    with the gloss's time stamp."""
     strip = []
-    for k, (gloss, row) in enumerate(zip(translation.glosses, translation.cross_attention, strict=True)):
+    stamps = spans_to_seconds(map_to_spans(clip_map), sample_rate, pose.fps)
+    for k, (gloss, row, (start, end)) in enumerate(zip(translation.glosses, clip_map, stamps, strict=True)):
         frame = int(translation.frame_indices[row.argmax()])
         image = read_video_frame(video, frame) if video is not None else None
         if image is None:
             image = draw_skeleton(pose, frame)
         scale = STRIP_HEIGHT / image.shape[0]
         image = cv2.resize(image, (round(image.shape[1] * scale), STRIP_HEIGHT), interpolation=cv2.INTER_AREA)
-        strip.append((image, f"{k + 1}. {gloss} @ {frame / pose.fps:.2f} s"))
+        strip.append((image, f"{k + 1}. {gloss}: peak {frame / pose.fps:.2f} s, {start:.2f}-{end:.2f} s"))
     return strip
 
 
@@ -318,9 +404,9 @@ def scores_table(translation: Translation, video_share: float) -> str:
 
 
 # -- the page --------------------------------------------------------------------------------------------------------
-def translate(upload: str | None) -> tuple:
+def translate(upload: str | None, method: str = "attention") -> tuple:
     """The click handler: every output, or an error message with all other outputs cleared."""
-    empty = (None, None, None, None, "")
+    empty = (None, None, None, None, "", "")
     if not upload:
         return (error_update("Upload a video or a .pose file first (or pick the example below)."), "", *empty)
     path = Path(upload)
@@ -335,10 +421,13 @@ def translate(upload: str | None) -> tuple:
             raise UserFacingError(f"{path.name}: {str(error).removeprefix('the pose: ')}") from error
         if not translation.glosses:
             raise UserFacingError(f"The model predicted no glosses for {path.name}.")
-        heatmap = attention_heatmap(translation, pose.fps)
+        if method not in METHODS:
+            raise UserFacingError(f"Unknown attribution method {method!r}; pick one of {', '.join(METHODS)}.")
+        credit = clip_map(loaded, pose, translation, method)
+        heatmap = attribution_heatmap(credit, translation, pose.fps, method)
         contribution, video_share = contribution_plot(translation)
         video = path if path.suffix.lower() in VIDEO_SUFFIXES else None
-        strip = peak_frames(translation, pose, video)
+        strip = peak_frames(translation, credit, pose, video, loaded.feature_extractor.sample_rate)
         scores = scores_table(translation, video_share)
     except UserFacingError as error:
         return (error_update(str(error)), "", *empty)
@@ -361,6 +450,7 @@ def translate(upload: str | None) -> tuple:
         contribution,
         summary,
         scores,
+        trust_note(method, load_benchmark()),
     )
 
 
@@ -382,16 +472,29 @@ def build_demo(
         gr.Markdown(
             "# SignAttention demo\n"
             "Upload a video of one person signing Greek Sign Language (or a MediaPipe Holistic `.pose` file), "
-            f"{limit_text(max_frames)}. MediaPipe extracts the body and hand poses, a tiny transformer translates them to "
-            "glosses, and the plots show which moments of the clip each gloss attended to "
-            "([SignAttention, arXiv:2410.14506](https://arxiv.org/abs/2410.14506)). "
+            f"{limit_text(max_frames)}. MediaPipe extracts the body and hand poses, a tiny transformer translates them "
+            "to glosses, and the plots show which moments of the clip an attribution method credits for each gloss "
+            "([SignAttention, arXiv:2410.14506](https://arxiv.org/abs/2410.14506)). How often each method is right "
+            "was measured on a synthetic benchmark with known gloss timing; the number is shown with the map. "
             "This is a research model for studying attention, not an interpreter."
         )
         if description is not None:
             gr.Markdown(description, elem_id="model-description")
+        benchmark = load_benchmark()
         with gr.Row():
             with gr.Column(scale=1):
                 upload = gr.File(label="Video or .pose file", elem_id="clip-upload")
+                method = gr.Dropdown(
+                    list(METHODS),
+                    value=benchmark.best_method or "attention",
+                    label="Attribution method"
+                    + (
+                        f" (the run's leaderboard picked {benchmark.best_method})"
+                        if benchmark.best_method
+                        else ""
+                    ),
+                    elem_id="attribution-method",
+                )
                 button = gr.Button("Translate", variant="primary", elem_id="translate-button")
                 if EXAMPLE_CLIP.is_file():
                     gr.Examples(
@@ -405,15 +508,16 @@ def build_demo(
                 )
                 glosses = gr.Textbox(label="Predicted glosses", interactive=False, elem_id="glosses")
                 summary = gr.Markdown(elem_id="clip-summary")
+        trust = gr.Markdown(elem_id="method-trust")
         # The plots carry their own titles; a floating label would cover them.
         heatmap = gr.Image(
-            label="Cross-attention (glosses x time)",
+            label="Attribution map (glosses x time)",
             show_label=False,
             elem_id="attention-heatmap",
             format="png",
         )
         strip = gr.Gallery(
-            label="Frames at each gloss's attention peak",
+            label="Frames at each gloss's peak in the map, with its time stamp",
             elem_id="peak-frames",
             columns=6,
             height=300,
@@ -428,8 +532,8 @@ def build_demo(
         scores = gr.Markdown(elem_id="alignment-scores")
         button.click(
             translate,
-            inputs=[upload],
-            outputs=[error, glosses, heatmap, strip, contribution, summary, scores],
+            inputs=[upload, method],
+            outputs=[error, glosses, heatmap, strip, contribution, summary, scores, trust],
         )
     return demo
 

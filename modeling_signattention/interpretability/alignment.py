@@ -13,6 +13,10 @@ Dal Bianco et al. (2024, arXiv:2410.14506) read three findings off the decoder's
 
 With gold gloss boundaries, ``gold_*`` scores check the alignment against where each gloss is actually signed.
 
+Any non-negative gloss-to-frame map can be scored, not only attention: each row is divided by its sum first (a
+map says where a gloss's credit goes, not how much there is), so attention, gradient attributions and baselines
+are scored alike. NaN, infinite or negative entries and rows with no mass are rejected, naming the sample.
+
 Conventions: frames are indexed 0..n_frames-1; a token's *centroid* is the attention-weighted mean frame
 index, rounded to 1e-6 frame so that float noise neither breaks ties nor counts as a move.
 """
@@ -28,9 +32,6 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from ._validation import finite_matrix, require_samples
-
-ROW_SUM_TOLERANCE = 1e-2
-"""How far a row's sum may be from 1 when ``renormalize=False`` (loose enough for bf16 attention)."""
 
 CLUSTERED_THRESHOLD = 0.5
 """A row is *clustered* when its cluster score reaches this value (see :func:`compute_attention_alignment`)."""
@@ -54,7 +55,8 @@ class _Totals:
     cluster_sum: float = 0.0
     clustered_rows: int = 0
     cluster_rows: int = 0
-    peak_hits: int = 0
+    peak_hits: float = 0.0
+    peak_hits_1frame: float = 0.0
     centroid_hits: int = 0
     span_mass_sum: float = 0.0
 
@@ -96,6 +98,15 @@ def _cluster_scores(cumulative: np.ndarray, width: int) -> np.ndarray:
     return (best_window_mass - chance) / (1 - chance)
 
 
+def _peak_hits(attention: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> float:
+    """Number of rows whose peak frame lies in ``[start, end)``; a peak shared by several frames counts as a
+    random pick among them (the share of them inside), so a flat row scores the share of frames in its span."""
+    is_peak = attention == attention.max(axis=1, keepdims=True)
+    frames = np.arange(attention.shape[1])
+    inside = (starts[:, None] <= frames) & (frames < ends[:, None])
+    return float(np.sum((is_peak & inside).sum(axis=1) / is_peak.sum(axis=1)))
+
+
 def _sample_totals(attention: np.ndarray, spans: np.ndarray | None, window: int | None) -> _Totals:
     """One checked sample's share of every score; see :func:`compute_attention_alignment` for definitions."""
     n_tokens, n_frames = attention.shape
@@ -118,8 +129,8 @@ def _sample_totals(attention: np.ndarray, spans: np.ndarray | None, window: int 
 
     if spans is not None:
         starts, ends = spans[:, 0], spans[:, 1]
-        peaks = attention.argmax(axis=1)
-        totals.peak_hits = int(np.sum((starts <= peaks) & (peaks < ends)))
+        totals.peak_hits = _peak_hits(attention, starts, ends)
+        totals.peak_hits_1frame = _peak_hits(attention, starts - 1, ends + 1)
         totals.centroid_hits = int(np.sum((starts - 0.5 <= centroids) & (centroids < ends - 0.5)))
         rows = np.arange(n_tokens)
         totals.span_mass_sum = float(np.sum(cumulative[rows, ends] - cumulative[rows, starts]))
@@ -142,30 +153,23 @@ def _summary(totals: _Totals, with_gold: bool) -> dict[str, float | int | None]:
     }
     if with_gold:
         summary["gold_peak_accuracy"] = _ratio(totals.peak_hits, totals.tokens)
+        summary["gold_peak_accuracy_1frame"] = _ratio(totals.peak_hits_1frame, totals.tokens)
         summary["gold_centroid_accuracy"] = _ratio(totals.centroid_hits, totals.tokens)
         summary["gold_span_mass"] = _ratio(totals.span_mass_sum, totals.tokens)
     return summary
 
 
-def _checked_attention(attention: ArrayLike, sample: int, renormalize: bool) -> np.ndarray:
+def _checked_attention(attention: ArrayLike, sample: int) -> np.ndarray:
+    """The map with every row divided by its sum; NaN, negative entries or a row with no mass are errors."""
     matrix = finite_matrix(attention, "attention", sample)
     if matrix.shape[1] == 0:
         raise ValueError(f"sample {sample}: attention has no frames")
     if (matrix < 0).any():
         raise ValueError(f"sample {sample}: attention has negative weights")
     row_sums = matrix.sum(axis=1)
-    if renormalize:
-        if (row_sums == 0).any():
-            raise ValueError(f"sample {sample}: token {int(np.argmin(row_sums))} has no attention mass")
-        return matrix / row_sums[:, None]
-    off = np.abs(row_sums - 1) > ROW_SUM_TOLERANCE
-    if off.any():
-        token = int(np.argmax(off))
-        raise ValueError(
-            f"sample {sample}: attention of token {token} sums to {row_sums[token]:.4g}, not 1 (were frames "
-            "dropped without renormalising?); pass renormalize=True to rescale rows to sum to 1"
-        )
-    return matrix
+    if (row_sums == 0).any():
+        raise ValueError(f"sample {sample}: token {int(np.argmin(row_sums))} has no attention mass")
+    return matrix / row_sums[:, None]
 
 
 def _checked_spans(spans: Sequence[Span] | None, n_tokens: int, n_frames: int, sample: int) -> np.ndarray:
@@ -192,20 +196,17 @@ def compute_attention_alignment(
     spans: Sequence[Sequence[Span] | None] | None = None,
     *,
     window: int | None = None,
-    renormalize: bool = False,
 ) -> dict:
     """Score how diagonal, clustered and (with gold spans) correct gloss-to-frame cross-attention is.
 
     Args:
-        attentions: per sample, the cross-attention matrix ``(n_tokens, n_frames)``: predicted gloss tokens
-            (BOS/EOS rows already removed) by real frames (padding removed), averaged over heads. Rows are
-            attention distributions, so each must sum to 1 within :data:`ROW_SUM_TOLERANCE`.
+        attentions: per sample, a non-negative map ``(n_tokens, n_frames)``: predicted gloss tokens (BOS/EOS
+            rows already removed) by real frames (padding removed), e.g. the cross-attention averaged over
+            heads or an attribution map. Each row is divided by its sum before scoring.
         spans: optional gold gloss spans per sample, one ``(start, end)`` frame range per token, end
             exclusive, on the matrix's frame axis. Either for every sample or ``None``.
         window: width in frames of the cluster window; by default ``ceil(n_frames / n_tokens)`` per sample,
             the share of the video each gloss would get if glosses were signed back to back.
-        renormalize: rescale every row to sum to 1 instead of rejecting rows that do not (for matrices
-            whose frame axis was cut, e.g. padding dropped from attention that was not masked).
 
     Scores (each an average over the samples, pairs or tokens it is defined for):
 
@@ -224,7 +225,9 @@ def compute_attention_alignment(
       i.e. whose best window holds at least half of the mass above chance. (A plain "half the mass in one
       window" would call uniform attention clustered whenever the window spans half the video.)
     * ``gold_peak_accuracy`` / ``gold_centroid_accuracy``: share of tokens whose argmax frame / centroid
-      lies in the token's gold span (the centroid counts as inside when its nearest frame does);
+      lies in the token's gold span (the centroid counts as inside when its nearest frame does; a peak tied
+      over several frames counts the share of them inside); ``gold_peak_accuracy_1frame``: the same peak
+      within one frame of the span (a frame of tolerance for boundaries drawn a frame early or late);
       ``gold_span_mass``: mean attention mass inside the gold span. Only present when spans are given.
 
     Returns:
@@ -236,7 +239,7 @@ def compute_attention_alignment(
 
     Raises:
         ValueError: no samples; a matrix that is not 2-D, has no frames, holds NaN/inf or negative values,
-            or whose rows do not sum to 1; spans given for some samples only, not one per token, empty or
+            or has a row with no mass; spans given for some samples only, not one per token, empty or
             outside the matrix; ``window`` < 1. Messages name the sample index.
     """
     require_samples(attentions, "attention matrices")
@@ -247,7 +250,7 @@ def compute_attention_alignment(
 
     by_length: defaultdict[int, _Totals] = defaultdict(_Totals)
     for sample, attention in enumerate(attentions):
-        matrix = _checked_attention(attention, sample, renormalize)
+        matrix = _checked_attention(attention, sample)
         gold = None if spans is None else _checked_spans(spans[sample], *matrix.shape, sample)
         by_length[matrix.shape[0]] += _sample_totals(matrix, gold, window)
 

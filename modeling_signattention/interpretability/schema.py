@@ -77,6 +77,11 @@ ALIGNMENT_SCORES = {
         "share of glosses whose cross-attention peak lies inside the frames where the gloss is signed",
         percent=True,
     ),
+    "gold_peak_accuracy_1frame": Score(
+        "attention peak within 1 frame of the true span",
+        "the same, counting a peak one frame before or after the span as inside",
+        percent=True,
+    ),
     "gold_centroid_accuracy": Score(
         "attention centroid inside the true span",
         "share of glosses whose cross-attention centroid lies inside the frames where the gloss is signed",
@@ -120,6 +125,45 @@ FIGURE_CAPTIONS = {
     "encoder_self_attention.png": "One sentence: encoder self-attention",
     "contributions_correct.png": "Video vs previous tokens per decoding step (exactly translated sentences)",
     "contributions_all.png": "Video vs previous tokens per decoding step (all predictions)",
+    "best_method_seen.png": "Best attribution method on a sentence seen in training (gold spans boxed in red)",
+    "best_method_unseen.png": "Best attribution method on a sentence never seen in training (gold spans boxed)",
+}
+
+# interpretability.json ``attribution`` (method -> scores) and ``baselines`` (``interpretability.leaderboard``).
+ATTRIBUTION_SCORES = {
+    "gold_peak_accuracy": Score(
+        "peak inside the gold span",
+        "share of matched glosses whose map peak lies inside the frames where the gloss is signed",
+        percent=True,
+    ),
+    "gold_peak_accuracy_1frame": Score(
+        "peak within 1 frame of the span",
+        "the same, counting a peak one frame before or after the span as inside",
+        percent=True,
+    ),
+    "gold_span_mass": Score(
+        "mass inside the gold span", "mean share of the map's mass on the gloss's frames"
+    ),
+    "deletion_drop_10": Score(
+        "log p drop, top 10 % frames removed",
+        "mean drop in log p(gloss) when the 10 % of frames the map ranks highest are removed (no gold needed)",
+    ),
+    "deletion_drop_20": Score(
+        "log p drop, top 20 % frames removed",
+        "mean drop in log p(gloss) when the 20 % of frames the map ranks highest are removed",
+    ),
+    "timestamp_mean_iou": Score(
+        "time stamp IoU",
+        "mean IoU of the map's half-maximum span with the gold span",
+    ),
+    "timestamp_boundary_error": Score(
+        "time stamp boundary error (frames)",
+        "mean distance in model frames between the map's span boundaries and the gold ones",
+    ),
+}
+BASELINE_LABELS = {
+    "uniform": "uniform (every frame alike; its deletion order is a random order)",
+    "diagonal_prior": "diagonal prior (gloss k of n at the centre of the k-th n-th; never looks at the model)",
 }
 
 

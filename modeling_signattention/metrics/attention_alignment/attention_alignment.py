@@ -31,16 +31,16 @@ score is also reported per sentence length, as the paper finds alignment fading 
 
 _KWARGS_DESCRIPTION = """
 Args:
-    predictions (list of 2-D float arrays): per sample, cross-attention (n_tokens, n_frames), predicted gloss
-        tokens without BOS/EOS by real frames, averaged over heads; rows sum to 1.
+    predictions (list of 2-D float arrays): per sample, a non-negative map (n_tokens, n_frames), predicted gloss
+        tokens without BOS/EOS by real frames: cross-attention or any attribution map; each row is divided by
+        its sum before scoring.
     references (list of lists of (start, end), optional): gold frame span per token, end exclusive. Omit
         them (or pass None for every sample) to skip the gold scores.
     window (int, optional): cluster window width in frames; default ceil(n_frames / n_tokens) per sample.
-    renormalize (bool): rescale rows to sum to 1 instead of rejecting them. Default False.
 Returns:
     num_samples, num_tokens, diagonality, diagonality_num_samples, diagonality_num_excluded, monotonicity,
     monotonicity_num_pairs, cluster_score, cluster_fraction, cluster_num_tokens, cluster_num_excluded,
-    (with references) gold_peak_accuracy, gold_centroid_accuracy, gold_span_mass, and by_length: the same
+    (with references) gold_peak_accuracy, gold_peak_accuracy_1frame, gold_centroid_accuracy, gold_span_mass, and by_length: the same
     per number of tokens. Undefined scores are None, never 0.
 Examples:
     >>> alignment = evaluate.load("modeling_signattention/metrics/attention_alignment")
@@ -80,7 +80,6 @@ class AttentionAlignment(evaluate.Metric):
         predictions: list[list[list[float]]],
         references: list[list[list[int]] | None],
         window: int | None = None,
-        renormalize: bool = False,
     ) -> dict:
         spans = None if all(sample_spans is None for sample_spans in references) else references
-        return compute_attention_alignment(predictions, spans, window=window, renormalize=renormalize)
+        return compute_attention_alignment(predictions, spans, window=window)

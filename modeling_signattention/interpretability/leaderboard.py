@@ -1,0 +1,247 @@
+"""Can the attention be trusted? Every attribution method and both baselines, scored on the same glosses.
+
+For one evaluation split and the model's decoded glosses this computes, per method (:data:`attribution.METHODS`)
+and per baseline (:data:`baselines.BASELINES`):
+
+* the gold scores of :func:`alignment.compute_attention_alignment` (peak inside the gold span, with one frame of
+  tolerance, centroid, mass inside) on every predicted gloss that the WER alignment matches to a reference gloss
+  (a hit, :func:`matching.matched_glosses`), not only on exactly translated sentences;
+* the deletion faithfulness drops (:mod:`faithfulness`), on every predicted gloss, no gold needed;
+* time-stamp accuracy of the map's half-maximum spans (:mod:`timestamps`);
+* all of it again on the clips whose sentence occurs in training (``seen``) and on the others (``unseen``).
+
+The best method is the one with the highest gold peak accuracy (the highest 10 % deletion drop where no gold span
+exists); it is what a page should show, with its measured accuracy.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .alignment import compute_attention_alignment
+from .attribution import GRADIENT_METHODS, METHODS, articulator_maps, check_method, clip_batches
+from .baselines import BASELINES, baseline_maps
+from .decoding import spans_to_model_frames
+from .faithfulness import FRACTIONS, deletion_drops_clips, drop_key, summarise_drops
+from .matching import matched_glosses
+from .timestamps import map_to_spans, timestamp_accuracy
+
+GOLD_SCORES = ("gold_peak_accuracy", "gold_peak_accuracy_1frame", "gold_centroid_accuracy", "gold_span_mass")
+SUBSETS = ("seen", "unseen")
+
+
+@dataclass
+class GoldGlosses:
+    """Per clip: the map rows (predicted glosses) that hit a reference gloss, and that gloss's gold span."""
+
+    rows: list[list[int]]
+    spans: list[list[tuple[int, int]]]
+
+    @property
+    def num_glosses(self) -> int:
+        return sum(len(rows) for rows in self.rows)
+
+
+def gold_glosses(
+    predictions: Sequence[Sequence[str]],
+    references: Sequence[Sequence[str]],
+    reference_spans: Sequence[np.ndarray],
+    num_frames: Sequence[int],
+    sample_rate: int,
+) -> GoldGlosses:
+    """Hits of each clip's WER alignment with the hit reference gloss's span on the model's frames.
+
+    A clip without gold spans (real data) contributes no gloss; spans for a different number of glosses than the
+    reference has are an error naming the clip.
+    """
+    rows, spans = [], []
+    for clip, (predicted, reference, clip_spans, frames) in enumerate(
+        zip(predictions, references, reference_spans, num_frames, strict=True)
+    ):
+        clip_spans = np.asarray(clip_spans).reshape(-1, 2)
+        if len(clip_spans) == 0:
+            rows.append([])
+            spans.append([])
+            continue
+        if len(clip_spans) != len(reference):
+            raise ValueError(
+                f"clip {clip}: {len(clip_spans)} gold spans for {len(reference)} reference glosses"
+            )
+        model_spans = spans_to_model_frames(clip_spans.tolist(), sample_rate, frames)
+        pairs = matched_glosses(list(predicted), list(reference))
+        rows.append([hyp for hyp, _ in pairs])
+        spans.append([model_spans[ref] for _, ref in pairs])
+    return GoldGlosses(rows, spans)
+
+
+def score_maps(
+    maps: Sequence[np.ndarray], gold: GoldGlosses, drops: Sequence[np.ndarray] | None, indices: Sequence[int]
+) -> dict[str, Any]:
+    """Gold, deletion and time-stamp scores of the clips ``indices`` (``None`` where there is nothing to score)."""
+    with_gold = [i for i in indices if gold.rows[i]]
+    scores: dict[str, Any] = {
+        "num_clips": len(indices),
+        "num_gold_glosses": sum(len(gold.rows[i]) for i in indices),
+    }
+    if with_gold:
+        alignment = compute_attention_alignment(
+            [maps[i][gold.rows[i]] for i in with_gold], [gold.spans[i] for i in with_gold]
+        )
+        scores.update({name: alignment[name] for name in GOLD_SCORES})
+        predicted = [map_to_spans(maps[i][gold.rows[i]], f"clip {i}") for i in with_gold]
+        scores.update(timestamp_accuracy(predicted, [gold.spans[i] for i in with_gold]))
+    else:
+        scores.update({name: None for name in GOLD_SCORES})
+        scores.update(timestamp_accuracy([], []))
+    if drops is not None:
+        scores.update(summarise_drops([drops[i] for i in indices]))
+    return scores
+
+
+def score_with_subsets(
+    maps: Sequence[np.ndarray], gold: GoldGlosses, drops: Sequence[np.ndarray] | None, seen: Sequence[bool]
+) -> dict[str, Any]:
+    """:func:`score_maps` on all clips, then on the seen and unseen sentences."""
+    everything = list(range(len(maps)))
+    scores = score_maps(maps, gold, drops, everything)
+    scores["seen"] = score_maps(maps, gold, drops, [i for i in everything if seen[i]])
+    scores["unseen"] = score_maps(maps, gold, drops, [i for i in everything if not seen[i]])
+    return scores
+
+
+@dataclass
+class TrustResult:
+    """The scores (JSON-ready apart from ``None``) and the maps they were computed from, per method and baseline."""
+
+    scores: dict[str, Any]
+    maps: dict[str, list[np.ndarray]] = field(default_factory=dict)
+
+
+def best_method(attribution: dict[str, dict[str, Any]]) -> tuple[str | None, str]:
+    """The method to show, and the score that picked it: gold peak accuracy where measured, else deletion drop."""
+    for score in ("gold_peak_accuracy", drop_key(FRACTIONS[0])):
+        measured = {name: s[score] for name, s in attribution.items() if s.get(score) is not None}
+        if measured:
+            return max(measured, key=measured.get), score
+    return None, "no data"
+
+
+def trust_scores(
+    model: Any,
+    feature_extractor: Any,
+    poses: Sequence[Any],
+    token_ids: Sequence[Sequence[int]],
+    predictions: Sequence[Sequence[str]],
+    references: Sequence[Sequence[str]],
+    reference_spans: Sequence[np.ndarray],
+    seen: Sequence[bool],
+    *,
+    methods: Sequence[str] = METHODS,
+    clip_ids: Sequence[str] | None = None,
+    input_components: Sequence[str] | None = None,
+    batch_size: int = 64,
+    progress: bool = False,
+    options: dict[str, dict[str, Any]] | None = None,
+) -> TrustResult:
+    """Score every method and baseline on the given clips (non-empty predictions; see the module docstring).
+
+    ``options`` maps a method name to keyword options of its function (e.g. ``{"occlusion": {"window": 5}}``).
+    """
+    for method in methods:
+        check_method(method)
+    if (
+        not len(poses)
+        == len(token_ids)
+        == len(predictions)
+        == len(references)
+        == len(reference_spans)
+        == len(seen)
+    ):
+        raise ValueError("poses, token ids, predictions, references, spans and seen flags differ in length")
+    empty = [i for i, ids in enumerate(token_ids) if len(ids) == 0]
+    if empty:
+        name = clip_ids[empty[0]] if clip_ids is not None else empty[0]
+        raise ValueError(f"clip {name!r}: empty prediction; leave empty predictions out (and count them)")
+    options = options or {}
+    common = {"clip_ids": clip_ids, "input_components": input_components, "batch_size": batch_size}
+
+    maps: dict[str, list[np.ndarray]] = {}
+    seconds: dict[str, float] = {}
+    articulators: dict[str, dict[str, float]] = {}
+    for method in methods:
+        started = time.perf_counter()
+        method_maps: list[np.ndarray] = [np.empty(0)] * len(poses)
+        parts: dict[str, float] = {}
+        for indices, batch, sequences, names in clip_batches(
+            model,
+            feature_extractor,
+            poses,
+            token_ids,
+            **common,
+            description=f"attribution: {method}" if progress else None,
+        ):
+            if method in GRADIENT_METHODS:
+                by_part = articulator_maps(
+                    method, model, batch, sequences, clip_ids=names, **options.get(method, {})
+                )
+                results = [sum(clip.values()) for clip in by_part]
+                for clip in by_part:
+                    for part, part_map in clip.items():
+                        parts[part] = parts.get(part, 0.0) + float(part_map.sum())
+            else:
+                results = check_method(method)(
+                    model, batch, sequences, clip_ids=names, **options.get(method, {})
+                )
+            for index, clip_map in zip(indices, results, strict=True):
+                method_maps[index] = clip_map
+        seconds[method] = time.perf_counter() - started
+        maps[method] = method_maps
+        if parts:
+            total = sum(parts.values())
+            articulators[method] = {part: value / total for part, value in parts.items()}
+
+    shapes = [clip_map.shape for clip_map in next(iter(maps.values()))] if maps else []
+    if not shapes:
+        shapes = [(len(ids), 0) for ids in token_ids]
+    for name in BASELINES:
+        maps[name] = baseline_maps(name, shapes)
+
+    num_frames = [shape[1] for shape in shapes]
+    gold = gold_glosses(predictions, references, reference_spans, num_frames, feature_extractor.sample_rate)
+    scores: dict[str, dict[str, Any]] = {}
+    for name, name_maps in maps.items():
+        drops = deletion_drops_clips(model, feature_extractor, poses, token_ids, name_maps, **common)
+        scores[name] = score_with_subsets(name_maps, gold, drops, seen)
+    attribution = {method: scores[method] | {"seconds": seconds[method]} for method in methods}
+    for method, shares in articulators.items():
+        attribution[method]["articulator_share"] = shares
+    chosen, chosen_by = best_method(attribution)
+    return TrustResult(
+        scores={
+            "num_clips": len(poses),
+            "num_glosses": sum(len(ids) for ids in token_ids),
+            "num_gold_glosses": gold.num_glosses,
+            "attribution": attribution,
+            "baselines": {name: scores[name] for name in BASELINES},
+            "best_method": chosen,
+            "best_method_chosen_by": chosen_by,
+        },
+        maps=maps,
+    )
+
+
+__all__ = [
+    "GOLD_SCORES",
+    "GoldGlosses",
+    "TrustResult",
+    "best_method",
+    "gold_glosses",
+    "score_maps",
+    "score_with_subsets",
+    "trust_scores",
+]
