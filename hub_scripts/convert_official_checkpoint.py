@@ -22,6 +22,7 @@ from modeling_signattention import (
     SignAttentionConfig,
     SignAttentionFeatureExtractor,
     SignAttentionForConditionalGeneration,
+    save_pipeline,
 )
 from modeling_signattention.configuration_signattention import BODY_AND_HANDS, HOLISTIC_COMPONENTS, num_points
 from modeling_signattention.tokenization_signattention import SPECIAL_TOKENS, gloss_tokenizer_from_vocabulary
@@ -163,18 +164,16 @@ def convert(
     model = SignAttentionForConditionalGeneration(config)
     model.load_state_dict(convert_state_dict(state, config), strict=True)
     output_dir.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(output_dir)
-    gloss_tokenizer_from_vocabulary(vocab, model_max_length=config.max_target_positions).save_pretrained(
-        output_dir
-    )
-    SignAttentionFeatureExtractor(
+    tokenizer = gloss_tokenizer_from_vocabulary(vocab, model_max_length=config.max_target_positions)
+    feature_extractor = SignAttentionFeatureExtractor(
         landmark_components=config.landmark_components,
         num_coordinates=config.num_coordinates,
         sample_rate=sample_rate,
         max_frames=config.max_source_positions,
         normalize=not raw_coordinates,
         fill_missing=not raw_coordinates,
-    ).save_pretrained(output_dir)
+    )
+    save_pipeline(model, tokenizer, feature_extractor, output_dir)
     return output_dir
 
 

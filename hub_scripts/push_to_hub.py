@@ -5,9 +5,10 @@ Model (the default)::
     python -m hub_scripts.push_to_hub --model-dir outputs/reproduce/si/model --repo-id OWNER/NAME \\
         [--dataset-id OWNER/DATASET] [--private] [--revision BRANCH] [--dry-run --local-dir DIR]
 
-  The folder holds what ``save_pretrained`` wrote (weights, config with ``auto_map``, the custom-code files,
-  tokenizer, ``preprocessor_config.json``), the model card as ``README.md`` rendered from the run's
-  ``eval_results.json`` / ``interpretability.json`` (see ``hub_scripts.model_card``), those two JSON files,
+  The folder holds what ``save_pipeline`` wrote (weights, config with ``auto_map`` and ``custom_pipelines``,
+  the custom-code files including the pipeline's, tokenizer, ``preprocessor_config.json``), the model card as
+  ``README.md`` rendered from the run's ``eval_results.json`` / ``interpretability.json`` (see
+  ``hub_scripts.model_card``), those two JSON files,
   ``report.html`` and the run's PNG figures under ``figures/``. A missing required file stops it, named.
 
 Dataset::
@@ -56,6 +57,7 @@ MODEL_FILES = (
     "configuration_signattention.py",
     "modeling_signattention.py",
     "feature_extraction_signattention.py",
+    "pipeline_signattention.py",
     "tokenizer.json",
     "tokenizer_config.json",
     "preprocessor_config.json",

@@ -426,6 +426,8 @@ def train(options: TrainOptions) -> dict[str, Any]:
     from transformers import set_seed
     from transformers.trainer_utils import get_last_checkpoint
 
+    from modeling_signattention import save_pipeline
+
     if options.output_mode not in OUTPUT_MODES:
         raise ValueError(f"output_mode must be one of {OUTPUT_MODES}, got {options.output_mode!r}")
     warn_single_cpu_process()
@@ -491,7 +493,8 @@ def train(options: TrainOptions) -> dict[str, Any]:
     results = score_on_test(trainer, options, feature_extractor, tokenizer, splits["test"], metadata)
     results["train_seconds"] = train_metrics["train_runtime"]
     results["train_samples_per_second"] = train_metrics["train_samples_per_second"]
-    feature_extractor.save_pretrained(model_dir)
+    # tokenizer and feature extractor next to the best model, and the pipeline the Hub way
+    save_pipeline(trainer.model, tokenizer, feature_extractor, model_dir)
     write_json(output_dir / "training_log.json", {"log_history": trainer.state.log_history})
     write_json(model_dir / "eval_results.json", results)
     print(
@@ -512,6 +515,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     results = train(parse_args(argv))
     if results:  # the main process
         print(json.dumps(results, ensure_ascii=False, indent=2))
+    if torch.distributed.is_initialized():
+        # The other processes wait for the main one's test evaluation, then all leave together: a process that
+        # exits while the process group lives aborts (SIGABRT), and torchrun then kills the main process mid-write.
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
     return results
 
 

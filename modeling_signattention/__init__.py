@@ -8,6 +8,7 @@ Importing the package does two registrations:
 """
 
 from transformers import AutoConfig, AutoFeatureExtractor, AutoModel, AutoModelForSeq2SeqLM
+from transformers.pipelines import PIPELINE_REGISTRY
 
 from .configuration_signattention import SignAttentionConfig
 from .feature_extraction_signattention import SignAttentionFeatureExtractor
@@ -16,6 +17,7 @@ from .modeling_signattention import (
     SignAttentionModel,
     SignAttentionPreTrainedModel,
 )
+from .pipeline_signattention import TASK, SignLanguageTranslationPipeline, save_pipeline
 from .tokenization_signattention import build_gloss_tokenizer
 
 AutoConfig.register(SignAttentionConfig.model_type, SignAttentionConfig, exist_ok=True)
@@ -27,6 +29,9 @@ SignAttentionConfig.register_for_auto_class()
 SignAttentionModel.register_for_auto_class("AutoModel")
 SignAttentionForConditionalGeneration.register_for_auto_class("AutoModelForSeq2SeqLM")
 SignAttentionFeatureExtractor.register_for_auto_class("AutoFeatureExtractor")
+PIPELINE_REGISTRY.register_pipeline(
+    TASK, pipeline_class=SignLanguageTranslationPipeline, pt_model=AutoModelForSeq2SeqLM, type="multimodal"
+)
 
 __all__ = [
     "SignAttentionConfig",
@@ -34,5 +39,7 @@ __all__ = [
     "SignAttentionPreTrainedModel",
     "SignAttentionModel",
     "SignAttentionForConditionalGeneration",
+    "SignLanguageTranslationPipeline",
     "build_gloss_tokenizer",
+    "save_pipeline",
 ]

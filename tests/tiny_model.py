@@ -9,6 +9,9 @@ itself, so its format is the real one) a figure in ``RUN/interpretability/`` and
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import textwrap
 from pathlib import Path
 
@@ -23,6 +26,7 @@ from modeling_signattention import (
     SignAttentionFeatureExtractor,
     SignAttentionForConditionalGeneration,
     build_gloss_tokenizer,
+    save_pipeline,
 )
 from modeling_signattention.interpretability import translate_with_attention
 
@@ -72,6 +76,29 @@ BLOCK_PROJECT = textwrap.dedent(
 )
 
 
+def run_without_project(code: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
+    """Run ``code`` in a fresh offline Python process where the project cannot be imported (``BLOCK_PROJECT``
+    first); remote code is cached under ``cwd``, not in the user's cache. Fails the test with its stderr."""
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "HF_HOME": str(cwd / "hf_home"),
+        "PYTHONPATH": "",
+    }
+    completed = subprocess.run(
+        [sys.executable, "-c", BLOCK_PROJECT + code],
+        cwd=cwd,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert completed.returncode == 0, completed.stderr[-3000:]
+    return completed
+
+
 def save_tiny_model(model_dir: Path) -> None:
     """Random weights, a vocabulary of real GSL glosses; decodes exactly ``MAX_GLOSSES`` glosses per clip.
 
@@ -85,9 +112,7 @@ def save_tiny_model(model_dir: Path) -> None:
     with torch.no_grad():
         model.lm_head.bias[config.eos_token_id] = -1e4
     model.generation_config.max_length = MAX_GLOSSES + 1  # + the decoder start token
-    model.save_pretrained(model_dir)
-    tokenizer.save_pretrained(model_dir)
-    SignAttentionFeatureExtractor().save_pretrained(model_dir)
+    save_pipeline(model, tokenizer, SignAttentionFeatureExtractor(), model_dir)
 
 
 def interpretability_scores(model_dir: Path) -> dict:
