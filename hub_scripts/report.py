@@ -283,6 +283,8 @@ def settings_section(output_dir: Path, settings: dict[str, dict[str, Any]]) -> s
         ],
         ["<td>test WER</td>"] + [_cell(results[name].get("wer"), percent=True) for name in settings],
         ["<td>test sentences</td>"] + [_cell(results[name].get("num_sentences")) for name in settings],
+        ["<td>WER on 300 fresh random sentences of training glosses (reads signs?)</td>"]
+        + [_cell(entry.get("fresh_sentence_wer"), percent=True) for entry in settings.values()],
         ["<td>exactly translated</td>"]
         + [_cell(scores[name].get("sentence_accuracy"), percent=True) for name in settings],
         ["<td>gold alignment accuracy (peak in true span)</td>"]

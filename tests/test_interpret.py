@@ -161,6 +161,7 @@ def test_settings_report_puts_the_settings_side_by_side(tmp_path):
             json.dumps({**results, "wer": wer}), encoding="utf-8"
         )
     entry = {"description": "what it measures", "epochs": 3, "seconds": 90.0, "recombination": None}
+    entry["fresh_sentence_wer"] = 0.9876
     settings = {
         "si": {**entry, "dir": "si", "config": "si"},
         "sd": {**entry, "dir": "sd", "config": "sd", "recombination": {"clips": 8000, "method": "random"}},
@@ -169,6 +170,7 @@ def test_settings_report_puts_the_settings_side_by_side(tmp_path):
     report = write_report(tmp_path).read_text(encoding="utf-8")
     table = report[report.index("Settings side by side") : report.index("Setting si:")]
     assert "2.52%" in table and "43.21%" in table and "8,000 random recombined" in table
+    assert table.count("98.76%") == 2
     assert report.index("Setting si:") < report.index("Setting sd:")
     assert report.count("<h3>Recognition</h3>") == 2  # each run's sections, one level below its setting
     # memorization, exact sentences and gold alignment: not analysed, said so
@@ -185,6 +187,8 @@ def test_reproduce_quick_end_to_end(tmp_path, capsys):
     assert index["paper_setting"] == "si" and list(index["settings"]) == ["si", "sd"]
     sd = index["settings"]["sd"]
     assert sd["dir"] == "sd" and sd["recombination"] == {"clips": 60, "method": "random"}
+    # The reading check ran on fresh random sentences; 10 quick epochs read next to nothing.
+    assert all(0.5 <= entry["fresh_sentence_wer"] <= 2.0 for entry in index["settings"].values())
     for name in ("si", "sd"):
         run = tmp_path / name
         results = json.loads((run / "eval_results.json").read_text(encoding="utf-8"))

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 # The files of a run folder that readers look up by name (``hub_scripts.reproduce`` lays them out), and the
 # index of a reproduce output with several settings, one run folder each: {"paper_setting": name, "settings":
-# {name: {"dir", "config", "recombination", "description", "epochs", "wer", ...}}}.
+# {name: {"dir", "config", "recombination", "description", "epochs", "wer", "fresh_sentence_wer", ...}}}.
 EVAL_RESULTS_FILE = "eval_results.json"
 INTERPRETABILITY_FILE = "interpretability.json"
 SETTINGS_FILE = "settings.json"
