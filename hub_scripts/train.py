@@ -515,6 +515,11 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     results = train(parse_args(argv))
     if results:  # the main process
         print(json.dumps(results, ensure_ascii=False, indent=2))
+    if torch.distributed.is_initialized():
+        # The other processes wait for the main one's test evaluation, then all leave together: a process that
+        # exits while the process group lives aborts (SIGABRT), and torchrun then kills the main process mid-write.
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
     return results
 
 

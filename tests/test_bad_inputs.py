@@ -19,6 +19,7 @@ import pytest
 import torch
 from pose_format import Pose
 from test_space import app, model_dir  # noqa: F401  (fixtures: the Space app module with a tiny model)
+from transformers import pipeline
 
 from dataset_builder import EXAMPLE_VIDEO, pose_io
 from dataset_builder.build import build_dataset
@@ -27,13 +28,18 @@ from dataset_builder.gsl import load_split
 from dataset_builder.landmarks import LANDMARK_SETS
 from dataset_builder.loading import PoseSplit
 from hub_scripts.evaluate import evaluate_split
-from modeling_signattention import SignAttentionFeatureExtractor, SignAttentionForConditionalGeneration
+from modeling_signattention import (
+    SignAttentionFeatureExtractor,
+    SignAttentionForConditionalGeneration,
+    SignLanguageTranslationPipeline,
+)
 from modeling_signattention import feature_extraction_signattention as feature_extraction
 from modeling_signattention.loading import load_pretrained
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HOLISTIC_POSE = FIXTURES / "holistic_example.pose"  # pose-format's own Holistic file, 320x240, 97 frames
 VIDEO = EXAMPLE_VIDEO  # 58 frames, 540x720
+TASK = "sign-language-translation"
 
 
 @pytest.fixture(scope="module")
@@ -68,6 +74,7 @@ def test_one_pose_gives_identical_features_through_every_entry_point(
     pose_files,
     builder_rows,
     app: ModuleType,  # noqa: F811
+    model_dir,  # noqa: F811
     tmp_path,
     monkeypatch,
 ):
@@ -88,7 +95,7 @@ def test_one_pose_gives_identical_features_through_every_entry_point(
         ".npy path": extractor(npy),
         "builder row": extractor(builder_rows[clip], input_components=body_hands),
     }
-    seen = []  # the Space's own call, spied on while it translates the file
+    seen = []  # the calls the Space and the pipeline make, spied on while they translate the file
     original_call = type(extractor).__call__
     monkeypatch.setattr(
         type(extractor),
@@ -97,7 +104,10 @@ def test_one_pose_gives_identical_features_through_every_entry_point(
     )
     outputs = app.translate(str(path))
     assert outputs[0]["visible"] is False, outputs[0]
-    entry_points["Space"] = seen[0]
+    entry_points["Space"] = seen[-1]
+    translate = pipeline(TASK, model=str(model_dir), pipeline_class=SignLanguageTranslationPipeline)
+    assert translate(str(path))["glosses"]
+    entry_points["pipeline"] = seen[-1]
 
     assert reference.shape[1] == -(-len(landmarks) // extractor.sample_rate)
     for name, features in entry_points.items():
@@ -184,6 +194,15 @@ def test_broken_pose_file_is_named(tmp_path):
     broken.write_bytes(HOLISTIC_POSE.read_bytes()[:5000])
     with pytest.raises(ValueError, match=rf"{broken}: not a readable .pose file"):
         SignAttentionFeatureExtractor()([HOLISTIC_POSE, broken])
+
+
+def test_space_says_no_person_found_instead_of_translating(app: ModuleType, tmp_path):  # noqa: F811
+    clip = load_pose_file(HOLISTIC_POSE)
+    clip.landmarks[:, 11] = np.inf  # a body, but a left shoulder that is never finite
+    save_extracted(clip, tmp_path / "broken_shoulder.npy")
+    error, glosses = app.translate(str(tmp_path / "broken_shoulder.npy"))[:2]
+    assert error["visible"] is True and glosses == ""
+    assert "broken_shoulder.npy: no person found: the left shoulder" in error["value"]
 
 
 # -- the bad-input matrix: model.generate ----------------------------------------------------------------------------

@@ -246,6 +246,7 @@ def test_two_cpu_processes_share_the_data_and_count_each_sentence_once(dataset_d
         capture_output=True, text=True, env=env, timeout=300,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
+    assert "terminate called" not in run.stdout + run.stderr  # no process left with its process group alive
     ranks = [json.loads((tmp_path / f"rank{rank}.json").read_text()) for rank in (0, 1)]
     assert len(ranks[0]) == len(ranks[1]) == CLIPS_PER_SPLIT // 2
     assert sorted(ranks[0] + ranks[1]) == list(range(CLIPS_PER_SPLIT))
