@@ -196,7 +196,10 @@ def profile_one_step(name: str, step: Callable[[], None]) -> None:
         step()
     events = profiler.key_averages()
     total = sum(event.self_cpu_time_total for event in events)
-    print(f"    profile of one {name} step: {total / 1e3:.0f} ms CPU; top operators by self CPU time:")
+    # The profiler times with the wall clock: on a shared machine its milliseconds include waiting, its shares hold.
+    print(
+        f"    profile of one {name} step ({total / 1e3:.0f} ms in the profiler): top operators by self time:"
+    )
     for event in sorted(events, key=lambda e: e.self_cpu_time_total, reverse=True)[:12]:
         share = event.self_cpu_time_total / total
         print(
