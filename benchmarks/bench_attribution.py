@@ -20,9 +20,9 @@ from pathlib import Path
 import torch
 
 from dataset_builder.loading import dataset_metadata, load_pose_splits
-from hub_scripts.evaluate import load_model_dir
 from modeling_signattention.interpretability import translate_with_attention
 from modeling_signattention.interpretability.attribution import METHODS, attribute_clips
+from modeling_signattention.loading import load_pretrained
 
 GOAL_SECONDS = 180.0
 
@@ -47,7 +47,7 @@ def main() -> None:
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
-    model, feature_extractor, tokenizer = load_model_dir(args.model_dir)
+    model, feature_extractor, tokenizer = load_pretrained(args.model_dir)
     components = dataset_metadata(args.dataset_dir)["input_components"]
     data = load_pose_splits(args.dataset_dir, [args.split])[args.split]
     poses = data.poses[: args.max_samples] if args.max_samples else data.poses

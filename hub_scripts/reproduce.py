@@ -63,6 +63,7 @@ from hub_scripts.evaluate import evaluate_split, write_json
 from hub_scripts.interpret import interpret
 from hub_scripts.report import write_report, write_settings_report
 from hub_scripts.train import TrainOptions, train
+from modeling_signattention.interpretability.attribution import METHODS
 from modeling_signattention.interpretability.schema import (
     EVAL_RESULTS_FILE,
     INTERPRETABILITY_FILE,
@@ -70,6 +71,10 @@ from modeling_signattention.interpretability.schema import (
 )
 
 DEFAULT_OUTPUT_DIR = Path("outputs/reproduce")
+# Attribution methods the main job scores. Integrated gradients (a forward + backward pass per gloss and step) and
+# occlusion cost 350 s and 136 s on the 881 SI test clips (shared 2-core machine), more than the training budget
+# allows; `--methods` adds them (benchmarks/bench_attribution.py measures every method).
+MAIN_JOB_METHODS = ("attention", "value_norm", "rollout", "input_x_gradient")
 # --quick: a smoke run of about a minute. The builder keeps the first N clips of each split; with N = 60 the training
 # clips are the 15 police1 sentences, 4 repetitions by signer1, and 75 % of the test clips (signer3) sign one of
 # them, so even a briefly trained model recognises something. Batches of 8 make enough optimizer steps from so few
@@ -194,6 +199,7 @@ def reproduce(
     recombine: int | None = None,
     recombine_method: str = RECOMBINE_METHOD,
     quick: bool = False,
+    methods: Sequence[str] = MAIN_JOB_METHODS,
 ) -> dict[str, dict[str, Any]]:
     """Run every setting of ``configs`` into ``OUTPUT/<setting>``, then the top-level files (module docstring);
     return each setting's headline numbers. ``recombine`` (default: each setting's own) applies to every setting."""
@@ -228,6 +234,7 @@ def reproduce(
             clips,
             recombine_method,
             quick,
+            methods,
             require_recognition=setting.quick_recognises or not quick,
         )
         headlines[name] = {"description": setting.description, **headline}
@@ -266,6 +273,7 @@ def run_setting(
     recombine: int,
     recombine_method: str,
     quick: bool,
+    methods: Sequence[str],
     require_recognition: bool = True,
 ) -> tuple[dict[str, Any], list[str]]:
     """Every stage of one setting into ``run_dir``; return its headline numbers and what makes them not credible
@@ -312,7 +320,7 @@ def run_setting(
 
     stage(4, "interpretability: cross-attention, gold alignment, video vs previous tokens")
     mark = time.perf_counter()
-    scores = interpret(run_dir / "model", dataset_dir, run_dir / "interpretability")
+    scores = interpret(run_dir / "model", dataset_dir, run_dir / "interpretability", methods=methods)
     shutil.copy(run_dir / "interpretability" / INTERPRETABILITY_FILE, run_dir / INTERPRETABILITY_FILE)
     timings["interpretability"] = time.perf_counter() - mark
     timings["total"] = time.perf_counter() - started
@@ -418,6 +426,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--recombine-method", choices=RECOMBINATION_METHODS, default=RECOMBINE_METHOD)
     parser.add_argument(
         "--quick", action="store_true", help="a small subset, about a minute: checks the pipeline"
+    )
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        choices=METHODS,
+        default=list(MAIN_JOB_METHODS),
+        help=f"attribution methods to score (default: {' '.join(MAIN_JOB_METHODS)}; all: {' '.join(METHODS)})",
     )
     args = parser.parse_args(argv)
     try:

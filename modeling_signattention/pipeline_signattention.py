@@ -148,11 +148,22 @@ class SignLanguageTranslationPipeline(Pipeline):
     def postprocess(self, model_outputs: dict[str, Any]) -> dict[str, Any]:
         key = "text" if getattr(self.model.config, "output_mode", "gloss") == "text" else "glosses"
         return {
-            key: self.tokenizer.decode(model_outputs["sequences"][0], skip_special_tokens=True),
+            key: self.decode(model_outputs["sequences"][0]),
             "num_frames": int(model_outputs["num_frames"]),
             "frames_used": int(model_outputs["frames_used"]),
             "truncated": bool(model_outputs["truncated"]),
         }
+
+    def decode(self, sequence: Any) -> str:
+        """The predicted tokens up to end-of-sequence, without the decoder start token and padding. ``<unk>`` stays:
+        the model predicted a gloss it has no name for, and ``skip_special_tokens`` would drop it without a trace."""
+        config = self.model.config
+        ids = sequence.tolist()
+        if config.eos_token_id in ids:
+            ids = ids[: ids.index(config.eos_token_id)]
+        return self.tokenizer.decode(
+            [i for i in ids if i not in (config.decoder_start_token_id, config.pad_token_id)]
+        )
 
 
 def save_pipeline(model: Any, tokenizer: Any, feature_extractor: Any, save_directory: str | Path) -> None:

@@ -59,8 +59,14 @@ def hand_written(model_dir: Path, pose, **generate_kwargs) -> str:
     feature_extractor = SignAttentionFeatureExtractor.from_pretrained(model_dir)
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
     with torch.no_grad():
-        sequences = model.generate(**feature_extractor(pose), **generate_kwargs)
-    return tokenizer.batch_decode(sequences, skip_special_tokens=True)[0]
+        (sequence,) = model.generate(**feature_extractor(pose), **generate_kwargs).tolist()
+    return glosses_of(sequence, tokenizer)
+
+
+def glosses_of(sequence: list[int], tokenizer) -> str:
+    """Tokens after the decoder start, up to ``</s>``; ``<unk>`` kept (a predicted gloss with no name)."""
+    end = sequence.index(3) if 3 in sequence else len(sequence)
+    return " ".join(tokenizer.convert_ids_to_tokens(sequence[1:end]))
 
 
 def test_video_reader_gives_the_extractor_arrays(translator, video_landmarks: np.ndarray) -> None:

@@ -276,6 +276,10 @@ def test_pose_files_are_translated_and_drawn_as_skeletons(app: ModuleType) -> No
     assert heatmap.ndim == 3 and contribution.ndim == 3
     assert len(strip) == MAX_GLOSSES and all(image.shape[0] == app.STRIP_HEIGHT for image, _ in strip)
     assert "| monotonicity |" in scores
+    # the translation is the pipeline's: 97 frames, 1 in 3 read (frames 0, 3, ..., 96)
+    assert (
+        summary.startswith(f"{MAX_GLOSSES} glosses from 97 frames") and "the model read 33, 1 in 3" in summary
+    )
     # The tiny run scored no attribution method: the page says the map is unmeasured, not where glosses came from.
     assert "not measured" in trust and "hypothesis" in trust
 

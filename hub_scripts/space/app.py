@@ -44,7 +44,7 @@ from dataset_builder.extract import (
     open_video,
 )
 from dataset_builder.landmarks import HOLISTIC_COMPONENTS, component_slices
-from modeling_signattention import SignAttentionFeatureExtractor
+from modeling_signattention import TASK, SignAttentionFeatureExtractor, SignLanguageTranslationPipeline
 from modeling_signattention.interpretability import (
     Translation,
     compute_attention_alignment,
@@ -99,6 +99,9 @@ class LoadedModel:
     tokenizer: Any
     source: str
     training_results: dict[str, Any] | None  # eval_results.json of its training run, when it can be found
+    translator: (
+        Any  # pipeline("sign-language-translation") over the three above: what the page's glosses come from
+    )
 
 
 def model_source() -> str:
@@ -119,7 +122,16 @@ def load_model() -> LoadedModel:
         model, feature_extractor, tokenizer = load_pretrained(source)
     except OSError as error:  # not on the Hub, not cached while offline, or an incomplete folder
         raise UserFacingError(f"Cannot load the model {source}: {error}") from error
-    return LoadedModel(model, feature_extractor, tokenizer, source, read_training_results(source))
+    from transformers import pipeline
+
+    translator = pipeline(
+        TASK,
+        model=model,
+        tokenizer=tokenizer,
+        feature_extractor=feature_extractor,
+        pipeline_class=SignLanguageTranslationPipeline,
+    )
+    return LoadedModel(model, feature_extractor, tokenizer, source, read_training_results(source), translator)
 
 
 def read_training_results(source: str) -> dict[str, Any] | None:
@@ -414,11 +426,13 @@ def translate(upload: str | None, method: str = "attention") -> tuple:
         loaded = load_model()
         pose = read_clip(path, frame_limit(loaded.feature_extractor))
         try:
+            # the translation is the pipeline's; the maps below come from decoding again with the attentions
+            result = loaded.translator(pose.landmarks)
             (translation,) = translate_with_attention(
                 loaded.model, loaded.feature_extractor, loaded.tokenizer, [pose.landmarks]
             )
         except ValueError as error:  # the feature extractor refuses a clip without a usable body, by name
-            raise UserFacingError(f"{path.name}: {str(error).removeprefix('the pose: ')}") from error
+            raise UserFacingError(f"{path.name}: {str(error).rsplit('the pose: ', 1)[-1]}") from error
         if not translation.glosses:
             raise UserFacingError(f"The model predicted no glosses for {path.name}.")
         if method not in METHODS:
@@ -439,12 +453,12 @@ def translate(upload: str | None, method: str = "attention") -> tuple:
             *empty,
         )
     summary = (
-        f"{len(translation.glosses)} glosses from {len(pose.landmarks)} frames ({len(pose.landmarks) / pose.fps:.1f} s),"
-        " chosen among the model's GSL glosses whatever the clip shows (see *What it is not* above)"
+        f"{len(translation.glosses)} glosses from {result['num_frames']} frames ({result['num_frames'] / pose.fps:.1f} s;"
+        f" the model read {result['frames_used']}, 1 in {loaded.feature_extractor.sample_rate}), chosen among the model's GSL glosses whatever the clip shows (see *What it is not* above)"
     )
     return (
         gr.update(value="", visible=False),
-        translation.text,
+        result.get("glosses", result.get("text")),
         heatmap,
         strip,
         contribution,

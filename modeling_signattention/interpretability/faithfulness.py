@@ -105,8 +105,10 @@ def deletion_drops_clips(
     clip_ids: Sequence[str] | None = None,
     input_components: Sequence[str] | None = None,
     batch_size: int = 64,
+    description: str | None = None,
 ) -> list[np.ndarray]:
-    """:func:`deletion_drops` for many clips, in their order (batched by clip length, one seed for the ties)."""
+    """:func:`deletion_drops` for many clips, in their order (batched by clip length, one seed for the ties);
+    ``description`` shows a progress bar with that title."""
     if len(maps) != len(poses):
         raise ValueError(f"got {len(maps)} maps for {len(poses)} clips")
     rng = np.random.default_rng(seed)
@@ -119,6 +121,7 @@ def deletion_drops_clips(
         clip_ids=clip_ids,
         input_components=input_components,
         batch_size=batch_size,
+        description=description,
     ):
         drops = deletion_drops(
             model, batch, sequences, [maps[i] for i in indices], fractions=fractions, rng=rng, clip_ids=names

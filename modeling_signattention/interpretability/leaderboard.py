@@ -215,7 +215,15 @@ def trust_scores(
     gold = gold_glosses(predictions, references, reference_spans, num_frames, feature_extractor.sample_rate)
     scores: dict[str, dict[str, Any]] = {}
     for name, name_maps in maps.items():
-        drops = deletion_drops_clips(model, feature_extractor, poses, token_ids, name_maps, **common)
+        drops = deletion_drops_clips(
+            model,
+            feature_extractor,
+            poses,
+            token_ids,
+            name_maps,
+            **common,
+            description=f"deletion: {name}" if progress else None,
+        )
         scores[name] = score_with_subsets(name_maps, gold, drops, seen)
     attribution = {method: scores[method] | {"seconds": seconds[method]} for method in methods}
     for method, shares in articulators.items():
