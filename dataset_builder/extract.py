@@ -533,6 +533,15 @@ def extract_corpus(
                 progress.set_postfix_str(f"{len(summary.extracted) + len(summary.failed)}/{len(todo)} clips")
         except KeyboardInterrupt:
             summary.interrupted = True
+            # A worker may finish (atomically write) its clip between Ctrl-C and its result reaching us; the
+            # workers are gone by now, so what is on disk is final: count it, or the report says "not done" of a
+            # clip that a rerun will skip.
+            reported = set(summary.extracted) | set(summary.failed)
+            summary.extracted += [
+                output
+                for clip, output in todo
+                if output.exists() and output not in reported and clip not in reported
+            ]
     summary.write(output_dir / report_name(shard))
     return summary
 
