@@ -166,14 +166,17 @@ class SignLanguageTranslationPipeline(Pipeline):
         )
 
     def timestamp_reliability(self) -> dict | None:
-        """The model folder's :data:`TIMESTAMP_RELIABILITY_FILE` (local folder or Hub repository), or ``None``."""
+        """The model folder's :data:`TIMESTAMP_RELIABILITY_FILE` (local folder or Hub repository), or ``None``: also
+        for a model built in memory (no folder) or saved without it."""
         if not hasattr(self, "_timestamp_reliability"):
-            path = cached_file(
-                self.model.name_or_path,
-                TIMESTAMP_RELIABILITY_FILE,
-                _raise_exceptions_for_missing_entries=False,
-                _raise_exceptions_for_connection_errors=False,
-            )
+            path = None
+            if self.model.name_or_path:
+                path = cached_file(
+                    self.model.name_or_path,
+                    TIMESTAMP_RELIABILITY_FILE,
+                    _raise_exceptions_for_missing_entries=False,
+                    _raise_exceptions_for_connection_errors=False,
+                )
             self._timestamp_reliability = (
                 None if path is None else json.loads(Path(path).read_text(encoding="utf-8"))
             )
