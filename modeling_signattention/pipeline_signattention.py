@@ -132,7 +132,7 @@ class SignLanguageTranslationPipeline(Pipeline):
             key: self._timestamp_options[key] if value is None else value for key, value in given.items()
         }
         if not options["return_timestamps"]:
-            if options["timestamp_method"] is not None or options["fps"] is not None:
+            if given["timestamp_method"] is not None or given["fps"] is not None:
                 raise ValueError("timestamp_method and fps only apply with return_timestamps=True")
             return (
                 {"return_timestamps": False},

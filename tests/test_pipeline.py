@@ -415,7 +415,7 @@ def test_measured_accuracy_comes_from_the_model_folder(model_dir: Path, tmp_path
     assert info["method"] == "value_norm" and "its best is input_x_gradient" in info["method_chosen_by"]
 
 
-def test_timestamp_options_are_checked(translator) -> None:
+def test_timestamp_options_are_checked(translator, model_dir: Path) -> None:
     with pytest.raises(
         ValueError, match="unknown timestamp_method 'occlusion'.*attention, value_norm, rollout"
     ):
@@ -425,3 +425,16 @@ def test_timestamp_options_are_checked(translator) -> None:
     with pytest.raises(ValueError, match="fps must be a positive"):
         translator(str(POSE_FILE), return_timestamps=True, fps=0)
     assert set(translator(str(POSE_FILE))) == {"glosses", "num_frames", "frames_used", "truncated"}
+    # Given at construction, the options are the defaults of every call, which may switch them off.
+    with pytest.warns(UserWarning, match="not validated"):
+        stamping = pipeline(
+            TASK,
+            model=str(model_dir),
+            pipeline_class=SignLanguageTranslationPipeline,
+            return_timestamps=True,
+            timestamp_method="rollout",
+            fps=10.0,
+        )
+        info = stamping(str(POSE_FILE))["timestamp_info"]
+    assert (info["method"], info["fps"], info["fps_source"]) == ("rollout", 10.0, "the fps argument")
+    assert "chunks" not in stamping(str(POSE_FILE), return_timestamps=False)
