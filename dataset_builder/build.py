@@ -5,7 +5,7 @@ Command line::
     python -m dataset_builder.build --config si --source synthetic --output-dir data/gsl_si
     python -m dataset_builder.build --config sd --source gsl --gsl-root /data/GSL --output-dir data/gsl_sd
     python -m dataset_builder.build --config si --source poses --poses-dir poses/ --landmarks full ...
-    python -m dataset_builder.build --config sd --recombine 8000 --output-dir data/gsl_sd_recombined
+    python -m dataset_builder.build --config sd --recombine 32000 --isolated-signs 16000 --output-dir data/gsl_sd_recombined
 
 The folder loads offline with ``datasets.load_dataset(DIR)`` (splits train / validation / test, ``pose`` an
 ``Array3D``) and can be pushed to the Hub as is::
@@ -39,7 +39,7 @@ from dataset_builder.gsl import CONFIGS, SPLITS
 from dataset_builder.gsl_poses import SOURCES, GSLPoses, landmark_layout
 from dataset_builder.landmarks import LANDMARK_SETS
 from dataset_builder.loading import LANDMARKS_FILE
-from dataset_builder.synthetic import RECOMBINATION_METHODS
+from dataset_builder.synthetic import RECOMBINATION_METHODS, recombination_record
 
 REPORT_FILES = ("missing_clips.txt", "report.json")
 CARD_TEMPLATE = Path(__file__).with_name("dataset_card.md")  # Jinja, like the model card
@@ -62,6 +62,7 @@ def build_dataset(
     seed: int = 0,
     recombine: int = 0,
     recombine_method: str = "random",
+    isolated_signs: int = 0,
     cache_dir: str | Path | None = None,
     max_shard_size: str | int = "500MB",
     overwrite: bool = False,
@@ -72,7 +73,8 @@ def build_dataset(
     there (``gsl_pose_cache``) unless ``pose_cache`` says otherwise, so rebuilding never re-runs MediaPipe.
     An existing ``output_dir`` is an error unless ``overwrite``; it is only replaced once the new one is done.
     ``recombine`` (synthetic only) adds that many clips of novel sentences to the training split
-    (``dataset_builder.synthetic.recombined_clips``).
+    (``dataset_builder.synthetic.recombined_clips``), ``isolated_signs`` that many clips of one training gloss each
+    (``dataset_builder.synthetic.isolated_sign_clips``).
     """
     output_dir = Path(output_dir).absolute()
     if output_dir.exists() and not overwrite:
@@ -89,6 +91,7 @@ def build_dataset(
         seed=seed,
         recombine=recombine,
         recombine_method=recombine_method,
+        isolated_signs=isolated_signs,
         cache_dir=None if cache_dir is None else str(cache_dir),
     )
     staging = output_dir.with_name(f".{output_dir.name}.incomplete-{uuid.uuid4().hex[:8]}")
@@ -163,8 +166,10 @@ def _dataset_card(builder: GSLPoses, layout: dict) -> DatasetCard:
         card_data
     )
     card_data["landmarks"] = layout
-    if config.recombine:
-        card_data["recombination"] = {"clips": config.recombine, "method": config.recombine_method}
+    if config.recombine or config.isolated_signs:
+        card_data["recombination"] = recombination_record(
+            config.recombine, config.recombine_method, config.isolated_signs
+        )
     root = config.gsl_root if config.source == "gsl" else config.poses_dir
     return DatasetCard.from_template(
         card_data,
@@ -177,6 +182,7 @@ def _dataset_card(builder: GSLPoses, layout: dict) -> DatasetCard:
         limit=config.limit,
         recombine=config.recombine,
         recombine_method=config.recombine_method,
+        isolated_signs=config.isolated_signs,
         split_sizes=[(name, split.num_examples) for name, split in builder.info.splits.items()],
     )
 
@@ -206,6 +212,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="random",
         help="random: uniform glosses, corpus lengths; bigram: walks of the training bigram model",
     )
+    parser.add_argument(
+        "--isolated-signs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="synthetic: add N clips of one training gloss each (every gloss in turn) to the train split",
+    )
     parser.add_argument("--cache-dir", type=Path, help="datasets cache (default: the HF cache)")
     parser.add_argument("--max-shard-size", default="500MB", help="Parquet shard size (default: 500MB)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
@@ -224,6 +237,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed=args.seed,
             recombine=args.recombine,
             recombine_method=args.recombine_method,
+            isolated_signs=args.isolated_signs,
             cache_dir=args.cache_dir,
             max_shard_size=args.max_shard_size,
             overwrite=args.overwrite,

@@ -46,7 +46,12 @@ import numpy as np
 
 from dataset_builder.gsl import CONFIGS, GSL_DATA_DIR, SPLITS, GSLClip, load_split, read_annotations
 from dataset_builder.landmarks import HOLISTIC_COMPONENTS, LANDMARK_SETS, component_slices, num_points
-from dataset_builder.synthetic import RECOMBINATION_METHODS, SyntheticGSL, recombined_clips
+from dataset_builder.synthetic import (
+    RECOMBINATION_METHODS,
+    SyntheticGSL,
+    isolated_sign_clips,
+    recombined_clips,
+)
 
 # ``dataset_builder.extract`` is imported inside the methods that read real poses: it loads OpenCV and MediaPipe
 # (about 2 s, measured on the shared 2-core machine), which the synthetic source, the default and what every test
@@ -116,6 +121,9 @@ class GSLPosesConfig(datasets.BuilderConfig):
     recombine_method: str = (
         "random"  # how those sentences are made (dataset_builder.synthetic.RECOMBINATION_METHODS)
     )
+    isolated_signs: int = (
+        0  # synthetic only: add this many clips of one training gloss each to the training split
+    )
 
     def validate(self) -> None:
         """Clear errors for bad options, raised before any work starts."""
@@ -133,10 +141,15 @@ class GSLPosesConfig(datasets.BuilderConfig):
                 f"Unknown recombination method {self.recombine_method!r}; "
                 f"valid methods: {', '.join(RECOMBINATION_METHODS)}"
             )
-        if self.recombine and self.source != "synthetic":
+        if self.isolated_signs < 0:
             raise ValueError(
-                f"recombine needs the synthetic source (it renders new sentences), not {self.source!r}"
+                f"isolated_signs must be a non-negative number of clips, got {self.isolated_signs}"
             )
+        for option in ("recombine", "isolated_signs"):
+            if getattr(self, option) and self.source != "synthetic":
+                raise ValueError(
+                    f"{option} needs the synthetic source (it renders new clips), not {self.source!r}"
+                )
         if self.source in _SOURCE_FOLDERS:
             option, holds = _SOURCE_FOLDERS[self.source]
             folder = getattr(self, option)
@@ -208,9 +221,13 @@ class GSLPoses(datasets.GeneratorBasedBuilder):
 
     def _generate_examples(self, split: str, clips: list[GSLClip]) -> Iterator[tuple[str, dict]]:
         clips = clips[: self.config.limit]
-        if split == "train" and self.config.recombine:
-            config = self.config
-            clips = clips + recombined_clips(clips, config.recombine, config.recombine_method, config.seed)
+        config = self.config
+        if split == "train" and (config.recombine or config.isolated_signs):
+            clips = (
+                clips
+                + recombined_clips(clips, config.recombine, config.recombine_method, config.seed)
+                + isolated_sign_clips(clips, config.isolated_signs, config.seed)
+            )
         if self.config.source == "synthetic":
             yield from self._synthetic_examples(clips)
         else:

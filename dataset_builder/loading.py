@@ -136,7 +136,7 @@ def dataset_metadata(dataset_dir: str | Path) -> dict[str, Any]:
         "input_components": list(read_landmarks(dataset_dir)["components"]),
         "data_source": "unknown",
         "config": "unknown",
-        "recombination": None,  # or {"clips": N, "method": ...}: recombined training clips (--recombine)
+        "recombination": None,  # or synthetic.recombination_record: recombined sentences, isolated signs
     }
     card_path, report_path = dataset_dir / "README.md", dataset_dir / "report.json"
     if card_path.is_file():

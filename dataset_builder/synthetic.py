@@ -479,7 +479,16 @@ class SyntheticGSL:
 
 RECOMBINATION_METHODS = ("random", "bigram")
 RECOMBINED_SCENARIO = "recombined"
+ISOLATED_SCENARIO = "isolated"
 _START, _END = "<s>", "</s>"
+
+
+def recombination_record(clips: int, method: str, isolated_signs: int = 0) -> dict | None:
+    """How a dataset's extra training clips were made, as its card and ``hub_scripts.reproduce`` record it: None for
+    none, else ``{"clips": N, "method": ...}`` plus ``"isolated_signs": M`` when there are isolated signs."""
+    if not clips and not isolated_signs:
+        return None
+    return {"clips": clips, "method": method} | ({"isolated_signs": isolated_signs} if isolated_signs else {})
 
 
 def recombine_sentences(
@@ -570,11 +579,36 @@ def recombined_clips(
     their signers drawn at random; ids ``recombined/recombined_<signer>_rep1_sentences/sentences<NNNNN>`` (so the
     renderer finds the signer), no Greek text (text-mode training skips them)."""
     sentences = recombine_sentences([clip.glosses for clip in train_clips], count, method, seed)
+    return _signed_by_training_signers(sentences, train_clips, RECOMBINED_SCENARIO, seed, method)
+
+
+def isolated_sign_clips(train_clips: Sequence[GSLClip], count: int, seed: int = 0) -> list[GSLClip]:
+    """``count`` clips that each sign ONE gloss of ``train_clips``: the sorted vocabulary in turn (every gloss
+    ``count / V`` times, give or take one), each signed by one of their signers drawn at random; ids
+    ``isolated/isolated_<signer>_rep1_sentences/sentences<NNNNN>``, no Greek text.
+
+    Why: on sentences the model must learn at once what each sign looks like and where it is in the clip; isolated
+    signs teach the first alone, in short clips (``hub_scripts.train --isolated-sign-epochs`` trains on them first).
+    Measured on the sentence-disjoint SD split: see README, "Sentence-disjoint setting".
+    """
+    if count < 0:
+        raise ValueError(f"isolated signs need a non-negative number of clips, got {count}")
+    vocabulary = sorted({gloss for clip in train_clips for gloss in clip.glosses})
+    if count and not vocabulary:
+        raise ValueError("isolated signs need training clips with glosses; got none")
+    signs = [(vocabulary[index % len(vocabulary)],) for index in range(count)]
+    return _signed_by_training_signers(signs, train_clips, ISOLATED_SCENARIO, seed, "isolated")
+
+
+def _signed_by_training_signers(
+    sentences: Sequence[tuple[str, ...]], train_clips: Sequence[GSLClip], scenario: str, seed: int, tag: str
+) -> list[GSLClip]:
+    """One clip per sentence, signed by a signer of ``train_clips`` drawn at random (seeded by ``seed`` and ``tag``)."""
     signers = sorted({clip.signer for clip in train_clips})
-    rng = _rng(seed, "recombine signers", method)
+    rng = _rng(seed, "recombine signers", tag)
     clips = []
     for index, glosses in enumerate(sentences):
         signer = signers[rng.integers(len(signers))]
-        clip_id = f"{RECOMBINED_SCENARIO}/{RECOMBINED_SCENARIO}_{signer}_rep1_sentences/sentences{index:05d}"
-        clips.append(GSLClip(clip_id, RECOMBINED_SCENARIO, signer, 1, glosses, ""))
+        clip_id = f"{scenario}/{scenario}_{signer}_rep1_sentences/sentences{index:05d}"
+        clips.append(GSLClip(clip_id, scenario, signer, 1, glosses, ""))
     return clips

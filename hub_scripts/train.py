@@ -28,6 +28,7 @@ through ``mpirun``); the script says so. Validation counts every sentence once, 
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import shutil
@@ -59,6 +60,13 @@ class TrainOptions:
         default=False, metadata={"help": "continue from the last checkpoint of --output-dir"}
     )
     epochs: int = 100
+    isolated_sign_epochs: int = field(
+        default=0,
+        metadata={
+            "help": "first train this many epochs on the training clips of ONE gloss (isolated signs, e.g. the "
+            "builder's --isolated-signs), then the normal run on every clip"
+        },
+    )
     learning_rate: float = 1e-3
     lr_scheduler: str = "constant"
     warmup_ratio: float = 0.0
@@ -102,6 +110,14 @@ class PoseSeq2SeqDataset(torch.utils.data.Dataset):
 
     def __len__(self) -> int:
         return len(self.clips)
+
+    def select(self, indices: Sequence[int]) -> PoseSeq2SeqDataset:
+        """The clips at ``indices``, sharing their preprocessed arrays (nothing is preprocessed again)."""
+        subset = copy.copy(self)
+        subset.clips = [self.clips[i] for i in indices]
+        subset.labels = [self.labels[i] for i in indices]
+        subset.lengths = [self.lengths[i] for i in indices]
+        return subset
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         return {"clip": self.clips[index], "labels": self.labels[index], "augment": self.augment}
@@ -316,24 +332,26 @@ def warn_single_cpu_process() -> None:
         )
 
 
-def training_arguments(options: TrainOptions, checkpoint_dir: Path) -> Any:
+def training_arguments(options: TrainOptions, checkpoint_dir: Path, stage: str = "main") -> Any:
     """The ``Seq2SeqTrainingArguments`` of a run: the paper's recipe from ``options``, evaluation and checkpoints
-    every epoch, the best epoch (lowest validation WER) kept."""
+    every epoch, the best epoch (lowest validation WER) kept. The ``"isolated signs"`` stage runs
+    ``options.isolated_sign_epochs`` epochs without evaluation or checkpoints (the main stage follows at once)."""
     from transformers import Seq2SeqTrainingArguments
 
+    main_stage = stage == "main"
     return Seq2SeqTrainingArguments(
         output_dir=str(checkpoint_dir),
-        num_train_epochs=options.epochs,
+        num_train_epochs=options.epochs if main_stage else options.isolated_sign_epochs,
         per_device_train_batch_size=options.batch_size,
         per_device_eval_batch_size=options.eval_batch_size,
         learning_rate=options.learning_rate,
         lr_scheduler_type=options.lr_scheduler,
         warmup_steps=options.warmup_ratio,
         weight_decay=options.weight_decay,
-        eval_strategy="epoch",
-        save_strategy="epoch",
+        eval_strategy="epoch" if main_stage else "no",
+        save_strategy="epoch" if main_stage else "no",
         save_total_limit=2,  # the best and the last: enough for load_best_model_at_end and --resume
-        load_best_model_at_end=True,
+        load_best_model_at_end=main_stage,
         metric_for_best_model="wer",
         greater_is_better=False,
         predict_with_generate=True,
@@ -365,7 +383,6 @@ def make_trainer(
 ) -> PoseSeq2SeqTrainer:
     """The Trainer: length-bucketed batches, validation WER with ``generate()``, early stopping, TensorBoard."""
     from transformers import EarlyStoppingCallback
-    from transformers.integrations import TensorBoardCallback
 
     output_dir = Path(options.output_dir)
     trainer = PoseSeq2SeqTrainer(
@@ -378,12 +395,56 @@ def make_trainer(
         compute_metrics=make_compute_metrics(tokenizer, options.output_mode, eval_targets),
         callbacks=[EarlyStoppingCallback(early_stopping_patience=options.patience)],
     )
-    for callback in trainer.callback_handler.callbacks:
-        if (
-            isinstance(callback, TensorBoardCallback) and callback.logging_dir is None
-        ):  # no TENSORBOARD_LOGGING_DIR
-            callback.logging_dir = str(output_dir / "tensorboard")  # next to model/, not inside checkpoints/
+    log_to_tensorboard_folder(trainer, output_dir / "tensorboard")
     return trainer
+
+
+def log_to_tensorboard_folder(trainer: Seq2SeqTrainer, folder: Path) -> None:
+    """TensorBoard logs in ``folder`` (next to model/, not inside checkpoints/) unless TENSORBOARD_LOGGING_DIR says
+    otherwise."""
+    from transformers.integrations import TensorBoardCallback
+
+    for callback in trainer.callback_handler.callbacks:
+        if isinstance(callback, TensorBoardCallback) and callback.logging_dir is None:
+            callback.logging_dir = str(folder)
+
+
+def train_on_isolated_signs(
+    options: TrainOptions,
+    checkpoint_dir: Path,
+    model: Any,
+    tokenizer: Any,
+    feature_extractor: Any,
+    train_set: PoseSeq2SeqDataset,
+    train_targets: Sequence[str],
+) -> list[dict[str, Any]]:
+    """Stage 1 of ``--isolated-sign-epochs``: train ``model`` in place on the training clips of one gloss only, and
+    return that stage's log history.
+
+    Why: on sentences the paper model must learn at once what each sign looks like and where it is in the clip.
+    Learning the signs first, from short clips, then reading sentences, measured on the sentence-disjoint SD split
+    (README, "Sentence-disjoint setting"), reached a lower WER in less time than sentences alone.
+    """
+    single = [i for i, target in enumerate(train_targets) if len(target.split()) == 1]
+    if not single:
+        raise ValueError(
+            "--isolated-sign-epochs needs training clips that sign one gloss, and this dataset has none "
+            "(build it with python -m dataset_builder.build --isolated-signs N)"
+        )
+    print(
+        f"[train] stage 1: {options.isolated_sign_epochs} epochs on the {len(single)} training clips of one gloss"
+        " (isolated signs), then every clip"
+    )
+    trainer = PoseSeq2SeqTrainer(
+        model=model,
+        args=training_arguments(options, checkpoint_dir / "isolated_signs", stage="isolated signs"),
+        train_dataset=train_set.select(single),
+        data_collator=PoseCollator(feature_extractor, seed=options.seed),
+        processing_class=tokenizer,
+    )
+    log_to_tensorboard_folder(trainer, Path(options.output_dir) / "tensorboard" / "isolated_signs")
+    trainer.train()
+    return trainer.state.log_history
 
 
 def score_on_test(
@@ -482,6 +543,11 @@ def train(options: TrainOptions) -> dict[str, Any]:
         for split, targets, augment in ((train_split, train_targets, True), (eval_split, eval_targets, False))
     )
 
+    isolated_sign_log = []
+    if options.isolated_sign_epochs and not options.resume:
+        isolated_sign_log = train_on_isolated_signs(
+            options, checkpoint_dir, model, tokenizer, feature_extractor, train_set, train_targets
+        )
     trainer = make_trainer(
         options, args, model, tokenizer, feature_extractor, train_set, eval_set, eval_targets, metadata
     )
@@ -495,7 +561,11 @@ def train(options: TrainOptions) -> dict[str, Any]:
     results["train_samples_per_second"] = train_metrics["train_samples_per_second"]
     # tokenizer and feature extractor next to the best model, and the pipeline the Hub way
     save_pipeline(trainer.model, tokenizer, feature_extractor, model_dir)
-    write_json(output_dir / "training_log.json", {"log_history": trainer.state.log_history})
+    write_json(
+        output_dir / "training_log.json",
+        {"log_history": trainer.state.log_history}
+        | ({"isolated_sign_log_history": isolated_sign_log} if isolated_sign_log else {}),
+    )
     write_json(model_dir / "eval_results.json", results)
     print(
         f"[train] test WER {results['wer']:.2%} ({results['num_sentences']} sentences); model in {model_dir}"

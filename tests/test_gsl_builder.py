@@ -185,6 +185,24 @@ def test_recombine_adds_novel_training_sentences_only_to_train(tmp_path, monkeyp
     assert card["recombination"] == {"clips": 5, "method": "bigram"}
 
 
+def test_isolated_signs_join_the_train_split_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    output = tmp_path / "sd"
+    argv = ["--config", "sd", "--limit", "4", "--recombine", "2", "--isolated-signs", "3"]
+    assert main([*argv, "--output-dir", str(output), "--cache-dir", str(tmp_path / "cache")]) == 0
+    dataset = datasets.load_dataset(str(output), cache_dir=str(tmp_path / "load_cache"))
+    assert {split: dataset[split].num_rows for split in dataset} == {"train": 9, "validation": 4, "test": 4}
+    real = load_split("sd", "train")[:4]
+    train = dataset["train"].with_format("numpy")
+    assert [train[i]["scenario"] for i in range(4, 9)] == ["recombined"] * 2 + ["isolated"] * 3
+    vocabulary = sorted({gloss for clip in real for gloss in clip.glosses})
+    for row, gloss in zip((train[i] for i in range(6, 9)), vocabulary, strict=False):
+        assert row["gloss"] == gloss and row["gloss_spans"].shape == (1, 2) and row["text"] == ""
+    card = DatasetCard.load(output / "README.md")
+    assert card.data["recombination"] == {"clips": 2, "method": "random", "isolated_signs": 3}
+    assert "3 clips that each sign one training" in card.text
+
+
 def test_recombine_bad_options_are_clear_errors(tmp_path):
     with pytest.raises(ValueError, match="recombine must be a non-negative number of clips, got -2"):
         GSLPoses(config_name="sd", recombine=-2, cache_dir=str(tmp_path))
@@ -194,6 +212,12 @@ def test_recombine_bad_options_are_clear_errors(tmp_path):
         GSLPoses(
             config_name="sd", source="poses", poses_dir=str(tmp_path), recombine=3, cache_dir=str(tmp_path)
         )
+    with pytest.raises(ValueError, match="isolated_signs needs the synthetic source"):
+        GSLPoses(
+            config_name="sd", source="poses", poses_dir=str(tmp_path), isolated_signs=3, cache_dir=str(tmp_path)
+        )
+    with pytest.raises(ValueError, match="isolated_signs must be a non-negative number of clips, got -1"):
+        GSLPoses(config_name="sd", isolated_signs=-1, cache_dir=str(tmp_path))
 
 
 def test_failed_build_leaves_no_folder(tmp_path, monkeypatch):

@@ -9,9 +9,12 @@ from dataset_builder.gsl import load_split, read_vocabulary
 from dataset_builder.landmarks import LANDMARK_SETS, component_slices
 from dataset_builder.synthetic import (
     FPS,
+    ISOLATED_SCENARIO,
     RECOMBINED_SCENARIO,
     SyntheticGSL,
+    isolated_sign_clips,
     make_sign,
+    recombination_record,
     recombine_sentences,
     recombined_clips,
     stable_seed,
@@ -270,3 +273,38 @@ def test_recombined_clips_are_signed_by_training_signers_with_true_spans():
             nearest = min(alone, key=lambda other: np.linalg.norm(alone[other] - shape, axis=-1).mean())
             hits.append(nearest == gloss)
     assert len(hits) >= 30 and np.mean(hits) >= 0.9
+
+
+def test_isolated_signs_cover_the_training_vocabulary_evenly_one_gloss_each():
+    """Every training gloss in turn (counts differ by at most one), one gloss per clip, training signers only, and the
+    rendered clip has one span around which the hand rests (rest before, rest after)."""
+    train = load_split("si", "train")
+    vocabulary = sorted({gloss for clip in train for gloss in clip.glosses})
+    count = 2 * len(vocabulary) + 7
+    clips = isolated_sign_clips(train, count, seed=0)
+    assert len(clips) == count and len({clip.id for clip in clips}) == count
+    assert all(len(clip.glosses) == 1 and clip.scenario == ISOLATED_SCENARIO and clip.text == "" for clip in clips)
+    counts = {gloss: 0 for gloss in vocabulary}
+    for clip in clips:
+        counts[clip.glosses[0]] += 1
+    assert set(counts.values()) == {2, 3} and sum(value == 3 for value in counts.values()) == 7
+    assert {clip.signer for clip in clips} == {clip.signer for clip in train}  # never signer3
+    assert isolated_sign_clips(train, 20, seed=0) == clips[:20]  # deterministic, prefix-stable
+    assert isolated_sign_clips(train, 0) == []
+    rendered = SyntheticGSL().clip(clips[0].id, clips[0].glosses)
+    assert rendered.gloss_spans.shape == (1, 2)
+    assert 0 < rendered.gloss_spans[0, 0] < rendered.gloss_spans[0, 1] < len(rendered.pose)
+
+
+def test_isolated_signs_bad_input_is_a_clear_error():
+    train = load_split("si", "train")[:3]
+    with pytest.raises(ValueError, match="non-negative number of clips, got -1"):
+        isolated_sign_clips(train, -1)
+    with pytest.raises(ValueError, match="training clips with glosses"):
+        isolated_sign_clips([], 2)
+
+
+def test_recombination_record_names_only_what_was_added():
+    assert recombination_record(0, "random") is None
+    assert recombination_record(5, "bigram") == {"clips": 5, "method": "bigram"}
+    assert recombination_record(0, "random", 7) == {"clips": 0, "method": "random", "isolated_signs": 7}

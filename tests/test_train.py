@@ -265,3 +265,40 @@ def test_two_cpu_processes_share_the_data_and_count_each_sentence_once(dataset_d
     (one_evaluation,) = [entry for entry in one if "eval_wer" in entry]
     assert two[-1]["train_loss"] == pytest.approx(one[-1]["train_loss"], rel=0.1)
     assert evaluation["eval_loss"] == pytest.approx(one_evaluation["eval_loss"], rel=0.1)
+
+
+def test_isolated_sign_epochs_train_on_one_gloss_clips_first(tmp_path, monkeypatch):
+    """Stage 1 sees only the clips of one gloss (the builder's isolated signs and any one-gloss sentence) for
+    ``isolated_sign_epochs`` epochs, then the main stage sees every clip; both logs are kept."""
+    import hub_scripts.train as train_module
+
+    dataset = build_dataset("sd", "synthetic", tmp_path / "sd", limit=12, isolated_signs=20)
+    splits = load_pose_splits(dataset)
+    single = sum(len(gloss.split()) == 1 for gloss in splits["train"].glosses)
+    assert single >= 20
+    batches = []
+    collate = train_module.PoseCollator.__call__
+
+    def recording(self, items):
+        batches.append([len(item["labels"]) for item in items])
+        return collate(self, items)
+
+    monkeypatch.setattr(train_module.PoseCollator, "__call__", recording)
+    train(small_run(dataset, tmp_path / "run", epochs=1, isolated_sign_epochs=2, batch_size=8))
+
+    log = json.loads((tmp_path / "run" / "training_log.json").read_text(encoding="utf-8"))
+    stage_one_steps = 2 * -(-single // 8)
+    assert log["isolated_sign_log_history"][-1]["step"] == stage_one_steps
+    stage_one = batches[:stage_one_steps]  # stage 1 evaluates nothing: its batches come first
+    assert all(lengths == [2] * len(lengths) for lengths in stage_one)  # one gloss + </s>
+    assert sum(len(batch) for batch in stage_one) == 2 * single
+    assert any(length > 2 for batch in batches[stage_one_steps:] for length in batch)
+    assert [entry["epoch"] for entry in log["log_history"] if "eval_wer" in entry] == [1]
+
+
+def test_isolated_sign_epochs_without_one_gloss_clips_is_a_clear_error(tmp_path):
+    from hub_scripts.train import train_on_isolated_signs
+
+    options = TrainOptions(dataset_dir=tmp_path, output_dir=tmp_path, isolated_sign_epochs=1)
+    with pytest.raises(ValueError, match="training clips that sign one gloss.*--isolated-signs N"):
+        train_on_isolated_signs(options, tmp_path, None, None, None, None, ["A B", "C D E"])
