@@ -186,7 +186,11 @@ def test_reproduce_quick_end_to_end(tmp_path, capsys):
     index = json.loads((tmp_path / "settings.json").read_text(encoding="utf-8"))
     assert index["paper_setting"] == "si" and list(index["settings"]) == ["si", "sd"]
     sd = index["settings"]["sd"]
-    assert sd["dir"] == "sd" and sd["recombination"] == {"clips": 60, "method": "random"}
+    assert sd["dir"] == "sd"
+    assert sd["recombination"] == {"clips": 60, "method": "random", "isolated_signs": 30}
+    # The sd setting learns its isolated signs first (QUICK: 2 epochs), then every clip.
+    sd_log = json.loads((tmp_path / "sd" / "training_log.json").read_text(encoding="utf-8"))
+    assert sd_log["isolated_sign_log_history"][-1]["epoch"] == 2 and sd_log["log_history"]
     # The reading check ran on fresh random sentences; 10 quick epochs read next to nothing.
     assert all(0.5 <= entry["fresh_sentence_wer"] <= 2.0 for entry in index["settings"].values())
     for name in ("si", "sd"):
