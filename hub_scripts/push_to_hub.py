@@ -46,6 +46,7 @@ from huggingface_hub import HfApi, constants, get_token
 
 from dataset_builder import EXAMPLE_VIDEO
 from hub_scripts.model_card import find_run_results, render_model_card
+from modeling_signattention.interpretability.schema import TIMESTAMP_RELIABILITY_FILE
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SPACE_DIR = Path(__file__).resolve().parent / "space"
@@ -62,8 +63,8 @@ MODEL_FILES = (
     "tokenizer_config.json",
     "preprocessor_config.json",
 )
-# Written by some tokenizer versions; copied when present.
-OPTIONAL_MODEL_FILES = ("special_tokens_map.json", "added_tokens.json")
+# Written by some tokenizer versions, and by the main job (the time stamps' measured accuracy); copied when present.
+OPTIONAL_MODEL_FILES = ("special_tokens_map.json", "added_tokens.json", TIMESTAMP_RELIABILITY_FILE)
 SPACE_FILES = ("app.py", "README.md", "requirements.txt", "packages.txt")
 SPACE_PACKAGES = ("modeling_signattention", "dataset_builder")
 EXAMPLE_CLIP = EXAMPLE_VIDEO

@@ -68,7 +68,9 @@ from modeling_signattention.interpretability.schema import (
     EVAL_RESULTS_FILE,
     INTERPRETABILITY_FILE,
     SETTINGS_FILE,
+    TIMESTAMP_RELIABILITY_FILE,
 )
+from modeling_signattention.interpretability.timestamps import timestamp_reliability
 
 DEFAULT_OUTPUT_DIR = Path("outputs/reproduce")
 # Attribution methods the main job scores. Integrated gradients (a forward + backward pass per gloss and step) and
@@ -322,6 +324,8 @@ def run_setting(
     mark = time.perf_counter()
     scores = interpret(run_dir / "model", dataset_dir, run_dir / "interpretability", methods=methods)
     shutil.copy(run_dir / "interpretability" / INTERPRETABILITY_FILE, run_dir / INTERPRETABILITY_FILE)
+    # what the pipeline's return_timestamps=True shows next to its time stamps, carried by the model folder
+    write_json(run_dir / "model" / TIMESTAMP_RELIABILITY_FILE, timestamp_reliability(scores))
     timings["interpretability"] = time.perf_counter() - mark
     timings["total"] = time.perf_counter() - started
 

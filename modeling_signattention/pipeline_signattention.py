@@ -15,10 +15,26 @@ Per clip the result is ``{"glosses": "...", "num_frames": T, "frames_used": n, "
 instead of ``"glosses"`` for a model trained to write text). The model reads one frame in ``sample_rate`` and at most
 ``max_frames`` of those: a longer clip is cut, and then ``truncated`` is true and a warning (the feature
 extractor's) names the clip.
+
+``return_timestamps=True`` (gloss models) adds where in the clip each gloss is, and how far that can be trusted:
+
+* ``"chunks"``: ``[{"gloss": "A", "timestamp": (start, end)}, ...]``, seconds of the input clip, one per predicted
+  gloss: the frames around the gloss's peak in a gloss x frame map that reach half the peak (the full width at
+  half maximum), model frame i being clip frame ``i * sample_rate``;
+* ``"timestamp_info"``: the map's ``method`` (``timestamp_method=``: one of :data:`TIMESTAMP_METHODS`, the
+  attention-based ones that need no gradients; by default the one the model's own measurement picked, else
+  ``attention``) and why it was picked, the ``fps`` used and where it came from (the video file, the ``.pose``
+  header, the ``fps=`` argument; for arrays, frame folders and plain ``.npy`` files :data:`ASSUMED_FPS` is assumed,
+  and a warning says so), and ``reliability``: how right this method's time stamps were against gold gloss spans on
+  the model's test split (mean IoU, boundary error, peak inside the span) next to a uniform map and a diagonal
+  prior that never looks at the model, read from :data:`TIMESTAMP_RELIABILITY_FILE` in the model folder. Without
+  that file ``reliability`` is ``None`` and a warning says the time stamps are unvalidated; a method that measured
+  below the diagonal prior is warned about too.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import warnings
 from dataclasses import dataclass
@@ -26,7 +42,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 from transformers import Pipeline
+from transformers.utils import cached_file
 
 from .feature_extraction_signattention import read_pose_file
 
@@ -40,6 +58,15 @@ HOLISTIC_RESULTS = (
     ("left_hand_landmarks", 21),
     ("right_hand_landmarks", 21),
 )
+# Maps the pipeline can give time stamps from: one forward pass, no gradients (``interpretability.attribution`` has
+# the gradient and occlusion methods, and scores them all).
+TIMESTAMP_METHODS = ("attention", "value_norm", "rollout")
+# Written into the model folder by the main job (``hub_scripts.reproduce``): each method's time-stamp accuracy
+# against gold spans, and the baselines', from its interpretability run (``interpretability.timestamps``).
+TIMESTAMP_RELIABILITY_FILE = "timestamp_reliability.json"
+# A pose array, a frame folder or a plain .npy file carries no frame rate: GSL, the corpus the model was built for,
+# and the synthetic corpus rendered from it are 30 fps (``dataset_builder.extract.DEFAULT_FPS``).
+ASSUMED_FPS = 30.0
 MEDIAPIPE_MISSING = (
     "Reading a video needs MediaPipe and OpenCV: pip install 'mediapipe==0.10.21' 'numpy<2' "
     "(or pass poses: a .pose file, a pose array or a pose_format.Pose)"
@@ -88,14 +115,77 @@ class SignLanguageTranslationPipeline(Pipeline):
         return super().__call__(Clip(inputs, describe(inputs, None)), **kwargs)
 
     def _sanitize_parameters(
-        self, generate_kwargs: dict | None = None, **kwargs: Any
+        self,
+        generate_kwargs: dict | None = None,
+        return_timestamps: bool | None = None,
+        timestamp_method: str | None = None,
+        fps: float | None = None,
+        **kwargs: Any,
     ) -> tuple[dict, dict, dict]:
-        """Every keyword goes to ``generate()``; options of the result (postprocess) would be split off here."""
+        """``return_timestamps``, ``timestamp_method`` and ``fps`` are the pipeline's (module docstring), given at
+        construction or per call; every other keyword goes to ``generate()``."""
         forward_params = {**(generate_kwargs or {}), **kwargs}
-        return {}, forward_params, {}
+        given = {"return_timestamps": return_timestamps, "timestamp_method": timestamp_method, "fps": fps}
+        if not hasattr(self, "_timestamp_options"):  # the call from __init__: these are the defaults
+            self._timestamp_options = given
+        options = {
+            key: self._timestamp_options[key] if value is None else value for key, value in given.items()
+        }
+        if not options["return_timestamps"]:
+            if given["timestamp_method"] is not None or given["fps"] is not None:
+                raise ValueError("timestamp_method and fps only apply with return_timestamps=True")
+            return (
+                {"return_timestamps": False},
+                {**forward_params, "timestamp_method": None},
+                {"timestamps": None},
+            )
+        if getattr(self.model.config, "output_mode", "gloss") != "gloss":
+            raise ValueError(
+                "return_timestamps needs a gloss model: time stamps are measured against gold gloss spans, and "
+                "this model writes text"
+            )
+        if options["fps"] is not None and not options["fps"] > 0:
+            raise ValueError(f"fps must be a positive number of frames per second, got {options['fps']!r}")
+        reliability = self.timestamp_reliability()
+        method = options["timestamp_method"]
+        if method is None:
+            method, chosen_by = default_timestamp_method(reliability)
+        elif method in TIMESTAMP_METHODS:
+            chosen_by = "the timestamp_method argument"
+        else:
+            raise ValueError(
+                f"unknown timestamp_method {method!r}: the pipeline gives time stamps from "
+                f"{', '.join(TIMESTAMP_METHODS)} (the gradient and occlusion maps are in "
+                "modeling_signattention.interpretability.attribution)"
+            )
+        warn_about_reliability(method, reliability)
+        return (
+            {"return_timestamps": True, "fps": options["fps"]},
+            {**forward_params, "timestamp_method": method},
+            {"timestamps": {"method": method, "method_chosen_by": chosen_by, "measured": reliability}},
+        )
+
+    def timestamp_reliability(self) -> dict | None:
+        """The model folder's :data:`TIMESTAMP_RELIABILITY_FILE` (local folder or Hub repository), or ``None``: also
+        for a model built in memory (no folder) or saved without it."""
+        if not hasattr(self, "_timestamp_reliability"):
+            path = None
+            if self.model.name_or_path:
+                path = cached_file(
+                    self.model.name_or_path,
+                    TIMESTAMP_RELIABILITY_FILE,
+                    _raise_exceptions_for_missing_entries=False,
+                    _raise_exceptions_for_connection_errors=False,
+                )
+            self._timestamp_reliability = (
+                None if path is None else json.loads(Path(path).read_text(encoding="utf-8"))
+            )
+        return self._timestamp_reliability
 
     # -- clip -> model inputs ---------------------------------------------------------------------------------------
-    def preprocess(self, clip: Clip) -> dict[str, Any]:
+    def preprocess(
+        self, clip: Clip, fps: float | None = None, return_timestamps: bool = False
+    ) -> dict[str, Any]:
         try:
             pose = self.load_pose(clip.source)
             # The feature extractor warns when it cuts a clip, naming it "the pose": say which one.
@@ -112,12 +202,14 @@ class SignLanguageTranslationPipeline(Pipeline):
             warnings.warn(f"{clip.name}: {warning.message}", warning.category, stacklevel=2)
         num_frames = len(pose.body.data) if hasattr(pose, "body") else len(pose)
         readable = self.feature_extractor.max_frames * self.feature_extractor.sample_rate
-        return {
-            **features,
+        clip_info = {
             "num_frames": num_frames,
             "frames_used": int(features["attention_mask"].sum()),
             "truncated": num_frames > readable,
         }
+        if return_timestamps:
+            clip_info["fps"], clip_info["fps_source"] = clip_fps(clip, pose, fps)
+        return {**features, **clip_info}
 
     def load_pose(self, source: Any) -> Any:
         """A pose array (frames, points, coords) or a ``pose_format.Pose`` for the feature extractor."""
@@ -140,27 +232,69 @@ class SignLanguageTranslationPipeline(Pipeline):
         return self._holistic
 
     # -- model ------------------------------------------------------------------------------------------------------
-    def _forward(self, model_inputs: dict[str, Any], **generate_kwargs: Any) -> dict[str, Any]:
-        clip_info = {key: model_inputs.pop(key) for key in ("num_frames", "frames_used", "truncated")}
+    def _forward(
+        self, model_inputs: dict[str, Any], timestamp_method: str | None = None, **generate_kwargs: Any
+    ) -> dict[str, Any]:
+        clip_info = {key: model_inputs.pop(key) for key in CLIP_INFO if key in model_inputs}
         sequences = self.model.generate(**model_inputs, **self._prepare_generate_kwargs(generate_kwargs))
-        return {"sequences": sequences, **clip_info}
+        outputs = {"sequences": sequences, **clip_info}
+        if timestamp_method is not None and sequences.shape[1] > 1:  # else: no token after the decoder start
+            # row k explains token k + 1 of the sequence (the token after the decoder start is row 0)
+            outputs["maps"] = gloss_frame_maps(
+                self.model,
+                model_inputs["input_features"],
+                model_inputs["attention_mask"],
+                sequences[:, :-1],
+                timestamp_method,
+            )
+        return outputs
 
-    def postprocess(self, model_outputs: dict[str, Any]) -> dict[str, Any]:
+    def postprocess(self, model_outputs: dict[str, Any], timestamps: dict | None = None) -> dict[str, Any]:
         key = "text" if getattr(self.model.config, "output_mode", "gloss") == "text" else "glosses"
-        return {
+        result = {
             key: self.decode(model_outputs["sequences"][0]),
             "num_frames": int(model_outputs["num_frames"]),
             "frames_used": int(model_outputs["frames_used"]),
             "truncated": bool(model_outputs["truncated"]),
+        }
+        if timestamps is not None:
+            result.update(self.timestamps(model_outputs, **timestamps))
+        return result
+
+    def timestamps(
+        self, model_outputs: dict[str, Any], method: str, method_chosen_by: str, measured: dict | None
+    ) -> dict[str, Any]:
+        """``chunks`` (one time stamp per predicted gloss) and ``timestamp_info`` (module docstring)."""
+        config = self.model.config
+        ids = predicted_ids(model_outputs["sequences"][0].tolist(), config)
+        rows = [k for k, i in enumerate(ids) if i not in (config.decoder_start_token_id, config.pad_token_id)]
+        frames_used, num_frames = int(model_outputs["frames_used"]), int(model_outputs["num_frames"])
+        fps, sample_rate = float(model_outputs["fps"]), self.feature_extractor.sample_rate
+        maps = model_outputs.get("maps")
+        clip_map = (
+            np.zeros((0, frames_used)) if maps is None else maps[0][rows, :frames_used].double().cpu().numpy()
+        )
+        spans = [half_maximum_span(row) for row in clip_map]
+        seconds = spans_to_seconds(spans, sample_rate, fps, num_frames)
+        glosses = self.tokenizer.convert_ids_to_tokens([ids[k] for k in rows])
+        return {
+            "chunks": [
+                {"gloss": gloss, "timestamp": stamp} for gloss, stamp in zip(glosses, seconds, strict=True)
+            ],
+            "timestamp_info": {
+                "method": method,
+                "method_chosen_by": method_chosen_by,
+                "fps": fps,
+                "fps_source": model_outputs["fps_source"],
+                "reliability": reliability(method, measured, sample_rate, fps),
+            },
         }
 
     def decode(self, sequence: Any) -> str:
         """The predicted tokens up to end-of-sequence, without the decoder start token and padding. ``<unk>`` stays:
         the model predicted a gloss it has no name for, and ``skip_special_tokens`` would drop it without a trace."""
         config = self.model.config
-        ids = sequence.tolist()
-        if config.eos_token_id in ids:
-            ids = ids[: ids.index(config.eos_token_id)]
+        ids = predicted_ids(sequence.tolist(), config)
         return self.tokenizer.decode(
             [i for i in ids if i not in (config.decoder_start_token_id, config.pad_token_id)]
         )
@@ -174,6 +308,196 @@ def save_pipeline(model: Any, tokenizer: Any, feature_extractor: Any, save_direc
         model=model, tokenizer=tokenizer, feature_extractor=feature_extractor, task=TASK, device=model.device
     )
     pipe.save_pretrained(save_directory)
+
+
+# -- time stamps: a gloss x frame map -> seconds of the clip, with the model's measured accuracy ---------------------
+CLIP_INFO = ("num_frames", "frames_used", "truncated", "fps", "fps_source")
+
+
+def predicted_ids(sequence: list[int], config: Any) -> list[int]:
+    """A ``generate()`` row's tokens after the decoder start token, up to end-of-sequence: token k is the query
+    of row k of the cross-attention under teacher forcing."""
+    ids = sequence[1:]
+    return ids[: ids.index(config.eos_token_id)] if config.eos_token_id in ids else ids
+
+
+@torch.no_grad()
+def gloss_frame_maps(
+    model: Any,
+    input_features: torch.Tensor,
+    attention_mask: torch.Tensor,
+    decoder_input_ids: torch.Tensor,
+    method: str,
+    layer: int = -1,
+    head: int | None = None,
+) -> torch.Tensor:
+    """`(batch, glosses, frames)` map of ``method`` (:data:`TIMESTAMP_METHODS`), row k for the gloss that follows
+    ``decoder_input_ids[:, k]``, from one teacher-forced forward pass with attention weights (padded frames and
+    rows past ``</s>`` are filler). ``interpretability.attribution`` gives the same maps cropped per clip.
+
+    * ``attention``: cross-attention weights of decoder ``layer``, one ``head`` or the mean over heads;
+    * ``value_norm``: ``‖Σ_h α_h[k, t] · W_o^h v_h[t]‖``, the size of what frame t adds to gloss k's cross-attention
+      output (Kobayashi et al. 2020): a frame with a large weight but a tiny value vector contributes little.
+      ``W_o^h`` is the slice of the output projection that reads head h, so the sum over heads is exactly what the
+      attention block adds for frame t (bias aside); with ``head`` given, only that head's term;
+    * ``rollout``: the last layer's head-mean cross-attention times the encoder's attention rollout: each encoder
+      layer's head-mean attention ``A`` becomes ``(A + I) / 2`` (the residual connection carries the frame itself
+      forward), and the layers compose by matrix product, last layer first (Abnar & Zuidema 2020).
+    """
+    if method not in TIMESTAMP_METHODS:
+        raise ValueError(f"unknown map method {method!r}; known: {', '.join(TIMESTAMP_METHODS)}")
+    outputs = model(
+        input_features=input_features.to(model.device),
+        attention_mask=attention_mask.to(model.device),
+        decoder_input_ids=decoder_input_ids.to(model.device),
+        output_attentions=True,
+        use_cache=False,
+    )
+    weights = outputs.cross_attentions[layer]  # (batch, heads, glosses, frames)
+    if method == "attention":
+        return weights.mean(1) if head is None else weights[:, head]
+    if method == "value_norm":
+        block = model.model.decoder.layers[layer].encoder_attn
+        values = block._split_heads(
+            block.v_proj(outputs.encoder_last_hidden_state)
+        )  # (batch, heads, frames, hd)
+        out_weight = block.out_proj.weight.view(block.out_proj.out_features, block.num_heads, block.head_dim)
+        transformed = torch.einsum("bhtk,ehk->bhte", values, out_weight)  # W_o^h v_h per frame
+        if head is not None:
+            return weights[:, head] * transformed[:, head].norm(dim=-1)[:, None, :]
+        return torch.einsum("bhlt,bhte->blte", weights, transformed).norm(dim=-1)
+    flow = None
+    for encoder_weights in outputs.encoder_attentions:
+        eye = torch.eye(encoder_weights.shape[-1], device=encoder_weights.device)
+        mixed = 0.5 * encoder_weights.mean(1) + 0.5 * eye
+        flow = mixed if flow is None else mixed @ flow
+    return weights.mean(1) @ flow
+
+
+def half_maximum_span(row: np.ndarray) -> tuple[int, int]:
+    """``[start, end)`` model frames around the row's peak that reach half of it (full width at half maximum)."""
+    peak = int(row.argmax())
+    above = row >= row[peak] / 2
+    start, end = peak, peak + 1
+    while start > 0 and above[start - 1]:
+        start -= 1
+    while end < len(row) and above[end]:
+        end += 1
+    return start, end
+
+
+def spans_to_seconds(
+    spans: list[tuple[int, int]], sample_rate: int, fps: float, num_frames: int | None = None
+) -> list[tuple[float, float]]:
+    """Model-frame spans -> (start, end) seconds of the clip.
+
+    Model frame i is clip frame ``i * sample_rate`` and stands for the ``sample_rate`` frames from there, so a
+    span ``[s, e)`` covers clip frames ``[s * sample_rate, e * sample_rate)``, cut at the clip's ``num_frames``.
+    """
+    if not fps > 0:
+        raise ValueError(f"fps must be positive, got {fps}")
+    last = float("inf") if num_frames is None else num_frames
+    return [(start * sample_rate / fps, min(end * sample_rate, last) / fps) for start, end in spans]
+
+
+def clip_fps(clip: Clip, pose: Any, given: float | None) -> tuple[float, str]:
+    """The clip's frame rate and where it came from: the argument, the ``.pose`` header, the ``.npy`` record, the
+    video file; else :data:`ASSUMED_FPS`, with a warning naming the clip."""
+    if given is not None:
+        return float(given), "the fps argument"
+    if hasattr(pose, "body") and pose.body.fps > 0:
+        return float(pose.body.fps), "the pose header"
+    if isinstance(clip.source, (str, Path)) and Path(clip.source).is_file():
+        path = Path(clip.source)
+        if path.suffix.lower() == ".npy":
+            record = np.load(path, allow_pickle=False, mmap_mode="r")
+            if record.dtype.names is not None and "fps" in record.dtype.names and record["fps"] > 0:
+                return float(record["fps"]), "the .npy record"
+        elif path.suffix.lower() != ".pose":
+            import cv2  # read_holistic has just read this video with it
+
+            capture = cv2.VideoCapture(str(path))
+            fps = capture.get(cv2.CAP_PROP_FPS)
+            capture.release()
+            if fps > 0:
+                return float(fps), "the video file"
+    warnings.warn(
+        f"{clip.name}: no frame rate known; time stamps assume {ASSUMED_FPS:g} fps (GSL's): pass fps=...",
+        stacklevel=3,
+    )
+    return ASSUMED_FPS, f"assumed ({ASSUMED_FPS:g} fps, GSL's rate): the input carries no frame rate"
+
+
+def default_timestamp_method(measured: dict | None) -> tuple[str, str]:
+    """The method to use when none is asked for, and why: the model's measured best among
+    :data:`TIMESTAMP_METHODS`, by the score its leaderboard picked with; ``attention`` without a measurement."""
+    if measured is None:
+        return "attention", f"default (no {TIMESTAMP_RELIABILITY_FILE} in the model folder)"
+    best, score = measured.get("best_method"), measured.get("best_method_chosen_by")
+    if best in TIMESTAMP_METHODS:
+        return best, f"the model's measured leaderboard (best {score})"
+    scored = {
+        method: measured["scores"][method][score]
+        for method in TIMESTAMP_METHODS
+        if isinstance(measured["scores"].get(method, {}).get(score), (int, float))
+    }
+    if not scored:
+        return "attention", "default (no method of the pipeline was measured for this model)"
+    method = max(scored, key=scored.get)
+    return method, f"the model's measured leaderboard (best {score} without gradients; its best is {best})"
+
+
+def reliability(method: str, measured: dict | None, sample_rate: int, fps: float) -> dict | None:
+    """What the model's measurement says about ``method``'s time stamps, next to the baselines; ``None`` when
+    nothing was measured. Boundary errors are given in clip frames and in seconds at this clip's ``fps``."""
+    scores = None if measured is None else measured["scores"]
+    if scores is None or not isinstance(scores.get(method, {}).get("timestamp_mean_iou"), (int, float)):
+        return None
+
+    def shown(entry: dict) -> dict:
+        error = entry["timestamp_boundary_error"] * sample_rate  # model frames -> clip frames
+        return {
+            "timestamp_mean_iou": entry["timestamp_mean_iou"],
+            "timestamp_boundary_error_frames": error,
+            "timestamp_boundary_error_seconds": error / fps,
+            "gold_peak_accuracy": entry["gold_peak_accuracy"],
+            "num_glosses": entry["timestamp_num_glosses"],
+        }
+
+    unseen = scores[method].get("unseen", {})
+    return {
+        "measured_on": measured["measured_on"],
+        **shown(scores[method]),
+        **{
+            baseline: shown(scores[baseline])
+            for baseline in ("diagonal_prior", "uniform")
+            if baseline in scores
+        },
+        # the sentences a model could not have memorised; None where the test split has none with gold spans
+        "unseen_sentences": shown(unseen)
+        if isinstance(unseen.get("timestamp_mean_iou"), (int, float))
+        else None,
+    }
+
+
+def warn_about_reliability(method: str, measured: dict | None) -> None:
+    """Say so when ``method``'s time stamps are unvalidated, or measured below a prior that ignores the model."""
+    entry = None if measured is None else measured["scores"].get(method, {})
+    iou = None if entry is None else entry.get("timestamp_mean_iou")
+    if not isinstance(iou, (int, float)):
+        warnings.warn(
+            f"time stamps from {method} are not validated for this model (no measured accuracy against gold spans "
+            f"in {TIMESTAMP_RELIABILITY_FILE}): they say where the map peaks, not where the gloss was signed",
+            stacklevel=5,  # the caller of the pipeline
+        )
+        return
+    prior = measured["scores"].get("diagonal_prior", {}).get("timestamp_mean_iou")
+    if isinstance(prior, (int, float)) and iou < prior:
+        warnings.warn(
+            f"time stamps from {method} overlapped the true gloss spans with a mean IoU of {iou:.2f} on "
+            f"{measured['measured_on']}, below a diagonal prior that never looks at the model ({prior:.2f})",
+            stacklevel=5,  # the caller of the pipeline
+        )
 
 
 # -- video / frame folder -> Holistic landmarks -----------------------------------------------------------------------
@@ -233,4 +557,14 @@ def iter_frames(path: Path, cv2: Any):
         capture.release()
 
 
-__all__ = ["SignLanguageTranslationPipeline", "TASK", "save_pipeline"]
+__all__ = [
+    "ASSUMED_FPS",
+    "TASK",
+    "TIMESTAMP_METHODS",
+    "TIMESTAMP_RELIABILITY_FILE",
+    "SignLanguageTranslationPipeline",
+    "gloss_frame_maps",
+    "half_maximum_span",
+    "save_pipeline",
+    "spans_to_seconds",
+]

@@ -200,6 +200,14 @@ def test_reproduce_quick_end_to_end(tmp_path, capsys):
         assert scores["num_sentences"] == results["num_sentences"]
         assert "attention_alignment" in scores["all"] and "contribution" in scores["all"]
         assert "gold_alignment_accuracy" in scores
+        # The model folder carries the measured time-stamp accuracy that the pipeline shows.
+        reliability = json.loads(
+            (run / "model" / schema.TIMESTAMP_RELIABILITY_FILE).read_text(encoding="utf-8")
+        )
+        for method in reproduce.MAIN_JOB_METHODS:
+            measured = reliability["scores"][method]["timestamp_mean_iou"]
+            assert measured == scores["attribution"][method]["timestamp_mean_iou"]
+        assert reliability["best_method"] == scores["best_method"]
         for file in (
             "config.json",
             "model.safetensors",

@@ -1,11 +1,14 @@
 """``pipeline("sign-language-translation")`` on the real fixtures: the same glosses as the hand-written path
 (extract -> feature extractor -> generate), in this process and in a fresh one where the project cannot be
-imported; batching, generate kwargs, long clips and bad inputs."""
+imported; batching, generate kwargs, long clips and bad inputs; ``return_timestamps=True`` on a model whose
+attention is known, on the real video, with and without the model's measured time-stamp accuracy."""
 
 from __future__ import annotations
 
 import json
+import shutil
 import sys
+import warnings
 from pathlib import Path
 
 import cv2
@@ -15,6 +18,7 @@ import torch
 from pose_format import Pose
 from pose_format.numpy import NumPyPoseBody
 from pose_format.pose_header import PoseHeader, PoseHeaderComponent, PoseHeaderDimensions
+from test_attribution import GLOSS, RIGHT_HAND, key_frame_model
 from tiny_model import MAX_GLOSSES, run_without_project, save_tiny_model
 from transformers import AutoTokenizer, pipeline
 
@@ -24,8 +28,16 @@ from modeling_signattention import (
     SignAttentionFeatureExtractor,
     SignAttentionForConditionalGeneration,
     SignLanguageTranslationPipeline,
+    build_gloss_tokenizer,
 )
-from modeling_signattention.pipeline_signattention import read_holistic
+from modeling_signattention.interpretability.attribution import attention
+from modeling_signattention.interpretability.schema import TIMESTAMP_RELIABILITY_FILE
+from modeling_signattention.interpretability.timestamps import (
+    map_to_spans,
+    spans_to_seconds,
+    timestamp_reliability,
+)
+from modeling_signattention.pipeline_signattention import ASSUMED_FPS, TIMESTAMP_METHODS, read_holistic
 
 FIXTURES = Path(__file__).parent / "fixtures"
 VIDEO = EXAMPLE_VIDEO
@@ -151,6 +163,8 @@ def test_text_mode_model_returns_text(model_dir: Path) -> None:
     translate.model.config.output_mode = "text"
     result = translate(str(POSE_FILE))
     assert set(result) == {"text", "num_frames", "frames_used", "truncated"} and result["text"]
+    with pytest.raises(ValueError, match="return_timestamps needs a gloss model"):
+        translate(str(POSE_FILE), return_timestamps=True)
 
 
 def openpose_file(path: Path) -> Path:
@@ -222,6 +236,205 @@ def test_fresh_process_without_the_project_translates_the_same(
         f"results = [translate(item, batch_size=2) for item in {inputs!r}]\n"
         "print(json.dumps(results, ensure_ascii=False))\n"
     )
+    script += (
+        f"stamps = translate({str(POSE_FILE)!r}, return_timestamps=True, timestamp_method='value_norm')\n"
+        "print(json.dumps(stamps, ensure_ascii=False))\n"
+    )
     completed = run_without_project(script, tmp_path)
-    remote = json.loads(completed.stdout.strip().splitlines()[-1])
-    assert remote == [translator(item, batch_size=2) for item in inputs]
+    *_, results_line, stamps_line = completed.stdout.strip().splitlines()
+    assert json.loads(results_line) == [translator(item, batch_size=2) for item in inputs]
+    with pytest.warns(UserWarning, match="not validated"):
+        stamps = translator(str(POSE_FILE), return_timestamps=True, timestamp_method="value_norm")
+    assert json.loads(stamps_line) == json.loads(json.dumps(stamps, ensure_ascii=False))
+
+
+# -- return_timestamps=True --------------------------------------------------------------------------------------------
+FPS = 30.0
+
+
+def key_frame_clip(num_frames: int, key_frame: int) -> np.ndarray:
+    """``(frames, 75, 3)`` body+hands landmarks for ``key_frame_model``: model frame ``key_frame`` (clip frame
+    ``3 * key_frame``, one frame in ``sample_rate`` = 3 is read) carries the gloss, every other frame the opposite."""
+    features = np.zeros((num_frames, 75 * 3), np.float32)
+    features[:, RIGHT_HAND + 8 : RIGHT_HAND + 16] = 100.0
+    features[3 * key_frame, RIGHT_HAND + 8 : RIGHT_HAND + 16] = 0.0
+    features[3 * key_frame, RIGHT_HAND : RIGHT_HAND + 8] = 100.0
+    return features.reshape(num_frames, 75, 3)
+
+
+@pytest.fixture(scope="module")
+def key_frame_translator() -> SignLanguageTranslationPipeline:
+    """The attribution tests' key-frame model: every gloss attends to the key frame alone (one-hot). The feature
+    extractor passes the landmarks through (no filling, no normalizing), so the model sees the hand-built frames."""
+    tokenizer = build_gloss_tokenizer(["A B"])
+    assert tokenizer.convert_ids_to_tokens([GLOSS]) == ["A"]
+    return SignLanguageTranslationPipeline(
+        model=key_frame_model(),
+        tokenizer=tokenizer,
+        feature_extractor=SignAttentionFeatureExtractor(normalize=False, fill_missing=False),
+        task=TASK,
+        max_length=4,  # three glosses
+    )
+
+
+@pytest.mark.parametrize("method", TIMESTAMP_METHODS)
+def test_timestamps_of_a_model_whose_attention_is_known(key_frame_translator, method: str) -> None:
+    # 36 frames: key at model frame 7 = clip frames [21, 24). 26 frames (padded in the batch): key at model frame 8
+    # = clip frames [24, 27), cut at the clip's end, 26.
+    clips = [key_frame_clip(36, 7), key_frame_clip(26, 8)]
+    with pytest.warns(UserWarning, match=f"time stamps from {method} are not validated"):
+        results = key_frame_translator(
+            clips, batch_size=2, return_timestamps=True, timestamp_method=method, fps=FPS
+        )
+    for result, (start, end) in zip(results, [(21 / FPS, 24 / FPS), (24 / FPS, 26 / FPS)], strict=True):
+        assert result["glosses"] == "A A A"
+        assert [chunk["gloss"] for chunk in result["chunks"]] == ["A", "A", "A"]
+        assert result["timestamp_info"] == {
+            "method": method,
+            "method_chosen_by": "the timestamp_method argument",
+            "fps": FPS,
+            "fps_source": "the fps argument",
+            "reliability": None,
+        }
+        for chunk in result["chunks"]:
+            if method == "rollout":  # the encoder's attention spreads it: the span holds the key frame
+                assert chunk["timestamp"][0] <= start < end <= chunk["timestamp"][1]
+            else:  # one-hot on the key frame: exactly its sample_rate clip frames
+                assert chunk["timestamp"] == pytest.approx((start, end), abs=1e-12)
+
+
+def test_timestamps_on_the_real_video_lie_inside_the_clip(
+    translator, model_dir: Path, video_landmarks: np.ndarray
+) -> None:
+    capture = cv2.VideoCapture(str(VIDEO))
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    capture.release()
+    with pytest.warns(UserWarning, match="time stamps from attention are not validated"):
+        result = translator(str(VIDEO), return_timestamps=True)
+    assert len(result["chunks"]) == len(result["glosses"].split()) == MAX_GLOSSES
+    assert [chunk["gloss"] for chunk in result["chunks"]] == result["glosses"].split()
+    for chunk in result["chunks"]:
+        start, end = chunk["timestamp"]
+        assert 0.0 <= start < end <= 58 / fps + 1e-9
+    info = result["timestamp_info"]
+    assert info["fps"] == pytest.approx(fps) and info["fps_source"] == "the video file"
+    assert info["method"] == "attention" and "no timestamp_reliability.json" in info["method_chosen_by"]
+    assert info["reliability"] is None
+
+    # The map rows and time stamps are the interpretability layer's (what the leaderboard scores) on the same clip.
+    model = SignAttentionForConditionalGeneration.from_pretrained(model_dir).eval()
+    inputs = SignAttentionFeatureExtractor.from_pretrained(model_dir)(video_landmarks)
+    (clip_map,) = attention(model, inputs, model.generate(**inputs))
+    expected = spans_to_seconds(map_to_spans(clip_map), 3, fps, num_frames=58)
+    assert [chunk["timestamp"] for chunk in result["chunks"]] == pytest.approx(expected)
+    outputs = translator.forward({**inputs}, timestamp_method="attention")
+    np.testing.assert_allclose(outputs["maps"][0, :MAX_GLOSSES, :20].numpy(), clip_map, rtol=1e-5, atol=1e-7)
+
+    # A .pose file says its frame rate; an array carries none: the assumed one is used, and said.
+    with pytest.warns(UserWarning, match="not validated"):
+        from_pose = translator(str(POSE_FILE), return_timestamps=True)
+    assert from_pose["timestamp_info"]["fps"] == 25.0
+    with (
+        pytest.warns(UserWarning, match=f"no frame rate known; time stamps assume {ASSUMED_FPS:g} fps"),
+        pytest.warns(UserWarning, match="not validated"),
+    ):
+        array = translator(video_landmarks, return_timestamps=True)
+    assert array["timestamp_info"]["fps_source"].startswith("assumed")
+    assert array["chunks"][0]["timestamp"] == pytest.approx(
+        tuple(second * fps / ASSUMED_FPS for second in result["chunks"][0]["timestamp"])
+    )
+
+
+def leaderboard(best: str) -> dict:
+    """``interpretability.json`` as the main job writes it, cut to what the time stamps read; boundary errors in
+    model frames."""
+
+    def entry(peak: float, iou: float, error: float) -> dict:
+        scores = {
+            "gold_peak_accuracy": peak,
+            "timestamp_mean_iou": iou,
+            "timestamp_boundary_error": error,
+            "timestamp_num_glosses": 100,
+        }
+        return scores | {"unseen": scores | {"timestamp_num_glosses": 10}}
+
+    return {
+        "data_source": "synthetic",
+        "config": "si",
+        "split": "test",
+        "num_clips": 20,
+        "num_gold_glosses": 100,
+        "memorization": {"seen_sentence_share": 0.5},
+        "attribution": {
+            "attention": entry(0.30, 0.25, 2.0),
+            "value_norm": entry(0.35, 0.20, 3.0),
+            "rollout": entry(0.20, 0.60, 1.0),
+            "input_x_gradient": entry(0.50, 0.10, 4.0),
+        },
+        "baselines": {"uniform": entry(0.15, 0.15, 10.0), "diagonal_prior": entry(0.75, 0.50, 1.5)},
+        "best_method": best,
+        "best_method_chosen_by": "gold_peak_accuracy",
+    }
+
+
+def test_measured_accuracy_comes_from_the_model_folder(model_dir: Path, tmp_path: Path) -> None:
+    measured_dir = tmp_path / "model"
+    shutil.copytree(model_dir, measured_dir)
+    path = measured_dir / TIMESTAMP_RELIABILITY_FILE
+    path.write_text(json.dumps(timestamp_reliability(leaderboard("value_norm"))), encoding="utf-8")
+    translate = pipeline(TASK, model=str(measured_dir), pipeline_class=SignLanguageTranslationPipeline)
+    with pytest.warns(
+        UserWarning, match=r"value_norm .* mean IoU of 0\.20 .* below a diagonal prior .* \(0\.50\)"
+    ):
+        result = translate(str(POSE_FILE), return_timestamps=True)  # 25 fps, 1 frame in 3 read
+    info = result["timestamp_info"]
+    assert info["method"] == "value_norm" and "leaderboard" in info["method_chosen_by"]
+    reliability = info["reliability"]
+    assert reliability["measured_on"] == (
+        "synthetic poses, GSL si test split (20 clips, 50.0% signing a sentence seen in training; "
+        "100 glosses with gold spans)"
+    )
+    assert reliability["timestamp_mean_iou"] == 0.20 and reliability["gold_peak_accuracy"] == 0.35
+    # 3 model frames = 9 clip frames = 0.36 s at 25 fps
+    assert reliability["timestamp_boundary_error_frames"] == 9.0
+    assert reliability["timestamp_boundary_error_seconds"] == pytest.approx(0.36)
+    assert reliability["diagonal_prior"]["timestamp_boundary_error_frames"] == 4.5
+    assert reliability["uniform"]["timestamp_mean_iou"] == 0.15
+    assert reliability["unseen_sentences"]["num_glosses"] == 10
+
+    # A method that beat the prior is not warned about; the leaderboard's pick needing gradients falls back to the
+    # best method the pipeline can run, by the same score.
+    path.write_text(json.dumps(timestamp_reliability(leaderboard("input_x_gradient"))), encoding="utf-8")
+    translate = pipeline(TASK, model=str(measured_dir), pipeline_class=SignLanguageTranslationPipeline)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        info = translate(str(POSE_FILE), return_timestamps=True, timestamp_method="rollout")["timestamp_info"]
+    assert info["reliability"]["timestamp_mean_iou"] == 0.60
+    with pytest.warns(UserWarning, match="below a diagonal prior"):
+        info = translate(str(POSE_FILE), return_timestamps=True)["timestamp_info"]
+    assert info["method"] == "value_norm" and "its best is input_x_gradient" in info["method_chosen_by"]
+
+
+def test_timestamp_options_are_checked(translator, model_dir: Path) -> None:
+    with pytest.raises(
+        ValueError, match="unknown timestamp_method 'occlusion'.*attention, value_norm, rollout"
+    ):
+        translator(str(POSE_FILE), return_timestamps=True, timestamp_method="occlusion")
+    with pytest.raises(ValueError, match="only apply with return_timestamps=True"):
+        translator(str(POSE_FILE), timestamp_method="attention")
+    with pytest.raises(ValueError, match="fps must be a positive"):
+        translator(str(POSE_FILE), return_timestamps=True, fps=0)
+    assert set(translator(str(POSE_FILE))) == {"glosses", "num_frames", "frames_used", "truncated"}
+    # Given at construction, the options are the defaults of every call, which may switch them off.
+    with pytest.warns(UserWarning, match="not validated"):
+        stamping = pipeline(
+            TASK,
+            model=str(model_dir),
+            pipeline_class=SignLanguageTranslationPipeline,
+            return_timestamps=True,
+            timestamp_method="rollout",
+            fps=10.0,
+        )
+        info = stamping(str(POSE_FILE))["timestamp_info"]
+    assert (info["method"], info["fps"], info["fps_source"]) == ("rollout", 10.0, "the fps argument")
+    assert "chunks" not in stamping(str(POSE_FILE), return_timestamps=False)

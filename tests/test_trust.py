@@ -44,6 +44,8 @@ def test_half_maximum_spans_and_their_accuracy() -> None:
     clip_map = np.array([[0.0, 1.0, 3.0, 4.0, 2.0, 0.5, 0.0], [5.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0]])
     assert map_to_spans(clip_map) == [(2, 5), (0, 1)]  # frames reaching half the peak, around the peak
     assert spans_to_seconds([(2, 5)], sample_rate=3, fps=30.0) == [(0.2, 0.5)]
+    # Model frame 4 stands for clip frames 12-14, but a 13-frame clip ends at frame 13: the span ends there.
+    assert spans_to_seconds([(2, 5)], sample_rate=3, fps=30.0, num_frames=13) == [(0.2, 13 / 30)]
     accuracy = timestamp_accuracy([[(2, 5), (0, 1)]], [[(3, 6), (0, 1)]])
     # IoU 2/4 and 1; boundary errors (1 + 1) / 2 and 0.
     assert accuracy == {

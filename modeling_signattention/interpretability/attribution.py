@@ -33,6 +33,7 @@ import numpy as np
 import torch
 
 from ..configuration_signattention import HOLISTIC_COMPONENTS
+from ..pipeline_signattention import gloss_frame_maps
 
 METHODS = ("attention", "value_norm", "rollout", "input_x_gradient", "integrated_gradients", "occlusion")
 GRADIENT_METHODS = ("input_x_gradient", "integrated_gradients")
@@ -148,23 +149,23 @@ def gloss_log_probs(
     return logits.log_softmax(-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
 
 
-# -- Attention-based methods: one forward pass ----------------------------------------------------------------------
+# -- Attention-based methods: one forward pass (``gloss_frame_maps``, which the pipeline's time stamps use too) ----
 
 
-@torch.no_grad()
-def _attention_outputs(model: Any, decoded: DecodedBatch) -> Any:
-    return model(
-        input_features=decoded.input_features,
-        attention_mask=decoded.attention_mask,
-        decoder_input_ids=decoded.decoder_input_ids,
-        output_attentions=True,
-        use_cache=False,
+def _attention_map(
+    method: str,
+    model: Any,
+    batch: Any,
+    sequences: torch.Tensor,
+    clip_ids: Sequence[str] | None,
+    layer: int = -1,
+    head: int | None = None,
+) -> list[np.ndarray]:
+    decoded = decoded_batch(model, batch, sequences, clip_ids)
+    maps = gloss_frame_maps(
+        model, decoded.input_features, decoded.attention_mask, decoded.decoder_input_ids, method, layer, head
     )
-
-
-def _heads(weights: torch.Tensor, head: int | None) -> torch.Tensor:
-    """`(batch, heads, queries, keys)` -> one head, or the mean over heads."""
-    return weights.mean(1) if head is None else weights[:, head]
+    return decoded.crop(maps)
 
 
 def attention(
@@ -177,9 +178,7 @@ def attention(
     clip_ids: Sequence[str] | None = None,
 ) -> list[np.ndarray]:
     """Raw cross-attention weights of decoder ``layer`` (default: the last), one ``head`` or their mean."""
-    decoded = decoded_batch(model, batch, sequences, clip_ids)
-    outputs = _attention_outputs(model, decoded)
-    return decoded.crop(_heads(outputs.cross_attentions[layer], head))
+    return _attention_map("attention", model, batch, sequences, clip_ids, layer, head)
 
 
 def value_norm(
@@ -191,45 +190,17 @@ def value_norm(
     head: int | None = None,
     clip_ids: Sequence[str] | None = None,
 ) -> list[np.ndarray]:
-    """``‖Σ_h α_h[k, t] · W_o^h v_h[t]‖``: the norm of frame t's share of gloss k's cross-attention output.
-
-    ``W_o^h`` is the slice of the output projection that reads head h, so the sum over heads is exactly what the
-    attention block adds for frame t (bias aside). With ``head`` given, only that head's term.
-    """
-    decoded = decoded_batch(model, batch, sequences, clip_ids)
-    outputs = _attention_outputs(model, decoded)
-    block = model.model.decoder.layers[layer].encoder_attn
-    with torch.no_grad():
-        values = block._split_heads(
-            block.v_proj(outputs.encoder_last_hidden_state)
-        )  # (batch, heads, frames, hd)
-        out_weight = block.out_proj.weight.view(block.out_proj.out_features, block.num_heads, block.head_dim)
-        transformed = torch.einsum("bhtk,ehk->bhte", values, out_weight)  # W_o^h v_h per frame
-        weights = outputs.cross_attentions[layer]  # (batch, heads, glosses, frames)
-        if head is not None:
-            maps = weights[:, head] * transformed[:, head].norm(dim=-1)[:, None, :]
-        else:
-            maps = torch.einsum("bhlt,bhte->blte", weights, transformed).norm(dim=-1)
-    return decoded.crop(maps)
+    """``‖Σ_h α_h[k, t] · W_o^h v_h[t]‖``: the norm of frame t's share of gloss k's cross-attention output
+    (:func:`~modeling_signattention.pipeline_signattention.gloss_frame_maps`)."""
+    return _attention_map("value_norm", model, batch, sequences, clip_ids, layer, head)
 
 
 def rollout(
     model: Any, batch: Any, sequences: torch.Tensor, *, clip_ids: Sequence[str] | None = None
 ) -> list[np.ndarray]:
-    """Last decoder layer's cross-attention (mean over heads) times the encoder's attention rollout.
-
-    Each encoder layer's head-mean attention ``A`` becomes ``(A + I) / 2`` (the residual connection carries the
-    frame itself forward); rows still sum to 1, and the layers compose by matrix product, last layer first.
-    """
-    decoded = decoded_batch(model, batch, sequences, clip_ids)
-    outputs = _attention_outputs(model, decoded)
-    with torch.no_grad():
-        flow = None
-        for weights in outputs.encoder_attentions:
-            mixed = 0.5 * weights.mean(1) + 0.5 * torch.eye(weights.shape[-1], device=weights.device)
-            flow = mixed if flow is None else mixed @ flow
-        maps = outputs.cross_attentions[-1].mean(1) @ flow
-    return decoded.crop(maps)
+    """Last decoder layer's cross-attention (mean over heads) times the encoder's attention rollout
+    (:func:`~modeling_signattention.pipeline_signattention.gloss_frame_maps`)."""
+    return _attention_map("rollout", model, batch, sequences, clip_ids)
 
 
 # -- Gradient methods (Captum) --------------------------------------------------------------------------------------

@@ -4,15 +4,30 @@ A map row is turned into one span: the contiguous frames around the row's peak t
 (the full width at half maximum). That span is where the map says the gloss is; whether the gloss is really there
 is measured on clips with gold spans (:func:`timestamp_accuracy`: mean IoU, mean boundary error in frames), and a
 page should show time stamps only with that measured accuracy next to them.
+
+The span rule and the conversion to seconds live in the pipeline file (``pipeline_signattention``), which must
+run from a Hub folder without this package; :func:`timestamp_reliability` writes what the pipeline shows next to its
+time stamps (:data:`~modeling_signattention.pipeline_signattention.TIMESTAMP_RELIABILITY_FILE`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
+from ..pipeline_signattention import half_maximum_span, spans_to_seconds
+from .schema import DATA_SOURCES
+
 Span = tuple[int, int]
+# What the pipeline shows of each method and baseline; the boundary error is in model frames, as measured.
+RELIABILITY_SCORES = (
+    "gold_peak_accuracy",
+    "timestamp_mean_iou",
+    "timestamp_boundary_error",
+    "timestamp_num_glosses",
+)
 
 
 def map_to_spans(clip_map: np.ndarray, clip: str = "clip") -> list[Span]:
@@ -24,25 +39,7 @@ def map_to_spans(clip_map: np.ndarray, clip: str = "clip") -> list[Span]:
         )
     if not np.isfinite(clip_map).all() or (clip_map < 0).any():
         raise ValueError(f"{clip}: map has NaN, infinite or negative values")
-    spans = []
-    for row in clip_map:
-        peak = int(row.argmax())
-        above = row >= row[peak] / 2
-        start = peak
-        while start > 0 and above[start - 1]:
-            start -= 1
-        end = peak + 1
-        while end < len(row) and above[end]:
-            end += 1
-        spans.append((start, end))
-    return spans
-
-
-def spans_to_seconds(spans: Sequence[Span], sample_rate: int, fps: float) -> list[tuple[float, float]]:
-    """Model-frame spans -> (start, end) seconds of the clip (model frame i shows clip frame i * sample_rate)."""
-    if fps <= 0:
-        raise ValueError(f"fps must be positive, got {fps}")
-    return [(start * sample_rate / fps, end * sample_rate / fps) for start, end in spans]
+    return [half_maximum_span(row) for row in clip_map]
 
 
 def timestamp_accuracy(
@@ -74,4 +71,32 @@ def timestamp_accuracy(
     }
 
 
-__all__ = ["map_to_spans", "spans_to_seconds", "timestamp_accuracy"]
+def timestamp_reliability(scores: dict[str, Any]) -> dict[str, Any]:
+    """``interpretability.json`` (``hub_scripts.interpret``) -> what the pipeline reads from the model folder.
+
+    Per method and baseline: :data:`RELIABILITY_SCORES` on all scored glosses and on the sentences never seen in
+    training (``unseen``), the leaderboard's pick, and one line saying what it was measured on, since a score on
+    memorised sentences of synthetic poses says little about a new sentence on a real video.
+    """
+    memorization = scores.get("memorization", {})
+    source = DATA_SOURCES.get(scores.get("data_source"), DATA_SOURCES["unknown"])[0]
+    share = memorization.get("seen_sentence_share")
+    seen = f", {share:.1%} signing a sentence seen in training" if isinstance(share, float) else ""
+    measured_on = (
+        f"{source}, GSL {scores.get('config')} {scores.get('split')} split ({scores.get('num_clips')} clips{seen}; "
+        f"{scores.get('num_gold_glosses')} glosses with gold spans)"
+    )
+    entries = {**scores.get("attribution", {}), **scores.get("baselines", {})}
+    return {
+        "measured_on": measured_on,
+        "best_method": scores.get("best_method"),
+        "best_method_chosen_by": scores.get("best_method_chosen_by"),
+        "scores": {
+            name: {key: entry.get(key) for key in RELIABILITY_SCORES}
+            | {"unseen": {key: entry.get("unseen", {}).get(key) for key in RELIABILITY_SCORES}}
+            for name, entry in entries.items()
+        },
+    }
+
+
+__all__ = ["map_to_spans", "spans_to_seconds", "timestamp_accuracy", "timestamp_reliability"]
