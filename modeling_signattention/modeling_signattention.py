@@ -297,8 +297,9 @@ class SignAttentionFeedForward(nn.Module):
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
         blocked = self.is_relu and hidden_states.device.type == "cpu" and not torch.is_autocast_enabled("cpu")
-        transformed = torch._C._functorch.is_functorch_wrapped_tensor(hidden_states)
-        if blocked and not is_traced() and not transformed:  # a Python loop over blocks: eager mode only
+        # A Python loop over blocks: eager mode only, outside torch.func transforms (checked after tracing, which
+        # cannot follow that check).
+        if blocked and not is_traced() and not torch._C._functorch.is_functorch_wrapped_tensor(hidden_states):
             rows = hidden_states.reshape(-1, hidden_states.shape[-1])
             output = ReluFeedForwardInChunks.apply(
                 rows.contiguous(),
