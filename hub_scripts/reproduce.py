@@ -80,9 +80,10 @@ from modeling_signattention.interpretability.schema import (
 from modeling_signattention.interpretability.timestamps import timestamp_reliability
 
 DEFAULT_OUTPUT_DIR = Path("outputs/reproduce")
-# Attribution methods the main job scores. Integrated gradients (a forward + backward pass per gloss and step) and
-# occlusion cost 350 s and 136 s on the 881 SI test clips (shared 2-core machine), more than the training budget
-# allows; `--methods` adds them (benchmarks/bench_attribution.py measures every method).
+# Attribution methods the main job scores. With integrated gradients and occlusion too, the interpretability stage
+# of the 881 SI test clips took 3.7 min (1 thread, shared machine at load 3-4: integrated gradients 65 s, occlusion
+# 14 s, the deletion scores of their maps 12 s), over the 2 minutes it may take; `--methods` adds them
+# (benchmarks/bench_attribution.py measures every method).
 MAIN_JOB_METHODS = ("attention", "value_norm", "rollout", "input_x_gradient")
 # --quick: a smoke run of about a minute. The builder keeps the first N clips of each split; with N = 60 the training
 # clips are the 15 police1 sentences, 4 repetitions by signer1, and 75 % of the test clips (signer3) sign one of

@@ -279,7 +279,8 @@ class SignAttentionFeedForward(nn.Module):
     """fc1 -> activation -> dropout -> fc2, as in ``nn.TransformerEncoderLayer``.
 
     On CPU, a ReLU block runs as ``ReluFeedForwardInChunks`` (same weights, same results up to float rounding);
-    elsewhere (GPU, autocast, other activations, torch.compile / export) as the plain modules.
+    elsewhere (GPU, autocast, other activations, torch.compile / export, and inside ``torch.func`` transforms such
+    as ``vjp`` / ``vmap``, which that Function does not support) as the plain modules.
     """
 
     # Rows per block on CPU: the (rows, 2048) float32 block (1 MB at 128 rows) stays in a core's L2 cache; measured
@@ -296,7 +297,9 @@ class SignAttentionFeedForward(nn.Module):
 
     def forward(self, hidden_states: torch.Tensor) -> torch.Tensor:
         blocked = self.is_relu and hidden_states.device.type == "cpu" and not torch.is_autocast_enabled("cpu")
-        if blocked and not is_traced():  # a Python loop over blocks: eager mode only
+        # A Python loop over blocks: eager mode only, outside torch.func transforms (checked after tracing, which
+        # cannot follow that check).
+        if blocked and not is_traced() and not torch._C._functorch.is_functorch_wrapped_tensor(hidden_states):
             rows = hidden_states.reshape(-1, hidden_states.shape[-1])
             output = ReluFeedForwardInChunks.apply(
                 rows.contiguous(),

@@ -196,6 +196,53 @@ def test_integrated_gradients_completeness() -> None:
 
 
 @pytest.mark.parametrize("method", GRADIENT_METHODS)
+def test_one_pass_per_clip_equals_captum_run_once_per_gloss(method: str) -> None:
+    """The shared-forward gradients (one model pass per clip, all glosses' backward passes batched) give what
+    Captum gives on the plain per-gloss layout: one row per (clip, gloss), ``target`` = the gloss position.
+
+    Three clips of different lengths and gloss counts, explained two at a time, so a call mixes gloss counts and
+    pads frames.
+    """
+    from captum.attr import InputXGradient, IntegratedGradients
+
+    torch.manual_seed(3)
+    model = SignAttentionForConditionalGeneration(
+        SignAttentionConfig(vocab_size=9, ffn_dim=32, embedder_width=16)
+    ).eval()
+    model.double()
+    mask = torch.tensor([[1] * 8, [1] * 5 + [0] * 3, [1] * 7 + [0]])
+    batch = {
+        "input_features": torch.randn(3, 8, 225, dtype=torch.float64) * mask[..., None],
+        "attention_mask": mask,
+    }
+    glosses = [[4, 5, 6], [7], [8, 4]]
+    sequences = sequences_from_ids(glosses, model.config)
+    fast = signed_gradient_attributions(method, model, batch, sequences, n_steps=4, internal_batch_size=2)
+
+    def forward(features, clip_mask, inputs, targets):
+        return gloss_log_probs(model, features, clip_mask, inputs, targets)
+
+    attributor = IntegratedGradients(forward) if method == "integrated_gradients" else InputXGradient(forward)
+    options = (
+        {"baselines": 0.0, "n_steps": 4, "method": "gausslegendre"}
+        if method == "integrated_gradients"
+        else {}
+    )
+    for clip, clip_glosses in enumerate(glosses):
+        frames = int(mask[clip].sum())
+        count = len(clip_glosses)
+        rows = [clip] * count
+        plain = attributor.attribute(
+            batch["input_features"][rows].clone().requires_grad_(),
+            target=list(range(count)),
+            additional_forward_args=(mask[rows], sequences[rows, :count], sequences[rows, 1 : count + 1]),
+            **options,
+        )
+        assert fast[clip].shape == (count, frames, 225)
+        np.testing.assert_allclose(fast[clip], plain[:, :frames].detach().numpy(), rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("method", GRADIENT_METHODS)
 def test_articulator_split_finds_the_right_hand(key_frame, method: str) -> None:
     model, batch, sequences = key_frame
     parts = articulator_maps(method, model, batch, sequences)
