@@ -25,6 +25,7 @@ import math
 import os
 import time
 from multiprocessing import Pool
+from pathlib import Path
 
 import jiwer
 import numpy as np
@@ -32,10 +33,10 @@ import torch
 
 from dataset_builder.gsl import load_split
 from dataset_builder.synthetic import SyntheticGSL, recombined_clips
+from hub_scripts.train import TrainOptions, build_model
 from modeling_signattention import (
     SignAttentionConfig,
     SignAttentionFeatureExtractor,
-    SignAttentionForConditionalGeneration,
     build_gloss_tokenizer,
 )
 
@@ -119,18 +120,9 @@ def main():
     )
     _init()
     tok = build_gloss_tokenizer([" ".join(g) for _, g in train_items + iso_items])
-    cfg = SignAttentionConfig(
-        d_model=args.d_model,
-        dropout=args.dropout,
-        attention_dropout=args.dropout,
-        vocab_size=len(tok),
-        pad_token_id=tok.pad_token_id,
-        unk_token_id=tok.unk_token_id,
-        bos_token_id=tok.bos_token_id,
-        eos_token_id=tok.eos_token_id,
-        decoder_start_token_id=tok.bos_token_id,
+    model, _ = build_model(  # the main job's model: hub_scripts.train builds it the same way
+        TrainOptions(Path(args.out), Path(args.out), d_model=args.d_model, dropout=args.dropout), tok
     )
-    model = SignAttentionForConditionalGeneration(cfg)
     if args.init:
         old = torch.load(args.init, map_location="cpu")
         old_vocab = json.load(open(args.init + ".vocab.json"))

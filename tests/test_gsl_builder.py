@@ -214,7 +214,11 @@ def test_recombine_bad_options_are_clear_errors(tmp_path):
         )
     with pytest.raises(ValueError, match="isolated_signs needs the synthetic source"):
         GSLPoses(
-            config_name="sd", source="poses", poses_dir=str(tmp_path), isolated_signs=3, cache_dir=str(tmp_path)
+            config_name="sd",
+            source="poses",
+            poses_dir=str(tmp_path),
+            isolated_signs=3,
+            cache_dir=str(tmp_path),
         )
     with pytest.raises(ValueError, match="isolated_signs must be a non-negative number of clips, got -1"):
         GSLPoses(config_name="sd", isolated_signs=-1, cache_dir=str(tmp_path))

@@ -283,7 +283,9 @@ def test_isolated_signs_cover_the_training_vocabulary_evenly_one_gloss_each():
     count = 2 * len(vocabulary) + 7
     clips = isolated_sign_clips(train, count, seed=0)
     assert len(clips) == count and len({clip.id for clip in clips}) == count
-    assert all(len(clip.glosses) == 1 and clip.scenario == ISOLATED_SCENARIO and clip.text == "" for clip in clips)
+    assert all(
+        len(clip.glosses) == 1 and clip.scenario == ISOLATED_SCENARIO and clip.text == "" for clip in clips
+    )
     counts = {gloss: 0 for gloss in vocabulary}
     for clip in clips:
         counts[clip.glosses[0]] += 1
