@@ -546,6 +546,36 @@ def clip_batches(
         yield indices, batch, sequences, names
 
 
+def map_clips(
+    compute: Callable[[list[int], Any, torch.Tensor, list[str]], Sequence[Any]],
+    model: Any,
+    feature_extractor: Any,
+    poses: Sequence[Any],
+    token_ids: Sequence[Sequence[int]],
+    *,
+    clip_ids: Sequence[str] | None = None,
+    input_components: Sequence[str] | None = None,
+    batch_size: int = 64,
+    description: str | None = None,
+) -> list[Any]:
+    """``compute(indices, batch, sequences, clip names)``, one result per clip of the batch, over every batch of
+    :func:`clip_batches`; the results come back in the clips' order, not the batches' length order."""
+    results: list[Any] = [None] * len(poses)
+    for indices, batch, sequences, names in clip_batches(
+        model,
+        feature_extractor,
+        poses,
+        token_ids,
+        clip_ids=clip_ids,
+        input_components=input_components,
+        batch_size=batch_size,
+        description=description,
+    ):
+        for index, result in zip(indices, compute(indices, batch, sequences, names), strict=True):
+            results[index] = result
+    return results
+
+
 def attribute_clips(
     method: str,
     model: Any,
@@ -561,8 +591,8 @@ def attribute_clips(
 ) -> list[np.ndarray]:
     """Maps of ``method`` for many clips and their decoded glosses, in their order (batched by clip length)."""
     function = check_method(method)
-    maps: list[np.ndarray] = [np.empty(0)] * len(poses)
-    for indices, batch, sequences, names in clip_batches(
+    return map_clips(
+        lambda indices, batch, sequences, names: function(model, batch, sequences, clip_ids=names, **options),
         model,
         feature_extractor,
         poses,
@@ -571,12 +601,7 @@ def attribute_clips(
         input_components=input_components,
         batch_size=batch_size,
         description=f"attribution: {method}" if progress else None,
-    ):
-        for index, clip_map in zip(
-            indices, function(model, batch, sequences, clip_ids=names, **options), strict=True
-        ):
-            maps[index] = clip_map
-    return maps
+    )
 
 
 __all__ = [
@@ -596,6 +621,7 @@ __all__ = [
     "input_x_gradient",
     "integrated_gradients",
     "length_sorted_batches",
+    "map_clips",
     "occlusion",
     "rollout",
     "sequences_from_ids",

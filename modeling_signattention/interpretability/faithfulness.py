@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .attribution import clip_batches, clip_name, decoded_batch, gloss_log_probs
+from .attribution import clip_name, decoded_batch, gloss_log_probs, map_clips
 
 FRACTIONS = (0.1, 0.2)
 
@@ -112,8 +112,10 @@ def deletion_drops_clips(
     if len(maps) != len(poses):
         raise ValueError(f"got {len(maps)} maps for {len(poses)} clips")
     rng = np.random.default_rng(seed)
-    results: list[np.ndarray] = [np.empty(0)] * len(poses)
-    for indices, batch, sequences, names in clip_batches(
+    return map_clips(
+        lambda indices, batch, sequences, names: deletion_drops(
+            model, batch, sequences, [maps[i] for i in indices], fractions=fractions, rng=rng, clip_ids=names
+        ),
         model,
         feature_extractor,
         poses,
@@ -122,13 +124,7 @@ def deletion_drops_clips(
         input_components=input_components,
         batch_size=batch_size,
         description=description,
-    ):
-        drops = deletion_drops(
-            model, batch, sequences, [maps[i] for i in indices], fractions=fractions, rng=rng, clip_ids=names
-        )
-        for index, clip_drops in zip(indices, drops, strict=True):
-            results[index] = clip_drops
-    return results
+    )
 
 
 def summarise_drops(drops: Sequence[np.ndarray], fractions: Sequence[float] = FRACTIONS) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .alignment import compute_attention_alignment
-from .attribution import GRADIENT_METHODS, METHODS, articulator_maps, check_method, clip_batches
+from .attribution import GRADIENT_METHODS, METHODS, articulator_maps, check_method, map_clips
 from .baselines import BASELINES, baseline_maps
 from .decoding import spans_to_model_frames
 from .faithfulness import FRACTIONS, deletion_drops_clips, drop_key, summarise_drops
@@ -175,32 +175,31 @@ def trust_scores(
     articulators: dict[str, dict[str, float]] = {}
     for method in methods:
         started = time.perf_counter()
-        method_maps: list[np.ndarray] = [np.empty(0)] * len(poses)
         parts: dict[str, float] = {}
-        for indices, batch, sequences, names in clip_batches(
+
+        def method_maps(indices, batch, sequences, names, method=method, parts=parts):
+            if method not in GRADIENT_METHODS:
+                return check_method(method)(
+                    model, batch, sequences, clip_ids=names, **options.get(method, {})
+                )
+            by_part = articulator_maps(
+                method, model, batch, sequences, clip_ids=names, **options.get(method, {})
+            )
+            for clip in by_part:
+                for part, part_map in clip.items():
+                    parts[part] = parts.get(part, 0.0) + float(part_map.sum())
+            return [sum(clip.values()) for clip in by_part]
+
+        maps[method] = map_clips(
+            method_maps,
             model,
             feature_extractor,
             poses,
             token_ids,
             **common,
             description=f"attribution: {method}" if progress else None,
-        ):
-            if method in GRADIENT_METHODS:
-                by_part = articulator_maps(
-                    method, model, batch, sequences, clip_ids=names, **options.get(method, {})
-                )
-                results = [sum(clip.values()) for clip in by_part]
-                for clip in by_part:
-                    for part, part_map in clip.items():
-                        parts[part] = parts.get(part, 0.0) + float(part_map.sum())
-            else:
-                results = check_method(method)(
-                    model, batch, sequences, clip_ids=names, **options.get(method, {})
-                )
-            for index, clip_map in zip(indices, results, strict=True):
-                method_maps[index] = clip_map
+        )
         seconds[method] = time.perf_counter() - started
-        maps[method] = method_maps
         if parts:
             total = sum(parts.values())
             articulators[method] = {part: value / total for part, value in parts.items()}
