@@ -132,7 +132,6 @@ class Setting:
     # sd test sentences never occur in training, and 60 training clips teach too few glosses to read new ones.
     quick_recognises: bool
     isolated_signs: int = 0  # clips of one training gloss each (synthetic source only)
-    isolated_sign_epochs: int = 0  # epochs on the one-gloss clips before every clip (hub_scripts.train)
     epochs: int | None = None  # None: budget_epochs
 
 
@@ -155,7 +154,6 @@ SETTINGS = {
         " isolated signs learnt first",
         False,
         isolated_signs=16000,
-        isolated_sign_epochs=ISOLATED_SIGN_EPOCHS,
         epochs=16,
     ),
 }
@@ -237,8 +235,7 @@ def reproduce(
 ) -> dict[str, dict[str, Any]]:
     """Run every setting of ``configs`` into ``OUTPUT/<setting>``, then the top-level files (module docstring);
     return each setting's headline numbers. ``recombine`` and ``isolated_signs`` (default: each setting's own) apply
-    to every setting; a run with isolated signs learns them first (``ISOLATED_SIGN_EPOCHS`` unless its setting
-    says otherwise)."""
+    to every setting; a run with isolated signs learns them first, for ``ISOLATED_SIGN_EPOCHS`` epochs."""
     if gsl_root is not None and poses_dir is not None:
         raise ValueError("Give --gsl-root or --poses-dir, not both")
     unknown = [name for name in configs if name not in SETTINGS]
@@ -263,13 +260,9 @@ def reproduce(
             isolated = 0
         else:
             isolated = QUICK["isolated_signs"] if quick and setting.isolated_signs else setting.isolated_signs
-        isolated_epochs = 0
-        if isolated:
-            isolated_epochs = (
-                QUICK["isolated_sign_epochs"]
-                if quick
-                else setting.isolated_sign_epochs or ISOLATED_SIGN_EPOCHS
-            )
+        isolated_epochs = (
+            0 if not isolated else QUICK["isolated_sign_epochs"] if quick else ISOLATED_SIGN_EPOCHS
+        )
         print(f"[reproduce] setting {name}: {setting.description}", flush=True)
         headline, problems = run_setting(
             output_dir / name,

@@ -332,13 +332,13 @@ def warn_single_cpu_process() -> None:
         )
 
 
-def training_arguments(options: TrainOptions, checkpoint_dir: Path, stage: str = "main") -> Any:
+def training_arguments(options: TrainOptions, checkpoint_dir: Path, isolated_signs: bool = False) -> Any:
     """The ``Seq2SeqTrainingArguments`` of a run: the paper's recipe from ``options``, evaluation and checkpoints
-    every epoch, the best epoch (lowest validation WER) kept. The ``"isolated signs"`` stage runs
+    every epoch, the best epoch (lowest validation WER) kept. The ``isolated_signs`` stage runs
     ``options.isolated_sign_epochs`` epochs without evaluation or checkpoints (the main stage follows at once)."""
     from transformers import Seq2SeqTrainingArguments
 
-    main_stage = stage == "main"
+    main_stage = not isolated_signs
     return Seq2SeqTrainingArguments(
         output_dir=str(checkpoint_dir),
         num_train_epochs=options.epochs if main_stage else options.isolated_sign_epochs,
@@ -437,7 +437,7 @@ def train_on_isolated_signs(
     )
     trainer = PoseSeq2SeqTrainer(
         model=model,
-        args=training_arguments(options, checkpoint_dir / "isolated_signs", stage="isolated signs"),
+        args=training_arguments(options, checkpoint_dir / "isolated_signs", isolated_signs=True),
         train_dataset=train_set.select(single),
         data_collator=PoseCollator(feature_extractor, seed=options.seed),
         processing_class=tokenizer,
