@@ -20,7 +20,10 @@ and WER on seen vs unseen sentences, because a memorised sentence needs no readi
 scores) and ``baselines`` (``uniform``, ``diagonal_prior`` -> the same scores) then say whether any map can be trusted:
 every attribution method of ``interpretability.attribution`` scored on every predicted gloss that the WER alignment
 matches to a reference gloss, next to maps that never look at the model, also split by seen and unseen sentences
-(``interpretability.leaderboard``); ``best_method_{seen,unseen}.png`` draw the best method's map.
+(``interpretability.leaderboard``); ``best_method_{seen,unseen}.png`` draw the best method's map. The best method is
+picked on another split (``--select-on``, the validation split by default), among the methods and each cross-attention
+head of ``attention`` and ``value_norm`` where that split has gold spans, and only then scored on this one:
+``method_selection`` holds every candidate's score on the split it was picked on.
 """
 
 from __future__ import annotations
@@ -52,8 +55,8 @@ from modeling_signattention.interpretability import (
     spans_to_model_frames,
     translate_with_attention,
 )
-from modeling_signattention.interpretability.attribution import METHODS
-from modeling_signattention.interpretability.leaderboard import TrustResult, trust_scores
+from modeling_signattention.interpretability.attribution import METHODS, head_methods
+from modeling_signattention.interpretability.leaderboard import TrustResult, method_selection, trust_scores
 from modeling_signattention.interpretability.matching import memorization, seen_sentences
 from modeling_signattention.interpretability.schema import NO_DATA, SAME_SENTENCES_AS, figure_file
 from modeling_signattention.loading import load_pretrained
@@ -163,9 +166,11 @@ def trust_section(
     input_components: Sequence[str] | None,
     batch_size: int,
     progress: bool,
+    deletion: bool = True,
+    selection: dict[str, Any] | None = None,
 ) -> tuple[TrustResult, list[int]]:
-    """Every attribution method and baseline scored on the non-empty predictions (``interpretability.leaderboard``);
-    also returns the clips scored, in the order of the maps.
+    """Every attribution method and baseline scored on the non-empty predictions (``interpretability.leaderboard``;
+    ``deletion`` and ``selection`` go to ``trust_scores``); also returns the clips scored, in the order of the maps.
 
     Gold spans mean something only for glosses; text output is scored by deletion only.
     """
@@ -190,9 +195,58 @@ def trust_section(
         input_components=input_components,
         batch_size=batch_size,
         progress=progress,
+        deletion=deletion,
+        selection=selection,
     )
     result.scores["num_too_short"] = len(too_short)
     return result, non_empty
+
+
+def select_method(
+    model: Any,
+    feature_extractor: Any,
+    tokenizer: Any,
+    dataset_dir: str | Path,
+    split: str,
+    methods: Sequence[str],
+    num_beams: int,
+    batch_size: int,
+    max_samples: int | None,
+    progress: bool,
+) -> dict[str, Any]:
+    """The best attribution method, picked on ``split`` (``leaderboard.method_selection``).
+
+    With gold spans the candidates are ``methods`` and every head of the head-reading methods, ranked by gold peak
+    accuracy (attention maps of a head cost one forward pass, so they add little); without gold spans only
+    ``methods``, ranked by deletion drop, which needs the deletion passes.
+    """
+    output_mode = getattr(model.config, "output_mode", "gloss")
+    input_components = dataset_metadata(dataset_dir)["input_components"]
+    data = load_pose_splits(dataset_dir, [split])[split]
+    if max_samples is not None:
+        data = data.select(range(min(max_samples, len(data))))
+    translations = translate_with_attention(
+        model, feature_extractor, tokenizer, data.poses, num_beams, batch_size, input_components, progress
+    )
+    references = data.targets(output_mode)
+    has_gold = output_mode == "gloss" and any(len(spans) for spans in data.gloss_spans)
+    candidates = [*methods, *head_methods(model.config.num_heads)] if has_gold else list(methods)
+    trust, _ = trust_section(
+        model,
+        feature_extractor,
+        data,
+        translations,
+        references,
+        seen_sentences(load_targets(dataset_dir, "train", output_mode), references),
+        [i for i, t in enumerate(translations) if t.glosses],
+        output_mode,
+        candidates,
+        input_components,
+        batch_size,
+        progress,
+        deletion=not has_gold,
+    )
+    return method_selection(trust.scores, split)
 
 
 def draw_best_method(
@@ -270,10 +324,13 @@ def interpret(
     progress: bool = True,
     methods: Sequence[str] = METHODS,
     threads: int | None = 1,
+    select_on: str | None = "validation",
 ) -> dict[str, Any]:
     """Run the analysis (see module docstring); return what was written to ``interpretability.json``.
 
-    Decoding and attribution run with ``threads`` intra-op threads (see :func:`torch_threads`).
+    Decoding and attribution run with ``threads`` intra-op threads (see :func:`torch_threads`). The best method is
+    picked on the split ``select_on`` (:func:`select_method`); with ``None``, or ``split`` itself, it is picked on
+    the scored clips, and the scores say so.
     """
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
@@ -304,6 +361,20 @@ def interpret(
     train_targets = load_targets(dataset_dir, "train", output_mode)
     seen = seen_sentences(train_targets, references)
     with torch_threads(threads):
+        selection = None
+        if select_on not in (None, split):
+            selection = select_method(
+                model,
+                feature_extractor,
+                tokenizer,
+                dataset_dir,
+                select_on,
+                methods,
+                num_beams,
+                batch_size,
+                max_samples,
+                progress,
+            )
         trust, scored = trust_section(
             model,
             feature_extractor,
@@ -317,6 +388,7 @@ def interpret(
             metadata["input_components"],
             batch_size,
             progress,
+            selection=selection,
         )
 
     # Gold spans exist for synthetic data (real GSL has no gloss timing) and only mean something in gloss mode.
@@ -428,6 +500,12 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument(
         "--threads", type=int, default=1, help="intra-op threads for decoding and attribution"
     )
+    parser.add_argument(
+        "--select-on",
+        default="validation",
+        choices=[*SPLITS, "none"],
+        help="split on which the best attribution method is picked (none: on the scored clips themselves)",
+    )
     args = parser.parse_args(argv)
     results = interpret(
         args.model_dir,
@@ -439,6 +517,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         args.max_samples,
         methods=args.methods,
         threads=args.threads,
+        select_on=None if args.select_on == "none" else args.select_on,
     )
     headline = {
         key: results[key]

@@ -5,7 +5,7 @@ decoded sequences (``generate()`` output: decoder start token, glosses, ``</s>``
 non-negative ``(glosses, frames)`` map per clip, padding removed, row k for the k-th predicted gloss:
 
 * ``attention``: the decoder's cross-attention weights (a layer, a head or the mean over heads), what the paper
-  reads;
+  reads (``attention_head1`` and so on name one head, for this method and ``value_norm``: :func:`head_methods`);
 * ``value_norm``: ``‖Σ_h α_h · W_o^h v_h‖``, the size of what each frame adds to the gloss's cross-attention output
   (Kobayashi et al. 2020, "Attention is Not Only a Weight"): a frame with a large weight but a tiny value vector
   contributes little;
@@ -27,13 +27,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 import torch
 
 from ..configuration_signattention import HOLISTIC_COMPONENTS
-from ..pipeline_signattention import gloss_frame_maps
+from ..pipeline_signattention import HEAD_METHODS, gloss_frame_maps, head_method, split_head_method
 
 METHODS = ("attention", "value_norm", "rollout", "input_x_gradient", "integrated_gradients", "occlusion")
 GRADIENT_METHODS = ("input_x_gradient", "integrated_gradients")
@@ -477,10 +478,20 @@ _FUNCTIONS: dict[str, Callable[..., list[np.ndarray]]] = {
 
 
 def check_method(method: str) -> Callable[..., list[np.ndarray]]:
-    """The function of a method name, or a ValueError listing the known names."""
-    if method not in _FUNCTIONS:
-        raise ValueError(f"unknown attribution method {method!r}; known: {list(METHODS)}")
-    return _FUNCTIONS[method]
+    """The function of a method name (one of :data:`METHODS`, or one head of :data:`HEAD_METHODS` by its
+    :func:`head_method` name, e.g. ``"value_norm_head1"``), or a ValueError listing the known names."""
+    base, head = split_head_method(method)
+    if base not in _FUNCTIONS:
+        raise ValueError(
+            f"unknown attribution method {method!r}; known: {list(METHODS)}, or one head of "
+            f"{' or '.join(HEAD_METHODS)} (e.g. {head_method(HEAD_METHODS[0], 0)!r})"
+        )
+    return _FUNCTIONS[base] if head is None else partial(_FUNCTIONS[base], head=head)
+
+
+def head_methods(num_heads: int) -> list[str]:
+    """Every method that reads one cross-attention head, for a model with ``num_heads`` heads."""
+    return [head_method(method, head) for method in HEAD_METHODS for head in range(num_heads)]
 
 
 def attribute(
@@ -607,6 +618,7 @@ def attribute_clips(
 __all__ = [
     "ARTICULATORS",
     "GRADIENT_METHODS",
+    "HEAD_METHODS",
     "METHODS",
     "DecodedBatch",
     "articulator_maps",
@@ -615,6 +627,7 @@ __all__ = [
     "attribute",
     "attribute_clips",
     "check_method",
+    "head_methods",
     "clip_batches",
     "decoded_batch",
     "gloss_log_probs",

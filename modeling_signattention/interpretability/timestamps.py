@@ -75,7 +75,8 @@ def timestamp_reliability(scores: dict[str, Any]) -> dict[str, Any]:
     """``interpretability.json`` (``hub_scripts.interpret``) -> what the pipeline reads from the model folder.
 
     Per method and baseline: :data:`RELIABILITY_SCORES` on all scored glosses and on the sentences never seen in
-    training (``unseen``), the leaderboard's pick, and one line saying what it was measured on, since a score on
+    training (``unseen``), the leaderboard's picks (``best_method`` by gold peak accuracy; ``timestamp_method``, the
+    one the pipeline uses, by time-stamp IoU; both picked on ``best_method_chosen_on``), and one line saying what it was measured on, since a score on
     memorised sentences of synthetic poses says little about a new sentence on a real video.
     """
     memorization = scores.get("memorization", {})
@@ -91,6 +92,8 @@ def timestamp_reliability(scores: dict[str, Any]) -> dict[str, Any]:
         "measured_on": measured_on,
         "best_method": scores.get("best_method"),
         "best_method_chosen_by": scores.get("best_method_chosen_by"),
+        "best_method_chosen_on": scores.get("best_method_chosen_on"),
+        "timestamp_method": scores.get("timestamp_method"),
         "scores": {
             name: {key: entry.get(key) for key in RELIABILITY_SCORES}
             | {"unseen": {key: entry.get("unseen", {}).get(key) for key in RELIABILITY_SCORES}}
