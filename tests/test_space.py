@@ -53,11 +53,38 @@ OFFLINE_ENV = {
 }
 SERVER_START_TIMEOUT_S = 90
 TRANSLATE_TIMEOUT_MS = 60_000
+# The leaderboard part of interpretability.json as hub_scripts.interpret writes it when the best method, one
+# cross-attention head, was picked on the validation split and then scored on test: the SD run's test scores (its
+# file predates timestamp_method; rollout, the best time-stamp IoU there, stands in).
+HEAD_BENCHMARK = {
+    "split": "test",
+    "attribution": {
+        "attention": {"gold_peak_accuracy": 0.7910, "timestamp_mean_iou": 0.5767},
+        "value_norm": {"gold_peak_accuracy": 0.7188, "timestamp_mean_iou": 0.5344},
+        "rollout": {"gold_peak_accuracy": 0.7797, "timestamp_mean_iou": 0.6233},
+        "value_norm_head1": {"gold_peak_accuracy": 0.8244, "timestamp_mean_iou": 0.4870},
+    },
+    "baselines": {"diagonal_prior": {"gold_peak_accuracy": 0.6698}},
+    "best_method": "value_norm_head1",
+    "best_method_chosen_by": "gold_peak_accuracy",
+    "best_method_chosen_on": "validation",
+    "timestamp_method": "rollout",
+}
 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return save_tiny_run(tmp_path_factory.mktemp("run"))
+
+
+@pytest.fixture(scope="module")
+def head_model_dir(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny run, its leaderboard saying that head 1 of ``value_norm``, picked on validation, is best."""
+    run = tmp_path_factory.mktemp("head_run") / "run"
+    shutil.copytree(model_dir.parent, run)
+    scores = json.loads((run / "interpretability.json").read_text(encoding="utf-8"))
+    (run / "interpretability.json").write_text(json.dumps(scores | HEAD_BENCHMARK), encoding="utf-8")
+    return run / "model"
 
 
 # -- the page in a browser -------------------------------------------------------------------------------------------
@@ -95,13 +122,13 @@ def wait_until_serving(url: str, server: subprocess.Popen, log: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def server(chromium: Path, model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The app in its own process, as a user would start it; always stopped afterwards."""
+def server(chromium: Path, head_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app in its own process, as a user would start it; always stopped afterwards. Its run picked a head."""
     port = free_port()
     env = {
         **os.environ,
         **OFFLINE_ENV,
-        "SIGNATTENTION_MODEL": str(model_dir),
+        "SIGNATTENTION_MODEL": str(head_model_dir),
         "GRADIO_SERVER_PORT": str(port),
     }
     env.pop("SPACE_ID", None)
@@ -177,6 +204,10 @@ def test_translating_the_real_signer_clip_shows_glosses_and_attention(page, tmp_
     assert not page.locator("#error-message").is_visible()
     about = page.locator("#model-description").inner_text()
     assert "trained on synthetic MediaPipe Holistic poses" in about and "means nothing" in about
+    # The map shown is the run's pick, a head, with its test score and the split it was picked on.
+    assert page.locator("#attribution-method input").input_value() == "value_norm_head1"
+    trust = page.locator("#method-trust").inner_text()
+    assert "value_norm_head1, the run's pick (chosen on the validation split)" in trust and "82%" in trust
     page.screenshot(path=str(tmp_path / "space.png"), full_page=True)
 
 
@@ -320,6 +351,63 @@ def test_the_page_states_how_often_the_method_is_right(app: ModuleType, tmp_path
         (dropdown,) = [b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "attribution-method"]
         assert dropdown.value == "attention" and "leaderboard picked attention" in dropdown.label
     finally:
+        app.load_benchmark.cache_clear()
+
+
+def test_a_head_picked_on_validation_is_offered_shown_and_quoted(
+    app: ModuleType, head_model_dir: Path, monkeypatch
+) -> None:
+    """A run whose best method is one head: the menu offers and defaults to it, the map is that head's, and the
+    note quotes its test score and the split it was picked on."""
+    from dataset_builder.extract import load_pose_file
+    from modeling_signattention.interpretability import translate_with_attention
+    from modeling_signattention.interpretability.attribution import attribute, sequences_from_ids
+
+    monkeypatch.setenv("SIGNATTENTION_MODEL", str(head_model_dir))
+    app.load_model.cache_clear()
+    app.load_benchmark.cache_clear()
+    try:
+        demo = app.build_demo()
+        (dropdown,) = [b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "attribution-method"]
+        offered = [value for _, value in dropdown.choices]
+        assert offered[:6] == list(app.METHODS) and offered[6:] == ["value_norm_head1"]  # rollout: in METHODS
+        assert dropdown.value == "value_norm_head1"
+
+        path = ROOT / "tests" / "fixtures" / "holistic_example.pose"
+        error, glosses, heatmap, strip, *_, trust = app.translate(str(path), dropdown.value)
+        assert error["visible"] is False
+        # The same map as head 1 read directly (not the mean over heads, which differs), drawn the same way.
+        loaded = app.load_model()
+        pose = load_pose_file(path)
+        (translation,) = translate_with_attention(
+            loaded.model, loaded.feature_extractor, loaded.tokenizer, [pose.landmarks]
+        )
+        batch = loaded.feature_extractor([pose.landmarks])
+        sequences = sequences_from_ids([translation.token_ids], loaded.model.config)
+        (head_map,) = attribute("value_norm", loaded.model, batch, sequences, head=1)
+        (mean_map,) = attribute("value_norm", loaded.model, batch, sequences)
+        assert not np.allclose(head_map, mean_map)
+        assert np.array_equal(
+            heatmap, app.attribution_heatmap(head_map, translation, pose.fps, "value_norm_head1")
+        )
+        for (_, caption), gloss, row in zip(strip, translation.glosses, head_map, strict=True):
+            assert f"{gloss}: peak {translation.frame_indices[row.argmax()] / pose.fps:.2f} s," in caption
+
+        assert "**value_norm_head1**, the run's pick (chosen on the validation split):" in trust
+        assert "test split" in trust and "**82%**" in trust and "67%" in trust and "worse" not in trust
+        assert "For time stamps the run measured **rollout** best" in trust
+        assert "not measured" in app.trust_note(
+            "occlusion", app.load_benchmark()
+        )  # this run did not score it
+
+        # A head the model does not have is a message, not a traceback.
+        message = error_text(app.translate(str(path), "value_norm_head8"))
+        assert (
+            "Unknown attribution method 'value_norm_head8'" in message
+            and "8 cross-attention heads" in message
+        )
+    finally:
+        app.load_model.cache_clear()
         app.load_benchmark.cache_clear()
 
 

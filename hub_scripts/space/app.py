@@ -1,12 +1,12 @@
 """SignAttention demo: a signing video (or a MediaPipe ``.pose`` file) in, glosses and which frames they credit out.
 
 For one clip the page shows the predicted GSL glosses, a gloss-by-time map of one attribution method (the one the
-run's leaderboard picked, or any other the user switches to) with each gloss's time stamp, the video frames (or
-skeleton drawings) at each gloss's peak, how much of each decoding step came from the video versus the previous
-glosses, and the paper's alignment scores for this clip. Next to every map the page says how often that method's
-peak fell inside the gloss's true frames on the synthetic benchmark (``interpretability.json`` of the run, next to
-the model folder or inside it), and against the diagonal prior that never looks at the model: without that number
-a map is a hypothesis, not "where the gloss came from".
+run's leaderboard picked, which may be one cross-attention head, or any other the user switches to) with each gloss's
+time stamp, the video frames (or skeleton drawings) at each gloss's peak, how much of each decoding step came from
+the video versus the previous glosses, and the paper's alignment scores for this clip. Next to every map the page
+says how often that method's peak fell inside the gloss's true frames on the synthetic benchmark
+(``interpretability.json`` of the run, next to the model folder or inside it), and against the diagonal prior that
+never looks at the model: without that number a map is a hypothesis, not "where the gloss came from".
 
 Run it from the repository (after ``python -m hub_scripts.reproduce``, or with any model)::
 
@@ -43,6 +43,7 @@ from dataset_builder.extract import (
     load_pose_file,
     open_video,
 )
+from dataset_builder.gsl import SPLITS
 from dataset_builder.landmarks import HOLISTIC_COMPONENTS, component_slices
 from modeling_signattention import TASK, SignAttentionFeatureExtractor, SignLanguageTranslationPipeline
 from modeling_signattention.interpretability import (
@@ -51,7 +52,13 @@ from modeling_signattention.interpretability import (
     compute_decoder_contributions,
     translate_with_attention,
 )
-from modeling_signattention.interpretability.attribution import METHODS, attribute, sequences_from_ids
+from modeling_signattention.interpretability.attribution import (
+    HEAD_METHODS,
+    METHODS,
+    attribute,
+    check_method,
+    sequences_from_ids,
+)
 from modeling_signattention.interpretability.figures import (
     contributions_figure,
     cross_attention_figure,
@@ -60,6 +67,7 @@ from modeling_signattention.interpretability.figures import (
 from modeling_signattention.interpretability.schema import ALIGNMENT_SCORES, DATA_SOURCES, VIDEO_SHARE
 from modeling_signattention.interpretability.timestamps import map_to_spans, spans_to_seconds
 from modeling_signattention.loading import load_pretrained, looks_like_hub_id
+from modeling_signattention.pipeline_signattention import head_method, split_head_method
 
 logger = logging.getLogger("signattention.space")
 
@@ -194,12 +202,20 @@ def limit_text(max_frames: int) -> str:
 
 @dataclass
 class Benchmark:
-    """What the run measured for each method on the synthetic benchmark (empty when no run results are found)."""
+    """What the run measured for each method on the synthetic benchmark (empty when no run results are found).
+
+    The run picks its best method (which may be one cross-attention head, e.g. ``value_norm_head1``) on one split,
+    by gold peak accuracy, and a method for time stamps by their IoU with the gold spans; every score here is on the
+    split it then evaluated (``split``), so a pick made on that same split flatters its score, and the page says so.
+    """
 
     best_method: str | None
-    accuracy: dict[str, float]  # method -> gold peak accuracy
+    accuracy: dict[str, float]  # method -> gold peak accuracy on ``split``
     diagonal_prior: float | None
     timestamp_iou: dict[str, float]
+    split: str | None = None  # the split every score above was measured on
+    chosen_on: str | None = None  # the split best_method was picked on, or a sentence: the scored clips
+    timestamp_method: str | None = None  # the method whose time stamps matched the gold spans best
 
 
 def _measured(attribution: dict[str, dict[str, Any]], key: str) -> dict[str, float]:
@@ -220,22 +236,55 @@ def load_benchmark() -> Benchmark:
             scores = json.loads(path.read_text(encoding="utf-8"))
             attribution = scores.get("attribution", {})
             prior = scores.get("baselines", {}).get("diagonal_prior", {}).get("gold_peak_accuracy")
-            best = scores.get("best_method")
             return Benchmark(
-                best if best in METHODS else None,
+                known_method(scores.get("best_method")),
                 _measured(attribution, "gold_peak_accuracy"),
                 prior if isinstance(prior, (int, float)) else None,
                 _measured(attribution, "timestamp_mean_iou"),
+                scores.get("split"),
+                scores.get("best_method_chosen_on"),
+                known_method(scores.get("timestamp_method")),
             )
     return Benchmark(None, {}, None, {})
+
+
+def known_method(name: Any) -> str | None:
+    """``name`` if it names an attribution method (one of :data:`METHODS` or one head of :data:`HEAD_METHODS`),
+    else None: a run written by another version of the project must not put an unknown name in the menu."""
+    if not isinstance(name, str):
+        return None
+    try:
+        check_method(name)
+    except ValueError:
+        return None
+    return name
+
+
+def method_choices(benchmark: Benchmark) -> list[str]:
+    """The menu: every method, then the heads the run picked (there are too many heads to list them all)."""
+    picked = [benchmark.best_method, benchmark.timestamp_method]
+    return [*METHODS, *dict.fromkeys(name for name in picked if name is not None and name not in METHODS)]
+
+
+def check_page_method(method: str, num_heads: int) -> None:
+    """A UserFacingError unless ``method`` is an attribution method this model has (a head it has, for a head
+    method)."""
+    head = split_head_method(method)[1]
+    if known_method(method) is None or (head is not None and head >= num_heads):
+        raise UserFacingError(
+            f"Unknown attribution method {method!r}; pick one of {', '.join(METHODS)}, or one of this model's "
+            f"{num_heads} cross-attention heads of {' or '.join(HEAD_METHODS)} "
+            f"(e.g. {head_method(HEAD_METHODS[0], 0)})."
+        )
 
 
 def trust_note(method: str, benchmark: Benchmark) -> str:
     """One sentence on how far this method's map can be trusted, from the run's measurements."""
     accuracy = benchmark.accuracy.get(method)
     if accuracy is None:
+        why = "its run scored other methods" if benchmark.accuracy else "no gold spans in its run"
         return (
-            f"**{method}**: not measured for this model (no gold spans in its run), so the map below is a hypothesis "
+            f"**{method}**: not measured for this model ({why}), so the map below is a hypothesis "
             "about which frames the glosses came from, not a finding."
         )
     prior = benchmark.diagonal_prior
@@ -249,10 +298,34 @@ def trust_note(method: str, benchmark: Benchmark) -> str:
     stamps = (
         f" Its time stamps overlap the true spans with a mean IoU of {iou:.2f}." if iou is not None else ""
     )
+    measured_on = f" {benchmark.split} split of the" if benchmark.split else ""
     return (
-        f"**{method}**: on the synthetic benchmark its peak lies inside the gloss's true frames for "
-        f"**{accuracy:.0%}** of glosses.{comparison}{stamps}"
+        f"**{method}**{picked_on(method, benchmark)}: on the{measured_on} synthetic benchmark its peak lies inside "
+        f"the gloss's true frames for **{accuracy:.0%}** of glosses.{comparison}{stamps}"
+        f"{timestamp_pick(method, benchmark)}"
     )
+
+
+def picked_on(method: str, benchmark: Benchmark) -> str:
+    """Where the run picked ``method`` as its best, when it did: a pick made on the clips it was then scored on
+    flatters its score, and the page must say which it was."""
+    if method != benchmark.best_method:
+        return ""
+    if benchmark.chosen_on is None:  # a run from before the pick was made on a held-out split
+        return ", the run's pick"
+    if benchmark.chosen_on in SPLITS and benchmark.chosen_on != benchmark.split:
+        return f", the run's pick (chosen on the {benchmark.chosen_on} split)"
+    return f", the run's pick, chosen on {benchmark.chosen_on}, which flatters the score below"
+
+
+def timestamp_pick(method: str, benchmark: Benchmark) -> str:
+    """One line on the time stamps in the frame strip: they come from the map shown, and the run measured one
+    method best for them, not always the best method."""
+    if benchmark.timestamp_method is None:
+        return ""
+    if method == benchmark.timestamp_method:
+        return " It is the method whose time stamps the run measured best."
+    return f" For time stamps the run measured **{benchmark.timestamp_method}** best; pick it for those."
 
 
 @functools.cache
@@ -424,6 +497,7 @@ def translate(upload: str | None, method: str = "attention") -> tuple:
     path = Path(upload)
     try:
         loaded = load_model()
+        check_page_method(method, loaded.model.config.num_heads)
         pose = read_clip(path, frame_limit(loaded.feature_extractor))
         try:
             # the translation is the pipeline's; the maps below come from decoding again with the attentions
@@ -435,8 +509,6 @@ def translate(upload: str | None, method: str = "attention") -> tuple:
             raise UserFacingError(f"{path.name}: {str(error).rsplit('the pose: ', 1)[-1]}") from error
         if not translation.glosses:
             raise UserFacingError(f"The model predicted no glosses for {path.name}.")
-        if method not in METHODS:
-            raise UserFacingError(f"Unknown attribution method {method!r}; pick one of {', '.join(METHODS)}.")
         credit = clip_map(loaded, pose, translation, method)
         heatmap = attribution_heatmap(credit, translation, pose.fps, method)
         contribution, video_share = contribution_plot(translation)
@@ -499,7 +571,7 @@ def build_demo(
             with gr.Column(scale=1):
                 upload = gr.File(label="Video or .pose file", elem_id="clip-upload")
                 method = gr.Dropdown(
-                    list(METHODS),
+                    method_choices(benchmark),
                     value=benchmark.best_method or "attention",
                     label="Attribution method"
                     + (
