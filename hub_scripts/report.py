@@ -171,6 +171,8 @@ def trust_section(scores: dict[str, Any]) -> str:
     if not scores.get("attribution"):
         return heading + f'<p class="nodata">{NO_DATA}: no attribution method was scored</p>'
     method, by = scores.get("best_method"), scores.get("best_method_chosen_by")
+    chosen_on = scores.get("best_method_chosen_on")
+    timestamp_method = scores.get("timestamp_method")
     best = scores["attribution"].get(method, {}) if method else {}
     prior = scores.get("baselines", {}).get("diagonal_prior", {})
     keys = list(ATTRIBUTION_SCORES)
@@ -179,13 +181,15 @@ def trust_section(scores: dict[str, Any]) -> str:
         TRUST_INTRO,
         f"<p>{scores.get('num_clips')} clips, {scores.get('num_glosses')} predicted glosses, "
         f"{scores.get('num_gold_glosses')} of them matched to a reference gloss with a gold span. Best method "
-        f"(by {html.escape(str(by))}): <b>{html.escape(str(method))}</b>, peak inside the gold span for "
-        f"{_fraction(best.get('gold_peak_accuracy'))} of glosses; diagonal prior: "
-        f"{_fraction(prior.get('gold_peak_accuracy'))}.</p>",
+        f"(by {html.escape(str(by))}, picked on {html.escape(str(chosen_on))}): <b>{html.escape(str(method))}</b>, "
+        f"peak inside the gold span for {_fraction(best.get('gold_peak_accuracy'))} of glosses here; diagonal "
+        f"prior: {_fraction(prior.get('gold_peak_accuracy'))}. Time stamps (best time-stamp IoU there): "
+        f"<b>{html.escape(str(timestamp_method))}</b>.</p>",
         _table(
             ["method", *(ATTRIBUTION_SCORES[key].label for key in keys), "seconds"],
             _method_rows(scores, [*keys, "seconds"]),
         ),
+        selection_table(scores.get("method_selection")),
     ]
     split_keys = ["gold_peak_accuracy", "gold_span_mass", "deletion_drop_10"]
     seen_rows = _method_rows(scores, split_keys, "seen")
@@ -195,6 +199,34 @@ def trust_section(scores: dict[str, Any]) -> str:
     header += [f"unseen: {ATTRIBUTION_SCORES[k].label}" for k in split_keys]
     parts.append(_table(header, rows))
     return "".join(parts)
+
+
+def selection_table(selection: dict[str, Any] | None) -> str:
+    """Every candidate method's (each cross-attention head included) score on the split the best one was picked on,
+    so a reader sees how far apart the heads are and how much the pick stood out there."""
+    if not selection:
+        return ""
+    by = selection["chosen_by"]
+    if by not in ATTRIBUTION_SCORES:
+        return f'<p class="nodata">{NO_DATA}: no candidate method could be scored on the {selection["split"]} split</p>'
+
+    rows = [
+        [f"<td>{html.escape(BASELINE_LABELS.get(name, name))}</td>"]
+        + [
+            _cell(entry.get(key, NO_DATA), percent=ATTRIBUTION_SCORES[key].percent)
+            for key in (by, "timestamp_mean_iou")
+        ]
+        for name, entry in selection["scores"].items()
+    ]
+    return (
+        f"<p>How the best method was picked: every candidate on the {html.escape(selection['split'])} split "
+        f"({selection['num_gold_glosses']} glosses with gold spans), before any score on this split was seen. "
+        f"Picked: <b>{html.escape(str(selection['best_method']))}</b> by {html.escape(by)}, "
+        f"<b>{html.escape(str(selection['timestamp_method']))}</b> for time stamps.</p>"
+        + _table(
+            ["candidate", ATTRIBUTION_SCORES[by].label, ATTRIBUTION_SCORES["timestamp_mean_iou"].label], rows
+        )
+    )
 
 
 def trust_side_by_side(settings: dict[str, dict[str, Any]]) -> str:

@@ -21,6 +21,7 @@ from modeling_signattention.interpretability.attribution import (
     articulator_maps,
     attribute,
     gloss_log_probs,
+    head_methods,
     sequences_from_ids,
     signed_gradient_attributions,
     value_norm,
@@ -165,6 +166,53 @@ def test_value_norm_is_the_norm_of_each_frames_share_of_the_block_output() -> No
         merged = (weights @ only).transpose(0, 1).reshape(2, -1)  # (glosses, d_model)
         share = block.out_proj(merged) - block.out_proj.bias
         np.testing.assert_allclose(maps[:, frame], share.norm(dim=-1).detach().numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_a_head_method_is_that_heads_share_alone() -> None:
+    """``attention_head{k}`` is head k's weights as the model returns them; ``value_norm_head{k}`` the norm of what
+    head k alone brings from each frame (the block recomputed with every other head's values zeroed)."""
+    torch.manual_seed(2)
+    model = SignAttentionForConditionalGeneration(
+        SignAttentionConfig(vocab_size=8, ffn_dim=16, embedder_width=16)
+    ).eval()
+    batch = {"input_features": torch.randn(1, 6, 225), "attention_mask": torch.ones(1, 6, dtype=torch.long)}
+    sequences = sequences_from_ids([[4, 5, 6]], model.config)
+    outputs = model(**batch, decoder_input_ids=sequences[:, :3], output_attentions=True, use_cache=False)
+    weights = outputs.cross_attentions[0][0]  # (heads, glosses, frames)
+    block = model.model.decoder.layers[0].encoder_attn
+    values = block._split_heads(block.v_proj(outputs.encoder_last_hidden_state))[0]
+    for head in (0, 5):
+        np.testing.assert_allclose(
+            attribute(f"attention_head{head}", model, batch, sequences)[0],
+            weights[head].detach().numpy(),
+            atol=1e-7,
+        )
+        only = torch.zeros_like(values)
+        only[head] = values[head]
+        expected = torch.stack(
+            [
+                (
+                    block.out_proj((weights[:, :, [frame]] @ only[:, [frame]]).transpose(0, 1).reshape(3, -1))
+                    - block.out_proj.bias
+                ).norm(dim=-1)
+                for frame in range(6)
+            ],
+            dim=1,
+        )
+        np.testing.assert_allclose(
+            attribute(f"value_norm_head{head}", model, batch, sequences)[0],
+            expected.detach().numpy(),
+            rtol=1e-5,
+            atol=1e-7,
+        )
+    assert head_methods(2) == ["attention_head0", "attention_head1", "value_norm_head0", "value_norm_head1"]
+    for name, message in (
+        ("rollout_head1", "unknown attribution method 'rollout_head1'"),
+        ("attention_headx", "unknown attribution method 'attention_headx'"),
+        ("attention_head8", "head 8 does not exist: the model has 8 attention heads"),
+    ):
+        with pytest.raises(ValueError, match=message):
+            attribute(name, model, batch, sequences)
 
 
 def test_integrated_gradients_completeness() -> None:

@@ -27,7 +27,8 @@ from modeling_signattention.interpretability import (
     resample_attention,
     schema,
 )
-from modeling_signattention.interpretability.attribution import METHODS
+from modeling_signattention.interpretability.attribution import METHODS, head_methods
+from modeling_signattention.interpretability.timestamps import timestamp_reliability
 
 
 def test_resample_attention_keeps_where_the_mass_is():
@@ -116,6 +117,59 @@ def test_no_correct_prediction_gives_explicit_no_data(untrained_setup, tmp_path)
         "contributions_all.png",
     ):
         assert (tmp_path / figure).stat().st_size > 0
+
+
+def test_best_method_is_picked_on_the_validation_split_then_scored_on_test(untrained_setup, tmp_path):
+    model_dir, dataset_dir = untrained_setup
+    heads = SignAttentionConfig.from_pretrained(model_dir).num_heads
+    scores = interpret(
+        model_dir, dataset_dir, tmp_path, split="test", progress=False, methods=["attention", "rollout"]
+    )
+    selection = scores["method_selection"]
+    assert selection["split"] == scores["best_method_chosen_on"] == "validation"
+    # The validation split has gold spans: every head of attention and value_norm is a candidate too.
+    assert set(selection["scores"]) == {
+        "attention",
+        "rollout",
+        *head_methods(heads),
+        "uniform",
+        "diagonal_prior",
+    }
+    peak = {
+        name: entry["gold_peak_accuracy"]
+        for name, entry in selection["scores"].items()
+        if name not in scores["baselines"]
+    }
+    assert selection["best_method"] == max(peak, key=peak.get) == scores["best_method"]
+    iou = {name: selection["scores"][name]["timestamp_mean_iou"] for name in peak}
+    assert selection["timestamp_method"] == max(iou, key=iou.get) == scores["timestamp_method"]
+    # Both picks are scored on the test clips next to the methods asked for, with the same scores as any method.
+    assert set(scores["attribution"]) == {
+        "attention",
+        "rollout",
+        scores["best_method"],
+        scores["timestamp_method"],
+    }
+    for pick in (scores["best_method"], scores["timestamp_method"]):
+        assert set(scores["attribution"][pick]) >= set(scores["attribution"]["attention"]) - {
+            "articulator_share"
+        }
+    # What the pipeline reads: the time-stamp pick, and where it was picked.
+    reliability = timestamp_reliability(scores)
+    assert reliability["timestamp_method"] == scores["timestamp_method"]
+    assert reliability["best_method_chosen_on"] == "validation"
+    # Without a held-out split the pick is made on the scored clips, and the scores say so.
+    same = interpret(
+        model_dir,
+        dataset_dir,
+        tmp_path / "same",
+        split="test",
+        progress=False,
+        methods=["attention"],
+        select_on=None,
+    )
+    assert same["method_selection"] == "no data" and same["best_method"] == "attention"
+    assert same["best_method_chosen_on"].startswith("the scored clips themselves")
 
 
 def test_raw_attention_is_stored_without_pickles(untrained_setup, tmp_path):

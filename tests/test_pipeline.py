@@ -277,7 +277,7 @@ def key_frame_translator() -> SignLanguageTranslationPipeline:
     )
 
 
-@pytest.mark.parametrize("method", TIMESTAMP_METHODS)
+@pytest.mark.parametrize("method", [*TIMESTAMP_METHODS, "attention_head3", "value_norm_head5"])
 def test_timestamps_of_a_model_whose_attention_is_known(key_frame_translator, method: str) -> None:
     # 36 frames: key at model frame 7 = clip frames [21, 24). 26 frames (padded in the batch): key at model frame 8
     # = clip frames [24, 27), cut at the clip's end, 26.
@@ -414,12 +414,30 @@ def test_measured_accuracy_comes_from_the_model_folder(model_dir: Path, tmp_path
         info = translate(str(POSE_FILE), return_timestamps=True)["timestamp_info"]
     assert info["method"] == "value_norm" and "its best is input_x_gradient" in info["method_chosen_by"]
 
+    # A leaderboard that picked one head for its time stamps, on the validation split: that head is the default.
+    picked = leaderboard("input_x_gradient")
+    picked["attribution"]["value_norm_head1"] = picked["attribution"]["rollout"] | {
+        "timestamp_mean_iou": 0.65
+    }
+    picked |= {"timestamp_method": "value_norm_head1", "best_method_chosen_on": "validation"}
+    path.write_text(json.dumps(timestamp_reliability(picked)), encoding="utf-8")
+    translate = pipeline(TASK, model=str(measured_dir), pipeline_class=SignLanguageTranslationPipeline)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        info = translate(str(POSE_FILE), return_timestamps=True)["timestamp_info"]
+    assert info["method"] == "value_norm_head1" and info["reliability"]["timestamp_mean_iou"] == 0.65
+    assert "best time-stamp IoU, picked on the validation split" in info["method_chosen_by"]
+
 
 def test_timestamp_options_are_checked(translator, model_dir: Path) -> None:
     with pytest.raises(
         ValueError, match="unknown timestamp_method 'occlusion'.*attention, value_norm, rollout"
     ):
         translator(str(POSE_FILE), return_timestamps=True, timestamp_method="occlusion")
+    with pytest.raises(ValueError, match="head 9 does not exist: the model has 8 attention heads"):
+        translator(str(POSE_FILE), return_timestamps=True, timestamp_method="attention_head9")
+    with pytest.raises(ValueError, match="unknown timestamp_method 'rollout_head1'"):
+        translator(str(POSE_FILE), return_timestamps=True, timestamp_method="rollout_head1")
     with pytest.raises(ValueError, match="only apply with return_timestamps=True"):
         translator(str(POSE_FILE), timestamp_method="attention")
     with pytest.raises(ValueError, match="fps must be a positive"):

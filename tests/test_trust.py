@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 
 from modeling_signattention.interpretability.baselines import diagonal_prior_map, uniform_map
-from modeling_signattention.interpretability.leaderboard import best_method, gold_glosses, score_with_subsets
+from modeling_signattention.interpretability.leaderboard import (
+    best_method,
+    gold_glosses,
+    method_selection,
+    score_with_subsets,
+)
 from modeling_signattention.interpretability.matching import matched_glosses, memorization, seen_sentences
 from modeling_signattention.interpretability.timestamps import (
     map_to_spans,
@@ -111,6 +116,37 @@ def test_best_method_is_picked_by_gold_accuracy_else_by_deletion() -> None:
     assert best_method(table) == ("attention", "deletion_drop_10")
 
 
+def test_method_selection_picks_on_its_split_and_time_stamps_only_from_pipeline_methods() -> None:
+    def entry(peak: float | None, iou: float | None) -> dict:
+        return {"gold_peak_accuracy": peak, "timestamp_mean_iou": iou, "deletion_drop_10": 1.0}
+
+    validation = {
+        "num_gold_glosses": 300,
+        "attribution": {
+            "attention": entry(0.79, 0.58),
+            "rollout": entry(0.78, 0.62),
+            "value_norm_head1": entry(0.82, 0.49),
+            "occlusion": entry(0.40, 0.70),  # best IoU, but the pipeline cannot compute it
+        },
+        "baselines": {"diagonal_prior": entry(0.67, 0.47)},
+    }
+    selection = method_selection(validation, "validation")
+    assert selection["best_method"] == "value_norm_head1" and selection["chosen_by"] == "gold_peak_accuracy"
+    assert selection["timestamp_method"] == "rollout"
+    assert selection["scores"]["diagonal_prior"] == {"gold_peak_accuracy": 0.67, "timestamp_mean_iou": 0.47}
+    assert selection["split"] == "validation" and selection["num_gold_glosses"] == 300
+    # Real data: no gold spans, so the pick is by deletion drop and no time-stamp method is measured.
+    for scores in validation["attribution"].values():
+        scores["gold_peak_accuracy"] = scores["timestamp_mean_iou"] = None
+    validation["attribution"]["rollout"]["deletion_drop_10"] = 2.0
+    real = method_selection(validation, "validation")
+    assert (real["best_method"], real["chosen_by"], real["timestamp_method"]) == (
+        "rollout",
+        "deletion_drop_10",
+        None,
+    )
+
+
 def test_report_shows_methods_next_to_baselines_and_settings_side_by_side() -> None:
     from hub_scripts.report import memorization_section, trust_section, trust_side_by_side
 
@@ -138,7 +174,9 @@ def test_report_shows_methods_next_to_baselines_and_settings_side_by_side() -> N
         "best_method_chosen_by": "gold_peak_accuracy",
     }
     page = trust_section(scores)
-    assert "<b>occlusion</b>, peak inside the gold span for 35.5% of glosses; diagonal prior: 79.0%" in page
+    assert (
+        "<b>occlusion</b>, peak inside the gold span for 35.5% of glosses here; diagonal prior: 79.0%" in page
+    )
     for label in (
         "attention",
         "diagonal prior (gloss k of n",
@@ -151,3 +189,19 @@ def test_report_shows_methods_next_to_baselines_and_settings_side_by_side() -> N
     both = trust_side_by_side({"si": scores, "sd": {**scores, "attribution": {"attention": entry(0.6, 2.0)}}})
     assert "si: peak in span" in both and "sd: unseen: drop 10 %" in both and "60.00%" in both
     assert "no attribution method was scored" in trust_section({})
+    selection = {
+        "split": "validation",
+        "best_method": "value_norm_head1",
+        "chosen_by": "gold_peak_accuracy",
+        "timestamp_method": "rollout",
+        "num_gold_glosses": 3825,
+        "scores": {
+            "value_norm_head1": {"gold_peak_accuracy": 0.8193, "timestamp_mean_iou": 0.49},
+            "diagonal_prior": {"gold_peak_accuracy": 0.6464, "timestamp_mean_iou": 0.47},
+        },
+    }
+    picked = trust_section(scores | {"method_selection": selection, "best_method_chosen_on": "validation"})
+    assert (
+        "picked on validation" in picked and "every candidate on the validation split (3825 glosses" in picked
+    )
+    assert "81.93%" in picked and "64.64%" in picked
