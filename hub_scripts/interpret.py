@@ -261,6 +261,8 @@ def draw_best_method(
 ) -> dict[str, str]:
     """The best method's map on one seen and one unseen sentence, gold spans boxed where the sentence is exact."""
     method = trust.scores.get("best_method")
+    picked_on = trust.scores.get("best_method_chosen_on")
+    picked_on = f"the {picked_on} split" if picked_on in SPLITS else "the scored clips"
     figures: dict[str, str] = {}
     for subset in ("seen", "unseen"):
         key = f"best_method_{subset}"
@@ -283,7 +285,7 @@ def draw_best_method(
             translations[clip].glosses,
             output_dir / figure_file(key),
             spans,
-            f"Best method ({method}), clip {data.ids[clip]}: {subset} sentence, {status}",
+            f"Best method: {method} (picked on {picked_on})\n{data.ids[clip]}\n{subset} sentence, {status}",
         )
         figures[key] = figure_file(key)
     return figures
