@@ -25,6 +25,7 @@ from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from dataset_builder.gsl import SPLITS
 from modeling_signattention.configuration_signattention import num_points
 from modeling_signattention.interpretability.schema import (
     ALIGNMENT_SCORES,
@@ -185,6 +186,35 @@ def interpretability_table(scores: dict[str, Any]) -> tuple[list[str], list[tupl
     return header, rows
 
 
+def trust_summary(scores: dict[str, Any]) -> dict[str, str | None] | None:
+    """The attribution leaderboard's answer in one paragraph's numbers: the best method, where it was picked, its
+    gold peak accuracy next to both baselines, and the share of test clips a model could have memorised; ``None``
+    when the run measured no method against gold spans (real data: nothing to claim)."""
+    method = scores.get("best_method")
+    entry = scores.get("attribution", {}).get(method, {}) if isinstance(method, str) else {}
+    baselines = scores.get("baselines", {})
+    accuracy = entry.get("gold_peak_accuracy")
+    if not isinstance(accuracy, float):
+        return None
+    chosen_on = scores.get("best_method_chosen_on")
+    return {
+        "method": method,
+        "chosen_on": f"the {chosen_on} split"
+        if chosen_on in SPLITS
+        else f"the {scores.get('split')} clips themselves, which flatters it",
+        "accuracy": f"{accuracy:.1%}",
+        "prior": _percent(baselines.get("diagonal_prior", {}).get("gold_peak_accuracy")),
+        "uniform": _percent(baselines.get("uniform", {}).get("gold_peak_accuracy")),
+        "num_glosses": _format(scores.get("num_gold_glosses")),
+        "seen_share": _percent(scores.get("memorization", {}).get("seen_sentence_share")),
+        "timestamp_method": scores.get("timestamp_method"),
+    }
+
+
+def _percent(value: Any) -> str:
+    return f"{value:.1%}" if isinstance(value, float) else NO_DATA
+
+
 def card_data(results: dict[str, Any], repo_id: str, dataset_id: str) -> ModelCardData:
     """Front matter: the Hub's metadata fields, with the WER in ``model-index`` stating its data source."""
     source_label = DATA_SOURCES[results["data_source"]][0]
@@ -256,6 +286,7 @@ def render_model_card(
         "interpretability": interpretability,
         "interpretability_header": header,
         "interpretability_rows": rows,
+        "trust": trust_summary(interpretability) if interpretability else None,
         "figures": [{"title": figure_title(path), "path": figure_paths[path]} for path in results.figures],
         "has_report": results.report is not None,
     }

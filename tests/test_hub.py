@@ -179,6 +179,43 @@ def test_card_metadata_parses_and_matches_the_results(repo_dir: Path) -> None:
     assert "{{" not in body and "}}" not in body
 
 
+def test_card_says_how_far_the_best_map_can_be_trusted(run_dir: Path, tmp_path: Path) -> None:
+    measured = tmp_path / "run"
+    shutil.copytree(run_dir, measured)
+    scores = json.loads((measured / "interpretability.json").read_text(encoding="utf-8"))
+    assert (
+        "Can the attention be trusted?" not in render_model_card(measured / "model", REPO_ID).text
+    )  # no gold
+    scores |= {
+        "memorization": {"seen_sentence_share": 0.001},
+        "num_gold_glosses": 3776,
+        "attribution": {
+            "attention": {"gold_peak_accuracy": 0.791},
+            "value_norm_head1": {"gold_peak_accuracy": 0.824},
+        },
+        "baselines": {
+            "diagonal_prior": {"gold_peak_accuracy": 0.67},
+            "uniform": {"gold_peak_accuracy": 0.156},
+        },
+        "best_method": "value_norm_head1",
+        "best_method_chosen_on": "validation",
+        "timestamp_method": "rollout",
+    }
+    (measured / "interpretability.json").write_text(json.dumps(scores), encoding="utf-8")
+    body = " ".join(render_model_card(measured / "model", REPO_ID).text.split())
+    assert (
+        "scored on the 3776 test glosses whose true frames are known. The best, `value_norm_head1` (picked on the "
+        "validation split), peaks inside the gloss's true frames for **82.4%** of them; a diagonal prior that never "
+        "looks at the model scores **67.0%**, uniform attention 15.6%. 0.1% of the test clips"
+    ) in body
+    assert "Time stamps (`return_timestamps=True`) use `rollout`" in body
+    scores["best_method_chosen_on"] = "the scored clips themselves (no held-out split to pick on)"
+    (measured / "interpretability.json").write_text(json.dumps(scores), encoding="utf-8")
+    assert "(picked on the test clips themselves, which flatters it)" in " ".join(
+        render_model_card(measured / "model", REPO_ID).text.split()
+    )
+
+
 def test_rendering_without_eval_results_fails_clearly(run_dir: Path, tmp_path: Path) -> None:
     model_dir = tmp_path / "model"
     shutil.copytree(run_dir / "model", model_dir)
