@@ -187,14 +187,14 @@ def trust_scores(
     """Score every method and baseline on the given clips (non-empty predictions; see the module docstring).
 
     ``options`` maps a method name to keyword options of its function (e.g. ``{"occlusion": {"window": 5}}``).
-    ``deletion=False`` leaves out the deletion scores (most of the time, on a split scored only to pick a method by
+    ``deletion=False`` leaves out the deletion scores, the slowest part (for a split scored only to pick a method by
     gold peak accuracy). ``selection`` (:func:`method_selection` on a held-out split) names the best method, which
     is then scored here too; without it the best method is picked on these clips, and the scores say so.
     """
     methods = list(methods)
-    for picked in (selection or {}).get("best_method"), (selection or {}).get("timestamp_method"):
-        if picked is not None and picked not in methods:
-            methods.append(picked)
+    if selection is not None:
+        picks = (selection["best_method"], selection["timestamp_method"])
+        methods += [pick for pick in dict.fromkeys(picks) if pick is not None and pick not in methods]
     for method in methods:
         check_method(method)
     if (
