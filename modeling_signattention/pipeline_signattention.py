@@ -326,7 +326,6 @@ def predicted_ids(sequence: list[int], config: Any) -> list[int]:
     return ids[: ids.index(config.eos_token_id)] if config.eos_token_id in ids else ids
 
 
-@torch.no_grad()
 def head_method(method: str, head: int) -> str:
     """The name of ``method`` (one of :data:`HEAD_METHODS`) reading only cross-attention head ``head``."""
     if method not in HEAD_METHODS:
@@ -342,6 +341,7 @@ def split_head_method(name: str) -> tuple[str, int | None]:
     return name, None
 
 
+@torch.no_grad()
 def gloss_frame_maps(
     model: Any,
     input_features: torch.Tensor,
