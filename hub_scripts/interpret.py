@@ -202,6 +202,28 @@ def trust_section(
     return result, non_empty
 
 
+def decode_split(
+    model: Any,
+    feature_extractor: Any,
+    tokenizer: Any,
+    dataset_dir: str | Path,
+    split: str,
+    input_components: Sequence[str] | None,
+    num_beams: int,
+    batch_size: int,
+    max_samples: int | None,
+    progress: bool,
+) -> tuple[PoseSplit, list[Translation]]:
+    """A split's clips (the first ``max_samples`` of them) and the model's translations, attentions included."""
+    data = load_pose_splits(dataset_dir, [split])[split]
+    if max_samples is not None:
+        data = data.select(range(min(max_samples, len(data))))
+    translations = translate_with_attention(
+        model, feature_extractor, tokenizer, data.poses, num_beams, batch_size, input_components, progress
+    )
+    return data, translations
+
+
 def select_method(
     model: Any,
     feature_extractor: Any,
@@ -209,6 +231,8 @@ def select_method(
     dataset_dir: str | Path,
     split: str,
     methods: Sequence[str],
+    input_components: Sequence[str] | None,
+    train_targets: Sequence[str],
     num_beams: int,
     batch_size: int,
     max_samples: int | None,
@@ -221,12 +245,17 @@ def select_method(
     ``methods``, ranked by deletion drop, which needs the deletion passes.
     """
     output_mode = getattr(model.config, "output_mode", "gloss")
-    input_components = dataset_metadata(dataset_dir)["input_components"]
-    data = load_pose_splits(dataset_dir, [split])[split]
-    if max_samples is not None:
-        data = data.select(range(min(max_samples, len(data))))
-    translations = translate_with_attention(
-        model, feature_extractor, tokenizer, data.poses, num_beams, batch_size, input_components, progress
+    data, translations = decode_split(
+        model,
+        feature_extractor,
+        tokenizer,
+        dataset_dir,
+        split,
+        input_components,
+        num_beams,
+        batch_size,
+        max_samples,
+        progress,
     )
     references = data.targets(output_mode)
     has_gold = output_mode == "gloss" and any(len(spans) for spans in data.gloss_spans)
@@ -237,7 +266,7 @@ def select_method(
         data,
         translations,
         references,
-        seen_sentences(load_targets(dataset_dir, "train", output_mode), references),
+        seen_sentences(train_targets, references),
         [i for i, t in enumerate(translations) if t.glosses],
         output_mode,
         candidates,
@@ -339,18 +368,17 @@ def interpret(
     model, feature_extractor, tokenizer = load_pretrained(model_dir)
     output_mode = getattr(model.config, "output_mode", "gloss")
     metadata = dataset_metadata(dataset_dir)
-    data = load_pose_splits(dataset_dir, [split])[split]
-    if max_samples is not None:
-        data = data.select(range(min(max_samples, len(data))))
     with torch_threads(threads):
-        translations = translate_with_attention(
+        data, translations = decode_split(
             model,
             feature_extractor,
             tokenizer,
-            data.poses,
+            dataset_dir,
+            split,
+            metadata["input_components"],
             num_beams,
             batch_size,
-            metadata["input_components"],
+            max_samples,
             progress,
         )
     references = data.targets(output_mode)
@@ -372,6 +400,8 @@ def interpret(
                 dataset_dir,
                 select_on,
                 methods,
+                metadata["input_components"],
+                train_targets,
                 num_beams,
                 batch_size,
                 max_samples,
