@@ -22,14 +22,14 @@ extractor's) names the clip.
   gloss: the frames around the gloss's peak in a gloss x frame map that reach half the peak (the full width at
   half maximum), model frame i being clip frame ``i * sample_rate``;
 * ``"timestamp_info"``: the map's ``method`` (``timestamp_method=``: one of :data:`TIMESTAMP_METHODS`, the
-  attention-based ones that need no gradients, or one head of them, :func:`head_method`; by default the one the model's own measurement picked, else
-  ``attention``) and why it was picked, the ``fps`` used and where it came from (the video file, the ``.pose``
-  header, the ``fps=`` argument; for arrays, frame folders and plain ``.npy`` files :data:`ASSUMED_FPS` is assumed,
-  and a warning says so), and ``reliability``: how right this method's time stamps were against gold gloss spans on
-  the model's test split (mean IoU, boundary error, peak inside the span) next to a uniform map and a diagonal
-  prior that never looks at the model, read from :data:`TIMESTAMP_RELIABILITY_FILE` in the model folder. Without
-  that file ``reliability`` is ``None`` and a warning says the time stamps are unvalidated; a method that measured
-  below the diagonal prior is warned about too.
+  attention-based ones that need no gradients, or one head of them, :func:`head_method`; by default the one the
+  model's own measurement picked, else ``attention``) and why it was picked, the ``fps`` used and where it came
+  from (the video file, the ``.pose`` header, the ``fps=`` argument; for arrays, frame folders and plain ``.npy``
+  files :data:`ASSUMED_FPS` is assumed, and a warning says so), and ``reliability``: how right this method's time
+  stamps were against gold gloss spans on the model's test split (mean IoU, boundary error, peak inside the span)
+  next to a uniform map and a diagonal prior that never looks at the model, read from
+  :data:`TIMESTAMP_RELIABILITY_FILE` in the model folder. Without that file ``reliability`` is ``None`` and a warning
+  says the time stamps are unvalidated; a method that measured below the diagonal prior is warned about too.
 """
 
 from __future__ import annotations
@@ -352,9 +352,9 @@ def gloss_frame_maps(
     head: int | None = None,
 ) -> torch.Tensor:
     """`(batch, glosses, frames)` map of ``method`` (:data:`TIMESTAMP_METHODS`, or a :func:`head_method` name, which
-    sets ``head``), row k for the gloss that follows
-    ``decoder_input_ids[:, k]``, from one teacher-forced forward pass with attention weights (padded frames and
-    rows past ``</s>`` are filler). ``interpretability.attribution`` gives the same maps cropped per clip.
+    sets ``head``), row k for the gloss that follows ``decoder_input_ids[:, k]``, from one teacher-forced forward
+    pass with attention weights (padded frames and rows past ``</s>`` are filler). ``interpretability.attribution``
+    gives the same maps cropped per clip.
 
     * ``attention``: cross-attention weights of decoder ``layer``, one ``head`` or the mean over heads;
     * ``value_norm``: ``‖Σ_h α_h[k, t] · W_o^h v_h[t]‖``, the size of what frame t adds to gloss k's cross-attention

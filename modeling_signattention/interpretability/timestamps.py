@@ -76,8 +76,9 @@ def timestamp_reliability(scores: dict[str, Any]) -> dict[str, Any]:
 
     Per method and baseline: :data:`RELIABILITY_SCORES` on all scored glosses and on the sentences never seen in
     training (``unseen``), the leaderboard's picks (``best_method`` by gold peak accuracy; ``timestamp_method``, the
-    one the pipeline uses, by time-stamp IoU; both picked on ``best_method_chosen_on``), and one line saying what it was measured on, since a score on
-    memorised sentences of synthetic poses says little about a new sentence on a real video.
+    one the pipeline uses, by time-stamp IoU; both picked on ``best_method_chosen_on``), and one line saying what it
+    was measured on, since a score on memorised sentences of synthetic poses says little about a new sentence on a
+    real video.
     """
     memorization = scores.get("memorization", {})
     source = DATA_SOURCES.get(scores.get("data_source"), DATA_SOURCES["unknown"])[0]
