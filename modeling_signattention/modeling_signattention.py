@@ -35,6 +35,19 @@ from transformers.utils import can_return_tuple
 
 from .configuration_signattention import SignAttentionConfig
 
+# transformers 5.25 renamed the cache, as argument and as output field, from ``past_key_values`` to ``cache`` (the old
+# name is deprecated until 5.40). This file ships as Hub remote code and runs on whatever transformers its user has,
+# so it speaks the installed version's name: ``generate()`` passes the cache under it and reads it back from the
+# outputs under it. ``forward`` takes both names.
+CACHE_NAME = "cache" if "cache" in Seq2SeqLMOutput.__dataclass_fields__ else "past_key_values"
+
+
+def cache_argument(cache: EncoderDecoderCache | None, past_key_values: EncoderDecoderCache | None):
+    """The cache given under either name (``past_key_values`` for callers written before transformers 5.25)."""
+    if cache is not None and past_key_values is not None:
+        raise ValueError("Pass the cache once: as cache (transformers >= 5.25) or past_key_values, not both")
+    return cache if cache is not None else past_key_values
+
 
 @dataclass
 class SignAttentionDecoderOutput(BaseModelOutputWithPastAndCrossAttentions):
@@ -153,7 +166,7 @@ class SignAttentionAttention(nn.Module):
         hidden_states: torch.Tensor,
         attention_mask: torch.Tensor | None,
         key_value_states: torch.Tensor | None = None,
-        past_key_values: EncoderDecoderCache | None = None,
+        cache: EncoderDecoderCache | None = None,
         output_attentions: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         query = self._split_heads(self.q_proj(hidden_states))
@@ -161,20 +174,20 @@ class SignAttentionAttention(nn.Module):
 
         if (
             self.is_cross_attention
-            and past_key_values is not None
-            and past_key_values.is_updated.get(self.layer_idx)
+            and cache is not None
+            and cache.is_updated.get(self.layer_idx)
         ):
             # The encoder output does not change while decoding: its keys/values were projected at the first step.
-            layer_cache = past_key_values.cross_attention_cache.layers[self.layer_idx]
+            layer_cache = cache.cross_attention_cache.layers[self.layer_idx]
             key, value = layer_cache.keys, layer_cache.values
         else:
             key, value = self._split_heads(self.k_proj(source)), self._split_heads(self.v_proj(source))
-            if past_key_values is not None:
+            if cache is not None:
                 if self.is_cross_attention:
-                    key, value = past_key_values.cross_attention_cache.update(key, value, self.layer_idx)
-                    past_key_values.is_updated[self.layer_idx] = True
+                    key, value = cache.cross_attention_cache.update(key, value, self.layer_idx)
+                    cache.is_updated[self.layer_idx] = True
                 else:
-                    key, value = past_key_values.self_attention_cache.update(key, value, self.layer_idx)
+                    key, value = cache.self_attention_cache.update(key, value, self.layer_idx)
 
         # Asking for the weights switches this call to eager: sdpa cannot return them, and returning None would
         # silently break every attention plot downstream. So does attention dropout on CPU: sdpa then leaves its
@@ -384,13 +397,13 @@ class SignAttentionDecoderLayer(GradientCheckpointingLayer):
         self_attention_mask: torch.Tensor | None,
         encoder_hidden_states: torch.Tensor,
         encoder_attention_mask: torch.Tensor | None,
-        past_key_values: EncoderDecoderCache | None = None,
+        cache: EncoderDecoderCache | None = None,
         output_attentions: bool = False,
     ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None, torch.Tensor, torch.Tensor]:
         self_output, self_weights = self.self_attn(
             hidden_states,
             self_attention_mask,
-            past_key_values=past_key_values,
+            cache=cache,
             output_attentions=output_attentions,
         )
         self_output = self.dropout(self_output)
@@ -400,7 +413,7 @@ class SignAttentionDecoderLayer(GradientCheckpointingLayer):
             hidden_states,
             encoder_attention_mask,
             key_value_states=encoder_hidden_states,
-            past_key_values=past_key_values,
+            cache=cache,
             output_attentions=output_attentions,
         )
         cross_output = self.dropout(cross_output)
@@ -540,32 +553,36 @@ class SignAttentionDecoder(SignAttentionPreTrainedModel):
         encoder_hidden_states: torch.Tensor | None = None,
         encoder_attention_mask: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
-        past_key_values: EncoderDecoderCache | None = None,
+        cache: EncoderDecoderCache | None = None,
         inputs_embeds: torch.Tensor | None = None,
         use_cache: bool | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         output_block_outputs: bool = False,
+        return_dict: bool | None = None,
+        past_key_values: EncoderDecoderCache | None = None,
     ) -> SignAttentionDecoderOutput:
         r"""
         inputs_embeds: `(batch, target_len, d_model)`, used in place of ``embed_tokens(input_ids)``; the model still
             scales it by sqrt(d_model), so ``embed_tokens(ids)`` gives exactly the outputs of ``ids``.
+        cache / past_key_values: the decoding cache, under either name (see ``CACHE_NAME``).
         """
+        cache = cache_argument(cache, past_key_values)
         output_attentions, output_hidden_states = self._output_flags(output_attentions, output_hidden_states)
         use_cache = self.config.use_cache if use_cache is None else use_cache
         if (input_ids is None) == (inputs_embeds is None):
             raise ValueError("Pass exactly one of decoder_input_ids and decoder_inputs_embeds")
         if encoder_hidden_states is None:
             raise ValueError("The decoder reads the encoder: pass encoder_hidden_states")
-        if past_key_values is not None and past_key_values.self_attention_cache.is_compileable:
+        if cache is not None and cache.self_attention_cache.is_compileable:
             raise ValueError(
-                unsupported_cache_message(type(past_key_values.self_attention_cache).__name__, self.config)
+                unsupported_cache_message(type(cache.self_attention_cache).__name__, self.config)
             )
-        if use_cache and past_key_values is None:
-            past_key_values = EncoderDecoderCache(
+        if use_cache and cache is None:
+            cache = EncoderDecoderCache(
                 DynamicCache(config=self.config), DynamicCache(config=self.config)
             )
-        past_length = past_key_values.get_seq_length() if past_key_values is not None else 0
+        past_length = cache.get_seq_length() if cache is not None else 0
         if input_ids is not None:
             if past_length == 0 and not is_traced():
                 # Checked on the first call only: later decoding steps read tokens the model itself produced.
@@ -595,7 +612,7 @@ class SignAttentionDecoder(SignAttentionPreTrainedModel):
                 self_mask,
                 encoder_hidden_states,
                 cross_mask,
-                past_key_values=past_key_values,
+                cache=cache,
                 output_attentions=output_attentions,
             )
             if output_attentions:
@@ -609,7 +626,7 @@ class SignAttentionDecoder(SignAttentionPreTrainedModel):
         hidden_states = self.layer_norm(hidden_states)
         return SignAttentionDecoderOutput(
             last_hidden_state=hidden_states,
-            past_key_values=past_key_values if use_cache else None,
+            **{CACHE_NAME: cache if use_cache else None},
             hidden_states=all_hidden_states,
             attentions=self_attentions,
             cross_attentions=cross_attentions,
@@ -724,6 +741,8 @@ class SignAttentionModel(SignAttentionPreTrainedModel):
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         output_block_outputs: bool = False,
+        return_dict: bool | None = None,
+        cache: EncoderDecoderCache | None = None,
     ) -> SignAttentionSeq2SeqModelOutput:
         output_attentions, output_hidden_states = self._output_flags(output_attentions, output_hidden_states)
         if encoder_outputs is None:
@@ -746,7 +765,7 @@ class SignAttentionModel(SignAttentionPreTrainedModel):
             encoder_hidden_states=encoder_outputs.last_hidden_state,
             encoder_attention_mask=attention_mask,
             attention_mask=decoder_attention_mask,
-            past_key_values=past_key_values,
+            cache=cache_argument(cache, past_key_values),
             inputs_embeds=decoder_inputs_embeds,
             use_cache=use_cache,
             output_attentions=output_attentions,
@@ -756,7 +775,7 @@ class SignAttentionModel(SignAttentionPreTrainedModel):
         )
         return SignAttentionSeq2SeqModelOutput(
             last_hidden_state=decoder_outputs.last_hidden_state,
-            past_key_values=decoder_outputs.past_key_values,
+            **{CACHE_NAME: getattr(decoder_outputs, CACHE_NAME)},
             decoder_hidden_states=decoder_outputs.hidden_states,
             decoder_attentions=decoder_outputs.attentions,
             cross_attentions=decoder_outputs.cross_attentions,
@@ -783,14 +802,12 @@ class SignAttentionForConditionalGeneration(SignAttentionPreTrainedModel, Genera
         self.lm_head = value
 
     @staticmethod
-    def _reorder_cache(
-        past_key_values: EncoderDecoderCache, beam_idx: torch.LongTensor
-    ) -> EncoderDecoderCache:
+    def _reorder_cache(cache: EncoderDecoderCache, beam_idx: torch.LongTensor) -> EncoderDecoderCache:
         """Beam search: reorder the self-attention cache only. Beams move within their clip, and the cross-attention
         keys/values of all beams of a clip are the same (projected from the same encoder output), so reordering
         them (2 x beams x heads x frames x head_dim per step) would copy them onto themselves."""
-        past_key_values.self_attention_cache.reorder_cache(beam_idx)
-        return past_key_values
+        cache.self_attention_cache.reorder_cache(beam_idx)
+        return cache
 
     @can_return_tuple
     def forward(
@@ -807,6 +824,8 @@ class SignAttentionForConditionalGeneration(SignAttentionPreTrainedModel, Genera
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         output_block_outputs: bool = False,
+        return_dict: bool | None = None,
+        cache: EncoderDecoderCache | None = None,
     ) -> SignAttentionSeq2SeqLMOutput:
         r"""
         input_features: `(batch, frames, num_features)` flattened keypoints (see `SignAttentionFeatureExtractor`).
@@ -816,6 +835,8 @@ class SignAttentionForConditionalGeneration(SignAttentionPreTrainedModel, Genera
         output_attentions / output_hidden_states: None takes the config's value.
         output_block_outputs: also return, per decoder layer, the self-attention and cross-attention block outputs
             before the residual add (`decoder_self_attention_outputs`, `decoder_cross_attention_outputs`).
+        cache / past_key_values: the decoding cache, under either name: transformers >= 5.25 passes ``cache``,
+            older versions ``past_key_values`` (see ``CACHE_NAME``).
         return_dict: False (or ``config.return_dict = False``) returns a tuple of the fields that are not None.
         """
         if labels is not None:
@@ -832,7 +853,7 @@ class SignAttentionForConditionalGeneration(SignAttentionPreTrainedModel, Genera
             decoder_input_ids=decoder_input_ids,
             decoder_attention_mask=decoder_attention_mask,
             encoder_outputs=encoder_outputs,
-            past_key_values=past_key_values,
+            cache=cache_argument(cache, past_key_values),
             decoder_inputs_embeds=decoder_inputs_embeds,
             use_cache=use_cache if use_cache is not None else (self.config.use_cache and labels is None),
             output_attentions=output_attentions,
@@ -849,7 +870,7 @@ class SignAttentionForConditionalGeneration(SignAttentionPreTrainedModel, Genera
         return SignAttentionSeq2SeqLMOutput(
             loss=loss,
             logits=logits,
-            past_key_values=outputs.past_key_values,
+            **{CACHE_NAME: getattr(outputs, CACHE_NAME)},
             decoder_hidden_states=outputs.decoder_hidden_states,
             decoder_attentions=outputs.decoder_attentions,
             cross_attentions=outputs.cross_attentions,

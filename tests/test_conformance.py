@@ -24,6 +24,7 @@ from modeling_signattention import (
     SignAttentionForConditionalGeneration,
     SignAttentionModel,
 )
+from modeling_signattention.modeling_signattention import CACHE_NAME
 
 VOCAB = 12
 BATCH, FRAMES, TARGET = 2, 7, 4
@@ -136,7 +137,7 @@ def test_return_dict_false_returns_the_tuple_of_the_dict(model, where: str) -> N
     torch.testing.assert_close(loss, expected.loss)
     torch.testing.assert_close(logits, expected.logits)
     assert len(output) == len(expected.to_tuple())
-    for ours, theirs in zip(output[3:], expected.to_tuple()[3:], strict=True):  # past_key_values (2) aside
+    for ours, theirs in zip(output[3:], expected.to_tuple()[3:], strict=True):  # the cache (2) aside
         torch.testing.assert_close(ours, theirs)
     encoder_output = model.get_encoder()(inputs["input_features"], return_dict=False)
     assert isinstance(encoder_output, tuple) and encoder_output[0].shape == (
@@ -195,7 +196,7 @@ def test_compile_fullgraph_equals_eager(model) -> None:
         eager = model(**inputs, output_attentions=True)
     torch.testing.assert_close(ours.logits, eager.logits, rtol=0, atol=1e-5)
     torch.testing.assert_close(ours.cross_attentions[-1], eager.cross_attentions[-1], rtol=0, atol=1e-5)
-    assert ours.past_key_values.get_seq_length() == TARGET
+    assert getattr(ours, CACHE_NAME).get_seq_length() == TARGET
 
 
 # -- gradient checkpointing --------------------------------------------------------------------------------------
@@ -279,7 +280,7 @@ def test_static_cache_is_refused_with_what_to_use(model) -> None:
         model.generate(**inputs, cache_implementation="static", max_length=4)
     static = EncoderDecoderCache(StaticCache(config=model.config, max_cache_len=4), DynamicCache())
     with pytest.raises(ValueError, match="StaticCache is not supported"):
-        model(**inputs, decoder_input_ids=torch.full((BATCH, 1), 2), past_key_values=static)
+        model(**inputs, decoder_input_ids=torch.full((BATCH, 1), 2), **{CACHE_NAME: static})
     dynamic = model.generate(**inputs, cache_implementation="dynamic", max_length=4)
     torch.testing.assert_close(dynamic, model.generate(**inputs, max_length=4))
 
