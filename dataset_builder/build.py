@@ -35,11 +35,12 @@ from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard, DatasetCardData
 
+from dataset_builder.features import landmark_record
 from dataset_builder.gsl import CONFIGS, SPLITS
-from dataset_builder.gsl_poses import SOURCES, GSLPoses, landmark_layout
-from dataset_builder.landmarks import LANDMARK_SETS
+from dataset_builder.gsl_poses import SOURCES, GSLPoses
 from dataset_builder.loading import LANDMARKS_FILE
 from dataset_builder.synthetic import RECOMBINATION_METHODS, recombination_record
+from modeling_signattention.layouts import HOLISTIC, LANDMARK_SETS
 
 REPORT_FILES = ("missing_clips.txt", "report.json")
 CARD_TEMPLATE = Path(__file__).with_name("dataset_card.md")  # Jinja, like the model card
@@ -108,7 +109,7 @@ def build_dataset(
             if (prepared / name).exists():
                 shutil.move(prepared / name, staging / name)
         shutil.rmtree(staging / "work")
-        layout = landmark_layout(landmark_set)
+        layout = landmark_record(HOLISTIC.name, landmark_set)
         (staging / LANDMARKS_FILE).write_text(json.dumps(layout, indent=2) + "\n", encoding="utf-8")
         _dataset_card(builder, layout).save(staging / "README.md")
 
@@ -196,7 +197,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--gsl-root", type=Path, help="source gsl: frame folders / videos per clip path")
     parser.add_argument("--poses-dir", type=Path, help="source poses: <clip path>.npy / .pose files")
     parser.add_argument("--pose-cache", type=Path, help="source gsl: where extracted poses are cached")
-    parser.add_argument("--landmarks", choices=tuple(LANDMARK_SETS), default="body_hands")
+    parser.add_argument("--landmarks", choices=LANDMARK_SETS, default="body_hands")
     parser.add_argument("--limit", type=int, help="only the first N clips of each split")
     parser.add_argument("--seed", type=int, default=0, help="synthetic corpus seed")
     parser.add_argument(

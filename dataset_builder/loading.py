@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from dataset_builder.gsl import SPLITS
+from modeling_signattention.layouts import DEFAULT_LAYOUT
 
 OUTPUT_MODES = ("gloss", "text")  # what a model can be trained to write: the gloss sequence or the Greek text
 LANDMARKS_FILE = "landmarks.json"
@@ -64,7 +65,7 @@ def load_targets(dataset_dir: str | Path, split: str, output_mode: str) -> list[
 
 
 def _arrow_poses(column: Any) -> list[np.ndarray]:
-    """An Arrow ``Array3D(None, K, 3)`` column -> one (frames, K, 3) float32 array per row, without copies."""
+    """An Arrow ``Array3D(None, K, C)`` column -> one (frames, K, C) float32 array per row, without copies."""
     import pyarrow as pa
 
     array = column.combine_chunks()
@@ -73,8 +74,9 @@ def _arrow_poses(column: Any) -> list[np.ndarray]:
     offsets = array.offsets.to_numpy()
     points = array.flatten()  # one entry per frame; flatten() honours slicing, unlike .values
     num_points = len(points[0]) if len(points) else 0
+    coordinates = len(points[0][0]) if num_points else 3
     values = points.flatten().flatten().to_numpy(zero_copy_only=False)
-    frames = values.reshape(-1, num_points, 3) if num_points else values.reshape(0, 0, 3)
+    frames = values.reshape(-1, num_points, coordinates) if num_points else values.reshape(0, 0, coordinates)
     return np.split(frames, offsets[1:-1] - offsets[0])
 
 
@@ -123,7 +125,8 @@ def read_landmarks(dataset_dir: str | Path) -> dict:
 
 
 def dataset_metadata(dataset_dir: str | Path) -> dict[str, Any]:
-    """The pose layout (``input_components``, from landmarks.json) and the provenance of a built dataset.
+    """The pose layout (``layout`` and ``input_components``, from landmarks.json) and the provenance of a built
+    dataset.
 
     Provenance comes from what ``dataset_builder.build`` writes: the card's config name, its ``synthetic`` tag,
     its ``recombination`` (recombined training clips, ``--recombine``) and ``report.json`` (real sources only);
@@ -132,8 +135,11 @@ def dataset_metadata(dataset_dir: str | Path) -> dict[str, Any]:
     from huggingface_hub import DatasetCard
 
     dataset_dir = Path(dataset_dir)
+    landmarks = read_landmarks(dataset_dir)
     metadata = {
-        "input_components": list(read_landmarks(dataset_dir)["components"]),
+        # datasets built before layouts were recorded hold Holistic poses
+        "layout": landmarks.get("layout", DEFAULT_LAYOUT),
+        "input_components": list(landmarks["components"]),
         "data_source": "unknown",
         "config": "unknown",
         "recombination": None,  # or synthetic.recombination_record: recombined sentences, isolated signs

@@ -21,22 +21,14 @@ import numpy as np
 import numpy.ma as ma
 from pose_format import Pose
 from pose_format.numpy import NumPyPoseBody
-from pose_format.pose_header import VERSION, PoseHeader, PoseHeaderDimensions
-from pose_format.utils.holistic import holistic_components
 
-from dataset_builder.landmarks import HOLISTIC_COMPONENTS, NUM_HOLISTIC_POINTS
+from modeling_signattention.layouts import HOLISTIC, pose_format_to_fractions
 
-# pose-format's Holistic components by name; the order we use is ``HOLISTIC_COMPONENTS``.
-_COMPONENTS = {c.name: c for c in holistic_components("XYZC") if c.name in HOLISTIC_COMPONENTS}
+HOLISTIC_COMPONENTS = HOLISTIC.sizes
+NUM_HOLISTIC_POINTS = HOLISTIC.num_points()
 # Points are selected by name, so files with extra points (the refined face's 10 iris points 468-477),
 # reordered points or reordered/extra components (POSE_WORLD_LANDMARKS) all read the same.
-EXPECTED_POINTS: dict[str, list[str]] = {name: _COMPONENTS[name].points for name in HOLISTIC_COMPONENTS}
-
-
-def holistic_header(width: int, height: int) -> PoseHeader:
-    """The pose-format header of a 543-point Holistic pose of a ``width`` x ``height`` video."""
-    components = [_COMPONENTS[name] for name in HOLISTIC_COMPONENTS]
-    return PoseHeader(VERSION, PoseHeaderDimensions(width=width, height=height, depth=0), components)
+EXPECTED_POINTS: dict[str, list[str]] = {name: list(points) for name, points in HOLISTIC.components.items()}
 
 
 def to_pose(landmarks: np.ndarray, confidence: np.ndarray, *, fps: float, width: int, height: int) -> Pose:
@@ -60,7 +52,7 @@ def to_pose(landmarks: np.ndarray, confidence: np.ndarray, *, fps: float, width:
     mask = np.broadcast_to(missing[..., None], pixels.shape)
     data = ma.masked_array(pixels[:, None], mask=mask[:, None])  # (frames, people=1, points, xyz)
     body = NumPyPoseBody(fps=fps, data=data, confidence=confidence[:, None].astype(np.float32))
-    return Pose(holistic_header(width, height), body)
+    return Pose(HOLISTIC.header(width, height), body)
 
 
 def from_pose(pose: Pose, source: str | Path) -> tuple[np.ndarray, np.ndarray]:
@@ -78,30 +70,9 @@ def from_pose(pose: Pose, source: str | Path) -> tuple[np.ndarray, np.ndarray]:
         )
     selected = pose.get_components(list(HOLISTIC_COMPONENTS), EXPECTED_POINTS)
     data, confidence = selected.body.data[:, 0], np.asarray(selected.body.confidence[:, 0], dtype=np.float32)
-    landmarks = pose_format_to_mediapipe(data, confidence, width, height)
+    landmarks = pose_format_to_fractions(data, confidence, width, height)
     confidence[np.isnan(landmarks).any(axis=-1)] = 0.0
     return landmarks, confidence
-
-
-def pose_format_to_mediapipe(
-    data: np.ndarray, confidence: np.ndarray, width: float, height: float
-) -> np.ndarray:
-    """pose-format's Holistic coordinates -> MediaPipe's: x / width, y / height, z as is; missing -> NaN.
-
-    A copy of ``modeling_signattention.feature_extraction_signattention.pose_format_to_mediapipe``, which the
-    model's feature extractor applies to ``.pose`` input: the builder may not import the model package, and both
-    must give bit-identical arrays (``tests/test_bad_inputs.py`` checks it) so a clip gives the same features
-    whether it reaches the model through the dataset, the Space or the feature extractor.
-    """
-    if not (width > 0 and height > 0):
-        raise ValueError(
-            f"cannot turn pixel coordinates into image fractions: width={width}, height={height}"
-        )
-    values = ma.getdata(data).astype(np.float64)
-    missing = ma.getmaskarray(data).any(axis=-1) | (np.asarray(confidence) == 0)
-    landmarks = (values / np.array([width, height, 1.0])[: values.shape[-1]]).astype(np.float32)
-    landmarks[missing] = np.nan
-    return landmarks
 
 
 def _check_holistic_layout(pose: Pose, source: str | Path) -> None:
