@@ -27,8 +27,9 @@ import shutil
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from datasets.exceptions import DatasetGenerationError
 from datasets.info import DatasetInfosDict
@@ -77,10 +78,6 @@ def build_dataset(
     (``dataset_builder.synthetic.recombined_clips``), ``isolated_signs`` that many clips of one training gloss each
     (``dataset_builder.synthetic.isolated_sign_clips``).
     """
-    output_dir = Path(output_dir).absolute()
-    if output_dir.exists() and not overwrite:
-        raise FileExistsError(f"{output_dir} already exists; pass overwrite=True (--overwrite) to replace it")
-    started = time.time()
     builder = GSLPoses(
         config_name=config,
         source=source,
@@ -95,23 +92,65 @@ def build_dataset(
         isolated_signs=isolated_signs,
         cache_dir=None if cache_dir is None else str(cache_dir),
     )
+
+    return publish_dataset(
+        builder,
+        output_dir,
+        landmark_record(HOLISTIC.name, landmark_set),
+        card=lambda layout: _dataset_card(builder, layout),
+        keep_files=REPORT_FILES,
+        max_shard_size=max_shard_size,
+        overwrite=overwrite,
+        description=f"GSL {config} from {source} ({landmark_set})",
+    )
+
+
+def publish_dataset(
+    builder: Any,
+    output_dir: str | Path,
+    landmarks: dict,
+    *,
+    card: Callable[[dict], DatasetCard],
+    report: Callable[[Path], dict] | None = None,
+    keep_files: Sequence[str] = (),
+    num_proc: int | None = None,
+    max_shard_size: str | int = "500MB",
+    overwrite: bool = False,
+    description: str = "",
+) -> Path:
+    """Prepare ``builder`` as Parquet shards and publish the folder (module docstring) at ``output_dir``.
+
+    Everything is written into a hidden staging sibling first and renamed at the end, so a failed or interrupted
+    build leaves no folder that looks complete. ``keep_files`` are files the builder wrote next to its prepared data
+    (its reports), moved into the folder; ``report(prepared)``, when given, returns ``report.json``'s content;
+    ``card(landmarks)`` makes README.md. An existing ``output_dir`` is
+    an error unless ``overwrite``; it is only replaced once the new one is done.
+    """
+    output_dir = Path(output_dir).absolute()
+    if output_dir.exists() and not overwrite:
+        raise FileExistsError(f"{output_dir} already exists; pass overwrite=True (--overwrite) to replace it")
+    started = time.time()
     staging = output_dir.with_name(f".{output_dir.name}.incomplete-{uuid.uuid4().hex[:8]}")
     try:
-        _stage(f"1/3 generating GSL {config} from {source} ({landmark_set}) into {staging}")
+        _stage(f"1/3 generating {description} into {staging}")
         prepared = staging / "work" / "prepared"  # datasets leaves lock files next to it: all go with work/
         builder.download_and_prepare(
-            output_dir=str(prepared), file_format="parquet", max_shard_size=max_shard_size
+            output_dir=str(prepared), file_format="parquet", max_shard_size=max_shard_size, num_proc=num_proc
         )
 
         _stage("2/3 arranging Parquet shards, landmarks.json and the dataset card")
         _move_shards(prepared, staging / "data", builder.dataset_name)
-        for name in REPORT_FILES:
+        for name in keep_files:
             if (prepared / name).exists():
                 shutil.move(prepared / name, staging / name)
+        if report is not None:
+            content = report(prepared)
+            (staging / "report.json").write_text(
+                json.dumps(content, ensure_ascii=False, indent=2), encoding="utf-8"
+            )
         shutil.rmtree(staging / "work")
-        layout = landmark_record(HOLISTIC.name, landmark_set)
-        (staging / LANDMARKS_FILE).write_text(json.dumps(layout, indent=2) + "\n", encoding="utf-8")
-        _dataset_card(builder, layout).save(staging / "README.md")
+        (staging / LANDMARKS_FILE).write_text(json.dumps(landmarks, indent=2) + "\n", encoding="utf-8")
+        card(landmarks).save(staging / "README.md")
 
         _stage(f"3/3 publishing {output_dir}")
         _replace_folder(staging, output_dir)

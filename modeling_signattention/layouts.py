@@ -229,7 +229,7 @@ def point_indices(
         missing = [point for point in target.components[name] if point not in points]
         if missing:
             raise ValueError(
-                f"{what} is in pose layout {source.describe(source_components)}, the model reads layout "
+                f"{what} is in pose layout {source.describe(source_components)}, not the expected layout "
                 f"{target.describe(components)}: {name} "
                 + (
                     "is missing"
@@ -265,7 +265,7 @@ def select_from_pose(pose: Pose, layout: Layout, components: Sequence[str], what
     """``components`` of ``layout`` from the first person of a ``pose_format.Pose``, picked by name, as image
     fractions ``(frames, points, dims)`` with NaN where not detected.
 
-    A pose in another layout is a ValueError naming ``what``, the pose's layout and ``layout``.
+    A pose in another layout is a ValueError naming ``what``, the pose's layout and the expected ``layout``.
     """
     data = pose.body.data
     if data.ndim != 4 or data.shape[1] == 0:
@@ -280,7 +280,7 @@ def select_from_pose(pose: Pose, layout: Layout, components: Sequence[str], what
                 else f"unknown ({', '.join(f'{n} {len(p)}' for n, p in found.items())})"
             )
             raise ValueError(
-                f"{what} is in pose layout {detected}, the model reads layout {layout.describe(components)}: "
+                f"{what} is in pose layout {detected}, not the expected layout {layout.describe(components)}: "
                 f"{name} {'is missing' if name not in found else 'lacks some of its points'}"
             )
     selected = pose.get_components(

@@ -119,7 +119,8 @@ def test_missing_landmarks_interpolate_over_time():
 def test_feature_extractor_rejects_other_layouts_by_name():
     extractor = SignAttentionFeatureExtractor()
     with pytest.raises(
-        ValueError, match=r"in pose layout 'holistic_reduced' \(POSE_LANDMARKS 8.*reads layout 'holistic' \("
+        ValueError,
+        match=r"in pose layout 'holistic_reduced' \(POSE_LANDMARKS 8.*not the expected layout 'holistic' \(",
     ):
         extractor(read_pose("holistic_reduced.pose"))
     header = PoseHeader(
