@@ -58,9 +58,7 @@ def _targets(glosses: Sequence[str], texts: Sequence[str], output_mode: str) -> 
 
 def load_targets(dataset_dir: str | Path, split: str, output_mode: str) -> list[str]:
     """A split's targets (see ``PoseSplit.targets``) without reading its poses: what memorization checks against."""
-    import datasets
-
-    table = datasets.load_dataset(str(dataset_dir), split=split).data
+    table = _split_table(Path(dataset_dir), split, ["gloss", "text"])
     return _targets(table.column("gloss").to_pylist(), table.column("text").to_pylist(), output_mode)
 
 
@@ -82,20 +80,19 @@ def _arrow_poses(column: Any) -> list[np.ndarray]:
 
 def load_pose_splits(dataset_dir: str | Path, splits: Sequence[str] = SPLITS) -> dict[str, PoseSplit]:
     """Read the requested splits of a built dataset (``datasets.load_dataset(dataset_dir)``) into memory."""
-    import datasets
-
     dataset_dir = Path(dataset_dir)
     if not dataset_dir.is_dir():
         raise FileNotFoundError(
             f"No dataset at {dataset_dir}: build one with `python -m dataset_builder.build`"
         )
-    dataset = datasets.load_dataset(str(dataset_dir))
-    missing = [split for split in splits if split not in dataset]
+    missing = [split for split in splits if split not in split_sizes(dataset_dir)]
     if missing:
-        raise ValueError(f"The dataset at {dataset_dir} has no split {missing}; it has {list(dataset)}")
+        raise ValueError(
+            f"The dataset at {dataset_dir} has no split {missing}; it has {list(split_sizes(dataset_dir))}"
+        )
     loaded = {}
     for split in splits:
-        table = dataset[split].data
+        table = _split_table(dataset_dir, split, ["id", "pose", "gloss", "text", "gloss_spans"])
         loaded[split] = PoseSplit(
             ids=table.column("id").to_pylist(),
             poses=_arrow_poses(table.column("pose")),
@@ -107,6 +104,32 @@ def load_pose_splits(dataset_dir: str | Path, splits: Sequence[str] = SPLITS) ->
             ],
         )
     return loaded
+
+
+def _split_table(dataset_dir: Path, split: str, columns: Sequence[str]) -> Any:
+    """The ``columns`` of a split's Parquet shards, read with pyarrow.
+
+    Not ``datasets.load_dataset(dataset_dir)``: it caches a local folder under the folder's name, config and
+    relative data files, so a rebuilt folder, or another folder of the same name, can come back with an earlier
+    build's rows (seen: ``reproduce --manifest`` reading a test's earlier ``dataset`` folder).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    shards = sorted((dataset_dir / "data").glob(f"{split}-*.parquet"))
+    return pa.concat_tables([pq.read_table(shard, columns=list(columns)) for shard in shards])
+
+
+def split_sizes(dataset_dir: str | Path) -> dict[str, int]:
+    """Clips per split of a built dataset, from its Parquet footers (no pose is read)."""
+    import pyarrow.parquet as pq
+
+    shards = sorted(Path(dataset_dir, "data").glob("*.parquet"))
+    sizes: dict[str, int] = {}
+    for shard in shards:
+        split = shard.name.split("-")[0]
+        sizes[split] = sizes.get(split, 0) + pq.ParquetFile(shard).metadata.num_rows
+    return sizes
 
 
 def read_landmarks(dataset_dir: str | Path) -> dict:

@@ -344,7 +344,9 @@ class ClipReader:
         landmarks, fps = self._read(path)
         start = 0 if row.start is None else self._frame(row.start, fps)
         end = len(landmarks) if row.end is None else self._frame(row.end, fps)
-        if end > len(landmarks) or start >= end:
+        if start >= end:
+            raise BadRow(f"span [{row.start}, {row.end}) {self.options.time_unit} is no frame at {fps:g} fps")
+        if end > len(landmarks):
             raise BadRow(
                 f"span [{row.start}, {row.end}) {self.options.time_unit} = frames [{start}, {end}) is outside {path} "
                 f"({len(landmarks)} frames at {fps:g} fps)"
@@ -456,9 +458,14 @@ def build_manifest_dataset(
 
 
 def _card(builder: ManifestPoses, options: ManifestOptions, layout: dict):
+    from datasets.utils.metadata import MetadataConfigs
     from huggingface_hub import DatasetCard, DatasetCardData
 
     card_data = DatasetCardData(tags=["sign-language", "pose-estimation"], task_categories=["translation"])
+    data_files = [{"split": split, "path": f"data/{split}-*"} for split in SPLITS]
+    MetadataConfigs({builder.config.name: {"data_files": data_files, "default": True}}).to_dataset_card_data(
+        card_data
+    )
     card_data["landmarks"] = layout
     sizes = "\n".join(f"| {name} | {info.num_examples:,} |" for name, info in builder.info.splits.items())
     content = (
@@ -472,6 +479,60 @@ def _card(builder: ManifestPoses, options: ManifestOptions, layout: dict):
     return DatasetCard(content)
 
 
+def add_manifest_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``ManifestOptions`` but the manifest and its poses folder (``python -m
+    dataset_builder.manifest`` and ``python -m hub_scripts.reproduce --manifest`` share them)."""
+    group = parser.add_argument_group("manifest options")
+    group.add_argument(
+        "--layout", choices=tuple(LAYOUTS), default=DEFAULT_LAYOUT, help="pose layout of the files"
+    )
+    group.add_argument("--landmarks", dest="landmark_set", choices=LANDMARK_SETS, default="body_hands")
+    group.add_argument(
+        "--delimiter", help=f"a character or {' / '.join(_DELIMITERS)} (default: .tsv tab, else comma)"
+    )
+    group.add_argument(
+        "--column",
+        action="append",
+        default=[],
+        metavar="FIELD=HEADER",
+        help=f"the manifest's header for a field ({', '.join(FIELDS)}); repeatable",
+    )
+    group.add_argument(
+        "--time-unit", choices=TIME_UNITS, default="s", help="unit of start / end (default: s)"
+    )
+    group.add_argument(
+        "--split-name",
+        action="append",
+        default=[],
+        metavar="VALUE=SPLIT",
+        help="a split value of the manifest -> train / validation / test, e.g. dev=validation; repeatable",
+    )
+    group.add_argument(
+        "--on-bad-row", choices=BAD_ROW_POLICIES, default="error", help="stop (default) or skip and report"
+    )
+    group.add_argument("--fps", type=float, help="OpenPose JSON folders: frame rate")
+    group.add_argument("--width", type=int, help="OpenPose JSON folders: frame width in pixels")
+    group.add_argument("--height", type=int, help="OpenPose JSON folders: frame height in pixels")
+
+
+def manifest_options(args: argparse.Namespace, manifest: Path, poses_dir: Path | None) -> ManifestOptions:
+    """``ManifestOptions`` from the arguments of ``add_manifest_arguments``."""
+    return ManifestOptions(
+        manifest=str(manifest),
+        poses_dir=None if poses_dir is None else str(poses_dir),
+        layout=args.layout,
+        landmark_set=args.landmark_set,
+        delimiter=args.delimiter,
+        columns=_pairs(args.column, "--column"),
+        time_unit=args.time_unit,
+        split_names=_pairs(args.split_name, "--split-name"),
+        on_bad_row=args.on_bad_row,
+        fps=args.fps,
+        width=args.width,
+        height=args.height,
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m dataset_builder.manifest",
@@ -482,58 +543,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--poses-dir", type=Path, help="where relative pose paths start (default: the manifest's folder)"
     )
-    parser.add_argument(
-        "--layout", choices=tuple(LAYOUTS), default=DEFAULT_LAYOUT, help="pose layout of the files"
-    )
-    parser.add_argument("--landmarks", dest="landmark_set", choices=LANDMARK_SETS, default="body_hands")
-    parser.add_argument(
-        "--delimiter", help=f"a character or {' / '.join(_DELIMITERS)} (default: .tsv tab, else comma)"
-    )
-    parser.add_argument(
-        "--column",
-        action="append",
-        default=[],
-        metavar="FIELD=HEADER",
-        help=f"the manifest's header for a field ({', '.join(FIELDS)}); repeatable",
-    )
-    parser.add_argument(
-        "--time-unit", choices=TIME_UNITS, default="s", help="unit of start / end (default: s)"
-    )
-    parser.add_argument(
-        "--split-name",
-        action="append",
-        default=[],
-        metavar="VALUE=SPLIT",
-        help="a split value of the manifest -> train / validation / test, e.g. dev=validation; repeatable",
-    )
-    parser.add_argument(
-        "--on-bad-row", choices=BAD_ROW_POLICIES, default="error", help="stop (default) or skip and report"
-    )
-    parser.add_argument("--fps", type=float, help="OpenPose JSON folders: frame rate")
-    parser.add_argument("--width", type=int, help="OpenPose JSON folders: frame width in pixels")
-    parser.add_argument("--height", type=int, help="OpenPose JSON folders: frame height in pixels")
+    add_manifest_arguments(parser)
     parser.add_argument("--num-proc", type=int, help="processes per split (default: 1)")
     parser.add_argument("--cache-dir", type=Path, help="datasets cache (default: the HF cache)")
     parser.add_argument("--max-shard-size", default="500MB", help="Parquet shard size (default: 500MB)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     args = parser.parse_args(argv)
     try:
-        options = ManifestOptions(
-            manifest=str(args.manifest),
-            poses_dir=None if args.poses_dir is None else str(args.poses_dir),
-            layout=args.layout,
-            landmark_set=args.landmark_set,
-            delimiter=args.delimiter,
-            columns=_pairs(args.column, "--column"),
-            time_unit=args.time_unit,
-            split_names=_pairs(args.split_name, "--split-name"),
-            on_bad_row=args.on_bad_row,
-            fps=args.fps,
-            width=args.width,
-            height=args.height,
-        )
         build_manifest_dataset(
-            options,
+            manifest_options(args, args.manifest, args.poses_dir),
             args.output_dir,
             cache_dir=args.cache_dir,
             num_proc=args.num_proc,

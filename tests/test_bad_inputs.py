@@ -123,7 +123,7 @@ def test_pose_format_coordinates_become_image_fractions():
     converted = pose_format_to_fractions(known, np.ones((1, 2)), 640, 480)
     np.testing.assert_array_equal(converted, [[[0.5, 0.25, -0.5], [np.nan] * 3]])
     converted = pose_format_to_fractions(known.data, np.array([[0.0, 1.0]]), 640, 480)
-    np.testing.assert_array_equal(converted, [[[np.nan] * 3, [1 / 640, 2 / 480, 3.0]]])
+    np.testing.assert_allclose(converted, [[[np.nan] * 3, [1 / 640, 2 / 480, 3.0]]], rtol=1e-7)  # float32
 
 
 # -- the bad-input matrix: feature extractor ---------------------------------------------------------------------

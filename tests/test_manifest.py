@@ -20,6 +20,7 @@ import pytest
 from pose_format import Pose
 from pose_format.utils.openpose import load_openpose_directory
 
+from dataset_builder import EXAMPLE_VIDEO
 from dataset_builder.loading import dataset_metadata, load_pose_splits, read_landmarks
 from dataset_builder.manifest import ManifestOptions, build_manifest_dataset
 from modeling_signattention import (
@@ -227,6 +228,10 @@ def test_openpose_and_reduced_layouts_from_manifest_to_model(tmp_path: Path) -> 
         ValueError, match=r"pose layout 'holistic' \(.*\), not the expected layout 'openpose_body25'"
     ):
         translate(str(HOLISTIC_FILE))
+    with pytest.raises(
+        ValueError, match=r"signer_test_video.mp4 \(MediaPipe.*not the expected layout 'openpose"
+    ):
+        translate(str(EXAMPLE_VIDEO))  # refused before MediaPipe runs
 
     shutil.copy(REDUCED_FILE, tmp_path / "reduced.pose")
     shutil.copy(HOLISTIC_FILE, tmp_path / "full.pose")
@@ -246,3 +251,33 @@ def test_openpose_and_reduced_layouts_from_manifest_to_model(tmp_path: Path) -> 
         splits["test"].poses[0][:, :8], full[:, [11, 12, 13, 14, 15, 16, 23, 24]], rtol=1e-6
     )
     np.testing.assert_allclose(splits["test"].poses[0][:, 8:], full[:, 33:], rtol=1e-6)
+
+
+def test_reproduce_quick_on_a_manifest(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    """``reproduce --quick --manifest``: data -> training -> WER -> interpretability -> report on your own clips
+    (12-frame spans of the real Holistic file, four copies of it under other names, in a poses folder)."""
+    from hub_scripts import reproduce
+
+    poses = tmp_path / "poses"
+    poses.mkdir()
+    glosses = ["HELLO", "YOU", "HELLO YOU", "THANK-YOU", "YOU THANK-YOU", "HELLO", "YOU", "THANK-YOU"]
+    rows = []
+    for copy, split in enumerate(["train", "train", "train", "dev"]):
+        shutil.copy(HOLISTIC_FILE, poses / f"rec{copy}.pose")
+        for span, gloss in enumerate(glosses):
+            part = split if split == "train" else ("dev", "test")[span % 2]
+            rows.append([f"rec{copy}.pose", part, gloss, str(12 * span), str(12 * span + 12)])
+    manifest = write_manifest(tmp_path / "clips.csv", ["path", "split", "gloss", "start", "end"], rows, ",")
+    output = tmp_path / "run"
+    argv = ["--quick", "--manifest", str(manifest), "--poses-dir", str(poses), "--time-unit", "frames"]
+    argv += ["--split-name", "dev=validation", "--methods", "attention", "--output-dir", str(output)]
+    assert reproduce.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert all(f"[reproduce {number}/5]" in printed for number in range(1, 6))
+    index = json.loads((output / "settings.json").read_text(encoding="utf-8"))
+    assert list(index["settings"]) == ["manifest"] and index["paper_setting"] is None
+    results = json.loads((output / "manifest" / "eval_results.json").read_text(encoding="utf-8"))
+    assert results["data_source"] == "manifest" and results["num_sentences"] == 4
+    assert json.loads((output / "manifest" / "model" / "config.json").read_text())["layout"] == "holistic"
+    assert load_pose_splits(output / "manifest" / "dataset")["train"].poses[0].shape == (12, 75, 3)
+    assert (output / "report.html").is_file() and (output / "interpretability.json").is_file()
