@@ -227,6 +227,18 @@ def _dataset_card(builder: GSLPoses, layout: dict) -> DatasetCard:
     )
 
 
+def run_build(parser: argparse.ArgumentParser, build: Callable[[], Path]) -> int:
+    """Run a command line's ``build``: a bad option or input exits 2, a failure while generating a split exits 1,
+    each with the error alone (datasets wraps what went wrong while generating in DatasetGenerationError)."""
+    try:
+        build()
+    except (ValueError, FileNotFoundError, FileExistsError) as error:
+        parser.exit(2, f"error: {error}\n")
+    except DatasetGenerationError as error:
+        parser.exit(1, f"error: {error.__cause__ or error}\n")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m dataset_builder.build", description="Build the GSL pose dataset (Parquet + card)."
@@ -264,8 +276,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     parser.add_argument("--output-dir", type=Path, required=True)
     args = parser.parse_args(argv)
-    try:
-        build_dataset(
+    return run_build(
+        parser,
+        lambda: build_dataset(
             args.config,
             args.source,
             args.output_dir,
@@ -281,12 +294,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             cache_dir=args.cache_dir,
             max_shard_size=args.max_shard_size,
             overwrite=args.overwrite,
-        )
-    except (ValueError, FileNotFoundError, FileExistsError) as error:
-        parser.exit(2, f"error: {error}\n")
-    except DatasetGenerationError as error:  # datasets wraps what went wrong while generating a split
-        parser.exit(1, f"error: {error.__cause__ or error}\n")
-    return 0
+        ),
+    )
 
 
 if __name__ == "__main__":

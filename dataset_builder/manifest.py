@@ -46,6 +46,7 @@ from typing import Any
 import datasets
 import numpy as np
 
+from dataset_builder.build import publish_dataset, run_build
 from dataset_builder.features import landmark_record, pose_features
 from dataset_builder.gsl import SPLITS
 from modeling_signattention.layouts import (
@@ -333,6 +334,7 @@ class ClipReader:
 
     def __init__(self, options: ManifestOptions):
         self.options = options
+        self.root = options.root
         self.layout = get_layout(options.layout)
         self.components = self.layout.landmark_set(options.landmark_set)
         # Consecutive rows often cut one long recording: keep its last few files read.
@@ -340,7 +342,7 @@ class ClipReader:
 
     def clip(self, row: ManifestRow) -> tuple[np.ndarray, float, int]:
         """``(frames, points, coords)`` float32 image fractions (NaN = not detected), fps, first frame."""
-        path = self.options.root / row.path
+        path = self.root / row.path
         landmarks, fps = self._read(path)
         start = 0 if row.start is None else self._frame(row.start, fps)
         end = len(landmarks) if row.end is None else self._frame(row.end, fps)
@@ -427,7 +429,6 @@ def build_manifest_dataset(
 ) -> Path:
     """Build the dataset of ``options`` into ``output_dir`` (Parquet shards, ``landmarks.json``, card and
     ``report.json`` with the skipped rows) and return its path."""
-    from dataset_builder.build import publish_dataset
 
     builder = ManifestPoses(
         config_name=f"manifest-{options.layout}-{options.landmark_set}",
@@ -549,22 +550,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-shard-size", default="500MB", help="Parquet shard size (default: 500MB)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     args = parser.parse_args(argv)
-    try:
-        build_manifest_dataset(
+    return run_build(
+        parser,
+        lambda: build_manifest_dataset(
             manifest_options(args, args.manifest, args.poses_dir),
             args.output_dir,
             cache_dir=args.cache_dir,
             num_proc=args.num_proc,
             max_shard_size=args.max_shard_size,
             overwrite=args.overwrite,
-        )
-    except (ValueError, FileNotFoundError, FileExistsError) as error:
-        parser.exit(2, f"error: {error}\n")
-    except (
-        datasets.exceptions.DatasetGenerationError
-    ) as error:  # wraps what went wrong while generating a split
-        parser.exit(1, f"error: {error.__cause__ or error}\n")
-    return 0
+        ),
+    )
 
 
 def _pairs(items: Sequence[str], option: str) -> dict[str, str]:
