@@ -184,3 +184,22 @@ def test_the_core_translates_poses_without_the_extras_and_names_them_for_video(t
     assert len(video_messages) == 2
     assert all("pip install 'signattention[extract]'" in line for line in video_messages)
     assert any(line.startswith("space: ") and "pip install 'signattention[space]'" in line for line in lines)
+
+
+def test_transformers_export_helper_splits_generation_into_prefill_and_decode() -> None:
+    """transformers' own export path (``decompose_prefill_decode``) calls ``forward`` with what ``generate()`` passes,
+    ``return_dict`` included; a ``forward`` that did not name it was rejected there."""
+    exporters = pytest.importorskip(
+        "transformers.exporters.utils", reason="this transformers has no export helpers"
+    )
+    model = tiny_model()
+    inputs = {
+        "input_features": torch.randn(2, 7, model.config.num_features),
+        "attention_mask": torch.ones(2, 7, dtype=torch.long),
+    }
+    parts = exporters.decompose_prefill_decode(model, inputs)
+    assert set(parts) == {"prefill", "decode"}
+    with torch.no_grad():
+        for module, captured in parts.values():
+            assert captured["return_dict"] is True and CACHE_NAME in captured
+            assert module(**captured).logits.shape == (2, 1, model.config.vocab_size)
