@@ -6,7 +6,8 @@ rely on, is pixel coordinates with missing points masked by confidence 0. So wri
 y by the height and zeroes undetected points; reading divides back and turns confidence 0 into NaN.
 
 The header is built from ``pose_format.utils.holistic`` (its point names, limbs and colours), so our files are
-indistinguishable from those pose-format's own ``load_holistic`` writes, minus ``POSE_WORLD_LANDMARKS``.
+indistinguishable from those pose-format's own ``load_holistic`` writes, minus ``POSE_WORLD_LANDMARKS``. Reading
+picks the points by the names of ``modeling_signattention.layouts``, which needs no MediaPipe.
 
 Round trip ours -> ``.pose`` -> ours keeps the NaN pattern, the confidences, width and height exactly. Two
 float32 roundings cannot be avoided by the file format: a normalized coordinate can come back 1 ulp off
@@ -15,20 +16,43 @@ float32 roundings cannot be avoided by the file format: a normalized coordinate 
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
 import numpy.ma as ma
 from pose_format import Pose
 from pose_format.numpy import NumPyPoseBody
+from pose_format.pose_header import VERSION, PoseHeader, PoseHeaderComponent, PoseHeaderDimensions
 
 from modeling_signattention.layouts import HOLISTIC, pose_format_to_fractions
 
 HOLISTIC_COMPONENTS = HOLISTIC.sizes
 NUM_HOLISTIC_POINTS = HOLISTIC.num_points()
-# Points are selected by name, so files with extra points (the refined face's 10 iris points 468-477),
-# reordered points or reordered/extra components (POSE_WORLD_LANDMARKS) all read the same.
-EXPECTED_POINTS: dict[str, list[str]] = {name: list(points) for name, points in HOLISTIC.components.items()}
+
+
+@functools.cache
+def holistic_header_components() -> dict[str, PoseHeaderComponent]:
+    """pose-format's Holistic components by name (the order we use is ``HOLISTIC_COMPONENTS``).
+
+    Built on first use, for writing: pose-format's ``holistic_components`` imports MediaPipe (for its limbs), which
+    only the 'extract' extra installs; reading poses works without it.
+    """
+    from pose_format.utils.holistic import holistic_components
+
+    return {c.name: c for c in holistic_components("XYZC") if c.name in HOLISTIC_COMPONENTS}
+
+
+def holistic_header(width: int, height: int) -> PoseHeader:
+    """The pose-format header of a 543-point Holistic pose of a ``width`` x ``height`` video."""
+    components = [holistic_header_components()[name] for name in HOLISTIC_COMPONENTS]
+    return PoseHeader(VERSION, PoseHeaderDimensions(width=width, height=height, depth=0), components)
+
+
+def expected_points() -> dict[str, list[str]]:
+    """Points are selected by name, so files with extra points (the refined face's 10 iris points 468-477),
+    reordered points or reordered/extra components (POSE_WORLD_LANDMARKS) all read the same."""
+    return {name: list(points) for name, points in HOLISTIC.components.items()}
 
 
 def to_pose(landmarks: np.ndarray, confidence: np.ndarray, *, fps: float, width: int, height: int) -> Pose:
@@ -52,7 +76,7 @@ def to_pose(landmarks: np.ndarray, confidence: np.ndarray, *, fps: float, width:
     mask = np.broadcast_to(missing[..., None], pixels.shape)
     data = ma.masked_array(pixels[:, None], mask=mask[:, None])  # (frames, people=1, points, xyz)
     body = NumPyPoseBody(fps=fps, data=data, confidence=confidence[:, None].astype(np.float32))
-    return Pose(HOLISTIC.header(width, height), body)
+    return Pose(holistic_header(width, height), body)
 
 
 def from_pose(pose: Pose, source: str | Path) -> tuple[np.ndarray, np.ndarray]:
@@ -68,7 +92,7 @@ def from_pose(pose: Pose, source: str | Path) -> tuple[np.ndarray, np.ndarray]:
             f"{source}: cannot read pixel coordinates back to normalized ones "
             f"(width={width}, height={height}, people={pose.body.data.shape[1]})"
         )
-    selected = pose.get_components(list(HOLISTIC_COMPONENTS), EXPECTED_POINTS)
+    selected = pose.get_components(list(HOLISTIC_COMPONENTS), expected_points())
     data, confidence = selected.body.data[:, 0], np.asarray(selected.body.confidence[:, 0], dtype=np.float32)
     landmarks = pose_format_to_fractions(data, confidence, width, height)
     confidence[np.isnan(landmarks).any(axis=-1)] = 0.0
@@ -79,7 +103,7 @@ def _check_holistic_layout(pose: Pose, source: str | Path) -> None:
     """Raise a ValueError naming ``source`` and every missing component/point count, or return."""
     found = {c.name: c for c in pose.header.components}
     problems = []
-    for name, points in EXPECTED_POINTS.items():
+    for name, points in expected_points().items():
         component = found.get(name)
         if component is None:
             problems.append(f"no {name} component")

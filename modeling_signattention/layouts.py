@@ -5,11 +5,13 @@ picks body + both hands by name), the dataset builders (``landmarks.json``), ext
 in the model package because a Hub custom-code folder must stand alone: ``transformers`` copies this module next to
 the configuration and feature extractor that import it relatively.
 
-Point names come from pose-format, the library that reads and writes every ``.pose`` file, so a layout here is
+Point names are those of pose-format, the library that reads and writes every ``.pose`` file, so a layout here is
 exactly the layout of the files it wrote:
 
-* ``holistic``: MediaPipe Holistic (``pose_format.utils.holistic``) without the world landmarks: body 33, face 468,
-  hands 21 + 21, x/y/z;
+* ``holistic``: MediaPipe Holistic as ``pose_format.utils.holistic`` names it, without the world landmarks: body 33,
+  face 468, hands 21 + 21, x/y/z. Its names are written below (MediaPipe's ``PoseLandmark`` / ``HandLandmark``
+  names, face points by number): pose-format builds them from MediaPipe, which only the ``extract`` extra installs,
+  and reading a ``.pose`` file must not need it (``tests/test_processing.py`` checks them against pose-format);
 * ``holistic_reduced``: what ``pose_format.utils.generic.reduce_holistic`` keeps: 8 upper-body points, 128 face
   contour points, hands 21 + 21, x/y/z;
 * ``openpose_body25``: OpenPose's JSON output as ``pose_format.utils.openpose`` reads it: BODY_25, face 70,
@@ -30,9 +32,8 @@ import numpy as np
 import numpy.ma as ma
 from pose_format import Pose
 from pose_format.numpy import NumPyPoseBody
-from pose_format.pose_header import VERSION, PoseHeader, PoseHeaderDimensions
+from pose_format.pose_header import VERSION, PoseHeader, PoseHeaderComponent, PoseHeaderDimensions
 from pose_format.utils.generic import reduce_holistic
-from pose_format.utils.holistic import holistic_components
 from pose_format.utils.openpose import OpenPose_Components
 
 # Landmark sets a dataset stores and a model reads (``--landmarks``): body + both hands is what the paper uses.
@@ -119,21 +120,38 @@ class Layout:
         names = self.components if components is None else components
         return f"{self.name!r} ({', '.join(f'{name} {self.sizes[name]}' for name in names)})"
 
-    def header(self, width: int, height: int) -> PoseHeader:
-        """The pose-format header of a pose in this whole layout, for a ``width`` x ``height`` video."""
-        dimensions = PoseHeaderDimensions(width=width, height=height, depth=0)
-        return PoseHeader(VERSION, dimensions, list(_HEADER_COMPONENTS[self.name]))
+
+_HOLISTIC_BODY = (
+    "NOSE", "LEFT_EYE_INNER", "LEFT_EYE", "LEFT_EYE_OUTER", "RIGHT_EYE_INNER", "RIGHT_EYE", "RIGHT_EYE_OUTER",
+    "LEFT_EAR", "RIGHT_EAR", "MOUTH_LEFT", "MOUTH_RIGHT", "LEFT_SHOULDER", "RIGHT_SHOULDER", "LEFT_ELBOW",
+    "RIGHT_ELBOW", "LEFT_WRIST", "RIGHT_WRIST", "LEFT_PINKY", "RIGHT_PINKY", "LEFT_INDEX", "RIGHT_INDEX",
+    "LEFT_THUMB", "RIGHT_THUMB", "LEFT_HIP", "RIGHT_HIP", "LEFT_KNEE", "RIGHT_KNEE", "LEFT_ANKLE", "RIGHT_ANKLE",
+    "LEFT_HEEL", "RIGHT_HEEL", "LEFT_FOOT_INDEX", "RIGHT_FOOT_INDEX",
+)  # fmt: skip
+_HOLISTIC_HAND = tuple(
+    f"{finger}_{joint}"
+    for finger, joints in [("THUMB", ("CMC", "MCP", "IP", "TIP"))]
+    + [
+        (finger, ("MCP", "PIP", "DIP", "TIP"))
+        for finger in ("INDEX_FINGER", "MIDDLE_FINGER", "RING_FINGER", "PINKY")
+    ]
+    for joint in joints
+)
+_HOLISTIC_COMPONENTS = [
+    PoseHeaderComponent(name, list(points), [], [(0, 0, 0)], "XYZC")
+    for name, points in {
+        "POSE_LANDMARKS": _HOLISTIC_BODY,
+        "FACE_LANDMARKS": tuple(str(index) for index in range(468)),
+        "LEFT_HAND_LANDMARKS": ("WRIST", *_HOLISTIC_HAND),
+        "RIGHT_HAND_LANDMARKS": ("WRIST", *_HOLISTIC_HAND),
+    }.items()
+]
 
 
-def _holistic_header() -> PoseHeader:
-    components = [c for c in holistic_components("XYZC") if c.name != "POSE_WORLD_LANDMARKS"]
-    return PoseHeader(VERSION, PoseHeaderDimensions(width=1, height=1, depth=0), components)
-
-
-def _reduced_components() -> list:
+def _reduced_components() -> list[PoseHeaderComponent]:
     """``reduce_holistic`` applied to an empty Holistic pose: the reduced layout's components, as pose-format
     makes them."""
-    header = _holistic_header()
+    header = PoseHeader(VERSION, PoseHeaderDimensions(width=1, height=1, depth=0), _HOLISTIC_COMPONENTS)
     points = header.total_points()
     empty = NumPyPoseBody(
         fps=1,
@@ -144,7 +162,7 @@ def _reduced_components() -> list:
 
 
 _HEADER_COMPONENTS = {
-    "holistic": _holistic_header().components,
+    "holistic": _HOLISTIC_COMPONENTS,
     "holistic_reduced": _reduced_components(),
     "openpose_body25": OpenPose_Components,
 }
@@ -167,7 +185,7 @@ LAYOUTS: dict[str, Layout] = {
         "holistic",
         **_HOLISTIC_PARTS,
         shoulders=("LEFT_SHOULDER", "RIGHT_SHOULDER"),
-        extra_points=len(dict((c.name, c) for c in holistic_components())["POSE_WORLD_LANDMARKS"].points),
+        extra_points=len(_HOLISTIC_BODY),  # POSE_WORLD_LANDMARKS: the body's points again, in metres
     ),
     "holistic_reduced": _layout(
         "holistic_reduced", **_HOLISTIC_PARTS, shoulders=("LEFT_SHOULDER", "RIGHT_SHOULDER")

@@ -247,23 +247,27 @@ def test_folder_loads_in_fresh_process_without_the_project(saved_model, tmp_path
     assert remote["cross_sum"] == pytest.approx(8.0, abs=1e-4)  # 8 heads, each row sums to 1
 
 
-def test_layouts_match_mediapipe_openpose_and_the_reduced_file():
-    """The layout table against independent references: MediaPipe's own landmark enums, OpenPose's BODY_25 indices
-    (RShoulder 2, LShoulder 5) and the points of a real reduced-Holistic file."""
+def test_holistic_layout_matches_pose_format_and_mediapipe(extract_extra):
+    """The Holistic names against pose-format's Holistic header (built from MediaPipe, the 'extract' extra) and
+    MediaPipe's shoulder indices."""
     import mediapipe as mp
+    from pose_format.utils.holistic import holistic_components
 
     from modeling_signattention.layouts import LAYOUTS
 
     holistic = LAYOUTS["holistic"]
-    assert holistic.sizes == {
-        "POSE_LANDMARKS": len(mp.solutions.pose.PoseLandmark),
-        "FACE_LANDMARKS": mp.solutions.face_mesh.FACEMESH_NUM_LANDMARKS,
-        "LEFT_HAND_LANDMARKS": len(mp.solutions.hands.HandLandmark),
-        "RIGHT_HAND_LANDMARKS": len(mp.solutions.hands.HandLandmark),
-    }
-    assert holistic.num_points() == 543 and holistic.extra_points == 33
+    reference = {c.name: tuple(c.points) for c in holistic_components("XYZC")}
+    assert holistic.components == {name: reference[name] for name in holistic.components}
+    assert list(holistic.components) == list(reference)[:4]  # the order too; world landmarks come after
+    assert holistic.num_points() == 543 and holistic.extra_points == len(reference["POSE_WORLD_LANDMARKS"])
     shoulders = mp.solutions.pose.PoseLandmark
     assert holistic.shoulder_indices() == (shoulders.LEFT_SHOULDER, shoulders.RIGHT_SHOULDER)
+
+
+def test_reduced_and_openpose_layouts_match_a_real_file_and_openpose():
+    """The reduced layout is the points of a real reduced-Holistic file; BODY_25 has RShoulder 2, LShoulder 5."""
+    from modeling_signattention.layouts import LAYOUTS
+
     reduced = read_pose("holistic_reduced.pose").header.components
     assert LAYOUTS["holistic_reduced"].components == {c.name: tuple(c.points) for c in reduced}
     openpose = LAYOUTS["openpose_body25"]
