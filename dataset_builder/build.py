@@ -122,7 +122,8 @@ def publish_dataset(
 
     Everything is written into a hidden staging sibling first and renamed at the end, so a failed or interrupted
     build leaves no folder that looks complete. ``keep_files`` are files the builder wrote next to its prepared data
-    (its reports), moved into the folder; ``report(prepared)``, when given, returns ``report.json``'s content;
+    (its reports), moved into the folder; ``report(prepared)``, when given, returns ``report.json``'s content, or
+    raises to refuse the prepared data;
     ``card(landmarks)`` makes README.md. An existing ``output_dir`` is
     an error unless ``overwrite``; it is only replaced once the new one is done.
     """
@@ -139,12 +140,12 @@ def publish_dataset(
         )
 
         _stage("2/3 arranging Parquet shards, landmarks.json and the dataset card")
+        content = None if report is None else report(prepared)  # may refuse what was prepared
         _move_shards(prepared, staging / "data", builder.dataset_name)
         for name in keep_files:
             if (prepared / name).exists():
                 shutil.move(prepared / name, staging / name)
-        if report is not None:
-            content = report(prepared)
+        if content is not None:
             (staging / "report.json").write_text(
                 json.dumps(content, ensure_ascii=False, indent=2), encoding="utf-8"
             )

@@ -62,7 +62,7 @@ def write_manifest(path: Path, header: list[str], rows: list[list[str]], delimit
 
 def test_manifest_options_spans_and_bad_rows(tmp_path: Path) -> None:
     """Custom headers, a tab-separated file, spans in milliseconds, dev -> validation; every bad row skipped and
-    reported with its line and reason; the poses are the file's frames, picked by name."""
+    reported with its line and reason, also from parallel jobs; the poses are the file's frames, picked by name."""
     shutil.copy(HOLISTIC_FILE, tmp_path / "rec.pose")  # 97 frames at 25 fps
     shutil.copy(REDUCED_FILE, tmp_path / "reduced.pose")
     manifest = write_manifest(
@@ -99,7 +99,8 @@ def test_manifest_options_spans_and_bad_rows(tmp_path: Path) -> None:
         split_names={"dev": "validation"},
         on_bad_row="skip",
     )
-    output = build_manifest_dataset(options, tmp_path / "dataset", cache_dir=tmp_path / "cache")
+    # two processes per split: each lists its own bad rows, the build merges them in manifest order
+    output = build_manifest_dataset(options, tmp_path / "dataset", cache_dir=tmp_path / "cache", num_proc=2)
 
     report = json.loads((output / "report.json").read_text(encoding="utf-8"))
     reasons = {row["line"]: row["reason"] for row in report["bad_rows"]}
@@ -153,6 +154,12 @@ def test_bad_row_stops_the_build_naming_the_line_and_publishes_nothing(tmp_path:
         match=r"no column 'path', 'split', 'gloss or text' \(delimiter ','; columns found: \['path\|split\|gloss\|start\|end'\]",
     ):
         build_manifest_dataset(ManifestOptions(manifest=str(manifest)), tmp_path / "out")
+    skipping = ManifestOptions(manifest=str(manifest), delimiter="|", on_bad_row="skip")
+    with pytest.raises(
+        ValueError, match=r"no clip left in split test, all its rows are bad \(line 4: no pose file"
+    ):
+        build_manifest_dataset(skipping, tmp_path / "out", cache_dir=tmp_path / "cache")
+    assert not (tmp_path / "out").exists()
 
 
 def write_openpose_frames(folder: Path, frames: int, rng: np.random.Generator) -> np.ndarray:
