@@ -34,6 +34,7 @@ extractor's) names the clip.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 import warnings
@@ -238,11 +239,26 @@ class SignLanguageTranslationPipeline(Pipeline):
         return self._holistic
 
     # -- model ------------------------------------------------------------------------------------------------------
+    def generate_kwargs_of_call(self, generate_kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The ``generate()`` options of one call: the call's own on top of those given when the pipeline was made.
+
+        transformers >= 5.20 merges them in ``Pipeline._prepare_generate_kwargs``; older releases keep the ones given
+        at construction in ``self.generation_config``: the call's options update a copy of it (passing both a
+        generation config and options is deprecated), unless the call brings its own generation config.
+        """
+        if hasattr(self, "_prepare_generate_kwargs"):
+            return self._prepare_generate_kwargs(generate_kwargs)
+        if "generation_config" in generate_kwargs:
+            return generate_kwargs
+        generation_config = copy.deepcopy(self.generation_config)
+        unused = generation_config.update(**generate_kwargs)
+        return {"generation_config": generation_config, **unused}
+
     def _forward(
         self, model_inputs: dict[str, Any], timestamp_method: str | None = None, **generate_kwargs: Any
     ) -> dict[str, Any]:
         clip_info = {key: model_inputs.pop(key) for key in CLIP_INFO if key in model_inputs}
-        sequences = self.model.generate(**model_inputs, **self._prepare_generate_kwargs(generate_kwargs))
+        sequences = self.model.generate(**model_inputs, **self.generate_kwargs_of_call(generate_kwargs))
         outputs = {"sequences": sequences, **clip_info}
         if timestamp_method is not None and sequences.shape[1] > 1:  # else: no token after the decoder start
             # row k explains token k + 1 of the sequence (the token after the decoder start is row 0)
@@ -442,7 +458,10 @@ def clip_fps(clip: Clip, pose: Any, given: float | None) -> tuple[float, str]:
             if record.dtype.names is not None and "fps" in record.dtype.names and record["fps"] > 0:
                 return float(record["fps"]), "the .npy record"
         elif path.suffix.lower() != ".pose":
-            import cv2  # read_holistic has just read this video with it
+            try:  # read_holistic has just read this video with it; in a try so transformers' remote-code
+                import cv2  # import check does not demand OpenCV of a folder that is only given poses
+            except ImportError as error:
+                raise ImportError(MEDIAPIPE_MISSING) from error
 
             capture = cv2.VideoCapture(str(path))
             fps = capture.get(cv2.CAP_PROP_FPS)
