@@ -423,9 +423,9 @@ PIXEL_COORDINATE_THRESHOLD = 10.0
 def _refuse_pixel_coordinates(array: np.ndarray) -> None:
     """A pose array in pixels (pose-format's ``pose.body.data``) read as image fractions is another clip: its x and
     y are scaled unequally once divided by width and height, which an array does not carry."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN arrays are refused later, by name
-        typical = np.nanmedian(np.abs(array[..., :2])) if array.size else np.nan
+    values = np.abs(array[..., :2])
+    finite = values[np.isfinite(values)]  # NaN and inf are "not detected"; a clip of nothing is refused later
+    typical = np.median(finite) if finite.size else 0.0
     if typical > PIXEL_COORDINATE_THRESHOLD:
         raise ValueError(
             f"its x and y look like pixels (median |x|, |y| = {typical:.0f}), not MediaPipe's image fractions "
