@@ -103,6 +103,24 @@ ROWS = {
             "has no 'gloss' for 48 of the 48 clips of split 'train' (a column missing from its Parquet files, "
             "or null)",
         ),
+        Row(
+            "build: --overwrite onto a file",
+            "dataset_builder.build",
+            "`--overwrite --output-dir` naming an existing file",
+            "is a file, not a dataset folder: --overwrite replaces a folder only; pick another --output-dir",
+        ),
+        Row(
+            "build: output under a file",
+            "dataset_builder.build",
+            "an `--output-dir` inside a file (or a read-only folder)",
+            "Not a directory (the build writes a hidden",
+        ),
+        Row(
+            "build: a test clip also in train",
+            "dataset_builder.build",
+            "the same poses under a train and a test clip id",
+            "holds the same poses as train: ",
+        ),
     ]
 }
 
