@@ -121,6 +121,36 @@ ROWS = {
             "the same poses under a train and a test clip id",
             "holds the same poses as train: ",
         ),
+        Row(
+            "Space: half-copied model weights",
+            "Space",
+            "a good clip, to a Space whose `model.safetensors` was cut off mid-copy",
+            "**Could not translate:** Cannot load the model",
+        ),
+        Row(
+            "interpret: --methods with no names",
+            "interpret",
+            "`--methods` with no names",
+            "argument --methods: expected at least one argument",
+        ),
+        Row(
+            "interpret: --max-samples 0",
+            "interpret",
+            "`--max-samples 0`",
+            "argument --max-samples: expected a whole number >= 1, got '0'",
+        ),
+        Row(
+            "push_to_hub: invalid repo id",
+            "push_to_hub",
+            "`--repo-id 'not a/valid/repo id' --dry-run`",
+            "argument --repo-id: 'not a/valid/repo id' is not a Hub repository id",
+        ),
+        Row(
+            "pipeline: nested list of one clip",
+            "pipeline",
+            "one clip as a nested Python list (frames of points of x, y, z)",
+            "'num_frames': 97, 'frames_used': 33",
+        ),
     ]
 }
 

@@ -21,7 +21,7 @@ import torch
 from bad_input_table import shown
 from pose_format import Pose
 from test_space import app, model_dir  # noqa: F401  (fixtures: the Space app module with a tiny model)
-from transformers import pipeline
+from transformers import AutoTokenizer, pipeline
 
 from dataset_builder import EXAMPLE_VIDEO, pose_io
 from dataset_builder.build import build_dataset
@@ -286,7 +286,9 @@ def test_pipeline_and_extractor_count_missing_frames_alike():
 
     for announced in (0, 1, 58, 100, 1000):
         for decoded in range(0, announced + 2, max(1, announced // 50)):
-            assert pipeline_signattention.frames_missing(decoded, announced) == frames_missing(decoded, announced)
+            assert pipeline_signattention.frames_missing(decoded, announced) == frames_missing(
+                decoded, announced
+            )
 
 
 def test_pose_format_body_data_is_one_clip_with_its_mask(translate):
@@ -306,13 +308,17 @@ def test_pose_format_body_data_is_one_clip_with_its_mask(translate):
     reference = extractor(pose)["input_features"]
     for array in (in_fractions, in_fractions[:, 0]):
         assert torch.equal(extractor(array)["input_features"], reference)
-    unmasked = np.ma.getdata(in_fractions[:, 0])  # what losing the mask gave: missing points read as coordinates
+    unmasked = np.ma.getdata(
+        in_fractions[:, 0]
+    )  # what losing the mask gave: missing points read as coordinates
     assert not torch.equal(extractor(unmasked)["input_features"], reference)
 
 
 def test_a_nested_list_is_one_clip_for_the_pipeline_too(translate):
     landmarks = real_clip()
-    assert translate(landmarks.tolist()) == translate(landmarks)
+    from_list = translate(landmarks.tolist())
+    shown("pipeline: nested list of one clip", str(from_list))
+    assert from_list == translate(landmarks)
     assert translate([landmarks.tolist(), landmarks]) == [translate(landmarks)] * 2
 
 
@@ -364,3 +370,59 @@ def test_pipeline_refuses_a_bad_fps_by_value(translate, fps):
     assert f"fps must be a positive number of frames per second, got {fps!r}" in str(error.value)
     if fps == "abc":
         shown("pipeline: fps='abc'", str(error.value))
+
+
+def test_interpret_refuses_zero_beams_in_the_library_too(model, model_dir):  # noqa: F811
+    from modeling_signattention.interpretability import translate_with_attention
+
+    feature_extractor = SignAttentionFeatureExtractor.from_pretrained(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    with pytest.raises(ValueError) as error:
+        translate_with_attention(model, feature_extractor, tokenizer, [real_clip()], num_beams=0)
+    shown("pipeline: num_beams=0", str(error.value))
+
+
+@pytest.mark.parametrize(
+    "arguments, row",
+    [
+        (["--methods"], "interpret: --methods with no names"),
+        (["--max-samples", "0"], "interpret: --max-samples 0"),
+        (["--num-beams", "0"], None),
+    ],
+    ids=["no methods", "max samples 0", "num beams 0"],
+)
+def test_interpret_command_line_refuses_counts_that_score_nothing(arguments, row, tmp_path, capsys):
+    from hub_scripts.interpret import main
+
+    paths = [
+        "--model-dir",
+        str(tmp_path),
+        "--dataset-dir",
+        str(tmp_path),
+        "--output-dir",
+        str(tmp_path / "out"),
+    ]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*paths, *arguments])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert f"argument {arguments[0]}:" in error
+    if row is not None:
+        shown(row, error)
+    assert not (tmp_path / "out").exists()
+
+
+def test_push_to_hub_dry_run_refuses_what_the_hub_would(model_dir, tmp_path, capsys):  # noqa: F811
+    from hub_scripts import push_to_hub
+
+    with pytest.raises(SystemExit) as exit_info:
+        push_to_hub.main(["--model-dir", str(model_dir), "--repo-id", "not a/valid/repo id", "--dry-run"])
+    assert exit_info.value.code == 2
+    shown("push_to_hub: invalid repo id", capsys.readouterr().err)
+    local = tmp_path / "repo"
+    assert (
+        push_to_hub.main(
+            ["--model-dir", str(model_dir), "--repo-id", "me/ok", "--dry-run", "--local-dir", str(local)]
+        )
+        == 0
+    )

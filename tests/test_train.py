@@ -312,7 +312,9 @@ def copy_of_run(trained_run, folder: Path) -> Path:
     return folder
 
 
-def test_forgotten_resume_keeps_the_checkpoints_and_says_which_flag(trained_run, dataset_dir, tmp_path, capsys):
+def test_forgotten_resume_keeps_the_checkpoints_and_says_which_flag(
+    trained_run, dataset_dir, tmp_path, capsys
+):
     from hub_scripts.train import main
 
     run_dir = copy_of_run(trained_run, tmp_path / "run")
@@ -325,7 +327,9 @@ def test_forgotten_resume_keeps_the_checkpoints_and_says_which_flag(trained_run,
         train(small_run(dataset_dir, run_dir, resume=True, overwrite=True))
     train(small_run(dataset_dir, run_dir, epochs=1, overwrite=True))  # said: deleted, a fresh run
     assert "--overwrite: removing the old checkpoints" in capsys.readouterr().out
-    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == [f"checkpoint-{CLIPS_PER_SPLIT // 8}"]
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == [
+        f"checkpoint-{CLIPS_PER_SPLIT // 8}"
+    ]
 
 
 def test_resume_without_checkpoint_is_one_line_on_the_command_line(dataset_dir, tmp_path):
