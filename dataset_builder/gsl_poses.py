@@ -198,7 +198,9 @@ class GSLPoses(datasets.GeneratorBasedBuilder):
         texts = read_annotations(GSL_DATA_DIR / "annotations.csv")
         self._report: dict[str, dict] = {}
         self._poses_seen: dict[str, tuple[str, str]] = {}  # hash of a clip's landmarks -> (split, clip id)
-        self._several_files: dict[str, dict] = {}  # clip id -> which of its files was used, and why not the others
+        self._several_files: dict[
+            str, dict
+        ] = {}  # clip id -> which of its files was used, and why not the others
         clips = {split: load_split(self.config.name, split, texts=texts) for split in SPLITS}
         self._unmatched = []
         if self.config.source == "poses":
@@ -312,7 +314,11 @@ class GSLPoses(datasets.GeneratorBasedBuilder):
                         if other != path
                     },
                 }
-                logger.warning("clip %s has several files: %s (listed in report.json)", clip.id, self._several_files[clip.id])
+                logger.warning(
+                    "clip %s has several files: %s (listed in report.json)",
+                    clip.id,
+                    self._several_files[clip.id],
+                )
             return extracted
         if errors:
             raise ValueError("; ".join(errors.values()))

@@ -19,7 +19,13 @@ from dataset_builder.gsl import SPLITS
 
 OUTPUT_MODES = ("gloss", "text")  # what a model can be trained to write: the gloss sequence or the Greek text
 LANDMARKS_FILE = "landmarks.json"
-REQUIRED_COLUMNS = ("id", "pose", "gloss", "text", "gloss_spans")  # what training, evaluation and analysis read
+REQUIRED_COLUMNS = (
+    "id",
+    "pose",
+    "gloss",
+    "text",
+    "gloss_spans",
+)  # what training, evaluation and analysis read
 
 
 class DatasetFolderError(ValueError):
@@ -108,11 +114,15 @@ def load_pose_splits(dataset_dir: str | Path, splits: Sequence[str] = SPLITS) ->
 
     dataset_dir = Path(dataset_dir)
     if not dataset_dir.is_dir():
-        raise DatasetFolderError(f"No dataset at {dataset_dir}: build one with `python -m dataset_builder.build`")
+        raise DatasetFolderError(
+            f"No dataset at {dataset_dir}: build one with `python -m dataset_builder.build`"
+        )
     dataset = datasets.load_dataset(str(dataset_dir))
     missing = [split for split in splits if split not in dataset]
     if missing:
-        raise DatasetFolderError(f"The dataset at {dataset_dir} has no split {missing}; it has {list(dataset)}")
+        raise DatasetFolderError(
+            f"The dataset at {dataset_dir} has no split {missing}; it has {list(dataset)}"
+        )
     loaded = {}
     for split in splits:
         table = dataset[split].data

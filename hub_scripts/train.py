@@ -355,7 +355,9 @@ def resumable_checkpoint(checkpoint_dir: Path, is_main: bool) -> str:
         broken = Path(last).with_name(f"broken-{Path(last).name}")
         Path(last).rename(broken)
         print(f"[train] --resume: {problem}; moved it aside to {broken} and trying the previous checkpoint")
-    raise RunFolderError(f"--resume: no checkpoint in {checkpoint_dir} loads, so there is nothing to continue from")
+    raise RunFolderError(
+        f"--resume: no checkpoint in {checkpoint_dir} loads, so there is nothing to continue from"
+    )
 
 
 def prepare_checkpoint_folder(options: TrainOptions, checkpoint_dir: Path, is_main: bool) -> str | None:

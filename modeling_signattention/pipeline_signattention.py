@@ -340,7 +340,9 @@ GENERATE_COUNTS = ("num_beams", "num_return_sequences", "num_beam_groups", "max_
 
 def is_positive_number(value: Any) -> bool:
     """A finite real number above 0 (``True`` and strings are not numbers here)."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+    return (
+        isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+    )
 
 
 def check_generate_options(generation_config: Any, options: dict[str, Any]) -> None:

@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 from types import ModuleType
 
+import bad_input_table
 import datasets
 import numpy as np
 import pytest
@@ -268,12 +269,14 @@ def damaged_videos(folder: Path) -> dict[str, Path]:
     return videos
 
 
-@pytest.mark.parametrize("damage", ["truncated", "corrupt"])
-def test_pipeline_refuses_a_cut_or_garbled_video_like_the_extractor(translate, damage, tmp_path):
+@pytest.mark.parametrize(
+    "damage, row", [("truncated", "pipeline: truncated video"), ("corrupt", "pipeline: corrupt video")]
+)
+def test_pipeline_refuses_a_cut_or_garbled_video_like_the_extractor(translate, damage, row, tmp_path):
     video = damaged_videos(tmp_path)[damage]
     with pytest.raises(ValueError) as pipeline_error:
         translate(str(video))
-    shown(f"pipeline: {damage} video", str(pipeline_error.value))
+    shown(row, str(pipeline_error.value))
     assert str(pipeline_error.value).startswith(f"{video}: ")
     with pytest.raises(ValueError) as extractor_error:  # dataset_builder.extract (and the Space) say the same
         extract_clip(video)
@@ -426,3 +429,15 @@ def test_push_to_hub_dry_run_refuses_what_the_hub_would(model_dir, tmp_path, cap
         )
         == 0
     )
+
+
+# -- the table of docs/bad_inputs.md is the tested one ---------------------------------------------------------------
+def test_docs_table_is_the_tested_one():
+    """docs/bad_inputs.md holds exactly ``bad_input_table.ROWS``, and every row is asserted by some test (a
+    ``shown("<row id>", ...)`` call, or a parametrized row id passed to one)."""
+    assert bad_input_table.documented_table() == bad_input_table.render(), (
+        "docs/bad_inputs.md is out of date: run python tests/bad_input_table.py"
+    )
+    sources = "".join(path.read_text(encoding="utf-8") for path in Path(__file__).parent.glob("test_*.py"))
+    unused = [row_id for row_id in bad_input_table.ROWS if f'"{row_id}"' not in sources]
+    assert not unused, f"rows of docs/bad_inputs.md that no test checks: {unused}"

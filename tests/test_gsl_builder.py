@@ -11,9 +11,8 @@ import cv2
 import datasets
 import numpy as np
 import pytest
-from huggingface_hub import DatasetCard
-
 from bad_input_table import shown
+from huggingface_hub import DatasetCard
 
 from dataset_builder import EXAMPLE_VIDEO
 from dataset_builder import gsl_poses as builder_module

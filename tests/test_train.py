@@ -13,9 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from transformers import AutoFeatureExtractor, AutoModelForSeq2SeqLM, AutoTokenizer
-
 from bad_input_table import shown
+from transformers import AutoFeatureExtractor, AutoModelForSeq2SeqLM, AutoTokenizer
 
 from dataset_builder.build import build_dataset
 from dataset_builder.loading import load_pose_splits
