@@ -14,9 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
+from environment import require_extra
 
 from dataset_builder import EXAMPLE_VIDEO
 from dataset_builder.extract import (
@@ -29,6 +29,8 @@ from dataset_builder.extract import (
     parse_shard,
 )
 from dataset_builder.landmarks import NUM_HOLISTIC_POINTS, component_slices
+
+cv2 = require_extra("extract", "mediapipe", "cv2")
 
 VIDEO = EXAMPLE_VIDEO  # 58 frames, 540x720, ~30 fps
 SLICES = component_slices(("POSE_LANDMARKS", "FACE_LANDMARKS", "LEFT_HAND_LANDMARKS", "RIGHT_HAND_LANDMARKS"))
