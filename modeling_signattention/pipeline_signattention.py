@@ -12,9 +12,12 @@ MediaPipe / pose-format. Hence its own small video reader, which matches ``datas
 array for array (a test checks it).
 
 Per clip the result is ``{"glosses": "...", "num_frames": T, "frames_used": n, "truncated": bool}`` (``"text"``
-instead of ``"glosses"`` for a model trained to write text). The model reads one frame in ``sample_rate`` and at most
-``max_frames`` of those: a longer clip is cut, and then ``truncated`` is true and a warning (the feature
-extractor's) names the clip.
+instead of ``"glosses"`` for a model trained to write text); with ``num_return_sequences=n`` (beam search), a list
+of the clip's n translations. The model reads one frame in ``sample_rate`` and at most ``max_frames`` of those: a
+longer clip is cut, and then ``truncated`` is true and a warning (the feature extractor's) names the clip. A video
+that decodes fewer frames than its container announces (cut off, garbled mid-file) is refused, as
+``dataset_builder.extract`` refuses it: a cut sentence is another sentence. ``generate()`` options are checked
+before any clip is read (:func:`check_generate_options`).
 
 ``return_timestamps=True`` (gloss models) adds where in the clip each gloss is, and how far that can be trusted:
 
