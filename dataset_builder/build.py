@@ -97,7 +97,7 @@ def build_dataset(
         builder,
         output_dir,
         landmark_record(HOLISTIC.name, landmark_set),
-        card=lambda layout: _dataset_card(builder, layout),
+        card=lambda layout, folder: _dataset_card(builder, layout, read_report(folder)),
         keep_files=REPORT_FILES,
         max_shard_size=max_shard_size,
         overwrite=overwrite,
@@ -110,7 +110,7 @@ def publish_dataset(
     output_dir: str | Path,
     landmarks: dict,
     *,
-    card: Callable[[dict], DatasetCard],
+    card: Callable[[dict, Path], DatasetCard],
     report: Callable[[Path], dict] | None = None,
     keep_files: Sequence[str] = (),
     num_proc: int | None = None,
@@ -121,17 +121,29 @@ def publish_dataset(
     """Prepare ``builder`` as Parquet shards and publish the folder (module docstring) at ``output_dir``.
 
     Everything is written into a hidden staging sibling first and renamed at the end, so a failed or interrupted
-    build leaves no folder that looks complete. ``keep_files`` are files the builder wrote next to its prepared data
-    (its reports), moved into the folder; ``report(prepared)``, when given, returns ``report.json``'s content, or
-    raises to refuse the prepared data;
-    ``card(landmarks)`` makes README.md. An existing ``output_dir`` is
-    an error unless ``overwrite``; it is only replaced once the new one is done.
+    build leaves no folder that looks complete; a split with no clip publishes nothing. ``keep_files`` are files
+    the builder wrote next to its prepared data (its reports), moved into the folder; ``report(prepared)``, when
+    given, returns ``report.json``'s content, or raises to refuse the prepared data; ``card(landmarks, folder)``
+    makes README.md once the folder holds everything else. An existing ``output_dir`` is an error unless
+    ``overwrite``; it is only replaced once the new one is done.
     """
     output_dir = Path(output_dir).absolute()
+    if output_dir.exists() and not output_dir.is_dir():
+        raise FileExistsError(
+            f"{output_dir} is a file, not a dataset folder: --overwrite replaces a folder only; pick another "
+            "--output-dir"
+        )
     if output_dir.exists() and not overwrite:
         raise FileExistsError(f"{output_dir} already exists; pass overwrite=True (--overwrite) to replace it")
     started = time.time()
     staging = output_dir.with_name(f".{output_dir.name}.incomplete-{uuid.uuid4().hex[:8]}")
+    try:
+        staging.mkdir(parents=True)
+    except OSError as error:  # a read-only folder, a file where a folder should be, ...
+        raise ValueError(
+            f"cannot write the dataset to {output_dir}: {error.strerror or error} (the build writes a hidden "
+            f"{staging.name} next to it first, then renames it)"
+        ) from error
     try:
         _stage(f"1/3 generating {description} into {staging}")
         prepared = staging / "work" / "prepared"  # datasets leaves lock files next to it: all go with work/
@@ -139,8 +151,14 @@ def publish_dataset(
             output_dir=str(prepared), file_format="parquet", max_shard_size=max_shard_size, num_proc=num_proc
         )
 
-        _stage("2/3 arranging Parquet shards, landmarks.json and the dataset card")
         content = None if report is None else report(prepared)  # may refuse what was prepared
+        empty = [name for name, info in builder.info.splits.items() if info.num_examples == 0]
+        if empty:
+            raise ValueError(
+                f"split {', '.join(empty)} has 0 clips: a dataset with an empty split cannot be loaded, so nothing "
+                "is published (see the log above for what each clip lacked)"
+            )
+        _stage("2/3 arranging Parquet shards, landmarks.json and the dataset card")
         _move_shards(prepared, staging / "data", builder.dataset_name)
         for name in keep_files:
             if (prepared / name).exists():
@@ -151,7 +169,7 @@ def publish_dataset(
             )
         shutil.rmtree(staging / "work")
         (staging / LANDMARKS_FILE).write_text(json.dumps(landmarks, indent=2) + "\n", encoding="utf-8")
-        card(landmarks).save(staging / "README.md")
+        card(landmarks, staging).save(staging / "README.md")
 
         _stage(f"3/3 publishing {output_dir}")
         _replace_folder(staging, output_dir)
@@ -186,7 +204,13 @@ def _replace_folder(staging: Path, output_dir: Path) -> None:
         shutil.rmtree(old)
 
 
-def _dataset_card(builder: GSLPoses, layout: dict) -> DatasetCard:
+def read_report(folder: Path) -> dict:
+    """``report.json`` of a build from real poses (``GSLPoses._write_report``); empty for synthetic data."""
+    path = folder / "report.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def _dataset_card(builder: GSLPoses, layout: dict, report: dict) -> DatasetCard:
     """README.md: YAML (configs -> data files, features, landmark layout) and the description of
     ``dataset_card.md``."""
     config = builder.config
@@ -225,6 +249,12 @@ def _dataset_card(builder: GSLPoses, layout: dict) -> DatasetCard:
         recombine_method=config.recombine_method,
         isolated_signs=config.isolated_signs,
         split_sizes=[(name, split.num_examples) for name, split in builder.info.splits.items()],
+        same_poses=[
+            (split, same["id"], same["same_as"])
+            for split, entry in report.get("splits", {}).items()
+            for same in entry.get("same_poses", [])
+        ],
+        several_files=report.get("several_files", {}),
     )
 
 

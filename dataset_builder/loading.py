@@ -20,6 +20,32 @@ from modeling_signattention.layouts import DEFAULT_LAYOUT
 
 OUTPUT_MODES = ("gloss", "text")  # what a model can be trained to write: the gloss sequence or the Greek text
 LANDMARKS_FILE = "landmarks.json"
+REQUIRED_COLUMNS = (
+    "id",
+    "pose",
+    "gloss",
+    "text",
+    "gloss_spans",
+)  # what training, evaluation and analysis read
+
+
+class DatasetFolderError(ValueError):
+    """A dataset folder that cannot be trained or evaluated on as it is (no such folder, a split or a column
+    missing): said in one line by the command-line tools."""
+
+
+def dataset_column(table: Any, name: str, split: str, dataset_dir: str | Path) -> list:
+    """Column ``name`` of a split's Arrow table as a list, or a DatasetFolderError naming it. ``datasets`` fills a
+    column that the card declares but the Parquet files lack with None, which would train on nothing."""
+    values = table.column(name).to_pylist() if name in table.column_names else [None] * max(len(table), 1)
+    missing = sum(value is None for value in values)
+    if missing:
+        raise DatasetFolderError(
+            f"The dataset at {dataset_dir} has no {name!r} for {missing} of the {len(values)} clips of split "
+            f"{split!r} (a column missing from its Parquet files, or null); every clip needs "
+            f"{', '.join(REQUIRED_COLUMNS)} (python -m dataset_builder.build writes them)"
+        )
+    return values
 
 
 @dataclass
@@ -59,7 +85,11 @@ def _targets(glosses: Sequence[str], texts: Sequence[str], output_mode: str) -> 
 def load_targets(dataset_dir: str | Path, split: str, output_mode: str) -> list[str]:
     """A split's targets (see ``PoseSplit.targets``) without reading its poses: what memorization checks against."""
     table = _split_table(Path(dataset_dir), split, ["gloss", "text"])
-    return _targets(table.column("gloss").to_pylist(), table.column("text").to_pylist(), output_mode)
+    return _targets(
+        dataset_column(table, "gloss", split, dataset_dir),
+        dataset_column(table, "text", split, dataset_dir),
+        output_mode,
+    )
 
 
 def _arrow_poses(column: Any) -> list[np.ndarray]:
@@ -79,28 +109,30 @@ def _arrow_poses(column: Any) -> list[np.ndarray]:
 
 
 def load_pose_splits(dataset_dir: str | Path, splits: Sequence[str] = SPLITS) -> dict[str, PoseSplit]:
-    """Read the requested splits of a built dataset (``datasets.load_dataset(dataset_dir)``) into memory."""
+    """Read the requested splits of a built dataset (its Parquet shards, ``_split_table``) into memory."""
     dataset_dir = Path(dataset_dir)
     if not dataset_dir.is_dir():
-        raise FileNotFoundError(
+        raise DatasetFolderError(
             f"No dataset at {dataset_dir}: build one with `python -m dataset_builder.build`"
         )
     missing = [split for split in splits if split not in split_sizes(dataset_dir)]
     if missing:
-        raise ValueError(
+        raise DatasetFolderError(
             f"The dataset at {dataset_dir} has no split {missing}; it has {list(split_sizes(dataset_dir))}"
         )
     loaded = {}
     for split in splits:
         table = _split_table(dataset_dir, split, ["id", "pose", "gloss", "text", "gloss_spans"])
+        columns = {name: dataset_column(table, name, split, dataset_dir) for name in ("id", "gloss", "text")}
+        dataset_column(table, "pose", split, dataset_dir)
         loaded[split] = PoseSplit(
-            ids=table.column("id").to_pylist(),
+            ids=columns["id"],
             poses=_arrow_poses(table.column("pose")),
-            glosses=table.column("gloss").to_pylist(),
-            texts=table.column("text").to_pylist(),
+            glosses=columns["gloss"],
+            texts=columns["text"],
             gloss_spans=[
                 np.asarray(spans, dtype=np.int64).reshape(-1, 2)
-                for spans in table.column("gloss_spans").to_pylist()
+                for spans in dataset_column(table, "gloss_spans", split, dataset_dir)
             ],
         )
     return loaded
@@ -117,7 +149,10 @@ def _split_table(dataset_dir: Path, split: str, columns: Sequence[str]) -> Any:
     import pyarrow.parquet as pq
 
     shards = sorted((dataset_dir / "data").glob(f"{split}-*.parquet"))
-    return pa.concat_tables([pq.read_table(shard, columns=list(columns)) for shard in shards])
+    present = [
+        name for name in columns if name in pq.read_schema(shards[0]).names
+    ]  # dataset_column names the rest
+    return pa.concat_tables([pq.read_table(shard, columns=present) for shard in shards])
 
 
 def split_sizes(dataset_dir: str | Path) -> dict[str, int]:

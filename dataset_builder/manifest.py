@@ -451,7 +451,7 @@ def build_manifest_dataset(
         builder,
         output_dir,
         landmark_record(options.layout, options.landmark_set),
-        card=lambda layout: _card(builder, options, layout),
+        card=lambda layout, folder: _card(builder, options, layout),
         report=report,
         num_proc=num_proc,
         max_shard_size=max_shard_size,
