@@ -571,6 +571,11 @@ class ClipReader:
             else:
                 raise BadRow(f"no pose file {path}")
             landmarks = select_from_pose(pose, self.layout, self.components, what)
+            if landmarks.shape[-1] != len(self.layout.coordinates):
+                raise BadRow(
+                    f"{what} holds {landmarks.shape[-1]} coordinates per point; the layout {self.layout.name!r} has "
+                    f"{len(self.layout.coordinates)} ({', '.join(self.layout.coordinates)})"
+                )
         except BadRow:
             raise
         except Exception as error:  # pose-format raises struct / Unicode / Index errors on a malformed file

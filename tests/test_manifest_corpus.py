@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from pose_format import Pose
+from pose_format.numpy import NumPyPoseBody
+from pose_format.pose_header import PoseHeader, PoseHeaderComponent
 from transformers import pipeline
 
 from dataset_builder import build
@@ -100,8 +102,17 @@ def test_bad_gloss_times_are_named_or_skipped_and_listed(corpus: Path, tmp_path:
     no_fps.body.fps = 0
     with open(tmp_path / "no_fps.pose", "wb") as file:
         no_fps.write(file)
+    three_d = Pose.read(
+        (corpus / "poses" / f"{clip['id']}.pose").read_bytes()
+    )  # the same clip in 2D: x, y only
+    header = three_d.header  # pose-format caches headers it read: build a new one, never change it
+    components = [PoseHeaderComponent(c.name, c.points, c.limbs, c.colors, "XYC") for c in header.components]
+    body = NumPyPoseBody(three_d.body.fps, three_d.body.data[..., :2], three_d.body.confidence)
+    with open(tmp_path / "flat.pose", "wb") as file:
+        Pose(PoseHeader(header.version, header.dimensions, components), body).write(file)
     shutil.copytree(corpus / "poses", tmp_path / "poses")
-    shutil.move(tmp_path / "no_fps.pose", tmp_path / "poses" / "no_fps.pose")
+    for name in ("no_fps.pose", "flat.pose"):
+        shutil.move(tmp_path / name, tmp_path / "poses" / name)
     past = f"{(frames + 3) * 1000 / 30:.3f}"
     bad = [
         {**clip, "id": "count", "gloss_start": "0", "gloss_end": "100"},  # 1 time, 4 glosses
@@ -120,6 +131,7 @@ def test_bad_gloss_times_are_named_or_skipped_and_listed(corpus: Path, tmp_path:
         {**clip, "id": "empty", "gloss": "", "text": "", "gloss_start": "", "gloss_end": ""},
         {**clip, "id": "holdout", "split": "holdout"},
         {**clip, "id": "half", "gloss_end": ""},
+        {**clip, "id": "flat", "pose": "flat.pose"},
     ]
     manifest = tmp_path / "clips.csv"
     with open(manifest, "w", newline="", encoding="utf-8") as handle:
@@ -137,7 +149,7 @@ def test_bad_gloss_times_are_named_or_skipped_and_listed(corpus: Path, tmp_path:
     )
     report = json.loads((output / "report.json").read_text(encoding="utf-8"))
     reasons = {row["id"]: row["reason"] for row in report["bad_rows"]}
-    assert [row["line"] for row in report["bad_rows"]] == list(range(5, 13))
+    assert [row["line"] for row in report["bad_rows"]] == list(range(5, 14))
     assert reasons["count"] == f"1 gloss_start and 1 gloss_end times for 4 glosses ({clip['gloss']!r})"
     assert (
         reasons["overlap"]
@@ -155,6 +167,9 @@ def test_bad_gloss_times_are_named_or_skipped_and_listed(corpus: Path, tmp_path:
     assert reasons["empty"] == "no target: gloss and text are both empty"
     assert reasons["holdout"].startswith("split 'holdout' is none of train, validation, test")
     assert reasons["half"] == "gloss_end is empty but gloss_start is not"
+    assert reasons["flat"].endswith(
+        "flat.pose holds 2 coordinates per point; the layout 'holistic_reduced' has 3 (x, y, z)"
+    )
     assert report["splits"] == {"train": 1, "validation": 1, "test": 1} and report["corpus"] == "clips.csv"
 
     with pytest.raises(ValueError, match=rf"{manifest}, line 5: 1 gloss_start and 1 gloss_end times for 4"):
@@ -279,3 +294,65 @@ def openpose_pose(folder: Path) -> Path:
     with open(path, "wb") as file:
         load_openpose_directory(str(frames), fps=25, width=640, height=480).write(file)
     return path
+
+
+# OpenPose BODY_25 point -> the MediaPipe Holistic body point at the same place on the body
+OPENPOSE_FROM_HOLISTIC = {0: 0, 2: 12, 3: 14, 4: 16, 5: 11, 6: 13, 7: 15, 9: 24, 12: 23}
+REDUCED_FROM_HOLISTIC = [11, 12, 13, 14, 15, 16, 23, 24]  # reduce_holistic's 8 body points, in its order
+
+
+def test_one_clip_in_three_layouts_gives_the_same_body_and_hand_features(tmp_path: Path) -> None:
+    """The real Holistic clip (3D), the same clip reduced by pose-format's ``reduce_holistic`` (3D) and the same
+    points written as OpenPose JSON frames read by pose-format (2D): each model's feature extractor (normalized on
+    the shoulders) gives the same features wherever the layouts hold the same point; x / y only for OpenPose."""
+    from pose_format.utils.generic import reduce_holistic
+    from pose_format.utils.openpose import load_openpose_directory
+
+    from modeling_signattention import SignAttentionFeatureExtractor
+
+    full = Pose.read((FIXTURES / "holistic_example.pose").read_bytes())
+    width, height = full.header.dimensions.width, full.header.dimensions.height
+    raw = np.ma.getdata(full.body.data[:, 0]).astype(np.float64)
+    confidence = full.body.confidence[:, 0] * ~np.ma.getmaskarray(full.body.data[:, 0]).any(-1)
+    frames = tmp_path / "openpose"
+    frames.mkdir()
+
+    def keypoints(frame: int, indices: list[int | None]) -> list[float]:
+        """OpenPose's x, y, confidence triples of these raw Holistic points (None, or not detected: zeros)."""
+        return [
+            value
+            for index in indices
+            for value in (
+                (0.0, 0.0, 0.0)
+                if index is None or confidence[frame, index] == 0
+                else (*raw[frame, index, :2], 1.0)
+            )
+        ]
+
+    for frame in range(len(raw)):
+        person = {
+            "pose_keypoints_2d": keypoints(frame, [OPENPOSE_FROM_HOLISTIC.get(i) for i in range(25)]),
+            "face_keypoints_2d": keypoints(frame, [None] * 70),
+            "hand_left_keypoints_2d": keypoints(frame, list(range(501, 522))),
+            "hand_right_keypoints_2d": keypoints(frame, list(range(522, 543))),
+        }
+        (frames / f"clip_{frame:012d}_keypoints.json").write_text(json.dumps({"people": [person]}))
+    openpose = load_openpose_directory(str(frames), fps=25, width=width, height=height)
+
+    def features(layout: str, pose: Pose, points: int, coordinates: int) -> np.ndarray:
+        extractor = SignAttentionFeatureExtractor(layout=layout, sample_rate=1)
+        return extractor(pose)["input_features"][0].numpy().reshape(len(raw), points, coordinates)
+
+    holistic = features("holistic", full, 75, 3)
+    reduced = features("holistic_reduced", reduce_holistic(full), 50, 3)
+    from_openpose = features("openpose_body25", openpose, 67, 2)
+    assert np.abs(holistic).max() > 0.1  # real, varying features
+    np.testing.assert_allclose(reduced[:, :8], holistic[:, REDUCED_FROM_HOLISTIC], atol=1e-5)
+    np.testing.assert_allclose(reduced[:, 8:], holistic[:, 33:], atol=1e-5)
+    body = sorted(OPENPOSE_FROM_HOLISTIC)
+    np.testing.assert_allclose(
+        from_openpose[:, body], holistic[:, [OPENPOSE_FROM_HOLISTIC[i] for i in body], :2], atol=1e-4
+    )
+    np.testing.assert_allclose(from_openpose[:, 25:], holistic[:, 33:, :2], atol=1e-4)
+    # and a reduced-Holistic model reads the full file by point name: the same features as from the reduced file
+    np.testing.assert_allclose(features("holistic_reduced", full, 50, 3), reduced, atol=1e-6)
