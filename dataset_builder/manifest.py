@@ -719,7 +719,7 @@ def add_manifest_arguments(parser: argparse.ArgumentParser) -> None:
         "--time-unit",
         choices=TIME_UNITS,
         default="ms",
-        help="unit of gloss_start / gloss_end and start / end (default: ms)",
+        help="unit of gloss_start / gloss_end and clip_start / clip_end (default: ms)",
     )
     group.add_argument(
         "--split-name",
