@@ -162,7 +162,7 @@ def publish_dataset(
                 "is published (see the log above for what each clip lacked)"
             )
         _stage("2/3 arranging Parquet shards, landmarks.json and the dataset card")
-        _move_shards(prepared, staging / "data", builder.dataset_name)
+        _move_shards(prepared, staging / "data", builder.dataset_name, list(builder.info.splits))
         for name in keep_files:
             if (prepared / name).exists():
                 shutil.move(prepared / name, staging / name)
@@ -184,11 +184,11 @@ def publish_dataset(
     return output_dir
 
 
-def _move_shards(prepared: Path, data_dir: Path, dataset_name: str) -> None:
+def _move_shards(prepared: Path, data_dir: Path, dataset_name: str, splits: Sequence[str]) -> None:
     """datasets names shards ``<name>-<split>[-SSSSS-of-NNNNN].parquet``; the Hub convention (and our card's
-    ``data_files``) is ``data/<split>-SSSSS-of-NNNNN.parquet``."""
+    ``data_files``) is ``data/<split>-SSSSS-of-NNNNN.parquet``. ``splits``: those the builder generated."""
     data_dir.mkdir(parents=True)
-    for split in SPLITS:
+    for split in splits:
         shards = sorted(prepared.glob(f"{dataset_name}-{split}*.parquet"))
         if not shards:
             raise RuntimeError(f"datasets wrote no Parquet file for split {split!r} in {prepared}")

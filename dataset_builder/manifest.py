@@ -441,16 +441,15 @@ class ManifestPoses(datasets.GeneratorBasedBuilder):
         rows, bad = read_manifest(options)
         self._write_bad_rows("manifest", bad)
         by_split = {split: [row for row in rows if row.split == split] for split in SPLITS}
-        empty = [split for split, split_rows in by_split.items() if not split_rows]
-        if empty:
-            values = sorted({row.split for row in rows})
+        if not rows:
             raise ValueError(
-                f"{options.name}: no usable row for split {', '.join(empty)} (splits with rows: {values}); "
-                "training needs train, validation and test (map other names with --split-name NAME=SPLIT)"
+                f"{options.name}: no usable row (map other split names with --split-name NAME=SPLIT)"
             )
+        # A corpus with only some splits builds them (training then needs train and validation, evaluation test).
         return [
-            datasets.SplitGenerator(name=split, gen_kwargs={"split": split, "rows": by_split[split]})
-            for split in SPLITS
+            datasets.SplitGenerator(name=split, gen_kwargs={"split": split, "rows": split_rows})
+            for split, split_rows in by_split.items()
+            if split_rows
         ]
 
     def _generate_examples(self, split: str, rows: list[ManifestRow]) -> Iterator[tuple[str, dict]]:
@@ -680,7 +679,7 @@ def _card(builder: ManifestPoses, options: ManifestOptions, layout: dict):
     from huggingface_hub import DatasetCard, DatasetCardData
 
     card_data = DatasetCardData(tags=["sign-language", "pose-estimation"], task_categories=["translation"])
-    data_files = [{"split": split, "path": f"data/{split}-*"} for split in SPLITS]
+    data_files = [{"split": split, "path": f"data/{split}-*"} for split in builder.info.splits]
     MetadataConfigs({builder.config.name: {"data_files": data_files, "default": True}}).to_dataset_card_data(
         card_data
     )

@@ -22,7 +22,7 @@ from transformers import pipeline
 
 from dataset_builder import build
 from dataset_builder.gsl import load_split
-from dataset_builder.loading import load_pose_splits, read_landmarks
+from dataset_builder.loading import DatasetFolderError, load_pose_splits, read_landmarks, split_sizes
 from dataset_builder.manifest import ManifestOptions, build_manifest_dataset
 from dataset_builder.synthetic import SyntheticGSL
 from dataset_builder.synthetic_manifest import write_corpus
@@ -214,6 +214,14 @@ def test_phoenix_annotation_files_by_options_alone(corpus: Path, tmp_path: Path)
         assert splits[split].texts == [row["text"] for row in expected]
         assert all(len(spans) == 0 for spans in splits[split].gloss_spans)  # PHOENIX has no gloss times
     assert read_landmarks(tmp_path / "out")["layout"] == "holistic_reduced"
+
+    # a corpus with only some splits: the dev file alone builds a dataset of its validation split
+    argv[1:4] = [files[1]]
+    argv[argv.index("--output-dir") + 1] = str(tmp_path / "dev_only")
+    assert build.main(argv) == 0
+    assert split_sizes(tmp_path / "dev_only") == {"validation": len(splits["validation"].ids)}
+    with pytest.raises(DatasetFolderError, match=r"has no split \['train'\]; it has \['validation'\]"):
+        load_pose_splits(tmp_path / "dev_only", ["train"])
 
 
 def test_quick_main_job_on_a_reduced_holistic_manifest_corpus(corpus: Path, tmp_path: Path) -> None:
