@@ -28,6 +28,7 @@ from pose_format.utils.generic import reduce_holistic
 from dataset_builder.gsl import SPLITS, load_split
 from dataset_builder.pose_io import to_pose
 from dataset_builder.synthetic import SyntheticGSL
+from modeling_signattention.layouts import layout_header
 
 LAYOUTS = ("holistic", "holistic_reduced")
 MANIFEST_SPLITS = dict(zip(SPLITS, ("train", "dev", "test"), strict=True))  # dev: a name the manifest maps
@@ -45,6 +46,8 @@ def write_corpus(
     folder = Path(folder)
     (folder / "poses").mkdir(parents=True, exist_ok=True)
     renderer = SyntheticGSL(seed=seed, landmark_set="full")
+    width, height = FRAME_SIZE
+    header = layout_header("holistic", width, height)  # no limbs: writing needs no MediaPipe
     manifest = folder / "manifest.csv"
     with open(manifest, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
@@ -55,7 +58,7 @@ def write_corpus(
                 clip_id = clip.id.replace("/", "_")
                 confidence = (~np.isnan(rendered.pose).any(axis=-1)).astype(np.float32)
                 pose = to_pose(
-                    rendered.pose, confidence, fps=rendered.fps, width=FRAME_SIZE[0], height=FRAME_SIZE[1]
+                    rendered.pose, confidence, fps=rendered.fps, width=width, height=height, header=header
                 )
                 if layout == "holistic_reduced":
                     pose = reduce_holistic(pose)

@@ -209,6 +209,15 @@ def get_layout(name: str) -> Layout:
     return LAYOUTS[name]
 
 
+def layout_header(name: str, width: int, height: int) -> PoseHeader:
+    """A pose-format header of layout ``name`` for a ``width`` x ``height`` frame: its components and point names,
+    without limbs. Why: pose-format's own Holistic header needs MediaPipe (for the limbs), and every reader here
+    picks points by name, so files written with this one read the same without it."""
+    return PoseHeader(
+        VERSION, PoseHeaderDimensions(width=width, height=height, depth=0), list(_HEADER_COMPONENTS[name])
+    )
+
+
 def layout_of_points(points: int) -> tuple[Layout, list[str]] | None:
     """The layout and components of a plain array of ``points`` points: a whole layout (Holistic with or without
     its world landmarks) or its body + both hands. Point counts of the known layouts never coincide."""
@@ -334,6 +343,7 @@ __all__ = [
     "LAYOUTS",
     "Layout",
     "get_layout",
+    "layout_header",
     "layout_of_header",
     "layout_of_points",
     "point_indices",
