@@ -509,6 +509,8 @@ class ClipReader:
         ``(glosses, 2)`` [start, end) frames of each gloss in the clip (``(0, 2)`` without gloss times)."""
         path = self.root / row.path
         landmarks, file_fps = self._read(path, row.fps)
+        if not len(landmarks):
+            raise BadRow(f"{path} holds no frame")
         fps = row.fps or file_fps
         timed = row.start is not None or row.end is not None or row.gloss_times
         if timed and self.options.time_unit != "frames" and not fps > 0:
@@ -599,11 +601,12 @@ class ClipReader:
         point of the declared layout (its fps from the row or ``--fps``; 0 = unknown)."""
         from dataset_builder.extract import load_pose_file
 
-        if np.load(path, mmap_mode="r", allow_pickle=False).dtype.names:
+        landmarks = np.load(path, allow_pickle=False)
+        if landmarks.dtype.names:  # a structured record of dataset_builder.extract
             extracted = load_pose_file(path)
             source, landmarks, fps = HOLISTIC, extracted.landmarks, float(extracted.fps)
         else:
-            source, landmarks, fps = self.layout, np.load(path, allow_pickle=False), float(fps or 0)
+            source, fps = self.layout, float(fps or 0)
             shape = (self.layout.num_points(), len(self.layout.coordinates))
             if landmarks.ndim != 3 or landmarks.shape[1:] != shape:
                 raise BadRow(

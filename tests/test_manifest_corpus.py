@@ -364,3 +364,40 @@ def test_one_clip_in_three_layouts_gives_the_same_body_and_hand_features(tmp_pat
     np.testing.assert_allclose(from_openpose[:, 25:], holistic[:, 33:, :2], atol=1e-4)
     # and a reduced-Holistic model reads the full file by point name: the same features as from the reduced file
     np.testing.assert_allclose(features("holistic_reduced", full, 50, 3), reduced, atol=1e-6)
+
+
+def test_plain_npy_in_a_declared_layout_and_empty_files(tmp_path: Path) -> None:
+    """A ``.npy`` array holding every point of the declared layout (its fps from the row) gives its body and hands;
+    an empty ``.pose`` file, a clip of no frame and an array of another shape are bad rows naming the file."""
+    rng = np.random.default_rng(1)
+    array = rng.uniform(0, 1, (6, 178, 3)).astype(np.float32)  # holistic_reduced: 8 + 128 + 21 + 21 points
+    array[2, 140] = np.nan  # a left-hand point not detected
+    np.save(tmp_path / "a.npy", array)
+    np.save(tmp_path / "none.npy", array[:0])
+    np.save(tmp_path / "wrong.npy", array[:, :50])
+    (tmp_path / "empty.pose").write_bytes(b"")
+    rows = [
+        ["a", "train", "a.npy", "A B", "50", "0 40", "40 120"],
+        ["b", "validation", "a.npy", "A", "50", "", ""],
+        ["c", "test", "a.npy", "B", "50", "", ""],
+        ["d", "test", "empty.pose", "B", "", "", ""],
+        ["e", "test", "none.npy", "B", "50", "", ""],
+        ["f", "test", "wrong.npy", "B", "50", "", ""],
+    ]
+    manifest = tmp_path / "clips.csv"
+    header = ["id", "split", "pose", "gloss", "fps", "gloss_start", "gloss_end"]
+    manifest.write_text("\n".join(",".join(row) for row in [header, *rows]) + "\n", encoding="utf-8")
+    options = ManifestOptions(manifest=str(manifest), layout="holistic_reduced", on_bad_row="skip")
+    output = build_manifest_dataset(options, tmp_path / "out", cache_dir=tmp_path / "cache")
+    train = load_pose_splits(output)["train"]
+    expected = np.concatenate([array[:, :8], array[:, 136:]], axis=1)  # body 8, then hands 21 + 21
+    np.testing.assert_array_equal(train.poses[0], expected)
+    np.testing.assert_array_equal(train.gloss_spans[0], [[0, 2], [2, 6]])  # 40 ms = 2 frames at 50 fps
+    reasons = {
+        row["id"]: row["reason"] for row in json.loads((output / "report.json").read_text())["bad_rows"]
+    }
+    assert reasons["d"].startswith(f"{tmp_path / 'empty.pose'}: unreadable")
+    assert reasons["e"] == f"{tmp_path / 'none.npy'} holds no frame"
+    assert reasons["f"].startswith(
+        f"{tmp_path / 'wrong.npy'}: a plain array of shape (6, 50, 3), not (frames, 178, 3)"
+    )
