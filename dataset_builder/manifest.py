@@ -254,7 +254,7 @@ def _csv_rows(handle, options: ManifestOptions) -> tuple[list[str], Iterator[tup
             extra = record.pop(None, [])  # cells beyond the header under None, missing cells as None
             if extra or None in record.values():
                 cells = len(record) + len(extra) - sum(value is None for value in record.values())
-                record = {
+                record = {  # the reason goes under BadRow, a key no column name can be; _parse_row raises it
                     **{k: v for k, v in record.items() if v is not None},
                     BadRow: f"{cells} cells, the header has {len(record)}",
                 }
@@ -264,8 +264,8 @@ def _csv_rows(handle, options: ManifestOptions) -> tuple[list[str], Iterator[tup
 
 
 def _json_lines(handle) -> tuple[list[str], Iterator[tuple[int, dict]]]:
-    """The keys of the first object and ``(line, record)`` of a JSON Lines manifest, values as CSV text (a list of
-    gloss times joined by spaces); a line that is no JSON object is bad."""
+    """The keys of the first object (the columns, as a CSV's header) and ``(line, record)`` of a JSON Lines
+    manifest, values as CSV text (a list of gloss times joined by spaces); a line that is no JSON object is bad."""
     lines = ((number, text) for number, text in enumerate(handle, start=1) if text.strip())
     first = next(lines, None)
     if first is None:
