@@ -44,6 +44,7 @@ import argparse
 import csv
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -235,9 +236,10 @@ def _headers(options: ManifestOptions, path: Path, found: list[str]) -> dict[str
 
 
 def _split_of_name(path: Path, options: ManifestOptions) -> str | None:
-    """The split a manifest's file name gives its rows (``PHOENIX-2014-T.dev.corpus.csv``: dev), mapped by
-    ``split_names``; None when no dot-separated part of the name is a split."""
-    for part in path.name.lower().split("."):
+    """The split a manifest's file name gives its rows (``PHOENIX-2014-T.dev.corpus.csv``: dev,
+    ``how2sign_realigned_val.csv``: val), mapped by ``split_names``; None when no part of the name (between dots,
+    dashes, underscores) is a split."""
+    for part in re.split(r"[._-]", path.name.lower()):
         split = options.split_names.get(part, part)
         if split in SPLITS:
             return split

@@ -401,3 +401,47 @@ def test_plain_npy_in_a_declared_layout_and_empty_files(tmp_path: Path) -> None:
     assert reasons["f"].startswith(
         f"{tmp_path / 'wrong.npy'}: a plain array of shape (6, 50, 3), not (frames, 178, 3)"
     )
+
+
+def test_how2sign_openpose_folders_by_options_alone(tmp_path: Path) -> None:
+    """How2Sign's realigned TSVs (tab-separated, ``.csv``, the split in the file name, ``val``) and its OpenPose
+    JSON folder per sentence, named like the sentence: one column serves as both id and pose folder."""
+    header = "VIDEO_ID\tVIDEO_NAME\tSENTENCE_ID\tSENTENCE_NAME\tSTART_REALIGNED\tEND_REALIGNED\tSENTENCE"
+    files, frames = [], {}
+    for split, count in (("train", 2), ("val", 1), ("test", 1)):
+        lines = [header]
+        for index in range(count):
+            name = f"{split}{index}_0-1-rgb_front"
+            frames[name] = 2 + index
+            openpose = tmp_path / "keypoints" / name
+            openpose.mkdir(parents=True)
+            for frame in range(frames[name]):
+                person = {
+                    "pose_keypoints_2d": [640.0, 360.0, 0.9] * 25,
+                    "face_keypoints_2d": [0.0, 0.0, 0.0] * 70,
+                    "hand_left_keypoints_2d": [100.0 + frame, 200.0, 0.8] * 21,
+                    "hand_right_keypoints_2d": [300.0, 400.0, 0.7] * 21,
+                }
+                (openpose / f"{name}_{frame:012d}_keypoints.json").write_text(
+                    json.dumps({"people": [person]})
+                )
+            lines.append(f"v{index}\t{name[:-2]}\ts{index}\t{name}\t1.5\t3.0\tsentence {split} {index}")
+        path = tmp_path / f"how2sign_realigned_{split}.csv"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        files.append(str(path))
+    argv = ["--manifest", *files, "--poses-dir", str(tmp_path / "keypoints"), "--delimiter", "tab"]
+    argv += ["--column", "id=SENTENCE_NAME", "--column", "pose=SENTENCE_NAME", "--column", "text=SENTENCE"]
+    argv += ["--split-name", "val=validation", "--layout", "openpose_body25", "--fps", "24"]
+    argv += ["--width", "1280", "--height", "720", "--output-dir", str(tmp_path / "out")]
+    assert build.main([*argv, "--cache-dir", str(tmp_path / "cache")]) == 0
+    splits = load_pose_splits(tmp_path / "out")
+    assert splits["validation"].texts == ["sentence val 0"] and splits["train"].ids == [
+        "train0_0-1-rgb_front",
+        "train1_0-1-rgb_front",
+    ]
+    second = splits["train"].poses[1]
+    assert second.shape == (3, 67, 2)
+    np.testing.assert_allclose(
+        second[:, 25, 0], [100 / 1280, 101 / 1280, 102 / 1280], rtol=1e-6
+    )  # left hand x
+    np.testing.assert_allclose(second[:, 0], np.tile([0.5, 0.5], (3, 1)))
