@@ -6,6 +6,9 @@ Command line::
     python -m dataset_builder.build --config sd --source gsl --gsl-root /data/GSL --output-dir data/gsl_sd
     python -m dataset_builder.build --config si --source poses --poses-dir poses/ --landmarks full ...
     python -m dataset_builder.build --config sd --recombine 32000 --isolated-signs 16000 --output-dir data/gsl_sd_recombined
+    python -m dataset_builder.build --manifest clips.csv --poses-dir poses/ --output-dir data/mine   # your own corpus
+
+(``--manifest`` hands the command line to ``dataset_builder.manifest``: docs/your_own_corpus.md.)
 
 The folder loads offline with ``datasets.load_dataset(DIR)`` (splits train / validation / test, ``pose`` an
 ``Array3D``) and can be pushed to the Hub as is::
@@ -159,7 +162,7 @@ def publish_dataset(
                 "is published (see the log above for what each clip lacked)"
             )
         _stage("2/3 arranging Parquet shards, landmarks.json and the dataset card")
-        _move_shards(prepared, staging / "data", builder.dataset_name)
+        _move_shards(prepared, staging / "data", builder.dataset_name, list(builder.info.splits))
         for name in keep_files:
             if (prepared / name).exists():
                 shutil.move(prepared / name, staging / name)
@@ -181,11 +184,11 @@ def publish_dataset(
     return output_dir
 
 
-def _move_shards(prepared: Path, data_dir: Path, dataset_name: str) -> None:
+def _move_shards(prepared: Path, data_dir: Path, dataset_name: str, splits: Sequence[str]) -> None:
     """datasets names shards ``<name>-<split>[-SSSSS-of-NNNNN].parquet``; the Hub convention (and our card's
-    ``data_files``) is ``data/<split>-SSSSS-of-NNNNN.parquet``."""
+    ``data_files``) is ``data/<split>-SSSSS-of-NNNNN.parquet``. ``splits``: those the builder generated."""
     data_dir.mkdir(parents=True)
-    for split in SPLITS:
+    for split in splits:
         shards = sorted(prepared.glob(f"{dataset_name}-{split}*.parquet"))
         if not shards:
             raise RuntimeError(f"datasets wrote no Parquet file for split {split!r} in {prepared}")
@@ -271,6 +274,11 @@ def run_build(parser: argparse.ArgumentParser, build: Callable[[], Path]) -> int
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if any(arg == "--manifest" or arg.startswith("--manifest=") for arg in argv):  # your own corpus
+        from dataset_builder.manifest import main as build_manifest
+
+        return build_manifest(argv, prog="python -m dataset_builder.build")
     parser = argparse.ArgumentParser(
         prog="python -m dataset_builder.build", description="Build the GSL pose dataset (Parquet + card)."
     )
@@ -306,6 +314,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-shard-size", default="500MB", help="Parquet shard size (default: 500MB)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     parser.add_argument("--output-dir", type=Path, required=True)
+    parser.add_argument(  # handled above; listed for --help
+        "--manifest", nargs="+", help="your own corpus: see python -m dataset_builder.manifest --help"
+    )
     args = parser.parse_args(argv)
     return run_build(
         parser,

@@ -218,5 +218,8 @@ def dataset_metadata(dataset_dir: str | Path) -> dict[str, Any]:
             metadata["data_source"] = "synthetic"
         metadata["recombination"] = card.get("recombination")
     if report_path.is_file():
-        metadata["data_source"] = json.loads(report_path.read_text(encoding="utf-8"))["source"]
+        report = json.loads(report_path.read_text(encoding="utf-8"))
+        metadata["data_source"] = report["source"]
+        if "corpus" in report:  # a manifest's corpus, named on the model card
+            metadata["corpus"] = report["corpus"]
     return metadata

@@ -61,8 +61,19 @@ def expected_points() -> dict[str, list[str]]:
     return {name: list(points) for name, points in HOLISTIC.components.items()}
 
 
-def to_pose(landmarks: np.ndarray, confidence: np.ndarray, *, fps: float, width: int, height: int) -> Pose:
+def to_pose(
+    landmarks: np.ndarray,
+    confidence: np.ndarray,
+    *,
+    fps: float,
+    width: int,
+    height: int,
+    header: PoseHeader | None = None,
+) -> Pose:
     """Wrap ``(T, 543, 3)`` normalized landmarks (NaN = not detected) and ``(T, 543)`` confidences in a ``Pose``.
+
+    ``header``: pose-format's Holistic header (with MediaPipe's limbs; needs MediaPipe) unless given, e.g.
+    ``layouts.layout_header("holistic", ...)``, which needs nothing.
 
     Undetected points are written as 0 with confidence 0, which is how pose-format marks (and masks) missing
     points; ``confidence`` must therefore be 0 exactly where ``landmarks`` is NaN.
@@ -82,7 +93,7 @@ def to_pose(landmarks: np.ndarray, confidence: np.ndarray, *, fps: float, width:
     mask = np.broadcast_to(missing[..., None], pixels.shape)
     data = ma.masked_array(pixels[:, None], mask=mask[:, None])  # (frames, people=1, points, xyz)
     body = NumPyPoseBody(fps=fps, data=data, confidence=confidence[:, None].astype(np.float32))
-    return Pose(holistic_header(width, height), body)
+    return Pose(holistic_header(width, height) if header is None else header, body)
 
 
 def from_pose(pose: Pose, source: str | Path) -> tuple[np.ndarray, np.ndarray]:

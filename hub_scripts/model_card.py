@@ -263,6 +263,8 @@ def render_model_card(
     preprocessor = _read_json(model_dir / "preprocessor_config.json")
     evaluation = results.eval_results
     source_label, source_description = DATA_SOURCES[evaluation["data_source"]]
+    if evaluation.get("corpus"):  # your own corpus (dataset_builder.manifest), by its manifest's name
+        source_description = f"the corpus of `{evaluation['corpus']}`: {source_description}"
     figure_paths = figure_paths or {path: path.name for path in results.figures}
     interpretability = results.interpretability
     header, rows = interpretability_table(interpretability) if interpretability else ([], [])

@@ -374,7 +374,7 @@ def run_setting(
         )
         limit = QUICK["limit"] if quick else None
     else:
-        stage(1, f"dataset: the manifest {manifest.manifest} ({manifest.layout}, {manifest.landmark_set})")
+        stage(1, f"dataset: the manifest {manifest.name} ({manifest.layout}, {manifest.landmark_set})")
         limit = None  # a manifest is yours: --quick shortens training, never your data
     dataset_dir = run_dir / (f"dataset_first{limit}" if limit else "dataset")
     prepare_dataset(dataset_dir, config, source, gsl_root, poses_dir, limit, recombination, manifest)
@@ -563,7 +563,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         help=f"attribution methods to score (default: {' '.join(MAIN_JOB_METHODS)}; all: {' '.join(METHODS)})",
     )
     parser.add_argument(
-        "--manifest", type=Path, help="your own corpus (dataset_builder.manifest): one setting on its splits"
+        "--manifest",
+        type=Path,
+        nargs="+",
+        help="your own corpus (dataset_builder.manifest; several files make one corpus): one setting on its splits",
     )
     add_manifest_arguments(parser)
     args = parser.parse_args(argv)

@@ -547,6 +547,7 @@ def score_on_test(
     )
     return {
         "data_source": metadata["data_source"],
+        **({"corpus": metadata["corpus"]} if "corpus" in metadata else {}),
         "config": metadata["config"],
         "split": "test",
         "output_mode": options.output_mode,

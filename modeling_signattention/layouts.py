@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
@@ -209,6 +209,15 @@ def get_layout(name: str) -> Layout:
     return LAYOUTS[name]
 
 
+def layout_header(name: str, width: int, height: int) -> PoseHeader:
+    """A pose-format header of layout ``name`` for a ``width`` x ``height`` frame: its components and point names,
+    without limbs. Why: pose-format's own Holistic header needs MediaPipe (for the limbs), and every reader here
+    picks points by name, so files written with this one read the same without it."""
+    return PoseHeader(
+        VERSION, PoseHeaderDimensions(width=width, height=height, depth=0), list(_HEADER_COMPONENTS[name])
+    )
+
+
 def layout_of_points(points: int) -> tuple[Layout, list[str]] | None:
     """The layout and components of a plain array of ``points`` points: a whole layout (Holistic with or without
     its world landmarks) or its body + both hands. Point counts of the known layouts never coincide."""
@@ -288,29 +297,43 @@ def select_from_pose(pose: Pose, layout: Layout, components: Sequence[str], what
     data = pose.body.data
     if data.ndim != 4 or data.shape[1] == 0:
         raise ValueError(f"{what} holds no person (body data of shape {data.shape})")
-    found = {component.name: tuple(component.points) for component in pose.header.components}
-    source = layout_of_header(pose.header)
-    for name in components:
-        if name not in found or not set(layout.components[name]) <= set(found[name]):
-            detected = (
-                source.describe()
-                if source is not None
-                else f"unknown ({', '.join(f'{n} {len(p)}' for n, p in found.items())})"
-            )
-            raise ValueError(
-                f"{what} is in pose layout {detected}, not the expected layout {layout.describe(components)}: "
-                f"{name} {'is missing' if name not in found else 'lacks some of its points'}"
-            )
-    selected = pose.get_components(
-        list(components), {name: list(layout.components[name]) for name in components}
-    )
-    fractions = pose_format_to_fractions(
-        selected.body.data[:, 0],
-        selected.body.confidence[:, 0],
+    header = tuple((component.name, tuple(component.points)) for component in pose.header.components)
+    indices = _indices_by_name(header, layout.name, tuple(components))
+    if isinstance(indices, str):
+        source = layout_of_header(pose.header)
+        detected = (
+            source.describe()
+            if source is not None
+            else f"unknown ({', '.join(f'{n} {len(p)}' for n, p in header)})"
+        )
+        raise ValueError(
+            f"{what} is in pose layout {detected}, not the expected layout {layout.describe(components)}: {indices}"
+        )
+    return pose_format_to_fractions(
+        data[:, 0][:, indices],
+        pose.body.confidence[:, 0][:, indices],
         pose.header.dimensions.width,
         pose.header.dimensions.height,
     )
-    return fractions
+
+
+@lru_cache(maxsize=64)
+def _indices_by_name(
+    header: tuple[tuple[str, tuple[str, ...]], ...], layout: str, components: tuple[str, ...]
+) -> np.ndarray | str:
+    """Indices of ``components`` of ``layout`` among a pose-format header's points (in its order), or what is
+    missing. Cached: a corpus's files share a few headers, and picking by name per file cost more than reading it."""
+    starts, found, offset = {}, {}, 0
+    for name, points in header:
+        starts[name], found[name] = offset, {point: index for index, point in enumerate(points)}
+        offset += len(points)
+    indices = []
+    for name in components:
+        wanted = LAYOUTS[layout].components[name]
+        if name not in found or not all(point in found[name] for point in wanted):
+            return f"{name} {'is missing' if name not in found else 'lacks some of its points'}"
+        indices += [starts[name] + found[name][point] for point in wanted]
+    return np.asarray(indices, dtype=np.int64)
 
 
 __all__ = [
@@ -320,6 +343,7 @@ __all__ = [
     "LAYOUTS",
     "Layout",
     "get_layout",
+    "layout_header",
     "layout_of_header",
     "layout_of_points",
     "point_indices",

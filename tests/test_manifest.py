@@ -88,11 +88,11 @@ def test_manifest_options_spans_and_bad_rows(tmp_path: Path) -> None:
         manifest=str(manifest),
         columns={
             "id": "name",
-            "path": "file",
+            "pose": "file",
             "split": "part",
             "gloss": "glosses",
-            "start": "from",
-            "end": "to",
+            "clip_start": "from",
+            "clip_end": "to",
             "signer": "who",
         },
         time_unit="ms",
@@ -111,7 +111,7 @@ def test_manifest_options_spans_and_bad_rows(tmp_path: Path) -> None:
     assert "split 'holdout'" in reasons[9] and "--split-name holdout=" in reasons[9]
     assert reasons[10] == "id 'a' repeats line 2"
     assert reasons[11] == "no target: gloss and text are both empty"
-    assert reasons[12] == "end 100.0 is not after start 900.0"
+    assert reasons[12] == "clip_end 100.0 is not after clip_start 900.0"
     assert reasons[13] == "3 cells, the header has 7"
     assert report["splits"] == {"train": 2, "validation": 1, "test": 1}
 
@@ -133,16 +133,24 @@ def test_bad_row_stops_the_build_naming_the_line_and_publishes_nothing(tmp_path:
     shutil.copy(HOLISTIC_FILE, tmp_path / "rec.pose")
     manifest = write_manifest(
         tmp_path / "clips.csv",
-        ["path", "split", "gloss", "start", "end"],
+        ["pose", "split", "gloss", "clip_start", "clip_end"],
         [
-            ["rec.pose", "train", "A", "0", "1"],
-            ["rec.pose", "validation", "A", "1", "2"],
+            ["rec.pose", "train", "A", "0", "1000"],
+            ["rec.pose", "validation", "A", "1000", "2000"],
             ["gone.pose", "test", "A", "", ""],
         ],
         "|",
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_DATASETS_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-    command = [sys.executable, "-m", "dataset_builder.manifest", str(manifest), "--delimiter", "pipe"]
+    command = [
+        sys.executable,
+        "-m",
+        "dataset_builder.build",
+        "--manifest",
+        str(manifest),
+        "--delimiter",
+        "pipe",
+    ]
     command += ["--output-dir", str(tmp_path / "out"), "--cache-dir", str(tmp_path / "cache")]
     completed = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert completed.returncode == 1, completed.stderr[-2000:]
@@ -151,7 +159,7 @@ def test_bad_row_stops_the_build_naming_the_line_and_publishes_nothing(tmp_path:
 
     with pytest.raises(
         ValueError,
-        match=r"no column 'path', 'split', 'gloss or text' \(delimiter ','; columns found: \['path\|split\|gloss\|start\|end'\]",
+        match=r"no column 'split \(nor a split in the file name\)', 'id or pose', 'gloss or text' \(delimiter ','; columns found: \['pose\|split\|gloss\|clip_start\|clip_end'\]",
     ):
         build_manifest_dataset(ManifestOptions(manifest=str(manifest)), tmp_path / "out")
     skipping = ManifestOptions(manifest=str(manifest), delimiter="|", on_bad_row="skip")
@@ -202,7 +210,7 @@ def test_openpose_and_reduced_layouts_from_manifest_to_model(tmp_path: Path) -> 
     with open(tmp_path / "op2.pose", "wb") as file:
         load_openpose_directory(str(tmp_path / "op2"), fps=30, width=640, height=480).write(file)
     rows = [["1", "op1", "train", "A B"], ["2", "op2.pose", "validation", "B"], ["3", "op1", "test", "A"]]
-    manifest = write_manifest(tmp_path / "openpose.csv", ["id", "path", "split", "gloss"], rows, ",")
+    manifest = write_manifest(tmp_path / "openpose.csv", ["id", "pose", "split", "gloss"], rows, ",")
     options = ManifestOptions(manifest=str(manifest), layout="openpose_body25", fps=30, width=640, height=480)
     output = build_manifest_dataset(options, tmp_path / "openpose", cache_dir=tmp_path / "cache")
     assert read_landmarks(output)["coordinates"] == ["x", "y"] and read_landmarks(output)["num_points"] == 67
@@ -247,7 +255,7 @@ def test_openpose_and_reduced_layouts_from_manifest_to_model(tmp_path: Path) -> 
         ["2", "full.pose", "validation", "A"],
         ["3", "full.pose", "test", "A"],
     ]
-    manifest = write_manifest(tmp_path / "reduced.csv", ["id", "path", "split", "text"], rows, ",")
+    manifest = write_manifest(tmp_path / "reduced.csv", ["id", "pose", "split", "text"], rows, ",")
     options = ManifestOptions(manifest=str(manifest), layout="holistic_reduced")
     output = build_manifest_dataset(options, tmp_path / "reduced", cache_dir=tmp_path / "cache")
     splits = load_pose_splits(output)
@@ -274,7 +282,9 @@ def test_reproduce_quick_on_a_manifest(tmp_path: Path, capsys: pytest.CaptureFix
         for span, gloss in enumerate(glosses):
             part = split if split == "train" else ("dev", "test")[span % 2]
             rows.append([f"rec{copy}.pose", part, gloss, str(12 * span), str(12 * span + 12)])
-    manifest = write_manifest(tmp_path / "clips.csv", ["path", "split", "gloss", "start", "end"], rows, ",")
+    manifest = write_manifest(
+        tmp_path / "clips.csv", ["pose", "split", "gloss", "clip_start", "clip_end"], rows, ","
+    )
     output = tmp_path / "run"
     argv = ["--quick", "--manifest", str(manifest), "--poses-dir", str(poses), "--time-unit", "frames"]
     argv += ["--split-name", "dev=validation", "--methods", "attention", "--output-dir", str(output)]
