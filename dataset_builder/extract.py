@@ -7,6 +7,7 @@ extraction works offline. Output follows MediaPipe exactly (normalized coordinat
 Command line (a corpus: video files, frame folders, or folders containing them)::
 
     python -m dataset_builder.extract ROOT --output-dir poses/ --workers 2 [--shard 0/4] [--format npy|pose]
+    python -m dataset_builder.extract ROOT --output-dir poses/ --engine ray [--address auto]   # a Ray cluster
 
 The run is resumable (finished outputs are skipped), every output is written to a temporary file and renamed,
 and a clip that fails is reported at the end instead of stopping the corpus. Progress is counted in frames (a
@@ -37,7 +38,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import cv2
 import mediapipe as mp
@@ -49,7 +50,11 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 from dataset_builder.landmarks import HOLISTIC_COMPONENTS, NUM_HOLISTIC_POINTS, component_slices
 from dataset_builder.pose_io import from_pose, to_pose
 
+if TYPE_CHECKING:
+    from dataset_builder.extract_ray import RayOptions
+
 logger = logging.getLogger(__name__)
+ENGINES = ("local", "ray")
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".webm", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"})
 POSE_SUFFIXES = (".npy", ".pose")  # what load_pose_file reads, in order of preference
@@ -485,10 +490,13 @@ def extract_corpus(
     shard: str | None = None,
     fmt: str = "npy",
     accept_truncated: bool = False,
+    engine: RayOptions | None = None,
 ) -> ExtractionSummary:
     """Extract every clip under ``inputs`` to ``output_dir/<relative name>.<fmt>``; see ``find_clips``.
 
-    ``workers`` processes each hold one Holistic, reused across clips. ``shard="i/N"`` (0-based) takes the
+    ``engine=None`` runs ``workers`` local processes, each holding one Holistic reused across clips;
+    ``engine=RayOptions(...)`` runs one Ray task per clip instead (``dataset_builder.extract_ray``: a local Ray
+    or a cluster, ``workers`` unused), with the same files, skipping and report. ``shard="i/N"`` (0-based) takes the
     clips whose index in the sorted list is i modulo N, so N machines can split a corpus without talking.
     Finished outputs are skipped, so an interrupted run is resumed by running it again; Ctrl-C
     (KeyboardInterrupt) stops within a frame and returns the summary with ``interrupted`` set. The summary is
@@ -498,6 +506,10 @@ def extract_corpus(
         raise ValueError(f"unknown output format {fmt!r}, expected one of {', '.join(OUTPUT_FORMATS)}")
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
+    if engine is not None:
+        from dataset_builder.extract_ray import import_ray, run_on_ray
+
+        import_ray()  # before listing and counting a corpus: without the extra, say so at once
     index, count = parse_shard(shard) if shard is not None else (0, 1)
     output_dir = Path(output_dir)
     clips = find_clips(inputs)[index::count]
@@ -516,9 +528,11 @@ def extract_corpus(
     with bar as progress, logging_redirect_tqdm():
         progress.set_postfix_str(f"0/{len(todo)} clips")
         try:
-            for clip, output, error, no_person, missing in _run(
-                todo, workers, accept_truncated, progress.update
-            ):
+            if engine is None:
+                outcomes = _run(todo, workers, accept_truncated, progress.update)
+            else:
+                outcomes = run_on_ray(todo, accept_truncated, progress.update, engine)
+            for clip, output, error, no_person, missing in outcomes:
                 if error is not None:
                     logger.error("%s failed: %s", clip, error)
                     summary.failed[clip] = error
@@ -692,7 +706,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--output-dir", type=Path, required=True, help="outputs mirror the inputs' relative paths"
     )
     parser.add_argument(
-        "--workers", type=int, default=1, help="parallel processes, one Holistic each (default 1)"
+        "--workers",
+        type=int,
+        help="parallel processes, one Holistic each (default: 1; --engine ray without --address: all cores)",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="local",
+        help="local: this machine's processes (default); ray: one Ray task per clip, on a local Ray the "
+        "command starts or on the cluster at --address (needs the [distributed] extra)",
+    )
+    parser.add_argument(
+        "--address",
+        help="with --engine ray: the running Ray cluster to use (auto, HOST:6379, ray://HOST:10001)",
+    )
+    parser.add_argument(
+        "--retries",
+        type=int,
+        default=3,
+        help="with --engine ray: reruns of a clip whose worker or node died, before it is reported (default 3)",
     )
     parser.add_argument(
         "--shard",
@@ -710,10 +743,23 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     try:
+        engine = None
+        if args.engine == "ray":
+            from dataset_builder.extract_ray import RayOptions
+
+            engine = RayOptions(args.address, args.workers, args.retries)
+        elif args.address is not None:
+            raise ValueError("--address is the Ray cluster to use: it needs --engine ray")
         summary = extract_corpus(
-            args.inputs, args.output_dir, args.workers, args.shard, args.format, args.accept_truncated
+            args.inputs,
+            args.output_dir,
+            1 if args.workers is None or engine is not None else args.workers,
+            args.shard,
+            args.format,
+            args.accept_truncated,
+            engine,
         )
-    except (FileNotFoundError, ValueError) as error:
+    except (FileNotFoundError, ValueError, ImportError) as error:
         parser.error(str(error))
     print(summary)
     if summary.interrupted:
