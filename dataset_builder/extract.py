@@ -73,10 +73,6 @@ _RESULT_FIELDS = {
     "LEFT_HAND_LANDMARKS": "left_hand_landmarks",
     "RIGHT_HAND_LANDMARKS": "right_hand_landmarks",
 }
-# Processing a blank frame makes Holistic lose every track and reset its landmark smoothing, so the next clip
-# starts exactly as in a new instance (the tests check this) for the price of one frame; ``reset()`` gives the
-# same but rebuilds the graph, which costs as much as a few frames. Same trick as pose-format's HolisticPool.
-_BLANK_FRAME = np.full((256, 256, 3), 255, dtype=np.uint8)
 # Confidence 0 means "not detected" (it is pose-format's mask), so a detected body point whose visibility
 # underflows to 0 is stored with the smallest positive float instead.
 _MIN_CONFIDENCE = np.finfo(np.float32).tiny
@@ -140,10 +136,15 @@ def extract_clip(
     """Run Holistic on every frame of a video file or of a folder of frame images (sorted naturally by name).
 
     Pass ``holistic`` to reuse one instance across clips (creating one costs more than a short clip); it is
-    flushed first, so tracking never carries a person over from the previous clip. Raises a ValueError naming
-    the file for anything that cannot be read as frames, and for a video that ends before the frame count its
-    container announces (truncated): a short clip is a different sentence, so it is refused unless
-    ``accept_truncated`` (then ``missing_frames`` says by how much). ``on_frame`` is called after each frame
+    reset first (``Holistic.reset()``, about 4 frames' time), so a clip's output is the same whatever the
+    instance saw before, bit for bit: that is what makes the files independent of worker count and engine.
+    A blank frame is cheaper and drops the tracked landmarks, but MediaPipe's body-visibility smoothing
+    survives it, so the body confidences would depend on the previous clip (the tests check this).
+
+    Raises a ValueError naming the file for anything that cannot be read as frames, and for a video that ends
+    before the frame count its container announces (truncated): a short clip is a different sentence, so it is
+    refused unless ``accept_truncated`` (then ``missing_frames`` says by how much). ``on_frame`` is called
+    after each frame
     (progress bars; it may raise to abort).
     """
     path = Path(path)
@@ -154,7 +155,7 @@ def extract_clip(
             )
 
     frames, fps, announced = _open_clip(path)
-    holistic.process(_BLANK_FRAME)
+    holistic.reset()
     landmarks, confidence, shape = [], [], None
     for index, frame in enumerate(frames):
         shape = shape or frame.shape

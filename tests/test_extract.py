@@ -87,8 +87,9 @@ def test_frame_folder_matches_video_and_reused_holistic_is_reset(tmp_path, video
         first = extract_clip(folder, holistic=holistic)
         again = extract_clip(folder, holistic=holistic)
 
-    # Reusing one Holistic must not leak tracking/smoothing state from the previous clip.
+    # Reusing one Holistic must not leak tracking/smoothing state from the previous clip, body visibility included.
     np.testing.assert_array_equal(again.landmarks, first.landmarks)
+    np.testing.assert_array_equal(again.confidence, first.confidence)
     assert (first.width, first.height, first.fps) == (540, 720, 30.0)
     # JPEG re-encoding changes pixels slightly, hence "close": the visible body and the face agree to a few
     # thousandths of the image size (hands, detected from small crops, may differ more on some frames).
