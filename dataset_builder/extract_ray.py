@@ -95,24 +95,31 @@ def run_on_ray(
     ray = import_ray()
     from ray.util.queue import Queue
 
+    if not todo:  # everything done already: no Ray to start
+        return
+
     own_session = not ray.is_initialized()
-    if own_session:
-        ray.init(
-            address=options.address or "local",  # "local": never join some other Ray found on this machine
-            num_cpus=options.num_cpus,
-            include_dashboard=False,
-            log_to_driver=False,  # MediaPipe's log lines; a clip's errors come back in its outcome
-            configure_logging=False,
-        )
-    task = ray.remote(_extract_task).options(num_cpus=1, max_retries=options.max_retries)
-    frames_done = Queue(actor_options={"num_cpus": 0})
+    frames_done = None
     pending: dict[Any, tuple[Path, Path]] = {}
     clips = iter(todo)
-    try:
+    try:  # from the start: a Ctrl-C while Ray starts must stop what it started too
+        if own_session:
+            ray.init(
+                address=options.address
+                or "local",  # "local": never join some other Ray found on this machine
+                num_cpus=options.num_cpus,
+                include_dashboard=False,
+                log_to_driver=False,  # MediaPipe's log lines; a clip's errors come back in its outcome
+                configure_logging=False,
+            )
+        task = ray.remote(_extract_task).options(num_cpus=1, max_retries=options.max_retries)
+        frames_done = Queue(actor_options={"num_cpus": 0})
         while True:
             window = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
             for clip, output in islice(clips, max(0, window - len(pending))):
-                pending[task.remote(clip, output, accept_truncated, frames_done)] = (clip, output)
+                # Absolute paths: a worker's working folder is its node's, not this process's.
+                ref = task.remote(clip.absolute(), output.absolute(), accept_truncated, frames_done)
+                pending[ref] = (clip, output)
             if not pending:
                 return
             done, _ = ray.wait(list(pending), num_returns=len(pending), timeout=0.5)
@@ -120,7 +127,7 @@ def run_on_ray(
             for ref in done:
                 clip, output = pending.pop(ref)
                 try:
-                    yield ray.get(ref)
+                    yield (clip, output, *ray.get(ref)[2:])  # the paths as the caller gave them
                 except ray.exceptions.RayError as error:  # retries used up: the worker or its node kept dying
                     yield clip, output, f"{type(error).__name__}: {error}", False, 0
     finally:  # normal end, Ctrl-C, or the caller stopped early: no clip of this run may go on
@@ -128,7 +135,8 @@ def run_on_ray(
             ray.cancel(ref)
         if pending:
             ray.wait(list(pending), num_returns=len(pending), timeout=CANCEL_WAIT_S)
-        ray.kill(frames_done.actor)
+        if frames_done is not None:
+            ray.kill(frames_done.actor)
         if own_session:
             ray.shutdown()
 
