@@ -760,7 +760,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.accept_truncated,
             engine,
         )
-    except (FileNotFoundError, ValueError, ImportError) as error:
+    except (FileNotFoundError, ValueError, ImportError, ConnectionError) as error:
         parser.error(str(error))
     print(summary)
     if summary.interrupted:

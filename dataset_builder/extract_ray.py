@@ -104,14 +104,7 @@ def run_on_ray(
     clips = iter(todo)
     try:  # from the start: a Ctrl-C while Ray starts must stop what it started too
         if own_session:
-            ray.init(
-                address=options.address
-                or "local",  # "local": never join some other Ray found on this machine
-                num_cpus=options.num_cpus,
-                include_dashboard=False,
-                log_to_driver=False,  # MediaPipe's log lines; a clip's errors come back in its outcome
-                configure_logging=False,
-            )
+            _start_or_join(ray, options)
         task = ray.remote(_extract_task).options(num_cpus=1, max_retries=options.max_retries)
         frames_done = Queue(actor_options={"num_cpus": 0})
         while True:
@@ -139,6 +132,25 @@ def run_on_ray(
             ray.kill(frames_done.actor)
         if own_session:
             ray.shutdown()
+
+
+def _start_or_join(ray: ModuleType, options: RayOptions) -> None:
+    """``ray.init`` for ``options``; a ConnectionError naming the address (and the usual cause) if it fails."""
+    try:
+        ray.init(
+            address=options.address or "local",  # "local": a Ray of our own, never one found on this machine
+            num_cpus=options.num_cpus,
+            include_dashboard=False,
+            log_to_driver=False,  # MediaPipe's log lines; a clip's errors come back in its outcome
+            configure_logging=False,
+        )
+    except ConnectionError as error:
+        cause = f" ({error.__cause__})" if error.__cause__ is not None else ""
+        raise ConnectionError(
+            f"cannot join the Ray cluster at {options.address}: {error}{cause}. Is it running, and does this "
+            "machine reach it? A cluster with token authentication (Ray's default for clusters started by "
+            "`ray start`) also needs RAY_AUTH_MODE=token here, with the cluster's token: see docs/extraction.md"
+        ) from error
 
 
 _worker_holistic = None  # one per Ray worker process, built by its first clip

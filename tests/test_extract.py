@@ -491,6 +491,30 @@ def test_ray_cli_ctrl_c_keeps_finished_clips_and_a_rerun_does_only_the_rest(ray_
     assert (output / "a.npy").stat().st_mtime_ns == finished_at
 
 
+def test_ray_cli_joins_a_running_cluster_at_address(ray_session, tmp_path):
+    import ray
+
+    address = ray.get_runtime_context().gcs_address  # the module's Ray, as `ray start --head` would give it
+    write_frames(tmp_path / "corpus" / "clip", blank_frames(2))
+    command = [sys.executable, "-m", "dataset_builder.extract", str(tmp_path / "corpus"), "--output-dir"]
+    command += [str(tmp_path / "poses"), "--engine", "ray", "--address", address]
+    env = {name: value for name, value in os.environ.items() if name != KILL_ONCE_ENV}
+
+    # Ray starts clusters with token authentication: a driver that does not use the token is refused.
+    refused = subprocess.run(
+        command, env={**env, "RAY_AUTH_MODE": "disabled"}, capture_output=True, text=True
+    )
+    assert refused.returncode == 2 and f"cannot join the Ray cluster at {address}" in refused.stderr
+    assert "RAY_AUTH_MODE=token" in refused.stderr and not (tmp_path / "poses" / "clip.npy").exists()
+
+    run = subprocess.run(
+        command, env={**env, "RAY_AUTH_MODE": "token"}, capture_output=True, text=True, timeout=300
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "1 clips: 1 extracted" in run.stdout and (tmp_path / "poses" / "clip.npy").is_file()
+    assert ray.is_initialized() and ray.cluster_resources()["CPU"] == 2  # the cluster outlives the run
+
+
 def test_ray_engine_without_ray_names_the_extra(monkeypatch, tmp_path, capsys):
     monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed: import ray raises ImportError
     with pytest.raises(SystemExit) as exit_info:
