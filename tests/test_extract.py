@@ -502,7 +502,7 @@ def test_ray_cli_joins_a_running_cluster_at_address(ray_session, tmp_path):
 
     # Ray starts clusters with token authentication: a driver that does not use the token is refused.
     refused = subprocess.run(
-        command, env={**env, "RAY_AUTH_MODE": "disabled"}, capture_output=True, text=True
+        command, env={**env, "RAY_AUTH_MODE": "disabled"}, capture_output=True, text=True, timeout=300
     )
     assert refused.returncode == 2 and f"cannot join the Ray cluster at {address}" in refused.stderr
     assert "RAY_AUTH_MODE=token" in refused.stderr and not (tmp_path / "poses" / "clip.npy").exists()
