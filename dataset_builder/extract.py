@@ -40,8 +40,6 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
-import cv2
-import mediapipe as mp
 import numpy as np
 from pose_format import Pose
 from tqdm import tqdm
@@ -49,6 +47,30 @@ from tqdm.contrib.logging import logging_redirect_tqdm
 
 from dataset_builder.landmarks import HOLISTIC_COMPONENTS, NUM_HOLISTIC_POINTS, component_slices
 from dataset_builder.pose_io import from_pose, to_pose
+
+
+class MissingExtractExtra:
+    """Stands in for ``cv2`` / ``mediapipe`` where the 'extract' extra is not installed.
+
+    Reading and writing ``.pose`` files (``load_pose_file``, ``save_extracted``, the builder's pose-folder path) needs
+    neither, so this module imports without them; the first use of either for a video says what to install.
+    """
+
+    def __init__(self, module: str) -> None:
+        self.module = module
+
+    def __getattr__(self, name: str):
+        raise ImportError(
+            f"{self.module} is not installed: reading videos needs the 'extract' extra, "
+            "pip install 'signattention[extract]' (MediaPipe 0.10.21, which needs numpy<2)"
+        )
+
+
+try:
+    import cv2
+    import mediapipe as mp
+except ImportError:
+    cv2, mp = MissingExtractExtra("OpenCV (cv2)"), MissingExtractExtra("MediaPipe")
 
 if TYPE_CHECKING:
     from dataset_builder.extract_ray import RayOptions

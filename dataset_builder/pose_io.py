@@ -15,28 +15,40 @@ float32 roundings cannot be avoided by the file format: a normalized coordinate 
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import numpy as np
 import numpy.ma as ma
 from pose_format import Pose
 from pose_format.numpy import NumPyPoseBody
-from pose_format.pose_header import VERSION, PoseHeader, PoseHeaderDimensions
-from pose_format.utils.holistic import holistic_components
+from pose_format.pose_header import VERSION, PoseHeader, PoseHeaderComponent, PoseHeaderDimensions
 
 from dataset_builder.landmarks import HOLISTIC_COMPONENTS, NUM_HOLISTIC_POINTS
 
-# pose-format's Holistic components by name; the order we use is ``HOLISTIC_COMPONENTS``.
-_COMPONENTS = {c.name: c for c in holistic_components("XYZC") if c.name in HOLISTIC_COMPONENTS}
-# Points are selected by name, so files with extra points (the refined face's 10 iris points 468-477),
-# reordered points or reordered/extra components (POSE_WORLD_LANDMARKS) all read the same.
-EXPECTED_POINTS: dict[str, list[str]] = {name: _COMPONENTS[name].points for name in HOLISTIC_COMPONENTS}
+
+@functools.cache
+def holistic_header_components() -> dict[str, PoseHeaderComponent]:
+    """pose-format's Holistic components by name (the order we use is ``HOLISTIC_COMPONENTS``).
+
+    Built on first use: pose-format's ``holistic_components`` imports MediaPipe (for its point names), which only
+    the 'extract' extra installs; reading and writing poses must work without it.
+    """
+    from pose_format.utils.holistic import holistic_components
+
+    return {c.name: c for c in holistic_components("XYZC") if c.name in HOLISTIC_COMPONENTS}
 
 
 def holistic_header(width: int, height: int) -> PoseHeader:
     """The pose-format header of a 543-point Holistic pose of a ``width`` x ``height`` video."""
-    components = [_COMPONENTS[name] for name in HOLISTIC_COMPONENTS]
+    components = [holistic_header_components()[name] for name in HOLISTIC_COMPONENTS]
     return PoseHeader(VERSION, PoseHeaderDimensions(width=width, height=height, depth=0), components)
+
+
+def expected_points() -> dict[str, list[str]]:
+    """Points are selected by name, so files with extra points (the refined face's 10 iris points 468-477),
+    reordered points or reordered/extra components (POSE_WORLD_LANDMARKS) all read the same."""
+    return {name: holistic_header_components()[name].points for name in HOLISTIC_COMPONENTS}
 
 
 def to_pose(landmarks: np.ndarray, confidence: np.ndarray, *, fps: float, width: int, height: int) -> Pose:
@@ -76,7 +88,7 @@ def from_pose(pose: Pose, source: str | Path) -> tuple[np.ndarray, np.ndarray]:
             f"{source}: cannot read pixel coordinates back to normalized ones "
             f"(width={width}, height={height}, people={pose.body.data.shape[1]})"
         )
-    selected = pose.get_components(list(HOLISTIC_COMPONENTS), EXPECTED_POINTS)
+    selected = pose.get_components(list(HOLISTIC_COMPONENTS), expected_points())
     data, confidence = selected.body.data[:, 0], np.asarray(selected.body.confidence[:, 0], dtype=np.float32)
     landmarks = pose_format_to_mediapipe(data, confidence, width, height)
     confidence[np.isnan(landmarks).any(axis=-1)] = 0.0
@@ -108,7 +120,7 @@ def _check_holistic_layout(pose: Pose, source: str | Path) -> None:
     """Raise a ValueError naming ``source`` and every missing component/point count, or return."""
     found = {c.name: c for c in pose.header.components}
     problems = []
-    for name, points in EXPECTED_POINTS.items():
+    for name, points in expected_points().items():
         component = found.get(name)
         if component is None:
             problems.append(f"no {name} component")

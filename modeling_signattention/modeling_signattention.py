@@ -14,6 +14,7 @@ outputs of the decoder's self-attention and cross-attention blocks before they a
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -43,10 +44,21 @@ CACHE_NAME = "cache" if "cache" in Seq2SeqLMOutput.__dataclass_fields__ else "pa
 
 
 def cache_argument(cache: EncoderDecoderCache | None, past_key_values: EncoderDecoderCache | None):
-    """The cache given under either name (``past_key_values`` for callers written before transformers 5.25)."""
-    if cache is not None and past_key_values is not None:
+    """The cache given under either name (``past_key_values`` for callers written before transformers 5.25).
+
+    Where the installed transformers has renamed it, the old name warns as transformers' own models do.
+    """
+    if past_key_values is None:
+        return cache
+    if cache is not None:
         raise ValueError("Pass the cache once: as cache (transformers >= 5.25) or past_key_values, not both")
-    return cache if cache is not None else past_key_values
+    if CACHE_NAME == "cache":
+        warnings.warn(
+            "past_key_values is deprecated since transformers 5.25 (removed in 5.40): pass cache",
+            FutureWarning,
+            stacklevel=3,
+        )
+    return past_key_values
 
 
 @dataclass
@@ -172,11 +184,7 @@ class SignAttentionAttention(nn.Module):
         query = self._split_heads(self.q_proj(hidden_states))
         source = key_value_states if self.is_cross_attention else hidden_states
 
-        if (
-            self.is_cross_attention
-            and cache is not None
-            and cache.is_updated.get(self.layer_idx)
-        ):
+        if self.is_cross_attention and cache is not None and cache.is_updated.get(self.layer_idx):
             # The encoder output does not change while decoding: its keys/values were projected at the first step.
             layer_cache = cache.cross_attention_cache.layers[self.layer_idx]
             key, value = layer_cache.keys, layer_cache.values
@@ -579,9 +587,7 @@ class SignAttentionDecoder(SignAttentionPreTrainedModel):
                 unsupported_cache_message(type(cache.self_attention_cache).__name__, self.config)
             )
         if use_cache and cache is None:
-            cache = EncoderDecoderCache(
-                DynamicCache(config=self.config), DynamicCache(config=self.config)
-            )
+            cache = EncoderDecoderCache(DynamicCache(config=self.config), DynamicCache(config=self.config))
         past_length = cache.get_seq_length() if cache is not None else 0
         if input_ids is not None:
             if past_length == 0 and not is_traced():

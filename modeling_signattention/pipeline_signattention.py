@@ -72,8 +72,9 @@ TIMESTAMP_RELIABILITY_FILE = "timestamp_reliability.json"
 # and the synthetic corpus rendered from it are 30 fps (``dataset_builder.extract.DEFAULT_FPS``).
 ASSUMED_FPS = 30.0
 MEDIAPIPE_MISSING = (
-    "Reading a video needs MediaPipe and OpenCV: pip install 'mediapipe==0.10.21' 'numpy<2' "
-    "(or pass poses: a .pose file, a pose array or a pose_format.Pose)"
+    "Reading a video needs MediaPipe and OpenCV, the 'extract' extra: pip install 'signattention[extract]' "
+    "(in an environment without this package: pip install 'mediapipe==0.10.21', which needs numpy<2). Or pass "
+    "poses: a .pose file, a pose array or a pose_format.Pose"
 )
 
 

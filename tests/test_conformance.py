@@ -29,6 +29,14 @@ from modeling_signattention.modeling_signattention import CACHE_NAME
 VOCAB = 12
 BATCH, FRAMES, TARGET = 2, 7, 4
 
+# transformers 5.25 renamed gradient checkpointing to activation checkpointing (methods, property and training
+# argument); the old names warn until v6. The tests speak the installed version's names, as a user's code would.
+CHECKPOINTING = (
+    "activation_checkpointing"
+    if hasattr(SignAttentionForConditionalGeneration, "activation_checkpointing_enable")
+    else "gradient_checkpointing"
+)
+
 
 def tiny_config(**overrides) -> SignAttentionConfig:
     values = dict(vocab_size=VOCAB, ffn_dim=32, embedder_width=8, encoder_layers=2, decoder_layers=2)
@@ -215,8 +223,8 @@ def test_gradient_checkpointing_recomputes_layers_and_gives_the_same_gradients()
         return {name: param.grad.clone() for name, param in model.named_parameters()}
 
     expected = gradients()
-    model.gradient_checkpointing_enable()
-    assert model.is_gradient_checkpointing
+    getattr(model, f"{CHECKPOINTING}_enable")()
+    assert getattr(model, f"is_{CHECKPOINTING}")
     layers = [module for module in model.modules() if isinstance(module, GradientCheckpointingLayer)]
     assert len(layers) == 4 and all(layer.gradient_checkpointing for layer in layers)
     feed_forward_calls = unittest.mock.Mock(return_value=None)
@@ -225,7 +233,7 @@ def test_gradient_checkpointing_recomputes_layers_and_gives_the_same_gradients()
     assert feed_forward_calls.call_count == 2  # forward, then again during backward
     for name, grad in expected.items():
         torch.testing.assert_close(checkpointed[name], grad, msg=name)
-    model.gradient_checkpointing_disable()
+    getattr(model, f"{CHECKPOINTING}_disable")()
     assert not any(layer.gradient_checkpointing for layer in layers)
 
 
@@ -252,7 +260,7 @@ def test_trainer_gradient_checkpointing_trains_like_without(tmp_path) -> None:
             per_device_train_batch_size=2,
             max_steps=3,
             learning_rate=1e-2,
-            gradient_checkpointing=checkpointing,
+            **{CHECKPOINTING: checkpointing},
             logging_steps=1,
             report_to=[],
             save_strategy="no",
@@ -261,7 +269,7 @@ def test_trainer_gradient_checkpointing_trains_like_without(tmp_path) -> None:
         )
         trainer = Seq2SeqTrainer(model=model, args=args, train_dataset=ClipDataset(6))
         trainer.train()
-        assert model.is_gradient_checkpointing == checkpointing
+        assert getattr(model, f"is_{CHECKPOINTING}") == checkpointing
         losses[checkpointing] = [entry["loss"] for entry in trainer.state.log_history if "loss" in entry]
         weights[checkpointing] = model.lm_head.weight.detach().clone()
     assert len(losses[True]) == 3

@@ -15,9 +15,9 @@ import sys
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 import pytest
+from environment import require_extra
 
 from dataset_builder import EXAMPLE_VIDEO
 from dataset_builder.extract import (
@@ -31,6 +31,8 @@ from dataset_builder.extract import (
 )
 from dataset_builder.extract_ray import DISTRIBUTED_EXTRA, KILL_ONCE_ENV, RayOptions
 from dataset_builder.landmarks import NUM_HOLISTIC_POINTS, component_slices
+
+cv2 = require_extra("extract", "mediapipe", "cv2")
 
 VIDEO = EXAMPLE_VIDEO  # 58 frames, 540x720, ~30 fps
 SLICES = component_slices(("POSE_LANDMARKS", "FACE_LANDMARKS", "LEFT_HAND_LANDMARKS", "RIGHT_HAND_LANDMARKS"))
@@ -357,7 +359,7 @@ def test_workers_exit_when_the_main_process_is_killed(corpus_of_four, tmp_path):
 def ray_session(tmp_path_factory):
     """One local Ray of 2 CPUs for the module (a start costs seconds), which ``extract_corpus`` uses as it finds
     it. Yields the kill-once flag of its workers (see ``KILL_ONCE_ENV``): present = disarmed; delete it to arm."""
-    ray = pytest.importorskip("ray")
+    ray = require_extra("distributed", "ray")
     flag = tmp_path_factory.mktemp("ray") / "worker-killed"
     flag.touch()
     os.environ[KILL_ONCE_ENV] = str(flag)  # before ray.init: the workers inherit the environment

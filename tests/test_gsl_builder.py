@@ -7,7 +7,6 @@ import logging
 import shutil
 from pathlib import Path
 
-import cv2
 import datasets
 import numpy as np
 import pytest
@@ -298,7 +297,8 @@ def test_missing_source_folders_are_clear_errors(tmp_path):
 
 
 @pytest.mark.slow
-def test_gsl_source_extracts_videos_and_frame_folders_once(tmp_path, monkeypatch):
+def test_gsl_source_extracts_videos_and_frame_folders_once(tmp_path, monkeypatch, extract_extra):
+    cv2 = extract_extra
     root, cache = tmp_path / "GSL", tmp_path / "pose_cache"
     video_clip, frames_clip, missing_clip = (clip.id for clip in load_split("sd", "test")[:3])
     (root / video_clip).parent.mkdir(parents=True)

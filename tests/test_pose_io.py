@@ -14,7 +14,6 @@ from pose_format import Pose
 from pose_format.numpy import NumPyPoseBody
 from pose_format.pose_header import PoseHeader, PoseHeaderComponent, PoseHeaderDimensions
 from pose_format.utils.generic import detect_known_pose_format
-from pose_format.utils.holistic import holistic_components
 
 from dataset_builder.extract import ExtractedPose, load_pose_file, save_extracted
 from dataset_builder.landmarks import NUM_HOLISTIC_POINTS, component_slices
@@ -109,8 +108,11 @@ def test_reads_real_holistic_file_and_drops_world_landmarks():
     assert 0.4 < np.nanmean(pose.landmarks[:, SLICES["FACE_LANDMARKS"], 0]) < 0.6  # normalized, not pixels
 
 
-def test_selects_components_by_name_and_keeps_first_468_of_refined_face(tmp_path):
-    """A pose-format file with the refined 478-point face, extra world landmarks and a shuffled order."""
+def test_selects_components_by_name_and_keeps_first_468_of_refined_face(tmp_path, extract_extra):
+    """A pose-format file with the refined 478-point face, extra world landmarks and a shuffled order (written with
+    pose-format's Holistic header, which imports MediaPipe)."""
+    from pose_format.utils.holistic import holistic_components
+
     expected = synthetic_pose()
     frames, width, height = len(expected.landmarks), expected.width, expected.height
     components = {c.name: c for c in holistic_components("XYZC", additional_face_points=10)}

@@ -23,12 +23,14 @@ from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 
-import cv2
 import numpy as np
 import pytest
+from environment import require_extra
 from tiny_model import MAX_GLOSSES, save_tiny_run
 
 from dataset_builder import EXAMPLE_VIDEO
+
+cv2 = require_extra("space", "gradio", "mediapipe", "cv2")
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "hub_scripts" / "space" / "app.py"

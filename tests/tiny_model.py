@@ -16,6 +16,7 @@ import textwrap
 from pathlib import Path
 
 import torch
+from environment import DEPRECATION_WORDS, ERROR_ON_DEPRECATION_FLAGS
 from matplotlib.figure import Figure
 from pose_format import Pose
 from transformers import AutoTokenizer
@@ -78,7 +79,8 @@ BLOCK_PROJECT = textwrap.dedent(
 
 def run_without_project(code: str, cwd: Path, timeout: int = 300) -> subprocess.CompletedProcess:
     """Run ``code`` in a fresh offline Python process where the project cannot be imported (``BLOCK_PROJECT``
-    first); remote code is cached under ``cwd``, not in the user's cache. Fails the test with its stderr."""
+    first); remote code is cached under ``cwd``, not in the user's cache. Fails the test with its stderr, and on a
+    deprecation (a Python warning, or a library's log line) as the suite does in its own process."""
     env = {
         **os.environ,
         "HF_HUB_OFFLINE": "1",
@@ -87,7 +89,7 @@ def run_without_project(code: str, cwd: Path, timeout: int = 300) -> subprocess.
         "PYTHONPATH": "",
     }
     completed = subprocess.run(
-        [sys.executable, "-c", BLOCK_PROJECT + code],
+        [sys.executable, *ERROR_ON_DEPRECATION_FLAGS, "-c", BLOCK_PROJECT + code],
         cwd=cwd,
         env=env,
         stdin=subprocess.DEVNULL,
@@ -96,6 +98,8 @@ def run_without_project(code: str, cwd: Path, timeout: int = 300) -> subprocess.
         timeout=timeout,
     )
     assert completed.returncode == 0, completed.stderr[-3000:]
+    deprecations = [line for line in completed.stderr.splitlines() if DEPRECATION_WORDS.search(line)]
+    assert not deprecations, "a library logged a deprecation:\n" + "\n".join(deprecations)
     return completed
 
 

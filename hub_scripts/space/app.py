@@ -28,10 +28,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
-import gradio as gr
-import mediapipe as mp
 import numpy as np
+
+try:
+    import cv2
+    import gradio as gr
+    import mediapipe as mp
+except ImportError as error:
+    raise ImportError(
+        f"{error.name} is not installed: the Space needs the 'space' extra, pip install 'signattention[space]'"
+    ) from error
 
 from dataset_builder import EXAMPLE_VIDEO
 from dataset_builder.extract import (
