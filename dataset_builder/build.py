@@ -77,6 +77,11 @@ def build_dataset(
     (``dataset_builder.synthetic.isolated_sign_clips``).
     """
     output_dir = Path(output_dir).absolute()
+    if output_dir.exists() and not output_dir.is_dir():
+        raise FileExistsError(
+            f"{output_dir} is a file, not a dataset folder: --overwrite replaces a folder only; pick another "
+            "--output-dir"
+        )
     if output_dir.exists() and not overwrite:
         raise FileExistsError(f"{output_dir} already exists; pass overwrite=True (--overwrite) to replace it")
     started = time.time()
@@ -96,12 +101,25 @@ def build_dataset(
     )
     staging = output_dir.with_name(f".{output_dir.name}.incomplete-{uuid.uuid4().hex[:8]}")
     try:
+        staging.mkdir(parents=True)
+    except OSError as error:  # a read-only folder, a file where a folder should be, ...
+        raise ValueError(
+            f"cannot write the dataset to {output_dir}: {error.strerror or error} (the build writes a hidden "
+            f"{staging.name} next to it first, then renames it)"
+        ) from error
+    try:
         _stage(f"1/3 generating GSL {config} from {source} ({landmark_set}) into {staging}")
         prepared = staging / "work" / "prepared"  # datasets leaves lock files next to it: all go with work/
         builder.download_and_prepare(
             output_dir=str(prepared), file_format="parquet", max_shard_size=max_shard_size
         )
 
+        empty = [name for name, info in builder.info.splits.items() if info.num_examples == 0]
+        if empty:
+            raise ValueError(
+                f"split {', '.join(empty)} has 0 clips: a dataset with an empty split cannot be loaded, so nothing "
+                "is published (see the log above for what each clip lacked)"
+            )
         _stage("2/3 arranging Parquet shards, landmarks.json and the dataset card")
         _move_shards(prepared, staging / "data", builder.dataset_name)
         for name in REPORT_FILES:
@@ -110,7 +128,7 @@ def build_dataset(
         shutil.rmtree(staging / "work")
         layout = landmark_layout(landmark_set)
         (staging / LANDMARKS_FILE).write_text(json.dumps(layout, indent=2) + "\n", encoding="utf-8")
-        _dataset_card(builder, layout).save(staging / "README.md")
+        _dataset_card(builder, layout, read_report(staging)).save(staging / "README.md")
 
         _stage(f"3/3 publishing {output_dir}")
         _replace_folder(staging, output_dir)
@@ -145,7 +163,13 @@ def _replace_folder(staging: Path, output_dir: Path) -> None:
         shutil.rmtree(old)
 
 
-def _dataset_card(builder: GSLPoses, layout: dict) -> DatasetCard:
+def read_report(folder: Path) -> dict:
+    """``report.json`` of a build from real poses (``GSLPoses._write_report``); empty for synthetic data."""
+    path = folder / "report.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+
+
+def _dataset_card(builder: GSLPoses, layout: dict, report: dict) -> DatasetCard:
     """README.md: YAML (configs -> data files, features, landmark layout) and the description of
     ``dataset_card.md``."""
     config = builder.config
@@ -184,6 +208,12 @@ def _dataset_card(builder: GSLPoses, layout: dict) -> DatasetCard:
         recombine_method=config.recombine_method,
         isolated_signs=config.isolated_signs,
         split_sizes=[(name, split.num_examples) for name, split in builder.info.splits.items()],
+        same_poses=[
+            (split, same["id"], same["same_as"])
+            for split, entry in report.get("splits", {}).items()
+            for same in entry.get("same_poses", [])
+        ],
+        several_files=report.get("several_files", {}),
     )
 
 

@@ -28,12 +28,17 @@ Real clips that are missing are skipped, logged and listed in ``missing_clips.tx
 skipped and logged with their error; clips where MediaPipe found no person are skipped too (the model's feature
 extractor refuses a clip without a body rather than translate zeros). All three are counted in ``report.json``,
 with the files of ``poses_dir`` that match no clip of the config (a typo in the name, ``.NPY``): nothing is
-dropped in silence. Both files land in the prepared dataset folder (``builder.cache_dir``, or
+dropped in silence. A clip with two files (``<path>.npy`` and ``<path>.pose``) is read from the first that loads,
+and both are named in ``report.json`` (``several_files``). The same poses under two clip ids (a file copied under
+another name; a test clip that is also a training clip) are kept but logged and listed in ``report.json``
+(``same_poses``), and the dataset card says so: memorization diagnostics assume no test clip was trained on. (The
+same *sentence* in train and test is no such thing: the SI split has every sentence signed by other signers.) Both files land in the prepared dataset folder (``builder.cache_dir``, or
 ``download_and_prepare``'s ``output_dir``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -192,6 +197,10 @@ class GSLPoses(datasets.GeneratorBasedBuilder):
     def _split_generators(self, dl_manager) -> list[datasets.SplitGenerator]:
         texts = read_annotations(GSL_DATA_DIR / "annotations.csv")
         self._report: dict[str, dict] = {}
+        self._poses_seen: dict[str, tuple[str, str]] = {}  # hash of a clip's landmarks -> (split, clip id)
+        self._several_files: dict[
+            str, dict
+        ] = {}  # clip id -> which of its files was used, and why not the others
         clips = {split: load_split(self.config.name, split, texts=texts) for split in SPLITS}
         self._unmatched = []
         if self.config.source == "poses":
@@ -244,7 +253,7 @@ class GSLPoses(datasets.GeneratorBasedBuilder):
             [np.arange(_HOLISTIC_SLICES[c].start, _HOLISTIC_SLICES[c].stop) for c in self._components]
         )
         no_spans = np.zeros((0, 2), dtype=np.int32)
-        report = {"clips": len(clips), "missing": [], "failed": {}, "no_person": []}
+        report = {"clips": len(clips), "missing": [], "failed": {}, "no_person": [], "same_poses": []}
         load = self._load_extracted if self.config.source == "poses" else self._extract_cached
         self._holistic = None  # MediaPipe, created on the first clip the pose cache lacks
         try:
@@ -260,6 +269,12 @@ class GSLPoses(datasets.GeneratorBasedBuilder):
                 if extracted.no_person:  # nothing for the model to read: skipped, reported
                     report["no_person"].append(clip.id)
                     continue
+                digest = hashlib.sha256(np.ascontiguousarray(extracted.landmarks).tobytes()).hexdigest()
+                if digest in self._poses_seen:
+                    first_split, first_id = self._poses_seen[digest]
+                    report["same_poses"].append({"id": clip.id, "same_as": f"{first_split}: {first_id}"})
+                else:
+                    self._poses_seen[digest] = (split, clip.id)
                 yield clip.id, _example(clip, extracted.landmarks[:, keep], extracted.fps, no_spans)
         finally:
             if self._holistic is not None:
@@ -277,13 +292,36 @@ class GSLPoses(datasets.GeneratorBasedBuilder):
         return LANDMARK_SETS[self.config.landmark_set]
 
     def _load_extracted(self, clip: GSLClip):
-        """The ``poses_dir`` file of ``clip`` (``.npy`` preferred over ``.pose``), or None if absent."""
+        """The ``poses_dir`` file of ``clip`` (``.npy`` preferred over ``.pose``; the other when the first does not
+        load, recorded in ``several_files``), or None if absent."""
         from dataset_builder.extract import POSE_SUFFIXES, load_pose_file
 
-        for suffix in POSE_SUFFIXES:
-            path = Path(self.config.poses_dir) / f"{clip.id}{suffix}"
-            if path.is_file():
-                return load_pose_file(path)
+        paths = [Path(self.config.poses_dir) / f"{clip.id}{suffix}" for suffix in POSE_SUFFIXES]
+        paths = [path for path in paths if path.is_file()]
+        errors = {}
+        for path in paths:
+            try:
+                extracted = load_pose_file(path)
+            except ValueError as error:
+                errors[path.name] = str(error)
+                continue
+            if len(paths) > 1:
+                self._several_files[clip.id] = {
+                    "used": path.name,
+                    "not_used": {
+                        other.name: errors.get(other.name, f"{path.name} comes first")
+                        for other in paths
+                        if other != path
+                    },
+                }
+                logger.warning(
+                    "clip %s has several files: %s (listed in report.json)",
+                    clip.id,
+                    self._several_files[clip.id],
+                )
+            return extracted
+        if errors:
+            raise ValueError("; ".join(errors.values()))
         return None
 
     def _extract_cached(self, clip: GSLClip):
@@ -318,6 +356,11 @@ class GSLPoses(datasets.GeneratorBasedBuilder):
             logger.warning("%s: skipped unreadable clip %s: %s", where, clip_id, error)
         if report["no_person"]:
             logger.warning("%s: no person found in %d clips (skipped)", where, len(report["no_person"]))
+        for same in report["same_poses"]:
+            logger.warning(
+                "%s: clip %s holds the same poses as %s (kept; listed in report.json and the card)",
+                *(where, same["id"], same["same_as"]),
+            )
         self._report[split] = report
         output = Path(self._output_dir)
         output.mkdir(parents=True, exist_ok=True)
@@ -333,10 +376,12 @@ class GSLPoses(datasets.GeneratorBasedBuilder):
                     "failed": entry["failed"],
                     "no_person": len(entry["no_person"]),
                     "no_person_clips": entry["no_person"],
+                    "same_poses": entry["same_poses"],
                 }
                 for name, entry in self._report.items()
             },
             "unmatched_files": self._unmatched,
+            "several_files": self._several_files,
         }
         (output / "report.json").write_text(
             json.dumps(summary, ensure_ascii=False, indent=2), encoding="utf-8"

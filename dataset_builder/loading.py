@@ -19,6 +19,32 @@ from dataset_builder.gsl import SPLITS
 
 OUTPUT_MODES = ("gloss", "text")  # what a model can be trained to write: the gloss sequence or the Greek text
 LANDMARKS_FILE = "landmarks.json"
+REQUIRED_COLUMNS = (
+    "id",
+    "pose",
+    "gloss",
+    "text",
+    "gloss_spans",
+)  # what training, evaluation and analysis read
+
+
+class DatasetFolderError(ValueError):
+    """A dataset folder that cannot be trained or evaluated on as it is (no such folder, a split or a column
+    missing): said in one line by the command-line tools."""
+
+
+def dataset_column(table: Any, name: str, split: str, dataset_dir: str | Path) -> list:
+    """Column ``name`` of a split's Arrow table as a list, or a DatasetFolderError naming it. ``datasets`` fills a
+    column that the card declares but the Parquet files lack with None, which would train on nothing."""
+    values = table.column(name).to_pylist() if name in table.column_names else [None] * max(len(table), 1)
+    missing = sum(value is None for value in values)
+    if missing:
+        raise DatasetFolderError(
+            f"The dataset at {dataset_dir} has no {name!r} for {missing} of the {len(values)} clips of split "
+            f"{split!r} (a column missing from its Parquet files, or null); every clip needs "
+            f"{', '.join(REQUIRED_COLUMNS)} (python -m dataset_builder.build writes them)"
+        )
+    return values
 
 
 @dataclass
@@ -60,7 +86,11 @@ def load_targets(dataset_dir: str | Path, split: str, output_mode: str) -> list[
     import datasets
 
     table = datasets.load_dataset(str(dataset_dir), split=split).data
-    return _targets(table.column("gloss").to_pylist(), table.column("text").to_pylist(), output_mode)
+    return _targets(
+        dataset_column(table, "gloss", split, dataset_dir),
+        dataset_column(table, "text", split, dataset_dir),
+        output_mode,
+    )
 
 
 def _arrow_poses(column: Any) -> list[np.ndarray]:
@@ -84,24 +114,28 @@ def load_pose_splits(dataset_dir: str | Path, splits: Sequence[str] = SPLITS) ->
 
     dataset_dir = Path(dataset_dir)
     if not dataset_dir.is_dir():
-        raise FileNotFoundError(
+        raise DatasetFolderError(
             f"No dataset at {dataset_dir}: build one with `python -m dataset_builder.build`"
         )
     dataset = datasets.load_dataset(str(dataset_dir))
     missing = [split for split in splits if split not in dataset]
     if missing:
-        raise ValueError(f"The dataset at {dataset_dir} has no split {missing}; it has {list(dataset)}")
+        raise DatasetFolderError(
+            f"The dataset at {dataset_dir} has no split {missing}; it has {list(dataset)}"
+        )
     loaded = {}
     for split in splits:
         table = dataset[split].data
+        columns = {name: dataset_column(table, name, split, dataset_dir) for name in ("id", "gloss", "text")}
+        dataset_column(table, "pose", split, dataset_dir)
         loaded[split] = PoseSplit(
-            ids=table.column("id").to_pylist(),
+            ids=columns["id"],
             poses=_arrow_poses(table.column("pose")),
-            glosses=table.column("gloss").to_pylist(),
-            texts=table.column("text").to_pylist(),
+            glosses=columns["gloss"],
+            texts=columns["text"],
             gloss_spans=[
                 np.asarray(spans, dtype=np.int64).reshape(-1, 2)
-                for spans in table.column("gloss_spans").to_pylist()
+                for spans in dataset_column(table, "gloss_spans", split, dataset_dir)
             ],
         )
     return loaded

@@ -517,20 +517,31 @@ def draw_figures(
     return figures
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number >= 1 (0 beams, clips or threads would fail deep inside, or score nothing)."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model-dir", type=Path, required=True)
     parser.add_argument("--dataset-dir", type=Path, required=True)
     parser.add_argument("--output-dir", type=Path, required=True)
     parser.add_argument("--split", default="test", choices=SPLITS)
-    parser.add_argument("--num-beams", type=int, default=1)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--max-samples", type=int, help="only the first N clips of the split")
+    parser.add_argument("--num-beams", type=positive_int, default=1)
+    parser.add_argument("--batch-size", type=positive_int, default=64)
+    parser.add_argument("--max-samples", type=positive_int, help="only the first N clips of the split")
     parser.add_argument(
-        "--methods", nargs="*", default=list(METHODS), choices=METHODS, help="attribution methods to score"
+        "--methods", nargs="+", default=list(METHODS), choices=METHODS, help="attribution methods to score"
     )
     parser.add_argument(
-        "--threads", type=int, default=1, help="intra-op threads for decoding and attribution"
+        "--threads", type=positive_int, default=1, help="intra-op threads for decoding and attribution"
     )
     parser.add_argument(
         "--select-on",

@@ -225,13 +225,29 @@ def upload(
     return str(url)
 
 
+def hub_repo_id(text: str) -> str:
+    """An argparse type: ``OWNER/NAME`` as the Hub accepts it (``huggingface_hub``'s own check), so a dry run
+    refuses what the upload would."""
+    from huggingface_hub.utils import HFValidationError, validate_repo_id
+
+    try:
+        validate_repo_id(text)
+    except HFValidationError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a Hub repository id: {error}") from error
+    if text.count("/") != 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a Hub repository id: expected OWNER/NAME")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m hub_scripts.push_to_hub",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("--repo-id", required=True, help="OWNER/NAME of the repository to create or update")
+    parser.add_argument(
+        "--repo-id", type=hub_repo_id, required=True, help="OWNER/NAME of the repository to create or update"
+    )
     parser.add_argument("--repo-type", choices=("model", "dataset", "space"), default="model")
     parser.add_argument("--model-dir", type=Path, help="saved model folder (model repos)")
     parser.add_argument(
@@ -240,7 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--space-dir", type=Path, default=SPACE_DIR, help="Space sources (default: %(default)s)"
     )
-    parser.add_argument("--model-id", help="model the Space serves: a Hub repo id (space repos)")
+    parser.add_argument(
+        "--model-id", type=hub_repo_id, help="model the Space serves: a Hub repo id (space repos)"
+    )
     parser.add_argument("--dataset-id", default="gsl", help="the model card's datasets entry (model repos)")
     parser.add_argument("--dry-run", action="store_true", help="assemble and list, upload nothing")
     parser.add_argument("--local-dir", type=Path, help="where to assemble (default: a temporary folder)")

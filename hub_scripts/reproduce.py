@@ -345,6 +345,7 @@ def run_setting(
         output_dir=run_dir,
         output_mode=output_mode,
         d_model=d_model,
+        overwrite=True,  # a rerun of the reproduction trains again from scratch (its dataset is reused)
         **CPU_BUDGET_RECIPE,
     )
     options.epochs = (

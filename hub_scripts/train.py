@@ -13,7 +13,10 @@ for ``--patience`` epochs.
 ``RUN_DIR`` ends up with:
 * ``model/``: the Hub-ready folder (safetensors, config + code, tokenizer, preprocessor_config.json,
   generation_config.json, ``eval_results.json`` on the test split);
-* ``checkpoints/``: Trainer checkpoints (``--resume`` continues from the last one that loads);
+* ``checkpoints/``: Trainer checkpoints (``--resume`` continues from the last one that loads; a checkpoint with
+  a file that does not load is renamed ``broken-checkpoint-N`` and the one before is used). A run folder that
+  already holds checkpoints is refused unless ``--resume`` (continue) or ``--overwrite`` (delete them, start
+  afresh): a forgotten flag must not cost the epochs they hold;
 * ``tensorboard/``: TensorBoard logs; ``training_log.json``: the Trainer's log history (loss, WER per epoch).
 
 Several processes (data-parallel, each on its own shard of the length buckets; ``--batch-size`` is per process):
@@ -42,7 +45,13 @@ import numpy as np
 import torch
 from transformers import HfArgumentParser, Seq2SeqTrainer
 
-from dataset_builder.loading import OUTPUT_MODES, PoseSplit, dataset_metadata, load_pose_splits
+from dataset_builder.loading import (
+    OUTPUT_MODES,
+    DatasetFolderError,
+    PoseSplit,
+    dataset_metadata,
+    load_pose_splits,
+)
 from hub_scripts.evaluate import decode_sentences, evaluate_split, score, write_json
 
 
@@ -58,6 +67,10 @@ class TrainOptions:
     )
     resume: bool = field(
         default=False, metadata={"help": "continue from the last checkpoint of --output-dir"}
+    )
+    overwrite: bool = field(
+        default=False,
+        metadata={"help": "delete the checkpoints already in --output-dir and start afresh (else refused)"},
     )
     epochs: int = 100
     isolated_sign_epochs: int = field(
@@ -277,16 +290,40 @@ def _subset(split: PoseSplit, limit: int | None, targets: Sequence[str]) -> tupl
     return split.select(keep), [targets[i] for i in keep]
 
 
+class RunFolderError(Exception):
+    """The run folder does not allow what was asked (nothing to resume, an earlier run's checkpoints in the
+    way): one line on the command line, not a traceback."""
+
+
+def torch_load_safely(path: Path) -> Any:
+    """``torch.load`` as the Trainer reads its checkpoint files: tensors and numpy's random state only."""
+    from transformers.trainer_pt_utils import safe_globals
+
+    with safe_globals():
+        return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def load_error(error: Exception) -> str:
+    """What went wrong, in a line. torch's own message for a file that is no checkpoint advises loading it with
+    ``weights_only=False``, i.e. running whatever it holds: only the reason is kept."""
+    message = str(error)
+    if "WeightsUnpickler error:" in message:
+        message = message.split("WeightsUnpickler error:", 1)[1]
+    reason = next((line.strip() for line in message.splitlines() if line.strip()), "")
+    return f"{type(error).__name__}: {reason}" if reason else type(error).__name__
+
+
 def checkpoint_problem(checkpoint: Path) -> str | None:
     """Why ``checkpoint`` cannot be resumed from (naming the file), or None: every file the Trainer reads back
-    loads. A run killed while saving leaves, e.g., a truncated ``model.safetensors``."""
+    loads. A run killed while saving leaves, e.g., a truncated ``model.safetensors``; the random-number state
+    files (``rng_state*.pth``) are optional to the Trainer, but one that is there must load."""
     from safetensors.torch import load_file
 
     readers = {
         "model.safetensors": load_file,
         "trainer_state.json": lambda path: json.loads(Path(path).read_text(encoding="utf-8")),
-        "optimizer.pt": lambda path: torch.load(path, map_location="cpu", weights_only=True),
-        "scheduler.pt": lambda path: torch.load(path, map_location="cpu", weights_only=True),
+        "optimizer.pt": torch_load_safely,
+        "scheduler.pt": torch_load_safely,
     }
     for name, read in readers.items():
         path = checkpoint / name
@@ -295,7 +332,12 @@ def checkpoint_problem(checkpoint: Path) -> str | None:
         try:
             read(path)
         except Exception as error:  # each library raises its own type (SafetensorError, UnpicklingError, ...)
-            return f"{path} does not load ({type(error).__name__}: {error})"
+            return f"{path} does not load ({load_error(error)})"
+    for path in sorted(checkpoint.glob("rng_state*.pth")):
+        try:
+            torch_load_safely(path)
+        except Exception as error:
+            return f"{path} does not load ({load_error(error)})"
     return None
 
 
@@ -309,13 +351,39 @@ def resumable_checkpoint(checkpoint_dir: Path, is_main: bool) -> str:
         if problem is None:
             return last
         if not is_main:  # the main process went first and moved every broken checkpoint aside
-            raise RuntimeError(f"--resume: {problem}")
+            raise RunFolderError(f"--resume: {problem}")
         broken = Path(last).with_name(f"broken-{Path(last).name}")
         Path(last).rename(broken)
         print(f"[train] --resume: {problem}; moved it aside to {broken} and trying the previous checkpoint")
-    raise FileNotFoundError(
+    raise RunFolderError(
         f"--resume: no checkpoint in {checkpoint_dir} loads, so there is nothing to continue from"
     )
+
+
+def prepare_checkpoint_folder(options: TrainOptions, checkpoint_dir: Path, is_main: bool) -> str | None:
+    """The checkpoint to resume from (``--resume``), or None for a fresh run, which needs an empty folder: an
+    earlier run's checkpoints are refused unless ``--overwrite`` deletes them (a fresh run must not mix its
+    checkpoints with an older run's: best-model tracking, rotation)."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    if options.resume and options.overwrite:
+        raise RunFolderError("--resume continues the checkpoints that --overwrite deletes: pass one of them")
+    last_checkpoint = get_last_checkpoint(str(checkpoint_dir)) if checkpoint_dir.is_dir() else None
+    if options.resume:
+        if last_checkpoint is None:
+            raise RunFolderError(f"--resume: no checkpoint in {checkpoint_dir} to continue from")
+        return resumable_checkpoint(checkpoint_dir, is_main)
+    if last_checkpoint is None:
+        return None
+    if not options.overwrite:
+        raise RunFolderError(
+            f"{checkpoint_dir} holds an earlier run's checkpoints (the last: {Path(last_checkpoint).name}): "
+            "pass --resume to continue that run, or --overwrite to delete them and start afresh"
+        )
+    if is_main:
+        print(f"[train] --overwrite: removing the old checkpoints in {checkpoint_dir}")
+        shutil.rmtree(checkpoint_dir)
+    return None
 
 
 def warn_single_cpu_process() -> None:
@@ -485,7 +553,6 @@ def train(options: TrainOptions) -> dict[str, Any]:
     Under several processes every one trains; the main one alone evaluates on the test split, writes the run's
     files and returns the results (the others return an empty dict)."""
     from transformers import set_seed
-    from transformers.trainer_utils import get_last_checkpoint
 
     from modeling_signattention import save_pipeline
 
@@ -500,17 +567,7 @@ def train(options: TrainOptions) -> dict[str, Any]:
     with args.main_process_first(
         desc="checkpoint folder"
     ):  # the main process removes/renames, then the others
-        last_checkpoint = get_last_checkpoint(str(checkpoint_dir)) if checkpoint_dir.is_dir() else None
-        if options.resume and last_checkpoint is None:
-            raise FileNotFoundError(f"--resume: no checkpoint in {checkpoint_dir} to continue from")
-        if options.resume:
-            last_checkpoint = resumable_checkpoint(checkpoint_dir, is_main)
-        elif last_checkpoint is not None and is_main:
-            # A fresh run must not mix its checkpoints with an older run's (best-model tracking, rotation).
-            print(
-                f"[train] starting afresh: removing the old checkpoints in {checkpoint_dir} (--resume keeps them)"
-            )
-            shutil.rmtree(checkpoint_dir)
+        last_checkpoint = prepare_checkpoint_folder(options, checkpoint_dir, is_main)
 
     started = time.perf_counter()
     metadata = dataset_metadata(options.dataset_dir)
@@ -521,6 +578,12 @@ def train(options: TrainOptions) -> dict[str, Any]:
     eval_split, eval_targets = _subset(
         splits["validation"], options.max_eval_samples, splits["validation"].targets(options.output_mode)
     )
+    for name, split in (("train", train_split), ("validation", eval_split)):
+        if not len(split):
+            raise DatasetFolderError(
+                f"The {name} split of {options.dataset_dir} has no clip with a {options.output_mode} target "
+                f"(of {len(splits[name])} clips, none has a non-empty {options.output_mode!r}): nothing to train on"
+            )
     load_seconds = time.perf_counter() - started
     if is_main:
         print(
@@ -551,7 +614,7 @@ def train(options: TrainOptions) -> dict[str, Any]:
     trainer = make_trainer(
         options, args, model, tokenizer, feature_extractor, train_set, eval_set, eval_targets, metadata
     )
-    train_metrics = trainer.train(resume_from_checkpoint=last_checkpoint if options.resume else None).metrics
+    train_metrics = trainer.train(resume_from_checkpoint=last_checkpoint).metrics
     trainer.save_model(str(model_dir))  # the best epoch: model, config + code, tokenizer, generation config
     if not trainer.is_world_process_zero():
         return {}
@@ -582,7 +645,10 @@ def parse_args(argv: Sequence[str] | None = None) -> TrainOptions:
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
-    results = train(parse_args(argv))
+    try:
+        results = train(parse_args(argv))
+    except (RunFolderError, DatasetFolderError) as error:
+        raise SystemExit(f"error: {error}") from None
     if results:  # the main process
         print(json.dumps(results, ensure_ascii=False, indent=2))
     if torch.distributed.is_initialized():

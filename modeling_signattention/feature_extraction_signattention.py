@@ -23,8 +23,11 @@ turned back into MediaPipe's by ``pose_format_to_mediapipe``). So one clip gives
 whichever way it comes in.
 
 Inputs that would give a confident answer from nothing are refused with a ValueError naming the clip: no
-landmark finite in any frame, or (with ``normalize``) no frame with both shoulders: "no person found". NaN and
-inf are both "not detected". A clip longer than ``max_frames * sample_rate`` frames is cut to what the model
+landmark finite in any frame, every landmark of every frame at one point (an all-zero or constant array), or
+(with ``normalize``) no frame with both shoulders, or shoulders of width 0: "no person found". NaN and inf are both
+"not detected", and so is a masked point of a masked array (pose-format's ``pose.body.data``, whose
+``(frames, 1, points, coords)`` shape is one clip). An array whose x and y are pixels rather than image fractions
+is refused too: only a ``Pose`` carries the width and height that convert them. A clip longer than ``max_frames * sample_rate`` frames is cut to what the model
 reads, with a warning naming the clip and how many frames are dropped.
 """
 
@@ -107,18 +110,23 @@ def _is_pose_like(item: Any) -> bool:
         return False
 
 
-def _as_list_of_clips(poses: Any) -> list[Any]:
-    """One pose or a batch of them -> a list of clips. A 3-D array/tensor/nested list is one clip; a 4-D
-    array or a list holding at least one clip-like item is a batch."""
+def split_batch(poses: Any) -> tuple[list[Any], bool]:
+    """One pose or a batch of them -> (the clips, whether ``poses`` was a batch).
+
+    A 3-D array/tensor/nested list is one clip; a list holding at least one clip-like item is a batch, and so is
+    a 4-D array, except ``(frames, 1, points, coords)``: pose-format's ``pose.body.data`` (one person), one clip.
+    """
     if hasattr(poses, "detach"):  # a torch tensor
         poses = poses.detach().cpu().numpy()
     if isinstance(poses, (list, tuple)):
         if len(poses) == 0:
             raise ValueError("No poses given")
-        return list(poses) if any(_is_pose_like(item) for item in poses) else [poses]
-    if isinstance(poses, np.ndarray) and poses.ndim == 4:
-        return list(poses)
-    return [poses]
+        if any(_is_pose_like(item) for item in poses):
+            return list(poses), True
+        return [poses], False
+    if isinstance(poses, np.ndarray) and poses.ndim == 4 and poses.shape[1] != 1:
+        return list(poses), True
+    return [poses], False
 
 
 def _clip_name(pose: Any, index: int, batch_size: int) -> str:
@@ -176,13 +184,17 @@ class SignAttentionFeatureExtractor(FeatureExtractionMixin):
         if hasattr(pose, "detach"):  # a torch tensor
             pose = pose.detach().cpu().numpy()
         try:
-            array = np.asarray(pose, dtype=np.float32)
+            if np.ma.isMaskedArray(pose):  # pose-format's body data: masked = not detected
+                array = np.ma.filled(pose.astype(np.float32), np.float32(np.nan))
+            else:
+                array = np.asarray(pose, dtype=np.float32)
         except (ValueError, TypeError) as error:  # ragged nested lists, strings...
             raise ValueError(f"cannot be read as a (frames, points, coords) array: {error}") from error
         if array.ndim == 4 and array.shape[1] == 1:  # pose-format's (frames, people, points, dims)
             array = array[:, 0]
         if array.ndim != 3:
             raise ValueError(f"A pose array must be (frames, points, coords), got shape {array.shape}")
+        _refuse_pixel_coordinates(array)
         layout = (
             list(input_components) if input_components is not None else self._infer_layout(array.shape[1])
         )
@@ -293,7 +305,11 @@ class SignAttentionFeatureExtractor(FeatureExtractionMixin):
         centre = np.median((left[both] + right[both]) / 2, axis=0)
         width = np.median(np.linalg.norm(left[both] - right[both], axis=1))
         if not width > 0:
-            return landmarks
+            raise ValueError(
+                "no person found: the left and right shoulder are at the same point in most frames (shoulder "
+                f"width {width:g}): a still image or a constant array, not a signer; normalize=True divides by "
+                "that width"
+            )
         normalized = landmarks.copy()
         normalized[..., :2] -= centre
         return normalized / width
@@ -328,7 +344,7 @@ class SignAttentionFeatureExtractor(FeatureExtractionMixin):
         padding: "longest" pads to the longest clip of the batch, "max_length" to ``max_frames``.
         Raises a ValueError naming the clip (its path, or ``poses[i]``) for anything the model cannot read.
         """
-        poses = _as_list_of_clips(poses)
+        poses = split_batch(poses)[0]
         clips = []
         for index, pose in enumerate(poses):
             name = _clip_name(pose, index, len(poses))
@@ -352,6 +368,12 @@ class SignAttentionFeatureExtractor(FeatureExtractionMixin):
         if np.isnan(landmarks).all():
             raise ValueError(
                 f"no person found: no landmark is detected (finite) in any of the {len(landmarks)} frames"
+            )
+        spread = np.fmax.reduce(landmarks[..., :2], axis=1) - np.fmin.reduce(landmarks[..., :2], axis=1)
+        if not (spread > 0).any():  # fmax / fmin skip NaN; a frame with no landmark has spread NaN
+            raise ValueError(
+                f"no person found: in each of the {len(landmarks)} frames every landmark is at one and the "
+                "same point (an all-zero or constant array)"
             )
         if self.fill_missing:
             landmarks = self.interpolate_missing(landmarks)
@@ -393,9 +415,28 @@ class SignAttentionFeatureExtractor(FeatureExtractionMixin):
         )
 
 
+# MediaPipe's x and y are fractions of the image (a point off-screen is a little outside 0..1); pixel coordinates
+# of any real video are tens to thousands.
+PIXEL_COORDINATE_THRESHOLD = 10.0
+
+
+def _refuse_pixel_coordinates(array: np.ndarray) -> None:
+    """A pose array in pixels (pose-format's ``pose.body.data``) read as image fractions is another clip: its x and
+    y are scaled unequally once divided by width and height, which an array does not carry."""
+    values = np.abs(array[..., :2])
+    finite = values[np.isfinite(values)]  # NaN and inf are "not detected"; a clip of nothing is refused later
+    typical = np.median(finite) if finite.size else 0.0
+    if typical > PIXEL_COORDINATE_THRESHOLD:
+        raise ValueError(
+            f"its x and y look like pixels (median |x|, |y| = {typical:.0f}), not MediaPipe's image fractions "
+            "(0 to 1): pose-format's pose.body.data is in pixels; pass the Pose itself or its .pose file (its "
+            "header has the width and height), or divide x by the width and y by the height"
+        )
+
+
 def _finite_or_nan(landmarks: np.ndarray) -> np.ndarray:
     """inf means "not detected" as much as NaN does (a broken tracker, an overflow): one marker for both."""
     return np.where(np.isfinite(landmarks), landmarks, np.float32(np.nan))
 
 
-__all__ = ["SignAttentionFeatureExtractor", "pose_format_to_mediapipe"]
+__all__ = ["SignAttentionFeatureExtractor", "pose_format_to_mediapipe", "split_batch"]

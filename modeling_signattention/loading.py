@@ -17,7 +17,9 @@ def load_pretrained(source: str | Path) -> tuple[Any, Any, Any]:
 
     The package registers its Auto classes on import, so a folder saved by it loads without a custom-code prompt.
     A local folder without ``config.json`` (or a path that is neither a folder nor a Hub id) raises
-    ``FileNotFoundError`` naming it; a Hub id that cannot be fetched raises the ``OSError`` of ``from_pretrained``.
+    ``FileNotFoundError`` naming it; a Hub id that cannot be fetched raises the ``OSError`` of ``from_pretrained``,
+    and so, as an ``OSError`` naming the folder, does a model whose files do not load (a half-copied
+    ``model.safetensors`` raises safetensors' own error type): the model is broken, not whatever it was asked to read.
     """
     from transformers import AutoFeatureExtractor, AutoModelForSeq2SeqLM, AutoTokenizer
 
@@ -27,8 +29,16 @@ def load_pretrained(source: str | Path) -> tuple[Any, Any, Any]:
         raise FileNotFoundError(
             f"No saved model in {source} (config.json missing): train one with hub_scripts.train"
         )
-    return (
-        AutoModelForSeq2SeqLM.from_pretrained(source).eval(),
-        AutoFeatureExtractor.from_pretrained(source),
-        AutoTokenizer.from_pretrained(source),
-    )
+    try:
+        return (
+            AutoModelForSeq2SeqLM.from_pretrained(source).eval(),
+            AutoFeatureExtractor.from_pretrained(source),
+            AutoTokenizer.from_pretrained(source),
+        )
+    except OSError:
+        raise
+    except Exception as error:  # safetensors, torch and json each raise their own type for a damaged file
+        raise OSError(
+            f"the model in {source} does not load ({type(error).__name__}: {error}): an incomplete or damaged "
+            "copy; copy or download it again"
+        ) from error

@@ -12,9 +12,12 @@ MediaPipe / pose-format. Hence its own small video reader, which matches ``datas
 array for array (a test checks it).
 
 Per clip the result is ``{"glosses": "...", "num_frames": T, "frames_used": n, "truncated": bool}`` (``"text"``
-instead of ``"glosses"`` for a model trained to write text). The model reads one frame in ``sample_rate`` and at most
-``max_frames`` of those: a longer clip is cut, and then ``truncated`` is true and a warning (the feature
-extractor's) names the clip.
+instead of ``"glosses"`` for a model trained to write text); with ``num_return_sequences=n`` (beam search), a list
+of the clip's n translations. The model reads one frame in ``sample_rate`` and at most ``max_frames`` of those: a
+longer clip is cut, and then ``truncated`` is true and a warning (the feature extractor's) names the clip. A video
+that decodes fewer frames than its container announces (cut off, garbled mid-file) is refused, as
+``dataset_builder.extract`` refuses it: a cut sentence is another sentence. ``generate()`` options are checked
+before any clip is read (:func:`check_generate_options`).
 
 ``return_timestamps=True`` (gloss models) adds where in the clip each gloss is, and how far that can be trusted:
 
@@ -34,9 +37,12 @@ extractor's) names the clip.
 
 from __future__ import annotations
 
+import copy
 import json
+import math
 import re
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,7 +52,7 @@ import torch
 from transformers import Pipeline
 from transformers.utils import cached_file
 
-from .feature_extraction_signattention import read_pose_file
+from .feature_extraction_signattention import read_pose_file, split_batch
 
 TASK = "sign-language-translation"
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
@@ -110,14 +116,17 @@ class SignLanguageTranslationPipeline(Pipeline):
     _holistic = None  # one MediaPipe graph per pipeline: building it costs more than a short clip
 
     def __call__(self, inputs: Any, **kwargs: Any) -> dict | list[dict]:
-        """``inputs``: one clip or a list of clips; a list gives a list of results in the same order."""
-        if isinstance(inputs, (list, tuple)):
-            if not inputs:
-                raise ValueError("No clips given: the list is empty")
+        """``inputs``: one clip or a batch of clips (a list of them, or a 4-D array); a batch gives a list of
+        results in the same order. A nested list of frames, and pose-format's ``(frames, 1, points, coords)``
+        ``pose.body.data``, are one clip (the feature extractor's ``split_batch`` decides, for both)."""
+        if isinstance(inputs, (list, tuple)) and not inputs:
+            raise ValueError("No clips given: the list is empty")
+        clips, is_batch = split_batch(inputs)
+        if is_batch:
             return super().__call__(
-                [Clip(source, describe(source, i)) for i, source in enumerate(inputs)], **kwargs
+                [Clip(source, describe(source, i)) for i, source in enumerate(clips)], **kwargs
             )
-        return super().__call__(Clip(inputs, describe(inputs, None)), **kwargs)
+        return super().__call__(Clip(clips[0], describe(clips[0], None)), **kwargs)
 
     def _sanitize_parameters(
         self,
@@ -130,6 +139,7 @@ class SignLanguageTranslationPipeline(Pipeline):
         """``return_timestamps``, ``timestamp_method`` and ``fps`` are the pipeline's (module docstring), given at
         construction or per call; every other keyword goes to ``generate()``."""
         forward_params = {**(generate_kwargs or {}), **kwargs}
+        check_generate_options(self.model.generation_config, forward_params)
         given = {"return_timestamps": return_timestamps, "timestamp_method": timestamp_method, "fps": fps}
         if not hasattr(self, "_timestamp_options"):  # the call from __init__: these are the defaults
             self._timestamp_options = given
@@ -149,8 +159,12 @@ class SignLanguageTranslationPipeline(Pipeline):
                 "return_timestamps needs a gloss model: time stamps are measured against gold gloss spans, and "
                 "this model writes text"
             )
-        if options["fps"] is not None and not options["fps"] > 0:
+        if options["fps"] is not None and not is_positive_number(options["fps"]):
             raise ValueError(f"fps must be a positive number of frames per second, got {options['fps']!r}")
+        if forward_params.get("num_return_sequences", 1) != 1:
+            raise ValueError(
+                "return_timestamps gives the time stamps of one translation: num_return_sequences must be 1"
+            )
         reliability = self.timestamp_reliability()
         method = options["timestamp_method"]
         if method is None:
@@ -238,11 +252,26 @@ class SignLanguageTranslationPipeline(Pipeline):
         return self._holistic
 
     # -- model ------------------------------------------------------------------------------------------------------
+    def generate_kwargs_of_call(self, generate_kwargs: dict[str, Any]) -> dict[str, Any]:
+        """The ``generate()`` options of one call: the call's own on top of those given when the pipeline was made.
+
+        transformers >= 5.20 merges them in ``Pipeline._prepare_generate_kwargs``; older releases keep the ones given
+        at construction in ``self.generation_config``: the call's options update a copy of it (passing both a
+        generation config and options is deprecated), unless the call brings its own generation config.
+        """
+        if hasattr(self, "_prepare_generate_kwargs"):
+            return self._prepare_generate_kwargs(generate_kwargs)
+        if "generation_config" in generate_kwargs:
+            return generate_kwargs
+        generation_config = copy.deepcopy(self.generation_config)
+        unused = generation_config.update(**generate_kwargs)
+        return {"generation_config": generation_config, **unused}
+
     def _forward(
         self, model_inputs: dict[str, Any], timestamp_method: str | None = None, **generate_kwargs: Any
     ) -> dict[str, Any]:
         clip_info = {key: model_inputs.pop(key) for key in CLIP_INFO if key in model_inputs}
-        sequences = self.model.generate(**model_inputs, **self._prepare_generate_kwargs(generate_kwargs))
+        sequences = self.model.generate(**model_inputs, **self.generate_kwargs_of_call(generate_kwargs))
         outputs = {"sequences": sequences, **clip_info}
         if timestamp_method is not None and sequences.shape[1] > 1:  # else: no token after the decoder start
             # row k explains token k + 1 of the sequence (the token after the decoder start is row 0)
@@ -255,14 +284,21 @@ class SignLanguageTranslationPipeline(Pipeline):
             )
         return outputs
 
-    def postprocess(self, model_outputs: dict[str, Any], timestamps: dict | None = None) -> dict[str, Any]:
+    def postprocess(
+        self, model_outputs: dict[str, Any], timestamps: dict | None = None
+    ) -> dict[str, Any] | list[dict[str, Any]]:
+        """One result per clip; with ``num_return_sequences=n`` > 1, a list of the clip's n translations, best
+        first (``generate()``'s order)."""
         key = "text" if getattr(self.model.config, "output_mode", "gloss") == "text" else "glosses"
-        result = {
-            key: self.decode(model_outputs["sequences"][0]),
+        clip_info = {
             "num_frames": int(model_outputs["num_frames"]),
             "frames_used": int(model_outputs["frames_used"]),
             "truncated": bool(model_outputs["truncated"]),
         }
+        sequences = model_outputs["sequences"]
+        if len(sequences) > 1:
+            return [{key: self.decode(sequence), **clip_info} for sequence in sequences]
+        result = {key: self.decode(sequences[0]), **clip_info}
         if timestamps is not None:
             result.update(self.timestamps(model_outputs, **timestamps))
         return result
@@ -314,6 +350,39 @@ def save_pipeline(model: Any, tokenizer: Any, feature_extractor: Any, save_direc
         model=model, tokenizer=tokenizer, feature_extractor=feature_extractor, task=TASK, device=model.device
     )
     pipe.save_pretrained(save_directory)
+
+
+# -- options ----------------------------------------------------------------------------------------------------------
+# generate() options that are counts: transformers leaves them unchecked, and num_beams=0 ends in a ZeroDivisionError.
+GENERATE_COUNTS = ("num_beams", "num_return_sequences", "num_beam_groups", "max_length", "max_new_tokens")
+
+
+def is_positive_number(value: Any) -> bool:
+    """A finite real number above 0 (``True`` and strings are not numbers here)."""
+    return (
+        isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value > 0
+    )
+
+
+def check_generate_options(generation_config: Any, options: dict[str, Any]) -> None:
+    """A ValueError naming the option when ``options`` (keywords for ``model.generate``) cannot give one
+    translation per clip: a count that is not a whole number >= 1, what transformers' own ``validate`` refuses,
+    or ``return_dict_in_generate`` (the pipeline returns glosses; scores come from ``model.generate`` itself)."""
+    for name in GENERATE_COUNTS:
+        value = options.get(name)
+        if value is not None and not (isinstance(value, int) and not isinstance(value, bool) and value >= 1):
+            raise ValueError(f"{name} must be a whole number >= 1, got {value!r}")
+    if options.get("return_dict_in_generate"):
+        raise ValueError(
+            "return_dict_in_generate=True: the pipeline returns glosses, not generate()'s output object; for "
+            "scores call model.generate(**feature_extractor(clip), return_dict_in_generate=True, output_scores=True)"
+        )
+    merged = copy.deepcopy(generation_config)
+    merged.update(**options)
+    try:
+        merged.validate()
+    except ValueError as error:
+        raise ValueError(f"generate options {options}: {error}") from error
 
 
 # -- time stamps: a gloss x frame map -> seconds of the clip, with the model's measured accuracy ---------------------
@@ -442,7 +511,10 @@ def clip_fps(clip: Clip, pose: Any, given: float | None) -> tuple[float, str]:
             if record.dtype.names is not None and "fps" in record.dtype.names and record["fps"] > 0:
                 return float(record["fps"]), "the .npy record"
         elif path.suffix.lower() != ".pose":
-            import cv2  # read_holistic has just read this video with it
+            try:  # read_holistic has just read this video with it; in a try so transformers' remote-code
+                import cv2  # import check does not demand OpenCV of a folder that is only given poses
+            except ImportError as error:
+                raise ImportError(MEDIAPIPE_MISSING) from error
 
             capture = cv2.VideoCapture(str(path))
             fps = capture.get(cv2.CAP_PROP_FPS)
@@ -547,7 +619,8 @@ def read_holistic(path: Path, holistic: Any) -> np.ndarray:
         np.full((256, 256, 3), 255, dtype=np.uint8)
     )  # a blank frame: drop the previous clip's track
     frames = []
-    for frame in iter_frames(path, cv2):
+    frame_source, announced = open_frames(path, cv2)
+    for frame in frame_source:
         results = holistic.process(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
         landmarks = np.full((sum(count for _, count in HOLISTIC_RESULTS), 3), np.nan, dtype=np.float32)
         start = 0
@@ -559,11 +632,28 @@ def read_holistic(path: Path, holistic: Any) -> np.ndarray:
         frames.append(landmarks)
     if not frames:
         raise ValueError("no frame could be decoded (empty or corrupt video)")
+    missing = frames_missing(len(frames), announced)
+    if missing:
+        raise ValueError(
+            f"the video ends early: {len(frames)} of the {announced} frames its container announces could be "
+            f"decoded ({missing} missing: a truncated or corrupt file); refused, as a cut sentence is another "
+            "sentence (python -m dataset_builder.extract --accept-truncated keeps the frames that decode, if "
+            "you mean it)"
+        )
     return np.stack(frames)
 
 
-def iter_frames(path: Path, cv2: Any):
-    """BGR frames of a video file, or of the images of a folder in natural order (frame2 before frame10)."""
+def frames_missing(decoded: int, announced: int) -> int:
+    """Frames a video lacks compared with its container's frame count, beyond the slack of containers that
+    estimate it from duration x fps (a couple of frames, or 1 %); 0 when the count is unknown. The rule of
+    ``dataset_builder.extract.frames_missing`` (which cannot be imported here; a test checks both agree)."""
+    missing = announced - decoded
+    return missing if announced > 0 and missing > max(2, announced // 100) else 0
+
+
+def open_frames(path: Path, cv2: Any) -> tuple[Iterator[np.ndarray], int]:
+    """BGR frames of a video file, or of the images of a folder in natural order (frame2 before frame10), read
+    lazily, and how many frames the clip announces (the container's count; the images of a folder)."""
     if path.is_dir():
         images = sorted(
             (p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES),
@@ -573,15 +663,23 @@ def iter_frames(path: Path, cv2: Any):
         )
         if not images:
             raise ValueError(f"frame folder contains no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-        for image in images:
-            frame = cv2.imread(str(image), cv2.IMREAD_COLOR)
-            if frame is None:
-                raise ValueError(f"unreadable image {image.name}")
-            yield frame
-        return
+        return read_images(images, cv2), len(images)
     capture = cv2.VideoCapture(str(path))
     if not capture.isOpened():
+        capture.release()
         raise ValueError("OpenCV cannot open it as a video (not a video file, or corrupt)")
+    return read_video(capture), max(0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT)))
+
+
+def read_images(images: list[Path], cv2: Any) -> Iterator[np.ndarray]:
+    for image in images:
+        frame = cv2.imread(str(image), cv2.IMREAD_COLOR)
+        if frame is None:
+            raise ValueError(f"unreadable image {image.name}")
+        yield frame
+
+
+def read_video(capture: Any) -> Iterator[np.ndarray]:
     try:
         while True:
             ok, frame = capture.read()

@@ -5,6 +5,7 @@
   that read videos or serve the Space are skipped there, with a reason that names the extra.
 """
 
+import importlib.util
 import logging
 import re
 
@@ -38,3 +39,9 @@ def require_extra(extra: str, *modules: str):
     for module in modules:
         imported = pytest.importorskip(module, reason=MISSING_EXTRA.format(extra, extra))
     return imported
+
+
+def unless_extra(extra: str, *modules: str) -> pytest.MarkDecorator:
+    """A mark that skips a test (or one parameter of it) where ``modules`` are not installed, naming the extra."""
+    missing = [module for module in modules if importlib.util.find_spec(module) is None]
+    return pytest.mark.skipif(bool(missing), reason=MISSING_EXTRA.format(extra, extra))

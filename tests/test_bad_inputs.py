@@ -8,22 +8,25 @@ the builder cannot match are in ``test_gsl_builder.py``.
 
 from __future__ import annotations
 
+import re
 import shutil
 import warnings
 from pathlib import Path
 from types import ModuleType
 
+import bad_input_table
 import datasets
 import numpy as np
 import pytest
 import torch
+from bad_input_table import shown
 from pose_format import Pose
 from test_space import app, model_dir  # noqa: F401  (fixtures: the Space app module with a tiny model)
-from transformers import pipeline
+from transformers import AutoTokenizer, pipeline
 
 from dataset_builder import EXAMPLE_VIDEO, pose_io
 from dataset_builder.build import build_dataset
-from dataset_builder.extract import extract_clip, load_pose_file, save_extracted
+from dataset_builder.extract import extract_clip, frames_missing, load_pose_file, save_extracted
 from dataset_builder.gsl import load_split
 from dataset_builder.landmarks import LANDMARK_SETS
 from dataset_builder.loading import PoseSplit
@@ -247,3 +250,194 @@ def test_evaluation_counts_the_clips_it_cut(model_dir):  # noqa: F811
     with pytest.warns(UserWarning, match="776 frames"):
         scores, _ = evaluate_split(model, extractor, tokenizer, split, "gloss")
     assert scores["num_clips_cut_to_max_frames"] == 1
+
+
+# -- issue 21: no silent wrong answer ------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def translate(model_dir):  # noqa: F811
+    return pipeline(TASK, model=str(model_dir), pipeline_class=SignLanguageTranslationPipeline)
+
+
+def damaged_videos(folder: Path) -> dict[str, Path]:
+    """The real video cut in half by bytes, and garbled mid-file (20 kB zeroed a third of the way in)."""
+    data = VIDEO.read_bytes()
+    garbled = bytearray(data)
+    garbled[len(data) // 3 : len(data) // 3 + 20_000] = bytes(20_000)
+    videos = {"truncated": folder / "cut.mp4", "corrupt": folder / "garbled.mp4"}
+    videos["truncated"].write_bytes(data[: len(data) // 2])
+    videos["corrupt"].write_bytes(bytes(garbled))
+    return videos
+
+
+@pytest.mark.parametrize(
+    "damage, row", [("truncated", "pipeline: truncated video"), ("corrupt", "pipeline: corrupt video")]
+)
+def test_pipeline_refuses_a_cut_or_garbled_video_like_the_extractor(translate, damage, row, tmp_path):
+    video = damaged_videos(tmp_path)[damage]
+    with pytest.raises(ValueError) as pipeline_error:
+        translate(str(video))
+    shown(row, str(pipeline_error.value))
+    assert str(pipeline_error.value).startswith(f"{video}: ")
+    with pytest.raises(ValueError) as extractor_error:  # dataset_builder.extract (and the Space) say the same
+        extract_clip(video)
+    decoded = re.search(r"(\d+ of the \d+ frames)", str(pipeline_error.value))[1]
+    assert decoded in str(extractor_error.value)
+
+
+def test_pipeline_and_extractor_count_missing_frames_alike():
+    from modeling_signattention import pipeline_signattention
+
+    for announced in (0, 1, 58, 100, 1000):
+        for decoded in range(0, announced + 2, max(1, announced // 50)):
+            assert pipeline_signattention.frames_missing(decoded, announced) == frames_missing(
+                decoded, announced
+            )
+
+
+def test_pose_format_body_data_is_one_clip_with_its_mask(translate):
+    """``pose.body.data`` is ``(frames, 1, points, coords)``, masked where a point was not detected, in pixels."""
+    pose = Pose.read(HOLISTIC_POSE.read_bytes())
+    from_path = translate(str(HOLISTIC_POSE))
+    with pytest.raises(ValueError) as error:
+        translate(pose.body.data)
+    shown("pipeline: pose.body.data in pixels", str(error.value))
+
+    scale = np.array([pose.header.dimensions.width, pose.header.dimensions.height, 1.0])
+    in_fractions = pose.body.data / scale  # still masked, still (frames, 1, points, coords)
+    assert in_fractions.shape[1] == 1 and in_fractions.mask.any()
+    assert translate(in_fractions) == from_path  # one clip of 97 frames, not 97 one-frame clips
+    assert from_path["frames_used"] == 33
+    extractor = SignAttentionFeatureExtractor()
+    reference = extractor(pose)["input_features"]
+    for array in (in_fractions, in_fractions[:, 0]):
+        assert torch.equal(extractor(array)["input_features"], reference)
+    unmasked = np.ma.getdata(
+        in_fractions[:, 0]
+    )  # what losing the mask gave: missing points read as coordinates
+    assert not torch.equal(extractor(unmasked)["input_features"], reference)
+
+
+def test_a_nested_list_is_one_clip_for_the_pipeline_too(translate):
+    landmarks = real_clip()
+    from_list = translate(landmarks.tolist())
+    shown("pipeline: nested list of one clip", str(from_list))
+    assert from_list == translate(landmarks)
+    assert translate([landmarks.tolist(), landmarks]) == [translate(landmarks)] * 2
+
+
+@pytest.mark.parametrize(
+    "make, row",
+    [
+        (lambda: np.zeros((30, 543, 3)), "pipeline: all-zero clip"),
+        (lambda: np.full((30, 75, 3), 0.5), "pipeline: all-zero clip"),
+    ],
+    ids=["all zero", "constant"],
+)
+def test_pipeline_says_no_person_instead_of_translating_nothing(translate, make, row):
+    with pytest.raises(ValueError) as error:
+        translate(make(), return_timestamps=True)
+    shown(row, str(error.value))
+
+
+def test_shoulder_width_zero_is_no_person():
+    clip = real_clip()
+    clip[:, 12] = clip[:, 11]  # right shoulder on the left one: a body with no width to divide by
+    with pytest.raises(ValueError) as error:
+        SignAttentionFeatureExtractor()(clip)
+    shown("feature extractor: shoulder width 0", str(error.value))
+    SignAttentionFeatureExtractor(normalize=False)(clip)  # without normalisation there is nothing to divide
+
+
+def test_generate_options_through_the_pipeline(translate):
+    path = str(HOLISTIC_POSE)
+    with pytest.raises(ValueError) as error:
+        translate(path, return_dict_in_generate=True)
+    shown("pipeline: return_dict_in_generate", str(error.value))
+    with pytest.raises(ValueError) as error:
+        translate(path, num_beams=0)
+    shown("pipeline: num_beams=0", str(error.value))
+    with pytest.raises(ValueError, match="num_return_sequences must be 1"):
+        translate(path, num_beams=2, num_return_sequences=2, return_timestamps=True)
+
+    two = translate(path, num_beams=2, num_return_sequences=2)
+    inputs = SignAttentionFeatureExtractor.from_pretrained(translate.model.name_or_path)(str(HOLISTIC_POSE))
+    sequences = translate.model.generate(**inputs, num_beams=2, num_return_sequences=2)
+    assert [result["glosses"] for result in two] == [translate.decode(row) for row in sequences]
+    assert len({result["glosses"] for result in two}) == 2
+
+
+@pytest.mark.parametrize("fps", ["abc", 0, -5.0, float("nan"), True])
+def test_pipeline_refuses_a_bad_fps_by_value(translate, fps):
+    with pytest.raises(ValueError) as error:
+        translate(str(HOLISTIC_POSE), return_timestamps=True, fps=fps)
+    assert f"fps must be a positive number of frames per second, got {fps!r}" in str(error.value)
+    if fps == "abc":
+        shown("pipeline: fps='abc'", str(error.value))
+
+
+def test_interpret_refuses_zero_beams_in_the_library_too(model, model_dir):  # noqa: F811
+    from modeling_signattention.interpretability import translate_with_attention
+
+    feature_extractor = SignAttentionFeatureExtractor.from_pretrained(model_dir)
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    with pytest.raises(ValueError) as error:
+        translate_with_attention(model, feature_extractor, tokenizer, [real_clip()], num_beams=0)
+    shown("pipeline: num_beams=0", str(error.value))
+
+
+@pytest.mark.parametrize(
+    "arguments, row",
+    [
+        (["--methods"], "interpret: --methods with no names"),
+        (["--max-samples", "0"], "interpret: --max-samples 0"),
+        (["--num-beams", "0"], None),
+    ],
+    ids=["no methods", "max samples 0", "num beams 0"],
+)
+def test_interpret_command_line_refuses_counts_that_score_nothing(arguments, row, tmp_path, capsys):
+    from hub_scripts.interpret import main
+
+    paths = [
+        "--model-dir",
+        str(tmp_path),
+        "--dataset-dir",
+        str(tmp_path),
+        "--output-dir",
+        str(tmp_path / "out"),
+    ]
+    with pytest.raises(SystemExit) as exit_info:
+        main([*paths, *arguments])
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err
+    assert f"argument {arguments[0]}:" in error
+    if row is not None:
+        shown(row, error)
+    assert not (tmp_path / "out").exists()
+
+
+def test_push_to_hub_dry_run_refuses_what_the_hub_would(model_dir, tmp_path, capsys):  # noqa: F811
+    from hub_scripts import push_to_hub
+
+    with pytest.raises(SystemExit) as exit_info:
+        push_to_hub.main(["--model-dir", str(model_dir), "--repo-id", "not a/valid/repo id", "--dry-run"])
+    assert exit_info.value.code == 2
+    shown("push_to_hub: invalid repo id", capsys.readouterr().err)
+    local = tmp_path / "repo"
+    assert (
+        push_to_hub.main(
+            ["--model-dir", str(model_dir), "--repo-id", "me/ok", "--dry-run", "--local-dir", str(local)]
+        )
+        == 0
+    )
+
+
+# -- the table of docs/bad_inputs.md is the tested one ---------------------------------------------------------------
+def test_docs_table_is_the_tested_one():
+    """docs/bad_inputs.md holds exactly ``bad_input_table.ROWS``, and every row is asserted by some test (a
+    ``shown("<row id>", ...)`` call, or a parametrized row id passed to one)."""
+    assert bad_input_table.documented_table() == bad_input_table.render(), (
+        "docs/bad_inputs.md is out of date: run python tests/bad_input_table.py"
+    )
+    sources = "".join(path.read_text(encoding="utf-8") for path in Path(__file__).parent.glob("test_*.py"))
+    unused = [row_id for row_id in bad_input_table.ROWS if f'"{row_id}"' not in sources]
+    assert not unused, f"rows of docs/bad_inputs.md that no test checks: {unused}"

@@ -10,6 +10,7 @@ from pathlib import Path
 import datasets
 import numpy as np
 import pytest
+from bad_input_table import shown
 from huggingface_hub import DatasetCard
 
 from dataset_builder import EXAMPLE_VIDEO
@@ -272,7 +273,9 @@ def test_poses_source_reports_missing_unreadable_and_no_person_clips(tmp_path):
     report = json.loads((output / "report.json").read_text(encoding="utf-8"))["splits"]
     full_report = json.loads((output / "report.json").read_text(encoding="utf-8"))
     report = full_report["splits"]
-    assert report["train"] == {"clips": 3, "missing": 1, "failed": {}, "no_person": 0, "no_person_clips": []}
+    assert report["train"] == {
+        "clips": 3, "missing": 1, "failed": {}, "no_person": 0, "no_person_clips": [], "same_poses": []
+    }  # fmt: skip
     assert report["validation"]["no_person_clips"] == [clips["validation"][0].id]
     assert list(report["validation"]["failed"]) == [broken]
     assert "expected a record .npy" in report["validation"]["failed"][broken]
@@ -344,3 +347,70 @@ def test_split_without_any_clip_is_an_error(tmp_path):
         )
     assert "si/train: none of the 2 clips found in" in str(error.value.__cause__)
     assert not (tmp_path / "out").exists()
+
+
+# -- issue 21: the builder publishes nothing it should not, and says what it found -------------------------------
+REAL_POSE = Path(__file__).parent / "fixtures" / "holistic_example.pose"
+
+
+def test_output_path_that_is_a_file_or_under_one_is_refused_untouched(tmp_path, capsys):
+    poses = tmp_path / "poses"
+    for split in ("train", "validation", "test"):
+        target = poses / f"{load_split('si', split)[0].id}.pose"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REAL_POSE, target)
+    users_file = tmp_path / "afile"
+    users_file.write_text("the user's own file")
+    command = [
+        "--source",
+        "poses",
+        "--poses-dir",
+        str(poses),
+        "--limit",
+        "1",
+        "--cache-dir",
+        str(tmp_path / "hf"),
+    ]
+    for output, row in (
+        (users_file, "build: --overwrite onto a file"),
+        (users_file / "out", "build: output under a file"),
+    ):
+        with pytest.raises(SystemExit) as exit_info:
+            main([*command, "--overwrite", "--output-dir", str(output)])
+        assert exit_info.value.code == 2
+        shown(row, capsys.readouterr().err)
+    assert users_file.read_text() == "the user's own file"
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]  # no staging folder left
+
+
+def test_same_poses_under_two_ids_and_a_clip_with_two_files_are_reported(tmp_path, caplog):
+    """The real .pose copied to the first train, validation and test clip: kept, but named in report.json, the
+    log and the card. A plain .npy beside the train clip's .pose: the clip is read from the .pose, not lost."""
+    ids = {split: load_split("si", split)[0].id for split in ("train", "validation", "test")}
+    poses = tmp_path / "poses"
+    for clip_id in ids.values():
+        (poses / clip_id).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REAL_POSE, poses / f"{clip_id}.pose")
+    np.save(poses / f"{ids['train']}.npy", np.zeros((5, 543, 3)))  # a plain array, not an extract record
+    with caplog.at_level(logging.WARNING):
+        output = build_dataset(
+            "si", "poses", tmp_path / "out", poses_dir=poses, limit=1, cache_dir=tmp_path / "hf"
+        )
+
+    report = json.loads((output / "report.json").read_text(encoding="utf-8"))
+    same_as_train = f"train: {ids['train']}"
+    for split in ("validation", "test"):
+        assert report["splits"][split]["same_poses"] == [{"id": ids[split], "same_as": same_as_train}]
+    shown("build: a test clip also in train", caplog.text)
+    files = report["several_files"][ids["train"]]
+    assert (
+        files["used"].endswith(".pose")
+        and "expected a record .npy" in files["not_used"][f"{Path(ids['train']).name}.npy"]
+    )
+    card = (output / "README.md").read_text(encoding="utf-8")
+    assert f"| test | `{ids['test']}` | `{same_as_train}` |" in card
+    assert "Clips with several pose files (1)" in card
+
+    dataset = datasets.load_dataset(str(output), cache_dir=str(tmp_path / "load")).with_format("numpy")
+    assert [dataset[split]["id"][0] for split in ("train", "validation", "test")] == list(ids.values())
+    np.testing.assert_array_equal(dataset["train"][0]["pose"], dataset["test"][0]["pose"])

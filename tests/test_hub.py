@@ -18,6 +18,7 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from environment import unless_extra
 from huggingface_hub import ModelCard
 from pose_format import Pose
 from tiny_model import EVAL_RESULTS, MAX_GLOSSES, run_without_project, save_tiny_run
@@ -281,6 +282,7 @@ def test_upload_refuses_to_run_offline(repo_dir: Path, monkeypatch: pytest.Monke
         push_to_hub.upload(push_to_hub.Assembled(repo_dir, {}), REPO_ID, "model")
 
 
+@unless_extra("space", "gradio", "mediapipe", "cv2")  # the bundled app is imported in a fresh process
 def test_space_folder_bundles_the_app_its_packages_and_the_example(tmp_path: Path, capsys) -> None:
     space = tmp_path / "space"
     argv = [

@@ -140,7 +140,7 @@ def test_feature_extractor_sampling_padding_and_nan():
     extractor = SignAttentionFeatureExtractor(
         sample_rate=3, max_frames=20, num_coordinates=2, normalize=False, fill_missing=False
     )
-    clip = np.arange(70 * 75 * 3, dtype=np.float32).reshape(70, 75, 3)
+    clip = (np.arange(70 * 75 * 3, dtype=np.float32) / (70 * 75 * 3)).reshape(70, 75, 3)  # image fractions
     clip[4, 10] = np.nan
     evaluation = extractor([clip, clip[:7]])
     assert evaluation["input_features"].shape == (2, 20, 150)  # 70 frames / 3 -> 24, truncated to 20

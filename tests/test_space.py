@@ -25,8 +25,9 @@ from types import ModuleType
 
 import numpy as np
 import pytest
+from bad_input_table import shown
 from environment import require_extra
-from tiny_model import MAX_GLOSSES, save_tiny_run
+from tiny_model import MAX_GLOSSES, POSE_FILE, save_tiny_run
 
 from dataset_builder import EXAMPLE_VIDEO
 
@@ -261,6 +262,24 @@ def write_video(path: Path, frames: int, fps: float = 30.0, size: int = 64) -> P
         writer.write(np.zeros((size, size, 3), dtype=np.uint8))
     writer.release()
     return path
+
+
+def test_half_copied_weights_are_blamed_not_the_clip(
+    app: ModuleType, model_dir: Path, tmp_path: Path, monkeypatch
+):
+    """Issue 21: a model folder whose model.safetensors was cut off mid-copy; the user uploads a good clip."""
+    broken = tmp_path / "half_copied"
+    shutil.copytree(model_dir, broken)
+    weights = broken / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    monkeypatch.setenv("SIGNATTENTION_MODEL", str(broken))
+    app.load_model.cache_clear()
+    try:
+        message = error_text(app.translate(str(POSE_FILE)))
+    finally:
+        app.load_model.cache_clear()
+    shown("Space: half-copied model weights", message)
+    assert POSE_FILE.name not in message  # the clip is fine
 
 
 def test_a_missing_model_says_how_to_get_one(app: ModuleType, tmp_path: Path, monkeypatch) -> None:

@@ -13,11 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from bad_input_table import shown
 from transformers import AutoFeatureExtractor, AutoModelForSeq2SeqLM, AutoTokenizer
 
 from dataset_builder.build import build_dataset
 from dataset_builder.loading import load_pose_splits
-from hub_scripts.train import TrainOptions, build_model, build_tokenizer, train
+from hub_scripts.train import RunFolderError, TrainOptions, build_model, build_tokenizer, train
 
 CLIPS_PER_SPLIT = 48
 NEW_GLOSSES = "ΝΕΟ_ΝΟΗΜΑ_Α ΝΕΟ_ΝΟΗΜΑ_Β"
@@ -91,7 +92,7 @@ def test_resume_continues_from_the_last_checkpoint(trained_run, dataset_dir):
 
 
 def test_resume_without_checkpoint_is_a_clear_error(dataset_dir, tmp_path):
-    with pytest.raises(FileNotFoundError, match="no checkpoint"):
+    with pytest.raises(RunFolderError, match="no checkpoint"):
         train(small_run(dataset_dir, tmp_path, resume=True))
 
 
@@ -180,7 +181,7 @@ def test_resume_with_no_loadable_checkpoint_is_a_clear_error(dataset_dir, tmp_pa
     broken = tmp_path / "checkpoints" / "checkpoint-3"
     broken.mkdir(parents=True)
     (broken / "model.safetensors").write_bytes(b"\x00" * 7)
-    with pytest.raises(FileNotFoundError, match="no checkpoint in .* loads"):
+    with pytest.raises(RunFolderError, match="no checkpoint in .* loads"):
         train(small_run(dataset_dir, tmp_path, resume=True))
     assert (tmp_path / "checkpoints" / "broken-checkpoint-3").is_dir()
 
@@ -302,3 +303,74 @@ def test_isolated_sign_epochs_without_one_gloss_clips_is_a_clear_error(tmp_path)
     options = TrainOptions(dataset_dir=tmp_path, output_dir=tmp_path, isolated_sign_epochs=1)
     with pytest.raises(ValueError, match="training clips that sign one gloss.*--isolated-signs N"):
         train_on_isolated_signs(options, tmp_path, None, None, None, None, ["A B", "C D E"])
+
+
+# -- bad inputs (issue 21): a forgotten flag or a broken file costs no work and shows no traceback ----------------
+def copy_of_run(trained_run, folder: Path) -> Path:
+    shutil.copytree(trained_run[0] / "checkpoints", folder / "checkpoints")
+    return folder
+
+
+def test_forgotten_resume_keeps_the_checkpoints_and_says_which_flag(
+    trained_run, dataset_dir, tmp_path, capsys
+):
+    from hub_scripts.train import main
+
+    run_dir = copy_of_run(trained_run, tmp_path / "run")
+    before = sorted(p.name for p in (run_dir / "checkpoints").iterdir())
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--dataset-dir", str(dataset_dir), "--output-dir", str(run_dir), "--no-progress"])
+    shown("train: earlier checkpoints, no --resume", str(exit_info.value.code))
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == before  # nothing deleted
+    with pytest.raises(RunFolderError, match="pass one of them"):
+        train(small_run(dataset_dir, run_dir, resume=True, overwrite=True))
+    train(small_run(dataset_dir, run_dir, epochs=1, overwrite=True))  # said: deleted, a fresh run
+    assert "--overwrite: removing the old checkpoints" in capsys.readouterr().out
+    assert sorted(p.name for p in (run_dir / "checkpoints").iterdir()) == [
+        f"checkpoint-{CLIPS_PER_SPLIT // 8}"
+    ]
+
+
+def test_resume_without_checkpoint_is_one_line_on_the_command_line(dataset_dir, tmp_path):
+    from hub_scripts.train import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--dataset-dir", str(dataset_dir), "--output-dir", str(tmp_path), "--resume"])
+    shown("train: --resume, no checkpoint", str(exit_info.value.code))
+
+
+def test_resume_sets_aside_a_checkpoint_with_a_corrupt_rng_state(trained_run, dataset_dir, tmp_path, capsys):
+    """A garbled ``rng_state.pth``: torch's own error advises ``weights_only=False`` (running the file's code);
+    the checkpoint is moved aside as a whole, the previous one resumed, and no message says to load it unsafely."""
+    from transformers.trainer_utils import get_last_checkpoint
+
+    run_dir = copy_of_run(trained_run, tmp_path / "run")
+    last = Path(get_last_checkpoint(str(run_dir / "checkpoints")))
+    rng_state = last / "rng_state.pth"
+    assert rng_state.is_file()
+    rng_state.write_bytes(b"\x80\x02garbage, not a checkpoint" * 40)
+    previous_epoch = json.loads(
+        (Path(get_last_checkpoint(str(run_dir / "checkpoints"))) / "trainer_state.json").read_text()
+    )["epoch"]
+    results = train(small_run(dataset_dir, run_dir, epochs=int(previous_epoch) + 1, resume=True))
+
+    out = capsys.readouterr().out
+    shown("train: corrupt rng_state.pth", out)
+    assert f"{rng_state} does not load" in out and "weights_only" not in out
+    assert (last.parent / f"broken-{last.name}" / "rng_state.pth").is_file()  # kept, moved aside whole
+    assert results["epochs_trained"] == int(previous_epoch) + 1
+
+
+def test_dataset_without_a_gloss_column_is_named(dataset_dir, tmp_path):
+    import pyarrow.parquet as parquet
+
+    from hub_scripts.train import main
+
+    copy = tmp_path / "no_gloss"
+    shutil.copytree(dataset_dir, copy)
+    for shard in (copy / "data").glob("*.parquet"):
+        parquet.write_table(parquet.read_table(shard).drop(["gloss"]), shard)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--dataset-dir", str(copy), "--output-dir", str(tmp_path / "run"), "--no-progress"])
+    shown("train: dataset without a gloss column", str(exit_info.value.code))
+    assert not (tmp_path / "run" / "checkpoints").exists()

@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..pipeline_signattention import check_generate_options
+
 
 @dataclass
 class Translation:
@@ -48,6 +50,7 @@ def translate_with_attention(
     progress: bool = False,
 ) -> list[Translation]:
     """Decode every pose and return its glosses with attention maps and block outputs (see module docstring)."""
+    check_generate_options(model.generation_config, {"num_beams": num_beams})
     model.eval()
     eos_id = model.config.eos_token_id
     batches = range(0, len(poses), batch_size)
