@@ -747,7 +747,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--retries",
         type=int,
-        default=3,
         help="with --engine ray: reruns of a clip whose worker or node died, before it is reported (default 3)",
     )
     parser.add_argument(
@@ -770,9 +769,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.engine == "ray":
             from dataset_builder.extract_ray import RayOptions
 
-            engine = RayOptions(args.address, args.workers, args.retries)
-        elif args.address is not None:
-            raise ValueError("--address is the Ray cluster to use: it needs --engine ray")
+            retries = {} if args.retries is None else {"max_retries": args.retries}
+            engine = RayOptions(args.address, args.workers, **retries)
+        elif args.address is not None or args.retries is not None:
+            raise ValueError(
+                "--address and --retries are for Ray (the cluster, its reruns): add --engine ray"
+            )
         summary = extract_corpus(
             args.inputs,
             args.output_dir,

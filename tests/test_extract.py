@@ -532,7 +532,11 @@ def test_ray_engine_without_ray_names_the_extra(monkeypatch, tmp_path, capsys):
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        (["--address", "auto"], "--address is the Ray cluster to use: it needs --engine ray"),
+        (
+            ["--address", "auto"],
+            "--address and --retries are for Ray (the cluster, its reruns): add --engine ray",
+        ),
+        (["--retries", "2"], "--address and --retries are for Ray"),
         (["--engine", "ray", "--address", "auto", "--workers", "2"], "the cluster at auto decides"),
         (["--engine", "ray", "--workers", "0"], "workers must be >= 1"),
         (["--engine", "ray", "--retries", "-1"], "retries must be >= 0"),
