@@ -166,8 +166,7 @@ def extract_clip(
     Raises a ValueError naming the file for anything that cannot be read as frames, and for a video that ends
     before the frame count its container announces (truncated): a short clip is a different sentence, so it is
     refused unless ``accept_truncated`` (then ``missing_frames`` says by how much). ``on_frame`` is called
-    after each frame
-    (progress bars; it may raise to abort).
+    after each frame (progress bars; it may raise to abort).
     """
     path = Path(path)
     if holistic is None:
@@ -519,8 +518,9 @@ def extract_corpus(
 
     ``engine=None`` runs ``workers`` local processes, each holding one Holistic reused across clips;
     ``engine=RayOptions(...)`` runs one Ray task per clip instead (``dataset_builder.extract_ray``: a local Ray
-    or a cluster, ``workers`` unused), with the same files, skipping and report. ``shard="i/N"`` (0-based) takes the
-    clips whose index in the sorted list is i modulo N, so N machines can split a corpus without talking.
+    or a cluster, ``workers`` unused), with the same files, skipping and report. ``shard="i/N"`` (0-based)
+    takes the clips whose index in the sorted list is i modulo N, so N machines can split a corpus without
+    talking.
     Finished outputs are skipped, so an interrupted run is resumed by running it again; Ctrl-C
     (KeyboardInterrupt) stops within a frame and returns the summary with ``interrupted`` set. The summary is
     also written to ``output_dir/extraction_report[.shard-i-of-N].json``.
