@@ -742,7 +742,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--address",
-        help="with --engine ray: the running Ray cluster to use (auto, HOST:6379, ray://HOST:10001)",
+        help="with --engine ray: the running Ray cluster to use (auto, or HEAD_IP:6379)",
     )
     parser.add_argument(
         "--retries",

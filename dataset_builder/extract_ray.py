@@ -46,7 +46,7 @@ class RayOptions:
     """Where and how the Ray engine runs.
 
     ``address=None`` starts a private local Ray for the run (``num_cpus`` of them, default all cores) and stops
-    it at the end; an address (``auto``, ``HOST:6379``, ``ray://HOST:10001``) joins a running cluster, whose
+    it at the end; an address (``auto``, ``HEAD_IP:6379``) joins a running cluster, whose
     CPUs decide the parallelism. A clip whose worker or node dies is run again up to ``max_retries`` times
     before it is reported as failed; a clip that fails by itself (an unreadable video) is not retried, as it
     would fail again.
@@ -94,6 +94,7 @@ def run_on_ray(
     """
     ray = import_ray()
     from ray.util.queue import Queue
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     if not todo:  # everything done already: no Ray to start
         return
@@ -106,7 +107,9 @@ def run_on_ray(
         if own_session:
             _start_or_join(ray, options)
         task = ray.remote(_extract_task).options(num_cpus=1, max_retries=options.max_retries)
-        frames_done = Queue(actor_options={"num_cpus": 0})
+        # The progress queue lives on this process's node: on another, losing that node would end the run.
+        here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
+        frames_done = Queue(actor_options={"num_cpus": 0, "scheduling_strategy": here})
         while True:
             window = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
             for clip, output in islice(clips, max(0, window - len(pending))):

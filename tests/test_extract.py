@@ -493,6 +493,42 @@ def test_ray_cli_ctrl_c_keeps_finished_clips_and_a_rerun_does_only_the_rest(ray_
     assert (output / "a.npy").stat().st_mtime_ns == finished_at
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="FIFO")
+def test_a_node_lost_mid_clip_has_its_clip_rerun_on_another_node(tmp_path):
+    require_extra("distributed", "ray")
+    for corpus in (
+        "corpus",
+        "reference",
+    ):  # the same clips, with the gate's frame a plain image in the reference
+        write_frames(tmp_path / corpus / "a", blank_frames(2))
+        write_frames(tmp_path / corpus / "gate", blank_frames(1))
+    assert cv2.imwrite(str(tmp_path / "reference" / "gate" / "frame2.jpg"), blank_frames(1)[0])
+    os.mkfifo(tmp_path / "corpus" / "gate" / "frame2.jpg")
+    extract_corpus([tmp_path / "reference"], tmp_path / "local")
+    env = {name: value for name, value in os.environ.items() if name != KILL_ONCE_ENV}
+
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("ray_lost_node.py")),
+            str(tmp_path / "corpus"),
+            str(tmp_path / "ray"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert run.returncode == 0, run.stderr[-3000:]
+    summary = json.loads(run.stdout.splitlines()[-1])
+    assert summary == {"ok": True, "extracted": ["a.npy", "gate.npy"], "failed": {}}
+    assert output_files(tmp_path / "ray") == output_files(
+        tmp_path / "local"
+    )  # bit for bit, no temp file left
+
+
 def test_ray_cli_joins_a_running_cluster_at_address(ray_session, tmp_path):
     import ray
 
