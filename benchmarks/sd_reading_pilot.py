@@ -121,7 +121,9 @@ def main():
     _init()
     tok = build_gloss_tokenizer([" ".join(g) for _, g in train_items + iso_items])
     model, _ = build_model(  # the main job's model: hub_scripts.train builds it the same way
-        TrainOptions(Path(args.out), Path(args.out), d_model=args.d_model, dropout=args.dropout), tok
+        TrainOptions(Path(args.out), Path(args.out), d_model=args.d_model, dropout=args.dropout),
+        tok,
+        "holistic",  # the synthetic corpus's layout
     )
     if args.init:
         old = torch.load(args.init, map_location="cpu")

@@ -27,19 +27,21 @@ import shutil
 import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from datasets.exceptions import DatasetGenerationError
 from datasets.info import DatasetInfosDict
 from datasets.utils.metadata import MetadataConfigs
 from huggingface_hub import DatasetCard, DatasetCardData
 
+from dataset_builder.features import landmark_record
 from dataset_builder.gsl import CONFIGS, SPLITS
-from dataset_builder.gsl_poses import SOURCES, GSLPoses, landmark_layout
-from dataset_builder.landmarks import LANDMARK_SETS
+from dataset_builder.gsl_poses import SOURCES, GSLPoses
 from dataset_builder.loading import LANDMARKS_FILE
 from dataset_builder.synthetic import RECOMBINATION_METHODS, recombination_record
+from modeling_signattention.layouts import HOLISTIC, LANDMARK_SETS
 
 REPORT_FILES = ("missing_clips.txt", "report.json")
 CARD_TEMPLATE = Path(__file__).with_name("dataset_card.md")  # Jinja, like the model card
@@ -76,15 +78,6 @@ def build_dataset(
     (``dataset_builder.synthetic.recombined_clips``), ``isolated_signs`` that many clips of one training gloss each
     (``dataset_builder.synthetic.isolated_sign_clips``).
     """
-    output_dir = Path(output_dir).absolute()
-    if output_dir.exists() and not output_dir.is_dir():
-        raise FileExistsError(
-            f"{output_dir} is a file, not a dataset folder: --overwrite replaces a folder only; pick another "
-            "--output-dir"
-        )
-    if output_dir.exists() and not overwrite:
-        raise FileExistsError(f"{output_dir} already exists; pass overwrite=True (--overwrite) to replace it")
-    started = time.time()
     builder = GSLPoses(
         config_name=config,
         source=source,
@@ -99,6 +92,50 @@ def build_dataset(
         isolated_signs=isolated_signs,
         cache_dir=None if cache_dir is None else str(cache_dir),
     )
+
+    return publish_dataset(
+        builder,
+        output_dir,
+        landmark_record(HOLISTIC.name, landmark_set),
+        card=lambda layout, folder: _dataset_card(builder, layout, read_report(folder)),
+        keep_files=REPORT_FILES,
+        max_shard_size=max_shard_size,
+        overwrite=overwrite,
+        description=f"GSL {config} from {source} ({landmark_set})",
+    )
+
+
+def publish_dataset(
+    builder: Any,
+    output_dir: str | Path,
+    landmarks: dict,
+    *,
+    card: Callable[[dict, Path], DatasetCard],
+    report: Callable[[Path], dict] | None = None,
+    keep_files: Sequence[str] = (),
+    num_proc: int | None = None,
+    max_shard_size: str | int = "500MB",
+    overwrite: bool = False,
+    description: str = "",
+) -> Path:
+    """Prepare ``builder`` as Parquet shards and publish the folder (module docstring) at ``output_dir``.
+
+    Everything is written into a hidden staging sibling first and renamed at the end, so a failed or interrupted
+    build leaves no folder that looks complete; a split with no clip publishes nothing. ``keep_files`` are files
+    the builder wrote next to its prepared data (its reports), moved into the folder; ``report(prepared)``, when
+    given, returns ``report.json``'s content, or raises to refuse the prepared data; ``card(landmarks, folder)``
+    makes README.md once the folder holds everything else. An existing ``output_dir`` is an error unless
+    ``overwrite``; it is only replaced once the new one is done.
+    """
+    output_dir = Path(output_dir).absolute()
+    if output_dir.exists() and not output_dir.is_dir():
+        raise FileExistsError(
+            f"{output_dir} is a file, not a dataset folder: --overwrite replaces a folder only; pick another "
+            "--output-dir"
+        )
+    if output_dir.exists() and not overwrite:
+        raise FileExistsError(f"{output_dir} already exists; pass overwrite=True (--overwrite) to replace it")
+    started = time.time()
     staging = output_dir.with_name(f".{output_dir.name}.incomplete-{uuid.uuid4().hex[:8]}")
     try:
         staging.mkdir(parents=True)
@@ -108,12 +145,13 @@ def build_dataset(
             f"{staging.name} next to it first, then renames it)"
         ) from error
     try:
-        _stage(f"1/3 generating GSL {config} from {source} ({landmark_set}) into {staging}")
+        _stage(f"1/3 generating {description} into {staging}")
         prepared = staging / "work" / "prepared"  # datasets leaves lock files next to it: all go with work/
         builder.download_and_prepare(
-            output_dir=str(prepared), file_format="parquet", max_shard_size=max_shard_size
+            output_dir=str(prepared), file_format="parquet", max_shard_size=max_shard_size, num_proc=num_proc
         )
 
+        content = None if report is None else report(prepared)  # may refuse what was prepared
         empty = [name for name, info in builder.info.splits.items() if info.num_examples == 0]
         if empty:
             raise ValueError(
@@ -122,13 +160,16 @@ def build_dataset(
             )
         _stage("2/3 arranging Parquet shards, landmarks.json and the dataset card")
         _move_shards(prepared, staging / "data", builder.dataset_name)
-        for name in REPORT_FILES:
+        for name in keep_files:
             if (prepared / name).exists():
                 shutil.move(prepared / name, staging / name)
+        if content is not None:
+            (staging / "report.json").write_text(
+                json.dumps(content, ensure_ascii=False, indent=2), encoding="utf-8"
+            )
         shutil.rmtree(staging / "work")
-        layout = landmark_layout(landmark_set)
-        (staging / LANDMARKS_FILE).write_text(json.dumps(layout, indent=2) + "\n", encoding="utf-8")
-        _dataset_card(builder, layout, read_report(staging)).save(staging / "README.md")
+        (staging / LANDMARKS_FILE).write_text(json.dumps(landmarks, indent=2) + "\n", encoding="utf-8")
+        card(landmarks, staging).save(staging / "README.md")
 
         _stage(f"3/3 publishing {output_dir}")
         _replace_folder(staging, output_dir)
@@ -217,6 +258,18 @@ def _dataset_card(builder: GSLPoses, layout: dict, report: dict) -> DatasetCard:
     )
 
 
+def run_build(parser: argparse.ArgumentParser, build: Callable[[], Path]) -> int:
+    """Run a command line's ``build``: a bad option or input exits 2, a failure while generating a split exits 1,
+    each with the error alone (datasets wraps what went wrong while generating in DatasetGenerationError)."""
+    try:
+        build()
+    except (ValueError, FileNotFoundError, FileExistsError) as error:
+        parser.exit(2, f"error: {error}\n")
+    except DatasetGenerationError as error:
+        parser.exit(1, f"error: {error.__cause__ or error}\n")
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m dataset_builder.build", description="Build the GSL pose dataset (Parquet + card)."
@@ -226,7 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--gsl-root", type=Path, help="source gsl: frame folders / videos per clip path")
     parser.add_argument("--poses-dir", type=Path, help="source poses: <clip path>.npy / .pose files")
     parser.add_argument("--pose-cache", type=Path, help="source gsl: where extracted poses are cached")
-    parser.add_argument("--landmarks", choices=tuple(LANDMARK_SETS), default="body_hands")
+    parser.add_argument("--landmarks", choices=LANDMARK_SETS, default="body_hands")
     parser.add_argument("--limit", type=int, help="only the first N clips of each split")
     parser.add_argument("--seed", type=int, default=0, help="synthetic corpus seed")
     parser.add_argument(
@@ -254,8 +307,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     parser.add_argument("--output-dir", type=Path, required=True)
     args = parser.parse_args(argv)
-    try:
-        build_dataset(
+    return run_build(
+        parser,
+        lambda: build_dataset(
             args.config,
             args.source,
             args.output_dir,
@@ -271,12 +325,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             cache_dir=args.cache_dir,
             max_shard_size=args.max_shard_size,
             overwrite=args.overwrite,
-        )
-    except (ValueError, FileNotFoundError, FileExistsError) as error:
-        parser.exit(2, f"error: {error}\n")
-    except DatasetGenerationError as error:  # datasets wraps what went wrong while generating a split
-        parser.exit(1, f"error: {error.__cause__ or error}\n")
-    return 0
+        ),
+    )
 
 
 if __name__ == "__main__":

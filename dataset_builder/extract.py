@@ -2,7 +2,7 @@
 
 Uses the legacy ``mediapipe.solutions.holistic`` of ``mediapipe==0.10.21``: its models ship inside the wheel, so
 extraction works offline. Output follows MediaPipe exactly (normalized coordinates, Holistic order, see
-``dataset_builder.landmarks``) with NaN where a part was not detected, so nothing is invented at this stage.
+``modeling_signattention.layouts``) with NaN where a part was not detected, so nothing is invented at this stage.
 
 Command line (a corpus: video files, frame folders, or folders containing them)::
 
@@ -45,8 +45,8 @@ from pose_format import Pose
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from dataset_builder.landmarks import HOLISTIC_COMPONENTS, NUM_HOLISTIC_POINTS, component_slices
-from dataset_builder.pose_io import from_pose, to_pose
+from dataset_builder.pose_io import HOLISTIC_COMPONENTS, NUM_HOLISTIC_POINTS, from_pose, to_pose
+from modeling_signattention.layouts import HOLISTIC
 
 
 class MissingExtractExtra:
@@ -87,7 +87,7 @@ OUTPUT_FORMATS = ("npy", "pose")
 # the rare video whose container reports none.
 DEFAULT_FPS = 30.0
 
-_SLICES = component_slices(tuple(HOLISTIC_COMPONENTS))
+_SLICES = HOLISTIC.component_slices()
 # Holistic result field of each component, in our order.
 _RESULT_FIELDS = {
     "POSE_LANDMARKS": "pose_landmarks",

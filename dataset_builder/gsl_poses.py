@@ -49,14 +49,15 @@ from pathlib import Path
 import datasets
 import numpy as np
 
+from dataset_builder.features import pose_features
 from dataset_builder.gsl import CONFIGS, GSL_DATA_DIR, SPLITS, GSLClip, load_split, read_annotations
-from dataset_builder.landmarks import HOLISTIC_COMPONENTS, LANDMARK_SETS, component_slices, num_points
 from dataset_builder.synthetic import (
     RECOMBINATION_METHODS,
     SyntheticGSL,
     isolated_sign_clips,
     recombined_clips,
 )
+from modeling_signattention.layouts import HOLISTIC
 
 # ``dataset_builder.extract`` is imported inside the methods that read real poses: it loads OpenCV and MediaPipe
 # (about 2 s, measured on the shared 2-core machine), which the synthetic source, the default and what every test
@@ -69,7 +70,7 @@ _SOURCE_FOLDERS = {  # source -> (config option naming its folder, what that fol
     "gsl": ("gsl_root", "ROOT/<clip path>/ frame folders or ROOT/<clip path>.mp4 videos"),
     "poses": ("poses_dir", "<clip path>.npy or .pose files"),
 }
-_HOLISTIC_SLICES = component_slices(tuple(HOLISTIC_COMPONENTS))
+_HOLISTIC_SLICES = HOLISTIC.component_slices()
 _SPLIT_NAMES = {
     "train": datasets.Split.TRAIN,
     "validation": datasets.Split.VALIDATION,
@@ -77,37 +78,17 @@ _SPLIT_NAMES = {
 }
 
 
-def landmark_layout(landmark_set: str) -> dict:
-    """What the ``pose`` feature holds, by name and in order (written as ``landmarks.json``)."""
-    if landmark_set not in LANDMARK_SETS:
-        raise ValueError(f"Unknown landmark set {landmark_set!r}; valid sets: {', '.join(LANDMARK_SETS)}")
-    components = list(LANDMARK_SETS[landmark_set])
-    return {
-        "landmark_set": landmark_set,
-        "components": components,
-        "component_sizes": {name: HOLISTIC_COMPONENTS[name] for name in components},
-        "num_points": num_points(components),
-        "coordinates": ["x", "y", "z"],
-    }
-
-
 def gsl_features(landmark_set: str = "body_hands") -> datasets.Features:
-    """The dataset's features; ``pose`` is ``(frames, K, 3)`` with K = 75 (body_hands) or 543 (full)."""
-    return datasets.Features(
+    """The dataset's features (``features.pose_features``): ``pose`` is Holistic ``(frames, K, 3)`` with K = 75
+    (body_hands) or 543 (full)."""
+    return pose_features(
+        HOLISTIC.name,
+        landmark_set,
         {
-            "id": datasets.Value("string"),
             "scenario": datasets.Value("string"),
             "signer": datasets.Value("string"),
             "repetition": datasets.Value("int32"),
-            "gloss": datasets.Value("string"),
-            "text": datasets.Value("string"),
-            "pose": datasets.Array3D(
-                shape=(None, landmark_layout(landmark_set)["num_points"], 3), dtype="float32"
-            ),
-            "fps": datasets.Value("float32"),
-            "num_frames": datasets.Value("int32"),
-            "gloss_spans": datasets.List(datasets.List(datasets.Value("int32"), length=2)),
-        }
+        },
     )
 
 
@@ -136,7 +117,7 @@ class GSLPosesConfig(datasets.BuilderConfig):
             raise ValueError(f"Unknown GSL config {self.name!r}; valid configs: {', '.join(CONFIGS)}")
         if self.source not in SOURCES:
             raise ValueError(f"Unknown source {self.source!r}; valid sources: {', '.join(SOURCES)}")
-        landmark_layout(self.landmark_set)
+        HOLISTIC.landmark_set(self.landmark_set)
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit must be a positive number of clips per split, got {self.limit}")
         if self.recombine < 0:
@@ -288,8 +269,8 @@ class GSLPoses(datasets.GeneratorBasedBuilder):
             )
 
     @property
-    def _components(self) -> tuple[str, ...]:
-        return LANDMARK_SETS[self.config.landmark_set]
+    def _components(self) -> list[str]:
+        return HOLISTIC.landmark_set(self.config.landmark_set)
 
     def _load_extracted(self, clip: GSLClip):
         """The ``poses_dir`` file of ``clip`` (``.npy`` preferred over ``.pose``; the other when the first does not

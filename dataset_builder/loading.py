@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from dataset_builder.gsl import SPLITS
+from modeling_signattention.layouts import DEFAULT_LAYOUT
 
 OUTPUT_MODES = ("gloss", "text")  # what a model can be trained to write: the gloss sequence or the Greek text
 LANDMARKS_FILE = "landmarks.json"
@@ -83,9 +84,7 @@ def _targets(glosses: Sequence[str], texts: Sequence[str], output_mode: str) -> 
 
 def load_targets(dataset_dir: str | Path, split: str, output_mode: str) -> list[str]:
     """A split's targets (see ``PoseSplit.targets``) without reading its poses: what memorization checks against."""
-    import datasets
-
-    table = datasets.load_dataset(str(dataset_dir), split=split).data
+    table = _split_table(Path(dataset_dir), split, ["gloss", "text"])
     return _targets(
         dataset_column(table, "gloss", split, dataset_dir),
         dataset_column(table, "text", split, dataset_dir),
@@ -94,7 +93,7 @@ def load_targets(dataset_dir: str | Path, split: str, output_mode: str) -> list[
 
 
 def _arrow_poses(column: Any) -> list[np.ndarray]:
-    """An Arrow ``Array3D(None, K, 3)`` column -> one (frames, K, 3) float32 array per row, without copies."""
+    """An Arrow ``Array3D(None, K, C)`` column -> one (frames, K, C) float32 array per row, without copies."""
     import pyarrow as pa
 
     array = column.combine_chunks()
@@ -103,29 +102,27 @@ def _arrow_poses(column: Any) -> list[np.ndarray]:
     offsets = array.offsets.to_numpy()
     points = array.flatten()  # one entry per frame; flatten() honours slicing, unlike .values
     num_points = len(points[0]) if len(points) else 0
+    coordinates = len(points[0][0]) if num_points else 3
     values = points.flatten().flatten().to_numpy(zero_copy_only=False)
-    frames = values.reshape(-1, num_points, 3) if num_points else values.reshape(0, 0, 3)
+    frames = values.reshape(-1, num_points, coordinates) if num_points else values.reshape(0, 0, coordinates)
     return np.split(frames, offsets[1:-1] - offsets[0])
 
 
 def load_pose_splits(dataset_dir: str | Path, splits: Sequence[str] = SPLITS) -> dict[str, PoseSplit]:
-    """Read the requested splits of a built dataset (``datasets.load_dataset(dataset_dir)``) into memory."""
-    import datasets
-
+    """Read the requested splits of a built dataset (its Parquet shards, ``_split_table``) into memory."""
     dataset_dir = Path(dataset_dir)
     if not dataset_dir.is_dir():
         raise DatasetFolderError(
             f"No dataset at {dataset_dir}: build one with `python -m dataset_builder.build`"
         )
-    dataset = datasets.load_dataset(str(dataset_dir))
-    missing = [split for split in splits if split not in dataset]
+    missing = [split for split in splits if split not in split_sizes(dataset_dir)]
     if missing:
         raise DatasetFolderError(
-            f"The dataset at {dataset_dir} has no split {missing}; it has {list(dataset)}"
+            f"The dataset at {dataset_dir} has no split {missing}; it has {list(split_sizes(dataset_dir))}"
         )
     loaded = {}
     for split in splits:
-        table = dataset[split].data
+        table = _split_table(dataset_dir, split, ["id", "pose", "gloss", "text", "gloss_spans"])
         columns = {name: dataset_column(table, name, split, dataset_dir) for name in ("id", "gloss", "text")}
         dataset_column(table, "pose", split, dataset_dir)
         loaded[split] = PoseSplit(
@@ -139,6 +136,35 @@ def load_pose_splits(dataset_dir: str | Path, splits: Sequence[str] = SPLITS) ->
             ],
         )
     return loaded
+
+
+def _split_table(dataset_dir: Path, split: str, columns: Sequence[str]) -> Any:
+    """The ``columns`` of a split's Parquet shards, read with pyarrow.
+
+    Not ``datasets.load_dataset(dataset_dir)``: it caches a local folder under the folder's name, config and
+    relative data files, so a rebuilt folder, or another folder of the same name, can come back with an earlier
+    build's rows (seen: ``reproduce --manifest`` reading a test's earlier ``dataset`` folder).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    shards = sorted((dataset_dir / "data").glob(f"{split}-*.parquet"))
+    present = [
+        name for name in columns if name in pq.read_schema(shards[0]).names
+    ]  # dataset_column names the rest
+    return pa.concat_tables([pq.read_table(shard, columns=present) for shard in shards])
+
+
+def split_sizes(dataset_dir: str | Path) -> dict[str, int]:
+    """Clips per split of a built dataset, from its Parquet footers (no pose is read)."""
+    import pyarrow.parquet as pq
+
+    shards = sorted(Path(dataset_dir, "data").glob("*.parquet"))
+    sizes: dict[str, int] = {}
+    for shard in shards:
+        split = shard.name.split("-")[0]
+        sizes[split] = sizes.get(split, 0) + pq.ParquetFile(shard).metadata.num_rows
+    return sizes
 
 
 def read_landmarks(dataset_dir: str | Path) -> dict:
@@ -157,7 +183,8 @@ def read_landmarks(dataset_dir: str | Path) -> dict:
 
 
 def dataset_metadata(dataset_dir: str | Path) -> dict[str, Any]:
-    """The pose layout (``input_components``, from landmarks.json) and the provenance of a built dataset.
+    """The pose layout (``layout`` and ``input_components``, from landmarks.json) and the provenance of a built
+    dataset.
 
     Provenance comes from what ``dataset_builder.build`` writes: the card's config name, its ``synthetic`` tag,
     its ``recombination`` (recombined training clips, ``--recombine``) and ``report.json`` (real sources only);
@@ -166,8 +193,11 @@ def dataset_metadata(dataset_dir: str | Path) -> dict[str, Any]:
     from huggingface_hub import DatasetCard
 
     dataset_dir = Path(dataset_dir)
+    landmarks = read_landmarks(dataset_dir)
     metadata = {
-        "input_components": list(read_landmarks(dataset_dir)["components"]),
+        # datasets built before layouts were recorded hold Holistic poses
+        "layout": landmarks.get("layout", DEFAULT_LAYOUT),
+        "input_components": list(landmarks["components"]),
         "data_source": "unknown",
         "config": "unknown",
         "recombination": None,  # or synthetic.recombination_record: recombined sentences, isolated signs

@@ -6,7 +6,8 @@ rely on, is pixel coordinates with missing points masked by confidence 0. So wri
 y by the height and zeroes undetected points; reading divides back and turns confidence 0 into NaN.
 
 The header is built from ``pose_format.utils.holistic`` (its point names, limbs and colours), so our files are
-indistinguishable from those pose-format's own ``load_holistic`` writes, minus ``POSE_WORLD_LANDMARKS``.
+indistinguishable from those pose-format's own ``load_holistic`` writes, minus ``POSE_WORLD_LANDMARKS``. Reading
+picks the points by the names of ``modeling_signattention.layouts``, which needs no MediaPipe.
 
 Round trip ours -> ``.pose`` -> ours keeps the NaN pattern, the confidences, width and height exactly. Two
 float32 roundings cannot be avoided by the file format: a normalized coordinate can come back 1 ulp off
@@ -24,15 +25,18 @@ from pose_format import Pose
 from pose_format.numpy import NumPyPoseBody
 from pose_format.pose_header import VERSION, PoseHeader, PoseHeaderComponent, PoseHeaderDimensions
 
-from dataset_builder.landmarks import HOLISTIC_COMPONENTS, NUM_HOLISTIC_POINTS
+from modeling_signattention.layouts import HOLISTIC, pose_format_to_fractions
+
+HOLISTIC_COMPONENTS = HOLISTIC.sizes
+NUM_HOLISTIC_POINTS = HOLISTIC.num_points()
 
 
 @functools.cache
 def holistic_header_components() -> dict[str, PoseHeaderComponent]:
     """pose-format's Holistic components by name (the order we use is ``HOLISTIC_COMPONENTS``).
 
-    Built on first use: pose-format's ``holistic_components`` imports MediaPipe (for its point names), which only
-    the 'extract' extra installs; reading and writing poses must work without it.
+    Built on first use, for writing: pose-format's ``holistic_components`` imports MediaPipe (for its limbs), which
+    only the 'extract' extra installs; reading poses works without it.
     """
     from pose_format.utils.holistic import holistic_components
 
@@ -48,7 +52,7 @@ def holistic_header(width: int, height: int) -> PoseHeader:
 def expected_points() -> dict[str, list[str]]:
     """Points are selected by name, so files with extra points (the refined face's 10 iris points 468-477),
     reordered points or reordered/extra components (POSE_WORLD_LANDMARKS) all read the same."""
-    return {name: holistic_header_components()[name].points for name in HOLISTIC_COMPONENTS}
+    return {name: list(points) for name, points in HOLISTIC.components.items()}
 
 
 def to_pose(landmarks: np.ndarray, confidence: np.ndarray, *, fps: float, width: int, height: int) -> Pose:
@@ -90,30 +94,9 @@ def from_pose(pose: Pose, source: str | Path) -> tuple[np.ndarray, np.ndarray]:
         )
     selected = pose.get_components(list(HOLISTIC_COMPONENTS), expected_points())
     data, confidence = selected.body.data[:, 0], np.asarray(selected.body.confidence[:, 0], dtype=np.float32)
-    landmarks = pose_format_to_mediapipe(data, confidence, width, height)
+    landmarks = pose_format_to_fractions(data, confidence, width, height)
     confidence[np.isnan(landmarks).any(axis=-1)] = 0.0
     return landmarks, confidence
-
-
-def pose_format_to_mediapipe(
-    data: np.ndarray, confidence: np.ndarray, width: float, height: float
-) -> np.ndarray:
-    """pose-format's Holistic coordinates -> MediaPipe's: x / width, y / height, z as is; missing -> NaN.
-
-    A copy of ``modeling_signattention.feature_extraction_signattention.pose_format_to_mediapipe``, which the
-    model's feature extractor applies to ``.pose`` input: the builder may not import the model package, and both
-    must give bit-identical arrays (``tests/test_bad_inputs.py`` checks it) so a clip gives the same features
-    whether it reaches the model through the dataset, the Space or the feature extractor.
-    """
-    if not (width > 0 and height > 0):
-        raise ValueError(
-            f"cannot turn pixel coordinates into image fractions: width={width}, height={height}"
-        )
-    values = ma.getdata(data).astype(np.float64)
-    missing = ma.getmaskarray(data).any(axis=-1) | (np.asarray(confidence) == 0)
-    landmarks = (values / np.array([width, height, 1.0])[: values.shape[-1]]).astype(np.float32)
-    landmarks[missing] = np.nan
-    return landmarks
 
 
 def _check_holistic_layout(pose: Pose, source: str | Path) -> None:

@@ -44,20 +44,17 @@ from dataclasses import dataclass
 import numpy as np
 
 from dataset_builder.gsl import GSLClip, parse_clip_path
-from dataset_builder.landmarks import (
-    HOLISTIC_COMPONENTS,
-    LANDMARK_SETS,
-    LEFT_SHOULDER,
-    RIGHT_SHOULDER,
-    component_slices,
-)
+from modeling_signattention.layouts import HOLISTIC
+
+# The synthetic signer is drawn in MediaPipe Holistic's layout; its shoulders, the signer's left and right.
+LEFT_SHOULDER, RIGHT_SHOULDER = HOLISTIC.shoulder_indices()
 
 FPS = 30.0
 ASPECT = 848 / 480  # GSL frames: a y fraction is this many x fractions
 
 # -- The body, in "body units": shoulder width = 1, origin between the shoulders, x to the image right (the
 # signer's left), y down, z towards the camera negative. Signers scale and place it in the frame.
-_POSE_STATIC = np.zeros((HOLISTIC_COMPONENTS["POSE_LANDMARKS"], 3))  # MediaPipe Pose point order
+_POSE_STATIC = np.zeros((HOLISTIC.sizes["POSE_LANDMARKS"], 3))  # MediaPipe Pose point order
 _POSE_STATIC[:11] = [
     [0.00, -0.62, -0.30],  # nose
     [0.05, -0.70, -0.26],  # left eye inner
@@ -372,11 +369,9 @@ class SyntheticGSL:
     """
 
     def __init__(self, seed: int = 0, landmark_set: str = "body_hands"):
-        if landmark_set not in LANDMARK_SETS:
-            raise ValueError(f"Unknown landmark set {landmark_set!r}; valid sets: {', '.join(LANDMARK_SETS)}")
         self.seed = seed
-        self.components = LANDMARK_SETS[landmark_set]
-        self._slices = component_slices(self.components)
+        self.components = HOLISTIC.landmark_set(landmark_set)
+        self._slices = HOLISTIC.component_slices(self.components)
         self._signs: dict[str, Sign] = {}
         self._signers: dict[str, Signer] = {}
 

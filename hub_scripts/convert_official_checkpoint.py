@@ -24,11 +24,11 @@ from modeling_signattention import (
     SignAttentionForConditionalGeneration,
     save_pipeline,
 )
-from modeling_signattention.configuration_signattention import BODY_AND_HANDS, HOLISTIC_COMPONENTS, num_points
+from modeling_signattention.layouts import HOLISTIC, LANDMARK_SETS
 from modeling_signattention.tokenization_signattention import SPECIAL_TOKENS, gloss_tokenizer_from_vocabulary
 
 # Landmark layouts the official code used, tried in this order to explain the embedder's input width.
-KNOWN_LAYOUTS = {"body_hands": BODY_AND_HANDS, "full": list(HOLISTIC_COMPONENTS)}
+KNOWN_LAYOUTS = {name: HOLISTIC.landmark_set(name) for name in LANDMARK_SETS}
 
 
 def load_official_state_dict(path: Path) -> dict[str, torch.Tensor]:
@@ -49,7 +49,7 @@ def infer_config(state: dict[str, torch.Tensor], num_heads: int = 8) -> SignAtte
     num_features = state["src_keyp_emb.conv1d_1.weight"].shape[1]
     layout = None
     for components in KNOWN_LAYOUTS.values():
-        points = num_points(components)
+        points = HOLISTIC.num_points(components)
         for coords in (3, 2):
             if points * coords == num_features:
                 layout = (components, coords)

@@ -26,7 +26,6 @@ from typing import Any
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
 from dataset_builder.gsl import SPLITS
-from modeling_signattention.configuration_signattention import num_points
 from modeling_signattention.interpretability.schema import (
     ALIGNMENT_SCORES,
     DATA_SOURCES,
@@ -36,6 +35,7 @@ from modeling_signattention.interpretability.schema import (
     VIDEO_SHARE,
     shown_score_sets,
 )
+from modeling_signattention.layouts import DEFAULT_LAYOUT, get_layout
 
 # The repository's top-level model_card.md, through a link inside the package: an installed (non-editable) package
 # ships the file itself (setup.cfg package_data) and renders cards without the repository.
@@ -259,6 +259,7 @@ def render_model_card(
     model_dir = Path(model_dir)
     results = results if results is not None else find_run_results(model_dir)
     config = _read_json(model_dir / "config.json")
+    layout = get_layout(config.get("layout", DEFAULT_LAYOUT))  # configs saved before layouts: Holistic
     preprocessor = _read_json(model_dir / "preprocessor_config.json")
     evaluation = results.eval_results
     source_label, source_description = DATA_SOURCES[evaluation["data_source"]]
@@ -275,7 +276,8 @@ def render_model_card(
         "config": config,
         "preprocessor": preprocessor,
         "input_description": (
-            f"MediaPipe Holistic {', '.join(config['landmark_components'])}: {num_points(config['landmark_components'])} points x "
+            f"{layout.name} pose layout, {', '.join(config['landmark_components'])}: "
+            f"{layout.num_points(config['landmark_components'])} points x "
             f"{config['num_coordinates']} coordinates per frame, at most {config['max_source_positions']} frames"
         ),
         "num_parameters": _num_parameters(model_dir),

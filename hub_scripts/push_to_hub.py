@@ -59,6 +59,7 @@ MODEL_FILES = (
     "modeling_signattention.py",
     "feature_extraction_signattention.py",
     "pipeline_signattention.py",
+    "layouts.py",
     "tokenizer.json",
     "tokenizer_config.json",
     "preprocessor_config.json",

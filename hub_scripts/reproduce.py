@@ -7,6 +7,8 @@ interpretability -> HTML report.
     python -m hub_scripts.reproduce --quick              # a small subset, about a minute: a smoke test
     python -m hub_scripts.reproduce --poses-dir POSES    # real poses (dataset_builder.extract), same pipeline
     python -m hub_scripts.reproduce --gsl-root GSL       # real GSL videos/frames (MediaPipe runs once, cached)
+    python -m hub_scripts.reproduce --manifest clips.csv [--poses-dir POSES] [--layout openpose_body25 ...]
+                                                         # your own corpus (dataset_builder.manifest), one setting
 
 Settings (``SETTINGS``), each a GSL split scheme with its own training data:
 
@@ -17,6 +19,9 @@ Settings (``SETTINGS``), each a GSL split scheme with its own training data:
   of one training gloss each, which the model learns first (synthetic source only;
   ``dataset_builder.synthetic.recombined_clips`` / ``isolated_sign_clips``). Its WER says whether the model *reads
   signs*.
+* ``manifest``, your own corpus (``--manifest``): the manifest's splits, built by ``dataset_builder.manifest`` (its
+  options: ``--layout``, ``--column``, ``--delimiter``, ``--time-unit``, ``--split-name``, ``--on-bad-row``; relative
+  pose paths start at ``--poses-dir``). No target applies; ``--quick`` keeps the whole manifest and trains briefly.
 
 Output layout (read by the report, the model card and the Space; one folder per setting, each a complete run)::
 
@@ -49,6 +54,7 @@ with exit code 1); the targets (paper setting: test WER <= 5 %; sentence-disjoin
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import shutil
 import sys
@@ -59,7 +65,8 @@ from pathlib import Path
 from typing import Any
 
 from dataset_builder.gsl import load_split
-from dataset_builder.loading import OUTPUT_MODES, PoseSplit, dataset_metadata, read_landmarks
+from dataset_builder.loading import OUTPUT_MODES, PoseSplit, dataset_metadata, read_landmarks, split_sizes
+from dataset_builder.manifest import ManifestOptions, add_manifest_arguments, manifest_options
 from dataset_builder.synthetic import (
     RECOMBINATION_METHODS,
     SyntheticGSL,
@@ -157,6 +164,10 @@ SETTINGS = {
         epochs=16,
     ),
 }
+# Your own corpus: one setting, whatever its splits; not one of the paper's, so it has no targets.
+MANIFEST_SETTING = Setting(
+    "manifest", 0, float("nan"), "your corpus: the splits of the manifest (dataset_builder.manifest)", False
+)
 PAPER_SETTING = "si"
 # The sentence-disjoint setting doubles the training time: until both fit the 15-minute budget on 2 CPU cores, it
 # is one flag away (--config si sd).
@@ -175,10 +186,16 @@ def prepare_dataset(
     poses_dir: Path | None,
     limit: int | None,
     recombination: dict[str, Any] | None = None,
+    manifest: ManifestOptions | None = None,
 ) -> Path:
     """Build the dataset, or reuse ``dataset_dir`` when it holds the same config from the same source with the
-    same ``recombination`` (``dataset_builder.synthetic.recombination_record``)."""
+    same ``recombination`` (``dataset_builder.synthetic.recombination_record``). A ``manifest`` is always built
+    anew: its rows or files may have changed since."""
     from dataset_builder.build import build_dataset
+    from dataset_builder.manifest import build_manifest_dataset
+
+    if manifest is not None:
+        return build_manifest_dataset(manifest, dataset_dir, overwrite=True)
 
     wanted = {"config": config, "data_source": source, "recombination": recombination}
     if dataset_dir.is_dir():
@@ -232,22 +249,38 @@ def reproduce(
     isolated_signs: int | None = None,
     quick: bool = False,
     methods: Sequence[str] = MAIN_JOB_METHODS,
+    manifest: ManifestOptions | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Run every setting of ``configs`` into ``OUTPUT/<setting>``, then the top-level files (module docstring);
     return each setting's headline numbers. ``recombine`` and ``isolated_signs`` (default: each setting's own) apply
-    to every setting; a run with isolated signs learns them first, for ``ISOLATED_SIGN_EPOCHS`` epochs."""
+    to every setting; a run with isolated signs learns them first, for ``ISOLATED_SIGN_EPOCHS`` epochs. A
+    ``manifest`` replaces the settings by one, ``manifest``, on your own corpus."""
     if gsl_root is not None and poses_dir is not None:
         raise ValueError("Give --gsl-root or --poses-dir, not both")
+    if manifest is not None:
+        if gsl_root is not None or poses_dir is not None:
+            raise ValueError(
+                "a manifest names its own pose files: give --poses-dir as the manifest's poses folder"
+            )
+        configs = (MANIFEST_SETTING.config,)
     unknown = [name for name in configs if name not in SETTINGS]
-    if unknown or not configs or len(set(configs)) != len(configs):
+    if manifest is None and (unknown or not configs or len(set(configs)) != len(configs)):
         raise ValueError(f"configs must be distinct names among {', '.join(SETTINGS)}; got {list(configs)}")
-    source = "gsl" if gsl_root is not None else "poses" if poses_dir is not None else "synthetic"
+    source = (
+        "manifest"
+        if manifest is not None
+        else "gsl"
+        if gsl_root is not None
+        else "poses"
+        if poses_dir is not None
+        else "synthetic"
+    )
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     headlines, failures = {}, []
     for name in configs:
-        setting = SETTINGS[name]
+        setting = MANIFEST_SETTING if manifest is not None else SETTINGS[name]
         if recombine is not None:
             clips = recombine
         elif source != "synthetic":
@@ -281,10 +314,11 @@ def reproduce(
             isolated_signs=isolated,
             isolated_sign_epochs=isolated_epochs,
             setting_epochs=setting.epochs,
+            manifest=manifest,
         )
         headlines[name] = {"description": setting.description, **headline}
         failures += [f"{name}: {problem}" for problem in problems]
-        if not quick:
+        if not quick and manifest is None:  # the targets are the paper's
             report_targets(name, headline, setting.target_wer)
 
     first = output_dir / configs[0]
@@ -293,7 +327,7 @@ def reproduce(
     write_json(
         output_dir / SETTINGS_FILE,
         {
-            "paper_setting": PAPER_SETTING,
+            "paper_setting": None if manifest is not None else PAPER_SETTING,
             "settings": {name: {"dir": name, **headlines[name]} for name in configs},
         },
     )
@@ -323,6 +357,7 @@ def run_setting(
     isolated_signs: int = 0,
     isolated_sign_epochs: int = 0,
     setting_epochs: int | None = None,
+    manifest: ManifestOptions | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     """Every stage of one setting into ``run_dir``; return its headline numbers and what makes them not credible
     (``sanity_failures``; a WER of 100 % only where ``require_recognition``)."""
@@ -333,10 +368,16 @@ def run_setting(
 
     with_recombination = f", + {recombine} {recombine_method} recombined training clips" if recombine else ""
     with_recombination += f", + {isolated_signs} isolated signs" if isolated_signs else ""
-    stage(1, f"dataset: GSL {config} from {source}{with_recombination}{' (quick subset)' if quick else ''}")
-    limit = QUICK["limit"] if quick else None
-    dataset_dir = run_dir / (f"dataset_first{limit}" if quick else "dataset")
-    prepare_dataset(dataset_dir, config, source, gsl_root, poses_dir, limit, recombination)
+    if manifest is None:
+        stage(
+            1, f"dataset: GSL {config} from {source}{with_recombination}{' (quick subset)' if quick else ''}"
+        )
+        limit = QUICK["limit"] if quick else None
+    else:
+        stage(1, f"dataset: the manifest {manifest.manifest} ({manifest.layout}, {manifest.landmark_set})")
+        limit = None  # a manifest is yours: --quick shortens training, never your data
+    dataset_dir = run_dir / (f"dataset_first{limit}" if limit else "dataset")
+    prepare_dataset(dataset_dir, config, source, gsl_root, poses_dir, limit, recombination, manifest)
     timings["dataset"] = time.perf_counter() - started
 
     stage(2, f"training the paper model (d_model {d_model}, output {output_mode})")
@@ -348,9 +389,12 @@ def run_setting(
         overwrite=True,  # a rerun of the reproduction trains again from scratch (its dataset is reused)
         **CPU_BUDGET_RECIPE,
     )
-    options.epochs = (
-        budget_epochs(config, limit, recombine + isolated_signs) if setting_epochs is None else setting_epochs
-    )
+    if setting_epochs is not None:
+        options.epochs = setting_epochs
+    elif manifest is not None:
+        options.epochs = epochs_for_clips(split_sizes(dataset_dir)["train"])
+    else:
+        options.epochs = budget_epochs(config, limit, recombine + isolated_signs)
     options.isolated_sign_epochs = isolated_sign_epochs
     if quick:
         options.epochs, options.batch_size = QUICK["epochs"], QUICK["batch_size"]
@@ -434,7 +478,11 @@ def reading_check(model_dir: Path, dataset_dir: Path, config: str, limit: int | 
 def budget_epochs(config: str, limit: int | None, recombine: int) -> int:
     """Epochs that show the model about as many training clips as the paper setting's CPU budget (30 epochs of
     the SI training split): training time follows clips seen, and a setting with recombined clips has more per epoch."""
-    clips = len(load_split(config, "train")[:limit]) + recombine
+    return epochs_for_clips(len(load_split(config, "train")[:limit]) + recombine)
+
+
+def epochs_for_clips(clips: int) -> int:
+    """Epochs of ``clips`` training clips that show the model the paper setting's CPU budget of clips."""
     return max(1, round(TRAINING_CLIPS_BUDGET / clips))
 
 
@@ -514,9 +562,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=list(MAIN_JOB_METHODS),
         help=f"attribution methods to score (default: {' '.join(MAIN_JOB_METHODS)}; all: {' '.join(METHODS)})",
     )
+    parser.add_argument(
+        "--manifest", type=Path, help="your own corpus (dataset_builder.manifest): one setting on its splits"
+    )
+    add_manifest_arguments(parser)
     args = parser.parse_args(argv)
+    manifest = None
+    if args.manifest is not None:
+        if args.gsl_root is not None:
+            parser.error("--manifest names its own pose files; --gsl-root does not apply")
+        try:
+            manifest = manifest_options(args, args.manifest, args.poses_dir)
+        except (ValueError, FileNotFoundError) as error:
+            parser.error(str(error))
+        args.poses_dir = None  # the manifest's poses folder, not a folder of GSL-named files
+    options = {
+        name: getattr(args, name) for name in inspect.signature(reproduce).parameters if name != "manifest"
+    }
     try:
-        reproduce(**vars(args))
+        reproduce(**options, manifest=manifest)
     except SanityCheckError as error:
         print(f"[reproduce] FAILED sanity check: {error}", file=sys.stderr)
         return 1

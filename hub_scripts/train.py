@@ -226,9 +226,10 @@ def build_tokenizer(targets: Sequence[str], init_from: Path | None) -> Any:
     return build_gloss_tokenizer(targets, base_tokenizer=base)
 
 
-def build_model(options: TrainOptions, tokenizer: Any) -> tuple[Any, Any]:
-    """A fresh paper-preset model, or the ``--init-from`` one with its embeddings grown to the new vocabulary
-    (its own architecture and feature extractor then apply: ``--d-model`` and ``--dropout`` are not used)."""
+def build_model(options: TrainOptions, tokenizer: Any, layout: str) -> tuple[Any, Any]:
+    """A fresh paper-preset model reading the dataset's pose ``layout``, or the ``--init-from`` one with its
+    embeddings grown to the new vocabulary (its own architecture and feature extractor then apply: ``--d-model``
+    and ``--dropout`` are not used; its layout must be the dataset's)."""
     from transformers import AutoFeatureExtractor
 
     from modeling_signattention import (
@@ -239,6 +240,11 @@ def build_model(options: TrainOptions, tokenizer: Any) -> tuple[Any, Any]:
 
     if options.init_from is not None:
         model = SignAttentionForConditionalGeneration.from_pretrained(options.init_from)
+        if model.config.layout != layout:
+            raise ValueError(
+                f"--init-from {options.init_from} reads pose layout {model.config.layout!r}, the dataset "
+                f"{options.dataset_dir} holds layout {layout!r}"
+            )
         old_vocab = model.config.vocab_size
         if len(tokenizer) > old_vocab:
             # Resizes the decoder embedding and the lm_head (get_output_embeddings); old rows are copied as is.
@@ -246,6 +252,7 @@ def build_model(options: TrainOptions, tokenizer: Any) -> tuple[Any, Any]:
             print(f"[train] vocabulary grown from {old_vocab} to {len(tokenizer)} tokens for fine-tuning")
         return model, AutoFeatureExtractor.from_pretrained(options.init_from)
     config = SignAttentionConfig(
+        layout=layout,
         d_model=options.d_model,
         dropout=options.dropout,
         attention_dropout=options.dropout,
@@ -257,7 +264,10 @@ def build_model(options: TrainOptions, tokenizer: Any) -> tuple[Any, Any]:
         decoder_start_token_id=tokenizer.bos_token_id,
     )
     feature_extractor = SignAttentionFeatureExtractor(
-        config.landmark_components, config.num_coordinates, max_frames=config.max_source_positions
+        config.landmark_components,
+        config.num_coordinates,
+        max_frames=config.max_source_positions,
+        layout=config.layout,
     )
     return SignAttentionForConditionalGeneration(config), feature_extractor
 
@@ -591,7 +601,7 @@ def train(options: TrainOptions) -> dict[str, Any]:
         )
 
     tokenizer = build_tokenizer(train_targets, options.init_from)
-    model, feature_extractor = build_model(options, tokenizer)
+    model, feature_extractor = build_model(options, tokenizer, metadata["layout"])
     model.config.output_mode = options.output_mode  # read back by hub_scripts.evaluate
     max_length = model.config.max_target_positions
     train_set, eval_set = (

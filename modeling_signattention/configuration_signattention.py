@@ -8,49 +8,20 @@ FFN 2048, one encoder and one decoder layer, dropout 0.2, ReLU, at most 220 fram
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from transformers import PreTrainedConfig
 
-# -- The landmark layout: the one table every part of the package reads -----------------------------------------
-# MediaPipe Holistic components (name -> number of points) in the order Holistic and pose-format write them. It lives
-# in this file because a Hub custom-code folder must be self-contained (the feature extractor imports it from here);
-# ``dataset_builder.landmarks`` holds the one other copy, since extraction never imports the model, and
-# ``tests/test_processing.py`` asserts that the two are equal. A new layout is a new entry here (and there).
-HOLISTIC_COMPONENTS: dict[str, int] = {
-    "POSE_LANDMARKS": 33,
-    "FACE_LANDMARKS": 468,
-    "LEFT_HAND_LANDMARKS": 21,
-    "RIGHT_HAND_LANDMARKS": 21,
-}
-NUM_HOLISTIC_POINTS = sum(HOLISTIC_COMPONENTS.values())  # 543
-# Some extractors append the 33 world (metric) body landmarks after the Holistic points.
-NUM_HOLISTIC_WITH_WORLD_POINTS = NUM_HOLISTIC_POINTS + HOLISTIC_COMPONENTS["POSE_LANDMARKS"]  # 576
-BODY_AND_HANDS = ["POSE_LANDMARKS", "LEFT_HAND_LANDMARKS", "RIGHT_HAND_LANDMARKS"]  # the paper's 75 points
-# MediaPipe's shoulder points inside POSE_LANDMARKS (the signer's left and right): the body's origin and unit.
-LEFT_SHOULDER, RIGHT_SHOULDER = 11, 12
-
-
-def num_points(components: Sequence[str]) -> int:
-    """Points of an array holding exactly ``components``."""
-    return sum(HOLISTIC_COMPONENTS[name] for name in components)
-
-
-def component_slices(components: Sequence[str]) -> dict[str, slice]:
-    """Where each named component lies in an array holding exactly ``components``, in that order."""
-    slices, start = {}, 0
-    for name in components:
-        slices[name] = slice(start, start + HOLISTIC_COMPONENTS[name])
-        start += HOLISTIC_COMPONENTS[name]
-    return slices
+from .layouts import DEFAULT_LAYOUT, Layout, get_layout
 
 
 class SignAttentionConfig(PreTrainedConfig):
     r"""
     Args:
-        landmark_components (`list[str]`, defaults to body + left hand + right hand):
-            Which MediaPipe Holistic components the model reads, by name and in this order.
-        num_coordinates (`int`, defaults to 3): 2 keeps x/y, 3 keeps x/y/z.
+        layout (`str`, defaults to "holistic"): the pose layout the model was trained on
+            (``modeling_signattention.layouts.LAYOUTS``: holistic, holistic_reduced, openpose_body25); input in
+            another layout is refused, naming both.
+        landmark_components (`list[str]`, defaults to the layout's body + left hand + right hand):
+            Which components of the layout the model reads, by name and in this order.
+        num_coordinates (`int`, defaults to the layout's): 2 keeps x/y, 3 keeps x/y/z (Holistic layouts only).
         embedder_width (`int`, defaults to 128): channels of the first Conv1d (kernel 1) of the keypoint embedder.
         d_model (`int`, defaults to 16): transformer width. Must be even (sinusoidal positions) and divisible by
             `num_heads`.
@@ -70,8 +41,9 @@ class SignAttentionConfig(PreTrainedConfig):
         "num_hidden_layers": "decoder_layers",
     }
 
+    layout: str = DEFAULT_LAYOUT
     landmark_components: list[str] | None = None
-    num_coordinates: int = 3
+    num_coordinates: int | None = None
     embedder_width: int = 128
     d_model: int = 16
     num_heads: int = 8
@@ -96,18 +68,23 @@ class SignAttentionConfig(PreTrainedConfig):
     tie_word_embeddings: bool = False
 
     def __post_init__(self, **kwargs):
+        layout = get_layout(self.layout)
         if self.landmark_components is None:
-            self.landmark_components = list(BODY_AND_HANDS)
+            self.landmark_components = layout.body_and_hands
+        if self.num_coordinates is None:
+            self.num_coordinates = len(layout.coordinates)
         super().__post_init__(**kwargs)
         self.validate_layout()
 
     def validate_layout(self) -> None:
         """Fail at construction, with the offending value named, rather than deep inside a matmul later."""
-        unknown = [name for name in self.landmark_components if name not in HOLISTIC_COMPONENTS]
-        if unknown:
-            raise ValueError(f"Unknown landmark components {unknown}; known: {list(HOLISTIC_COMPONENTS)}")
-        if self.num_coordinates not in (2, 3):
-            raise ValueError(f"num_coordinates must be 2 or 3, got {self.num_coordinates}")
+        layout = self.landmark_layout
+        layout.check_components(self.landmark_components)
+        if not 2 <= self.num_coordinates <= len(layout.coordinates):
+            raise ValueError(
+                f"num_coordinates must be 2 to {len(layout.coordinates)} for layout {layout.name!r} "
+                f"(coordinates {', '.join(layout.coordinates)}), got {self.num_coordinates}"
+            )
         if self.d_model % 2 or self.d_model % self.num_heads:
             raise ValueError(
                 f"d_model ({self.d_model}) must be even and divisible by num_heads ({self.num_heads})"
@@ -131,8 +108,13 @@ class SignAttentionConfig(PreTrainedConfig):
                 validator(self)
 
     @property
+    def landmark_layout(self) -> Layout:
+        """The ``Layout`` named by ``layout``: point names, component sizes, shoulders."""
+        return get_layout(self.layout)
+
+    @property
     def num_landmarks(self) -> int:
-        return num_points(self.landmark_components)
+        return self.landmark_layout.num_points(self.landmark_components)
 
     @property
     def num_features(self) -> int:
@@ -140,14 +122,4 @@ class SignAttentionConfig(PreTrainedConfig):
         return self.num_landmarks * self.num_coordinates
 
 
-__all__ = [
-    "BODY_AND_HANDS",
-    "HOLISTIC_COMPONENTS",
-    "LEFT_SHOULDER",
-    "NUM_HOLISTIC_POINTS",
-    "NUM_HOLISTIC_WITH_WORLD_POINTS",
-    "RIGHT_SHOULDER",
-    "SignAttentionConfig",
-    "component_slices",
-    "num_points",
-]
+__all__ = ["SignAttentionConfig"]

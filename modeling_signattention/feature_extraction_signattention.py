@@ -1,4 +1,5 @@
-"""Pose feature extractor: MediaPipe Holistic poses in, ``input_features`` + ``attention_mask`` out.
+"""Pose feature extractor: poses in (MediaPipe Holistic, reduced Holistic or OpenPose), ``input_features`` +
+``attention_mask`` out.
 
 All pose preprocessing lives here, saved with the model (``preprocessor_config.json``), so a model and the
 frames it was trained on cannot drift apart:
@@ -14,13 +15,15 @@ landmark by ~0.02 (per-feature spread on the synthetic corpus), where the signer
 shift it by as much, and a hand that MediaPipe loses for a few frames jumps to 0, some 0.3-0.4 away. Measured on the synthetic SI corpus (1,000 training steps of the paper
 model): validation WER 100 % with raw coordinates, 80 % normalized, 71 % normalized and filled.
 
-Accepted poses, one or a list: arrays (numpy, torch, nested lists) ``(frames, points, coords)`` in MediaPipe's
-normalized coordinates, in full Holistic layout (543 points, or 576 with the world landmarks appended), holding
-exactly the configured components (the dataset's default 75 body+hands points) or in a layout named by
-``input_components``; ``.npy`` paths (a plain array, or the record ``python -m dataset_builder.extract`` writes);
-``pose_format.Pose`` objects and ``.pose`` paths (components picked by name from the header, pixel coordinates
-turned back into MediaPipe's by ``pose_format_to_mediapipe``). So one clip gives the same ``input_features``
-whichever way it comes in.
+The extractor reads one pose layout (``layout``, ``modeling_signattention.layouts``: ``holistic``,
+``holistic_reduced``, ``openpose_body25``) and picks the configured components (by default the layout's body + both
+hands) by component and point name. Accepted poses, one or a list: arrays (numpy, torch, nested lists)
+``(frames, points, coords)`` in image-fraction coordinates, holding a whole known layout (Holistic: 543 points, or
+576 with the world landmarks appended), its body + both hands, exactly the configured components, or components
+named by ``input_components``; ``.npy`` paths (a plain array, or the record ``python -m dataset_builder.extract``
+writes); ``pose_format.Pose`` objects and ``.pose`` paths (pixel coordinates turned into image fractions by
+``layouts.pose_format_to_fractions``). So one clip gives the same ``input_features`` whichever way it comes in. A
+pose whose layout lacks the model's points (OpenPose for a Holistic model) is refused, naming both layouts.
 
 Inputs that would give a confident answer from nothing are refused with a ValueError naming the clip: no
 landmark finite in any frame, every landmark of every frame at one point (an all-zero or constant array), or
@@ -42,39 +45,15 @@ from typing import Any
 import numpy as np
 from transformers import BatchFeature, FeatureExtractionMixin
 
-from .configuration_signattention import (
-    BODY_AND_HANDS,
-    HOLISTIC_COMPONENTS,
-    LEFT_SHOULDER,
-    NUM_HOLISTIC_POINTS,
-    NUM_HOLISTIC_WITH_WORLD_POINTS,
-    RIGHT_SHOULDER,
-    component_slices,
-    num_points,
+from .layouts import (
+    DEFAULT_LAYOUT,
+    LAYOUTS,
+    Layout,
+    get_layout,
+    layout_of_points,
+    point_indices,
+    select_from_pose,
 )
-
-HOLISTIC_ORDER = list(HOLISTIC_COMPONENTS)
-SHOULDERS = {"left": LEFT_SHOULDER, "right": RIGHT_SHOULDER}
-
-
-def pose_format_to_mediapipe(data: Any, confidence: Any, width: float, height: float) -> np.ndarray:
-    """pose-format's Holistic coordinates -> MediaPipe's: x / width, y / height, z as is; missing -> NaN.
-
-    pose-format's Holistic reader and ``dataset_builder.extract --format pose`` store x, y in pixels and z as
-    MediaPipe returns it, and mark a point not detected by confidence 0 (masked). The model reads MediaPipe's own
-    image fractions, so every ``.pose`` input is converted here. ``data`` is ``(..., points, dims)`` (masked or
-    not), ``confidence`` ``(..., points)``. ``dataset_builder.pose_io`` keeps a copy of this conversion (the
-    builder may not import the model); ``tests/test_bad_inputs.py`` checks that both give identical arrays.
-    """
-    if not (width > 0 and height > 0):
-        raise ValueError(
-            f"cannot turn pixel coordinates into image fractions: width={width}, height={height}"
-        )
-    values = np.ma.getdata(data).astype(np.float64)
-    missing = np.ma.getmaskarray(data).any(axis=-1) | (np.asarray(confidence) == 0)
-    landmarks = (values / np.array([width, height, 1.0])[: values.shape[-1]]).astype(np.float32)
-    landmarks[missing] = np.nan
-    return landmarks
 
 
 def read_pose_file(path: str | os.PathLike) -> Any:
@@ -141,46 +120,63 @@ class SignAttentionFeatureExtractor(FeatureExtractionMixin):
 
     def __init__(
         self,
-        landmark_components: Sequence[str] = tuple(BODY_AND_HANDS),
-        num_coordinates: int = 3,
+        landmark_components: Sequence[str] | None = None,
+        num_coordinates: int | None = None,
         sample_rate: int = 3,
         max_frames: int = 220,
         padding_value: float = 0.0,
         normalize: bool = True,
         fill_missing: bool = True,
+        layout: str = DEFAULT_LAYOUT,
         **kwargs: Any,
     ):
         super().__init__(**kwargs)
-        unknown = [name for name in landmark_components if name not in HOLISTIC_COMPONENTS]
-        if unknown:
-            raise ValueError(f"Unknown landmark components {unknown}; known: {HOLISTIC_ORDER}")
-        if num_coordinates not in (2, 3):
-            raise ValueError(f"num_coordinates must be 2 or 3, got {num_coordinates}")
+        pose_layout = get_layout(layout)
+        landmark_components = (
+            pose_layout.body_and_hands if landmark_components is None else landmark_components
+        )
+        pose_layout.check_components(landmark_components)
+        num_coordinates = len(pose_layout.coordinates) if num_coordinates is None else num_coordinates
+        if not 2 <= num_coordinates <= len(pose_layout.coordinates):
+            raise ValueError(
+                f"num_coordinates must be 2 to {len(pose_layout.coordinates)} for layout {layout!r}, got {num_coordinates}"
+            )
         if sample_rate < 1 or max_frames < 1:
             raise ValueError(f"sample_rate and max_frames must be >= 1, got {sample_rate} and {max_frames}")
+        self.layout = layout
         self.landmark_components = list(landmark_components)
         self.num_coordinates = num_coordinates
         self.sample_rate = sample_rate
         self.max_frames = max_frames
         self.padding_value = padding_value
-        if normalize and "POSE_LANDMARKS" not in self.landmark_components:
+        if normalize and pose_layout.body not in self.landmark_components:
             raise ValueError(
-                "normalize=True centres on the shoulders: landmark_components must include POSE_LANDMARKS"
+                f"normalize=True centres on the shoulders: landmark_components must include {pose_layout.body}"
             )
         self.normalize = normalize
         self.fill_missing = fill_missing
 
     @property
+    def pose_layout(self) -> Layout:
+        return get_layout(self.layout)
+
+    @property
     def num_features(self) -> int:
-        return num_points(self.landmark_components) * self.num_coordinates
+        return self.pose_layout.num_points(self.landmark_components) * self.num_coordinates
 
     # -- one pose -> (frames, landmarks, coords) of the configured components -------------------------------------
     def select_landmarks(self, pose: Any, input_components: Sequence[str] | None = None) -> np.ndarray:
-        """The configured components of one pose, as float32 `(frames, landmarks, num_coordinates)` with NaN kept."""
+        """The configured components of one pose, as float32 `(frames, landmarks, num_coordinates)` with NaN kept.
+
+        Points are picked by component and point name, so a pose in a layout that holds the model's points (a
+        Holistic pose for a reduced-Holistic model) serves; one that does not (OpenPose for a Holistic model) is a
+        ValueError naming both layouts.
+        """
         if isinstance(pose, (str, os.PathLike)):
             pose = read_pose_file(pose)
         if hasattr(pose, "header") and hasattr(pose, "body"):
-            return _finite_or_nan(self._select_from_pose_format(pose))
+            landmarks = select_from_pose(pose, self.pose_layout, self.landmark_components, "The .pose file")
+            return _finite_or_nan(self._keep_coordinates(landmarks, "The .pose file"))
         if hasattr(pose, "detach"):  # a torch tensor
             pose = pose.detach().cpu().numpy()
         try:
@@ -195,70 +191,45 @@ class SignAttentionFeatureExtractor(FeatureExtractionMixin):
         if array.ndim != 3:
             raise ValueError(f"A pose array must be (frames, points, coords), got shape {array.shape}")
         _refuse_pixel_coordinates(array)
-        layout = (
-            list(input_components) if input_components is not None else self._infer_layout(array.shape[1])
-        )
-        return _finite_or_nan(
-            self._take_components(array, layout, source=f"array with {array.shape[1]} points")
-        )
-
-    def _infer_layout(self, points: int) -> list[str]:
-        if points in (NUM_HOLISTIC_POINTS, NUM_HOLISTIC_WITH_WORLD_POINTS):
-            return HOLISTIC_ORDER  # world landmarks, if present, come after and are ignored
-        configured = num_points(self.landmark_components)
-        if points == configured:
-            return self.landmark_components
-        raise ValueError(
-            f"A pose with {points} points matches no known layout: expected {NUM_HOLISTIC_POINTS} (Holistic), "
-            f"{NUM_HOLISTIC_WITH_WORLD_POINTS} (Holistic + world) or {configured} ({self.landmark_components}); "
-            "pass input_components=[...] to name the components of another layout"
-        )
-
-    def _take_components(self, array: np.ndarray, layout: Sequence[str], source: str) -> np.ndarray:
-        unknown = [name for name in layout if name not in HOLISTIC_COMPONENTS]
-        if unknown:
-            raise ValueError(f"Unknown component {unknown[0]!r} in the layout of the {source}")
-        slices = component_slices(layout)
-        if num_points(layout) > array.shape[1]:
-            raise ValueError(
-                f"The layout {list(layout)} needs {num_points(layout)} points, the {source} has {array.shape[1]}"
-            )
-        missing = [name for name in self.landmark_components if name not in slices]
-        if missing:
-            raise ValueError(f"The {source} lacks the components {missing} that this model reads")
-        if array.shape[2] < self.num_coordinates:
-            raise ValueError(
-                f"The {source} has {array.shape[2]} coordinates, the model needs {self.num_coordinates}"
-            )
-        parts = [array[:, slices[name], : self.num_coordinates] for name in self.landmark_components]
-        return np.concatenate(parts, axis=1)
-
-    def _select_from_pose_format(self, pose: Any) -> np.ndarray:
-        """Pick components by name from a ``pose_format.Pose``; a reduced or OpenPose layout fails by name."""
-        width, height = pose.header.dimensions.width, pose.header.dimensions.height
-        if pose.body.data.ndim != 4 or pose.body.data.shape[1] == 0:
-            raise ValueError(f"The .pose file holds no person (body data of shape {pose.body.data.shape})")
-        # First person; pixel x/y back to MediaPipe's image fractions, confidence 0 (masked) to NaN.
-        data = pose_format_to_mediapipe(pose.body.data[:, 0], pose.body.confidence[:, 0], width, height)
-        available, start = {}, 0
-        for component in pose.header.components:
-            available[component.name] = (start, len(component.points))
-            start += len(component.points)
-        parts = []
-        for name in self.landmark_components:
-            if name not in available:
+        source = f"The array with {array.shape[1]} points"
+        if input_components is not None:
+            layout, components = self.pose_layout, list(input_components)
+            layout.check_components(components)
+            if layout.num_points(components) > array.shape[1]:
                 raise ValueError(
-                    f"The .pose file has components {list(available)}, not {name}: it is not a MediaPipe Holistic pose"
+                    f"The layout {components} needs {layout.num_points(components)} points, the array has "
+                    f"{array.shape[1]}"
                 )
-            offset, count = available[name]
-            expected = HOLISTIC_COMPONENTS[name]
-            # A 478-point refined face keeps its first 468 points; fewer points means another layout.
-            if count < expected:
-                raise ValueError(
-                    f"Component {name} of the .pose file has {count} points, the model needs {expected}"
-                )
-            parts.append(data[:, offset : offset + expected, : self.num_coordinates])
-        return np.concatenate(parts, axis=1)
+        else:
+            layout, components = self._infer_layout(array.shape[1])
+        indices = point_indices(layout, components, self.pose_layout, self.landmark_components, source)
+        return _finite_or_nan(self._keep_coordinates(array[:, indices], source))
+
+    def _infer_layout(self, points: int) -> tuple[Layout, list[str]]:
+        """The layout of a plain array from its number of points: the configured components, or a whole layout
+        or its body + both hands (``layouts.layout_of_points``)."""
+        if points == self.pose_layout.num_points(self.landmark_components):
+            return self.pose_layout, self.landmark_components
+        found = layout_of_points(points)
+        if found is None:
+            known = ", ".join(
+                f"{layout.num_points()}{f' (or {layout.num_points() + layout.extra_points})' if layout.extra_points else ''}"
+                f" ({name})"
+                for name, layout in LAYOUTS.items()
+            )
+            raise ValueError(
+                f"A pose with {points} points matches no known layout: expected {known} or "
+                f"{self.pose_layout.num_points(self.landmark_components)} ({self.landmark_components}); "
+                "pass input_components=[...] to name the components of another layout"
+            )
+        return found
+
+    def _keep_coordinates(self, landmarks: np.ndarray, source: str) -> np.ndarray:
+        if landmarks.shape[2] < self.num_coordinates:
+            raise ValueError(
+                f"{source} has {landmarks.shape[2]} coordinates, the model needs {self.num_coordinates}"
+            )
+        return landmarks[..., : self.num_coordinates]
 
     # -- missing landmarks and body-relative coordinates ----------------------------------------------------------
     def interpolate_missing(self, landmarks: np.ndarray) -> np.ndarray:
@@ -290,15 +261,17 @@ class SignAttentionFeatureExtractor(FeatureExtractionMixin):
         A clip with no frame showing both shoulders has no body to measure: ValueError "no person found" (the
         model would otherwise translate zeros with confidence).
         """
-        body = component_slices(self.landmark_components)["POSE_LANDMARKS"].start
-        shoulders = {side: landmarks[:, body + index, :2] for side, index in SHOULDERS.items()}
+        layout = self.pose_layout
+        body = layout.component_slices(self.landmark_components)[layout.body].start
+        indices = dict(zip(("left", "right"), layout.shoulder_indices(), strict=True))
+        shoulders = {side: landmarks[:, body + index, :2] for side, index in indices.items()}
         left, right = shoulders["left"], shoulders["right"]
         both = ~np.isnan(left + right).any(axis=1)
         if not both.any():
             never = [side for side, points in shoulders.items() if np.isnan(points).any(axis=1).all()]
             raise ValueError(
                 f"no person found: the {' and '.join(never) or 'left and right'} shoulder "
-                f"(POSE_LANDMARKS {', '.join(str(SHOULDERS[side]) for side in never or SHOULDERS)}) is missing "
+                f"({layout.body} {', '.join(str(indices[side]) for side in never or indices)}) is missing "
                 f"(NaN or inf) in {'every frame' if never else 'every frame where the other is found'} of "
                 f"{len(landmarks)}; normalize=True needs both shoulders in at least one frame"
             )
@@ -439,4 +412,4 @@ def _finite_or_nan(landmarks: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(landmarks), landmarks, np.float32(np.nan))
 
 
-__all__ = ["SignAttentionFeatureExtractor", "pose_format_to_mediapipe", "split_batch"]
+__all__ = ["SignAttentionFeatureExtractor", "split_batch"]

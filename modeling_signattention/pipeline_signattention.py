@@ -53,6 +53,7 @@ from transformers import Pipeline
 from transformers.utils import cached_file
 
 from .feature_extraction_signattention import read_pose_file, split_batch
+from .layouts import HOLISTIC, point_indices
 
 TASK = "sign-language-translation"
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
@@ -240,6 +241,12 @@ class SignLanguageTranslationPipeline(Pipeline):
             raise FileNotFoundError(path)
         if path.suffix.lower() in POSE_SUFFIXES:
             return read_pose_file(path)
+        # MediaPipe gives Holistic poses: a model of another layout is refused before the video is read
+        extractor = self.feature_extractor
+        what = f"{path.name} (MediaPipe Holistic poses of a video or frames)"
+        point_indices(
+            HOLISTIC, list(HOLISTIC.components), extractor.pose_layout, extractor.landmark_components, what
+        )
         return read_holistic(path, self.holistic())
 
     def holistic(self) -> Any:

@@ -13,7 +13,6 @@ import pytest
 import torch
 
 from modeling_signattention import SignAttentionConfig, SignAttentionForConditionalGeneration
-from modeling_signattention.configuration_signattention import HOLISTIC_COMPONENTS
 from modeling_signattention.interpretability import compute_attention_alignment
 from modeling_signattention.interpretability.attribution import (
     GRADIENT_METHODS,
@@ -28,10 +27,11 @@ from modeling_signattention.interpretability.attribution import (
 )
 from modeling_signattention.interpretability.baselines import baseline_maps, diagonal_prior_map, uniform_map
 from modeling_signattention.interpretability.faithfulness import deletion_drops, frames_to_remove
+from modeling_signattention.layouts import HOLISTIC
 
 GLOSS = 4  # the one gloss the key-frame model predicts (ids 0-3 are <pad> <unk> <s> </s>)
 # The model reads its signal from the right hand: the landmarks after the body (33) and the left hand (21).
-RIGHT_HAND = (HOLISTIC_COMPONENTS["POSE_LANDMARKS"] + HOLISTIC_COMPONENTS["LEFT_HAND_LANDMARKS"]) * 3
+RIGHT_HAND = HOLISTIC.num_points(["POSE_LANDMARKS", "LEFT_HAND_LANDMARKS"]) * 3
 D_MODEL = 16
 KEY_FRAMES = (7, 2)  # per clip of the batch
 CLIP_FRAMES = (12, 9)  # the second clip is padded to 12

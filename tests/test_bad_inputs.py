@@ -24,11 +24,10 @@ from pose_format import Pose
 from test_space import app, model_dir  # noqa: F401  (fixtures: the Space app module with a tiny model)
 from transformers import AutoTokenizer, pipeline
 
-from dataset_builder import EXAMPLE_VIDEO, pose_io
+from dataset_builder import EXAMPLE_VIDEO
 from dataset_builder.build import build_dataset
 from dataset_builder.extract import extract_clip, frames_missing, load_pose_file, save_extracted
 from dataset_builder.gsl import load_split
-from dataset_builder.landmarks import LANDMARK_SETS
 from dataset_builder.loading import PoseSplit
 from hub_scripts.evaluate import evaluate_split
 from modeling_signattention import (
@@ -36,7 +35,7 @@ from modeling_signattention import (
     SignAttentionForConditionalGeneration,
     SignLanguageTranslationPipeline,
 )
-from modeling_signattention import feature_extraction_signattention as feature_extraction
+from modeling_signattention.layouts import HOLISTIC, pose_format_to_fractions
 from modeling_signattention.loading import load_pretrained
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -86,7 +85,7 @@ def test_one_pose_gives_identical_features_through_every_entry_point(
     landmarks = load_pose_file(path).landmarks  # MediaPipe's normalized coordinates, (T, 543, 3)
     npy = tmp_path / "clip.npy"
     save_extracted(load_pose_file(path), npy)
-    body_hands = list(LANDMARK_SETS["body_hands"])
+    body_hands = HOLISTIC.body_and_hands
 
     reference = extractor(Pose.read(path.read_bytes()))["input_features"]
     entry_points = {
@@ -121,22 +120,13 @@ def test_one_pose_gives_identical_features_through_every_entry_point(
     assert (extractor(raw)["input_features"] - reference).abs().max() > 0.1
 
 
-def test_builder_and_model_convert_pose_format_coordinates_identically():
-    """``dataset_builder.pose_io`` keeps a copy of the model's conversion (the builder may not import the model)."""
-    pose = Pose.read(HOLISTIC_POSE.read_bytes())
-    data, confidence = pose.body.data[:, 0], pose.body.confidence[:, 0]
-    rng = np.random.default_rng(0)
-    random = np.ma.masked_array(
-        rng.random((5, 9, 3), dtype=np.float32) * 700, mask=rng.random((5, 9, 3)) < 0.2
-    )
-    for args in [(data, confidence, 320, 240), (random, rng.random((5, 9)) > 0.1, 640, 480)]:
-        ours = pose_io.pose_format_to_mediapipe(*args)
-        np.testing.assert_array_equal(ours, feature_extraction.pose_format_to_mediapipe(*args))
-    assert np.isnan(ours).any() and not np.isnan(ours).all()
+def test_pose_format_coordinates_become_image_fractions():
+    """x / width, y / height, z as is; a masked point or one of confidence 0 -> NaN."""
     known = np.ma.masked_array([[[320.0, 120.0, -0.5], [1.0, 2.0, 3.0]]], mask=[[[0, 0, 0], [0, 1, 0]]])
-    for convert in (pose_io.pose_format_to_mediapipe, feature_extraction.pose_format_to_mediapipe):
-        converted = convert(known, np.ones((1, 2)), 640, 480)  # x / width, y / height, z as is; masked -> NaN
-        np.testing.assert_array_equal(converted, [[[0.5, 0.25, -0.5], [np.nan] * 3]])
+    converted = pose_format_to_fractions(known, np.ones((1, 2)), 640, 480)
+    np.testing.assert_array_equal(converted, [[[0.5, 0.25, -0.5], [np.nan] * 3]])
+    converted = pose_format_to_fractions(known.data, np.array([[0.0, 1.0]]), 640, 480)
+    np.testing.assert_allclose(converted, [[[np.nan] * 3, [1 / 640, 2 / 480, 3.0]]], rtol=1e-7)  # float32
 
 
 # -- the bad-input matrix: feature extractor ---------------------------------------------------------------------

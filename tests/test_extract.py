@@ -30,12 +30,12 @@ from dataset_builder.extract import (
     parse_shard,
 )
 from dataset_builder.extract_ray import DISTRIBUTED_EXTRA, KILL_ONCE_ENV, RayOptions
-from dataset_builder.landmarks import NUM_HOLISTIC_POINTS, component_slices
+from modeling_signattention.layouts import HOLISTIC
 
 cv2 = require_extra("extract", "mediapipe", "cv2")
 
 VIDEO = EXAMPLE_VIDEO  # 58 frames, 540x720, ~30 fps
-SLICES = component_slices(("POSE_LANDMARKS", "FACE_LANDMARKS", "LEFT_HAND_LANDMARKS", "RIGHT_HAND_LANDMARKS"))
+SLICES = HOLISTIC.component_slices()
 BODY = SLICES["POSE_LANDMARKS"]
 
 
@@ -67,8 +67,8 @@ def blank_frames(count: int = 2, size: tuple[int, int] = (48, 64)) -> list[np.nd
 
 def test_real_signer_video(video_pose):
     pose = video_pose
-    assert pose.landmarks.shape == (58, NUM_HOLISTIC_POINTS, 3) and pose.landmarks.dtype == np.float32
-    assert pose.confidence.shape == (58, NUM_HOLISTIC_POINTS) and pose.confidence.dtype == np.float32
+    assert pose.landmarks.shape == (58, HOLISTIC.num_points(), 3) and pose.landmarks.dtype == np.float32
+    assert pose.confidence.shape == (58, HOLISTIC.num_points()) and pose.confidence.dtype == np.float32
     assert (pose.width, pose.height) == (540, 720)
     assert pose.fps == pytest.approx(30, abs=0.5)
     assert not pose.no_person
@@ -113,7 +113,7 @@ def test_blank_video_is_kept_and_flagged_no_person(tmp_path):
     pose = extract_clip(path)
 
     assert pose.no_person
-    assert pose.landmarks.shape == (5, NUM_HOLISTIC_POINTS, 3) and np.isnan(pose.landmarks).all()
+    assert pose.landmarks.shape == (5, HOLISTIC.num_points(), 3) and np.isnan(pose.landmarks).all()
     assert (pose.confidence == 0).all() and (pose.fps, pose.width, pose.height) == (25.0, 64, 48)
 
 

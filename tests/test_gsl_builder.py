@@ -26,8 +26,8 @@ from dataset_builder.gsl import (
     split_file,
 )
 from dataset_builder.gsl_poses import GSLPoses
-from dataset_builder.landmarks import NUM_HOLISTIC_POINTS
 from dataset_builder.loading import read_landmarks
+from modeling_signattention.layouts import HOLISTIC
 
 VIDEO = EXAMPLE_VIDEO
 SPLIT_SIZES = {"si": (8821, 588, 881), "sd": (8189, 1063, 1043)}
@@ -151,9 +151,9 @@ def test_build_dataset_full_landmarks_and_overwrite(tmp_path):
         overwrite=True,
     )
     assert path == output and not (output / "stale.txt").exists()
-    assert read_landmarks(output)["num_points"] == NUM_HOLISTIC_POINTS
+    assert read_landmarks(output)["num_points"] == HOLISTIC.num_points()
     table = datasets.Dataset.from_parquet(str(output / "data" / "train-00000-of-00001.parquet"))
-    assert table.features["pose"].shape == (None, NUM_HOLISTIC_POINTS, 3)
+    assert table.features["pose"].shape == (None, HOLISTIC.num_points(), 3)
 
 
 def test_recombine_adds_novel_training_sentences_only_to_train(tmp_path, monkeypatch):
@@ -239,7 +239,7 @@ def test_failed_build_leaves_no_folder(tmp_path, monkeypatch):
 
 def _fake_extraction(frames: int, person: bool = True) -> ExtractedPose:
     rng = np.random.default_rng(frames)
-    landmarks = rng.random((frames, NUM_HOLISTIC_POINTS, 3), dtype=np.float32)
+    landmarks = rng.random((frames, HOLISTIC.num_points(), 3), dtype=np.float32)
     if not person:
         landmarks[:] = np.nan
     confidence = np.where(np.isnan(landmarks[..., 0]), 0.0, 1.0).astype(np.float32)

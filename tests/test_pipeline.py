@@ -195,7 +195,7 @@ def openpose_file(path: Path) -> Path:
         (
             lambda tmp: openpose_file(tmp / "openpose.pose"),
             ValueError,
-            r"openpose\.pose: .*not a MediaPipe Holistic",
+            r"openpose\.pose: .*pose layout unknown \(pose_keypoints_2d 25\), not the expected layout 'holistic'",
         ),
         (
             lambda tmp: np.zeros((0, 543, 3), np.float32),

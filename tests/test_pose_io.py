@@ -16,19 +16,19 @@ from pose_format.pose_header import PoseHeader, PoseHeaderComponent, PoseHeaderD
 from pose_format.utils.generic import detect_known_pose_format
 
 from dataset_builder.extract import ExtractedPose, load_pose_file, save_extracted
-from dataset_builder.landmarks import NUM_HOLISTIC_POINTS, component_slices
+from modeling_signattention.layouts import HOLISTIC
 
 FIXTURES = Path(__file__).parent / "fixtures"
 HOLISTIC_EXAMPLE = FIXTURES / "holistic_example.pose"  # 97 frames, 320x240, 25 fps, 576 points
 HOLISTIC_REDUCED = FIXTURES / "holistic_reduced.pose"  # 8 body, 128 face, 21 + 21 hand points
-SLICES = component_slices(("POSE_LANDMARKS", "FACE_LANDMARKS", "LEFT_HAND_LANDMARKS", "RIGHT_HAND_LANDMARKS"))
+SLICES = HOLISTIC.component_slices()
 
 
 def synthetic_pose() -> ExtractedPose:
     """Random normalized landmarks with whole parts missing, like real extractions (a hand out of frame...)."""
     rng = np.random.default_rng(0)
-    landmarks = rng.uniform(-0.2, 1.2, (12, NUM_HOLISTIC_POINTS, 3)).astype(np.float32)
-    confidence = np.ones((12, NUM_HOLISTIC_POINTS), dtype=np.float32)
+    landmarks = rng.uniform(-0.2, 1.2, (12, HOLISTIC.num_points(), 3)).astype(np.float32)
+    confidence = np.ones((12, HOLISTIC.num_points()), dtype=np.float32)
     confidence[:, SLICES["POSE_LANDMARKS"]] = rng.uniform(1e-6, 1, (12, 33))
     landmarks[2:5, SLICES["LEFT_HAND_LANDMARKS"]] = np.nan
     landmarks[7, SLICES["FACE_LANDMARKS"]] = np.nan
@@ -95,10 +95,10 @@ def test_reads_real_holistic_file_and_drops_world_landmarks():
 
     pose = load_pose_file(HOLISTIC_EXAMPLE)
 
-    assert pose.landmarks.shape == (97, NUM_HOLISTIC_POINTS, 3) and pose.confidence.shape == (97, 543)
+    assert pose.landmarks.shape == (97, HOLISTIC.num_points(), 3) and pose.confidence.shape == (97, 543)
     assert (pose.fps, pose.width, pose.height) == (25.0, 320, 240)
-    first_components = raw.body.data[:, 0, :NUM_HOLISTIC_POINTS]
-    confidence = raw.body.confidence[:, 0, :NUM_HOLISTIC_POINTS]
+    first_components = raw.body.data[:, 0, : HOLISTIC.num_points()]
+    confidence = raw.body.confidence[:, 0, : HOLISTIC.num_points()]
     np.testing.assert_array_equal(pose.confidence, confidence)
     np.testing.assert_array_equal(np.isnan(pose.landmarks[..., 0]), confidence == 0)
     detected = confidence > 0
@@ -172,7 +172,7 @@ def test_openpose_layout_is_rejected(tmp_path):
 @pytest.mark.parametrize(
     ("name", "content"),
     [
-        ("plain.npy", np.zeros((5, NUM_HOLISTIC_POINTS, 3), np.float32)),  # no fps / size / confidence
+        ("plain.npy", np.zeros((5, HOLISTIC.num_points(), 3), np.float32)),  # no fps / size / confidence
         ("body_hands.npy", None),  # a record holding only 75 points
         ("garbage.pose", b"not a pose file"),
         ("clip.json", b"{}"),

@@ -118,7 +118,10 @@ def test_missing_landmarks_interpolate_over_time():
 
 def test_feature_extractor_rejects_other_layouts_by_name():
     extractor = SignAttentionFeatureExtractor()
-    with pytest.raises(ValueError, match="POSE_LANDMARKS of the .pose file has 8 points, the model needs 33"):
+    with pytest.raises(
+        ValueError,
+        match=r"in pose layout 'holistic_reduced' \(POSE_LANDMARKS 8.*not the expected layout 'holistic' \(",
+    ):
         extractor(read_pose("holistic_reduced.pose"))
     header = PoseHeader(
         version=0.1,
@@ -126,7 +129,9 @@ def test_feature_extractor_rejects_other_layouts_by_name():
         components=[PoseHeaderComponent("pose_keypoints_2d", [str(i) for i in range(25)], [], [], "XYC")],
     )
     body = NumPyPoseBody(fps=25, data=np.zeros((5, 1, 25, 2)), confidence=np.ones((5, 1, 25)))
-    with pytest.raises(ValueError, match=r"components \['pose_keypoints_2d'\], not POSE_LANDMARKS"):
+    with pytest.raises(
+        ValueError, match=r"layout unknown \(pose_keypoints_2d 25\).*POSE_LANDMARKS is missing"
+    ):
         extractor(Pose(header, body))
     with pytest.raises(ValueError, match="100 points matches no known layout"):
         extractor(np.zeros((10, 100, 3)))
@@ -242,27 +247,37 @@ def test_folder_loads_in_fresh_process_without_the_project(saved_model, tmp_path
     assert remote["cross_sum"] == pytest.approx(8.0, abs=1e-4)  # 8 heads, each row sums to 1
 
 
-def test_one_landmark_layout_in_both_packages():
-    """The model's layout table and the dataset builder's copy agree, and match MediaPipe and pose-format."""
+def test_holistic_layout_matches_pose_format_and_mediapipe(extract_extra):
+    """The Holistic names against pose-format's Holistic header (built from MediaPipe, the 'extract' extra) and
+    MediaPipe's shoulder indices."""
     import mediapipe as mp
     from pose_format.utils.holistic import holistic_components
 
-    from dataset_builder import landmarks
-    from modeling_signattention import configuration_signattention as config
+    from modeling_signattention.layouts import LAYOUTS
 
-    assert landmarks.HOLISTIC_COMPONENTS == config.HOLISTIC_COMPONENTS
-    assert list(landmarks.HOLISTIC_COMPONENTS) == list(config.HOLISTIC_COMPONENTS)  # the order too
-    assert landmarks.NUM_HOLISTIC_POINTS == config.NUM_HOLISTIC_POINTS == 543
-    assert landmarks.LANDMARK_SETS["body_hands"] == tuple(config.BODY_AND_HANDS)
-    for components in (config.BODY_AND_HANDS, list(config.HOLISTIC_COMPONENTS), ["RIGHT_HAND_LANDMARKS"]):
-        assert landmarks.component_slices(components) == config.component_slices(components)
-        assert landmarks.num_points(components) == config.num_points(components)
-    # Independent references: pose-format's Holistic header and MediaPipe's own point names.
-    sizes = {component.name: len(component.points) for component in holistic_components("XYZC")}
-    assert {name: sizes[name] for name in config.HOLISTIC_COMPONENTS} == config.HOLISTIC_COMPONENTS
+    holistic = LAYOUTS["holistic"]
+    reference = {c.name: tuple(c.points) for c in holistic_components("XYZC")}
+    assert holistic.components == {name: reference[name] for name in holistic.components}
+    assert list(holistic.components) == list(reference)[:4]  # the order too; world landmarks come after
+    assert holistic.num_points() == 543 and holistic.extra_points == len(reference["POSE_WORLD_LANDMARKS"])
     shoulders = mp.solutions.pose.PoseLandmark
-    for module in (config, landmarks):
-        assert (module.LEFT_SHOULDER, module.RIGHT_SHOULDER) == (
-            shoulders.LEFT_SHOULDER,
-            shoulders.RIGHT_SHOULDER,
-        )
+    assert holistic.shoulder_indices() == (shoulders.LEFT_SHOULDER, shoulders.RIGHT_SHOULDER)
+
+
+def test_reduced_and_openpose_layouts_match_a_real_file_and_openpose():
+    """The reduced layout is the points of a real reduced-Holistic file; BODY_25 has RShoulder 2, LShoulder 5."""
+    from modeling_signattention.layouts import LAYOUTS
+
+    reduced = read_pose("holistic_reduced.pose").header.components
+    assert LAYOUTS["holistic_reduced"].components == {c.name: tuple(c.points) for c in reduced}
+    openpose = LAYOUTS["openpose_body25"]
+    assert openpose.sizes == {
+        "pose_keypoints_2d": 25,
+        "face_keypoints_2d": 70,
+        "hand_left_keypoints_2d": 21,
+        "hand_right_keypoints_2d": 21,
+    }
+    assert openpose.shoulder_indices() == (5, 2) and openpose.coordinates == ("x", "y")
+    assert [layout.num_points(layout.body_and_hands) for layout in LAYOUTS.values()] == [75, 50, 67]
+    with pytest.raises(ValueError, match="must include POSE_LANDMARKS"):
+        SignAttentionFeatureExtractor(landmark_components=["LEFT_HAND_LANDMARKS"])

@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from dataset_builder.gsl import load_split, read_vocabulary
-from dataset_builder.landmarks import LANDMARK_SETS, component_slices
 from dataset_builder.synthetic import (
     FPS,
     ISOLATED_SCENARIO,
@@ -19,8 +18,9 @@ from dataset_builder.synthetic import (
     recombined_clips,
     stable_seed,
 )
+from modeling_signattention.layouts import HOLISTIC
 
-SLICES = component_slices(LANDMARK_SETS["body_hands"])
+SLICES = HOLISTIC.component_slices(HOLISTIC.body_and_hands)
 LEFT, RIGHT = SLICES["LEFT_HAND_LANDMARKS"], SLICES["RIGHT_HAND_LANDMARKS"]
 RIGHT_WRIST = 16  # pose landmark
 CLIP = "police1/police1_signer1_rep1_sentences/sentences0000"
@@ -59,7 +59,7 @@ def test_clip_layout_and_coordinates():
     assert upper_body.min() > 0 and upper_body.max() < 1
     full = SyntheticGSL(landmark_set="full").clip(CLIP, GLOSSES)
     assert full.pose.shape == (len(clip.pose), 543, 3)
-    face = full.pose[:, component_slices(LANDMARK_SETS["full"])["FACE_LANDMARKS"]]
+    face = full.pose[:, HOLISTIC.component_slices()["FACE_LANDMARKS"]]
     assert not np.isnan(face).any()
 
 

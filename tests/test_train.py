@@ -106,7 +106,7 @@ def test_fine_tuning_grows_the_vocabulary_and_keeps_old_glosses(trained_run, dat
     tokenizer = build_tokenizer(targets, init_from=model_dir)
     assert len(tokenizer) == len(old_vocab) + 2
     assert {token: tokenizer.get_vocab()[token] for token in old_vocab} == old_vocab
-    model, _ = build_model(small_run(dataset_dir, tmp_path, init_from=model_dir), tokenizer)
+    model, _ = build_model(small_run(dataset_dir, tmp_path, init_from=model_dir), tokenizer, "holistic")
     assert model.config.vocab_size == len(tokenizer)
     embedding, head = model.get_input_embeddings(), model.get_output_embeddings()
     assert embedding.weight.shape[0] == head.weight.shape[0] == head.bias.shape[0] == len(tokenizer)

@@ -50,7 +50,6 @@ from dataset_builder.extract import (
     open_video,
 )
 from dataset_builder.gsl import SPLITS
-from dataset_builder.landmarks import HOLISTIC_COMPONENTS, component_slices
 from modeling_signattention import TASK, SignAttentionFeatureExtractor, SignLanguageTranslationPipeline
 from modeling_signattention.interpretability import (
     Translation,
@@ -72,6 +71,7 @@ from modeling_signattention.interpretability.figures import (
 )
 from modeling_signattention.interpretability.schema import ALIGNMENT_SCORES, DATA_SOURCES, VIDEO_SHARE
 from modeling_signattention.interpretability.timestamps import map_to_spans, spans_to_seconds
+from modeling_signattention.layouts import HOLISTIC
 from modeling_signattention.loading import load_pretrained, looks_like_hub_id
 from modeling_signattention.pipeline_signattention import head_method, split_head_method
 
@@ -93,7 +93,7 @@ PAGE_CSS = """
 #model-description { background: #fffbeb; border: 1px solid #fcd34d; border-radius: 6px; padding: 0.4em 0.8em; }
 """
 
-_HOLISTIC = component_slices(tuple(HOLISTIC_COMPONENTS))  # where each part lies in a (T, 543, 3) pose
+_HOLISTIC = HOLISTIC.component_slices()  # where each part lies in a (T, 543, 3) pose
 # Skeleton drawings: MediaPipe's own connections, upper body only (points 0-24: the legs are rarely in view).
 _BODY_EDGES = [(a, b) for a, b in mp.solutions.pose.POSE_CONNECTIONS if a < 25 and b < 25]
 _HAND_EDGES = list(mp.solutions.hands.HAND_CONNECTIONS)

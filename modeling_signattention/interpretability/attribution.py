@@ -33,19 +33,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..configuration_signattention import HOLISTIC_COMPONENTS
 from ..pipeline_signattention import HEAD_METHODS, gloss_frame_maps, head_method, split_head_method
 
 METHODS = ("attention", "value_norm", "rollout", "input_x_gradient", "integrated_gradients", "occlusion")
 GRADIENT_METHODS = ("input_x_gradient", "integrated_gradients")
-
-ARTICULATORS = {
-    "POSE_LANDMARKS": "body",
-    "LEFT_HAND_LANDMARKS": "left hand",
-    "RIGHT_HAND_LANDMARKS": "right hand",
-    "FACE_LANDMARKS": "face",
-}
-"""Holistic component -> the articulator its landmarks belong to (the gradient methods' per-part split)."""
 
 
 # -- The decoded sequences, checked ----------------------------------------------------------------------------------
@@ -268,10 +259,10 @@ def _shared_forward_gradients(model: Any, memory_bytes: int = 2**21) -> Callable
 
 def articulator_slices(config: Any) -> dict[str, slice]:
     """Articulator name -> the slice of a frame's features holding its landmarks (the model's component order)."""
-    slices, start = {}, 0
+    slices, start, layout = {}, 0, config.landmark_layout
     for component in config.landmark_components:
-        width = HOLISTIC_COMPONENTS[component] * config.num_coordinates
-        slices[ARTICULATORS[component]] = slice(start, start + width)
+        width = layout.sizes[component] * config.num_coordinates
+        slices[layout.articulator(component)] = slice(start, start + width)
         start += width
     return slices
 
@@ -616,7 +607,6 @@ def attribute_clips(
 
 
 __all__ = [
-    "ARTICULATORS",
     "GRADIENT_METHODS",
     "HEAD_METHODS",
     "METHODS",

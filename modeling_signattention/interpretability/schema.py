@@ -50,6 +50,10 @@ DATA_SOURCES: dict[str, tuple[str, str]] = {
         "real GSL poses",
         "precomputed MediaPipe Holistic poses of the real Greek Sign Language (GSL) dataset videos.",
     ),
+    "manifest": (
+        "poses of your own corpus",
+        "poses listed in a manifest (`dataset_builder.manifest`); their layout and source are in the dataset card.",
+    ),
     "unknown": (
         "poses of unknown origin",
         "poses from a dataset folder that does not record its source (not built by `dataset_builder.build`).",
