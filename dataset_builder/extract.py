@@ -7,6 +7,7 @@ extraction works offline. Output follows MediaPipe exactly (normalized coordinat
 Command line (a corpus: video files, frame folders, or folders containing them)::
 
     python -m dataset_builder.extract ROOT --output-dir poses/ --workers 2 [--shard 0/4] [--format npy|pose]
+    python -m dataset_builder.extract ROOT --output-dir poses/ --engine ray [--address auto]   # a Ray cluster
 
 The run is resumable (finished outputs are skipped), every output is written to a temporary file and renamed,
 and a clip that fails is reported at the end instead of stopping the corpus. Progress is counted in frames (a
@@ -37,7 +38,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
 from pose_format import Pose
@@ -71,7 +72,11 @@ try:
 except ImportError:
     cv2, mp = MissingExtractExtra("OpenCV (cv2)"), MissingExtractExtra("MediaPipe")
 
+if TYPE_CHECKING:
+    from dataset_builder.extract_ray import RayOptions
+
 logger = logging.getLogger(__name__)
+ENGINES = ("local", "ray")
 
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".webm", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"})
 POSE_SUFFIXES = (".npy", ".pose")  # what load_pose_file reads, in order of preference
@@ -90,10 +95,6 @@ _RESULT_FIELDS = {
     "LEFT_HAND_LANDMARKS": "left_hand_landmarks",
     "RIGHT_HAND_LANDMARKS": "right_hand_landmarks",
 }
-# Processing a blank frame makes Holistic lose every track and reset its landmark smoothing, so the next clip
-# starts exactly as in a new instance (the tests check this) for the price of one frame; ``reset()`` gives the
-# same but rebuilds the graph, which costs as much as a few frames. Same trick as pose-format's HolisticPool.
-_BLANK_FRAME = np.full((256, 256, 3), 255, dtype=np.uint8)
 # Confidence 0 means "not detected" (it is pose-format's mask), so a detected body point whose visibility
 # underflows to 0 is stored with the smallest positive float instead.
 _MIN_CONFIDENCE = np.finfo(np.float32).tiny
@@ -157,11 +158,15 @@ def extract_clip(
     """Run Holistic on every frame of a video file or of a folder of frame images (sorted naturally by name).
 
     Pass ``holistic`` to reuse one instance across clips (creating one costs more than a short clip); it is
-    flushed first, so tracking never carries a person over from the previous clip. Raises a ValueError naming
-    the file for anything that cannot be read as frames, and for a video that ends before the frame count its
-    container announces (truncated): a short clip is a different sentence, so it is refused unless
-    ``accept_truncated`` (then ``missing_frames`` says by how much). ``on_frame`` is called after each frame
-    (progress bars; it may raise to abort).
+    reset first (``Holistic.reset()``, about 4 frames' time), so a clip's output is the same whatever the
+    instance saw before, bit for bit: that is what makes the files independent of worker count and engine.
+    A blank frame is cheaper and drops the tracked landmarks, but MediaPipe's body-visibility smoothing
+    survives it, so the body confidences would depend on the previous clip (the tests check this).
+
+    Raises a ValueError naming the file for anything that cannot be read as frames, and for a video that ends
+    before the frame count its container announces (truncated): a short clip is a different sentence, so it is
+    refused unless ``accept_truncated`` (then ``missing_frames`` says by how much). ``on_frame`` is called
+    after each frame (progress bars; it may raise to abort).
     """
     path = Path(path)
     if holistic is None:
@@ -171,7 +176,7 @@ def extract_clip(
             )
 
     frames, fps, announced = _open_clip(path)
-    holistic.process(_BLANK_FRAME)
+    holistic.reset()
     landmarks, confidence, shape = [], [], None
     for index, frame in enumerate(frames):
         shape = shape or frame.shape
@@ -507,11 +512,15 @@ def extract_corpus(
     shard: str | None = None,
     fmt: str = "npy",
     accept_truncated: bool = False,
+    engine: RayOptions | None = None,
 ) -> ExtractionSummary:
     """Extract every clip under ``inputs`` to ``output_dir/<relative name>.<fmt>``; see ``find_clips``.
 
-    ``workers`` processes each hold one Holistic, reused across clips. ``shard="i/N"`` (0-based) takes the
-    clips whose index in the sorted list is i modulo N, so N machines can split a corpus without talking.
+    ``engine=None`` runs ``workers`` local processes, each holding one Holistic reused across clips;
+    ``engine=RayOptions(...)`` runs one Ray task per clip instead (``dataset_builder.extract_ray``: a local Ray
+    or a cluster, ``workers`` unused), with the same files, skipping and report. ``shard="i/N"`` (0-based)
+    takes the clips whose index in the sorted list is i modulo N, so N machines can split a corpus without
+    talking.
     Finished outputs are skipped, so an interrupted run is resumed by running it again; Ctrl-C
     (KeyboardInterrupt) stops within a frame and returns the summary with ``interrupted`` set. The summary is
     also written to ``output_dir/extraction_report[.shard-i-of-N].json``.
@@ -520,6 +529,10 @@ def extract_corpus(
         raise ValueError(f"unknown output format {fmt!r}, expected one of {', '.join(OUTPUT_FORMATS)}")
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
+    if engine is not None:
+        from dataset_builder.extract_ray import import_ray, run_on_ray
+
+        import_ray()  # before listing and counting a corpus: without the extra, say so at once
     index, count = parse_shard(shard) if shard is not None else (0, 1)
     output_dir = Path(output_dir)
     clips = find_clips(inputs)[index::count]
@@ -538,9 +551,11 @@ def extract_corpus(
     with bar as progress, logging_redirect_tqdm():
         progress.set_postfix_str(f"0/{len(todo)} clips")
         try:
-            for clip, output, error, no_person, missing in _run(
-                todo, workers, accept_truncated, progress.update
-            ):
+            if engine is None:
+                outcomes = _run(todo, workers, accept_truncated, progress.update)
+            else:
+                outcomes = run_on_ray(todo, accept_truncated, progress.update, engine)
+            for clip, output, error, no_person, missing in outcomes:
                 if error is not None:
                     logger.error("%s failed: %s", clip, error)
                     summary.failed[clip] = error
@@ -714,7 +729,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--output-dir", type=Path, required=True, help="outputs mirror the inputs' relative paths"
     )
     parser.add_argument(
-        "--workers", type=int, default=1, help="parallel processes, one Holistic each (default 1)"
+        "--workers",
+        type=int,
+        help="parallel processes, one Holistic each (default: 1; --engine ray without --address: all cores)",
+    )
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="local",
+        help="local: this machine's processes (default); ray: one Ray task per clip, on a local Ray the "
+        "command starts or on the cluster at --address (needs the [distributed] extra)",
+    )
+    parser.add_argument(
+        "--address",
+        help="with --engine ray: the running Ray cluster to use (auto, or HEAD_IP:6379)",
+    )
+    parser.add_argument(
+        "--retries",
+        type=int,
+        help="with --engine ray: reruns of a clip whose worker or node died, before it is reported (default 3)",
     )
     parser.add_argument(
         "--shard",
@@ -732,10 +765,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     try:
+        engine = None
+        if args.engine == "ray":
+            from dataset_builder.extract_ray import RayOptions
+
+            retries = {} if args.retries is None else {"max_retries": args.retries}
+            engine = RayOptions(args.address, args.workers, **retries)
+        elif args.address is not None or args.retries is not None:
+            raise ValueError(
+                "--address and --retries are for Ray (the cluster, its reruns): add --engine ray"
+            )
         summary = extract_corpus(
-            args.inputs, args.output_dir, args.workers, args.shard, args.format, args.accept_truncated
+            args.inputs,
+            args.output_dir,
+            1 if args.workers is None or engine is not None else args.workers,
+            args.shard,
+            args.format,
+            args.accept_truncated,
+            engine,
         )
-    except (FileNotFoundError, ValueError) as error:
+    except (FileNotFoundError, ValueError, ImportError, ConnectionError) as error:
         parser.error(str(error))
     print(summary)
     if summary.interrupted:

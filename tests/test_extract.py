@@ -6,6 +6,7 @@ corpus tests use tiny blank frame folders wherever a real person is not the poin
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import signal
@@ -28,6 +29,7 @@ from dataset_builder.extract import (
     main,
     parse_shard,
 )
+from dataset_builder.extract_ray import DISTRIBUTED_EXTRA, KILL_ONCE_ENV, RayOptions
 from modeling_signattention.layouts import HOLISTIC
 
 cv2 = require_extra("extract", "mediapipe", "cv2")
@@ -89,8 +91,9 @@ def test_frame_folder_matches_video_and_reused_holistic_is_reset(tmp_path, video
         first = extract_clip(folder, holistic=holistic)
         again = extract_clip(folder, holistic=holistic)
 
-    # Reusing one Holistic must not leak tracking/smoothing state from the previous clip.
+    # Reusing one Holistic must not leak tracking/smoothing state from the previous clip, body visibility included.
     np.testing.assert_array_equal(again.landmarks, first.landmarks)
+    np.testing.assert_array_equal(again.confidence, first.confidence)
     assert (first.width, first.height, first.fps) == (540, 720, 30.0)
     # JPEG re-encoding changes pixels slightly, hence "close": the visible body and the face agree to a few
     # thousandths of the image size (hands, detected from small crops, may differ more on some frames).
@@ -346,6 +349,229 @@ def test_workers_exit_when_the_main_process_is_killed(corpus_of_four, tmp_path):
         run.kill()  # kill -9 of the main process only
         run.wait()
     try:
-        wait_for(lambda: not any(running(pid) for pid in workers), 10, "the orphaned workers to exit")
+        # A worker killed with its parent at once (prctl) only once its initializer ran; one still importing
+        # (``dataset_builder.extract`` imports torch and transformers through modeling_signattention: seconds on
+        # a busy machine) finds its parent gone when the initializer runs, and exits then.
+        wait_for(lambda: not any(running(pid) for pid in workers), 120, "the orphaned workers to exit")
     finally:
         kill_leftovers(workers)
+
+
+# -- the Ray engine ---------------------------------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def ray_session(tmp_path_factory):
+    """One local Ray of 2 CPUs for the module (a start costs seconds), which ``extract_corpus`` uses as it finds
+    it. Yields the kill-once flag of its workers (see ``KILL_ONCE_ENV``): present = disarmed; delete it to arm."""
+    ray = require_extra("distributed", "ray")
+    flag = tmp_path_factory.mktemp("ray") / "worker-killed"
+    flag.touch()
+    os.environ[KILL_ONCE_ENV] = str(flag)  # before ray.init: the workers inherit the environment
+    ray.init(
+        address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False
+    )
+    try:
+        yield flag
+    finally:
+        ray.shutdown()
+        del os.environ[KILL_ONCE_ENV]
+
+
+def without_kill_hook() -> dict[str, str]:
+    """This process's environment without the kill-once hook, for a CLI run whose workers must not die."""
+    return {name: value for name, value in os.environ.items() if name != KILL_ONCE_ENV}
+
+
+def output_files(folder: Path) -> dict[str, bytes]:
+    """Every pose file under ``folder`` (hidden temp files included) by relative path, with its bytes."""
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in folder.rglob("*")
+        if p.is_file() and p.suffix != ".json"
+    }
+
+
+def test_ray_engine_writes_the_local_files_bit_for_bit(ray_session, tmp_path, video_frames):
+    corpus = tmp_path / "corpus"
+    (corpus / "signer").mkdir(parents=True)
+    os.symlink(VIDEO, corpus / "signer" / "real.mp4")
+    write_frames(corpus / "generated" / "folder", video_frames[30:40])
+    writer = cv2.VideoWriter(
+        str(corpus / "generated" / "blank.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 25, (64, 48)
+    )
+    for frame in blank_frames(4):
+        writer.write(frame)
+    writer.release()
+    (corpus / "bad.mp4").write_text("not a video")
+
+    local = extract_corpus([corpus], tmp_path / "local")
+    on_ray = extract_corpus([corpus], tmp_path / "ray", engine=RayOptions())
+
+    files = output_files(tmp_path / "ray")
+    assert sorted(files) == ["generated/blank.npy", "generated/folder.npy", "signer/real.npy"]
+    assert files == output_files(tmp_path / "local")  # same names, same bytes
+    for engine, summary in (("local", local), ("ray", on_ray)):
+        assert sorted(p.relative_to(tmp_path / engine) for p in summary.extracted) == [
+            Path(name) for name in sorted(files)
+        ]
+        assert summary.no_person == [tmp_path / engine / "generated" / "blank.npy"]
+    assert on_ray.failed == local.failed and list(on_ray.failed) == [corpus / "bad.mp4"]  # same reason too
+
+
+def test_a_worker_killed_mid_clip_is_retried(ray_session, tmp_path, video_frames):
+    for index in range(2):
+        write_frames(tmp_path / "corpus" / f"clip{index}", video_frames[4 * index : 4 * index + 4])
+    local = extract_corpus([tmp_path / "corpus"], tmp_path / "local")
+    ray_session.unlink()  # armed: the next clip's worker SIGKILLs itself on its second frame
+
+    summary = extract_corpus([tmp_path / "corpus"], tmp_path / "ray", engine=RayOptions(max_retries=1))
+
+    assert ray_session.exists()  # a worker did die mid-clip
+    assert summary.ok and len(summary.extracted) == 2 and local.ok
+    assert output_files(tmp_path / "ray") == output_files(tmp_path / "local")  # nothing half-written either
+
+
+def test_a_clip_whose_retries_are_used_up_is_reported_and_redone_by_a_rerun(ray_session, tmp_path):
+    for index in range(2):
+        write_frames(tmp_path / "corpus" / f"clip{index}", blank_frames(3))
+    output = tmp_path / "poses"
+    ray_session.unlink()
+
+    summary = extract_corpus([tmp_path / "corpus"], output, engine=RayOptions(max_retries=0))
+
+    ((killed, reason),) = summary.failed.items()
+    assert "WorkerCrashedError" in reason and not summary.ok
+    assert [p.name for p in output.rglob("*.npy")] == [
+        p.name for p in summary.extracted
+    ]  # only the other clip
+    assert not list(output.rglob(".*.tmp"))
+    report = json.loads((output / "extraction_report.json").read_text(encoding="utf-8"))
+    assert report["failed"] == {str(killed): reason}
+
+    rerun = extract_corpus([tmp_path / "corpus"], output, engine=RayOptions(max_retries=0))
+    assert rerun.ok and rerun.skipped == summary.extracted
+    assert rerun.extracted == [output / f"{killed.name}.npy"]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="FIFO")
+def test_ray_cli_ctrl_c_keeps_finished_clips_and_a_rerun_on_a_cluster_does_only_the_rest(
+    ray_session, tmp_path
+):
+    corpus, output = tmp_path / "corpus", tmp_path / "poses"
+    write_frames(corpus / "a", blank_frames(2))
+    # The other clip's second frame is a FIFO: its worker blocks there until the test writes to it, so the run is
+    # certain to be interrupted with this clip in flight, however fast or busy the machine.
+    gate = write_frames(corpus / "gate", blank_frames(1))
+    os.mkfifo(gate / "frame2.jpg")
+    command = [sys.executable, "-m", "dataset_builder.extract", str(corpus), "--output-dir", str(output)]
+    with open(tmp_path / "log.out", "w") as stdout, open(tmp_path / "log.err", "w") as stderr:
+        run = subprocess.Popen(
+            [*command, "--engine", "ray", "--workers", "2"],
+            stdout=stdout,
+            stderr=stderr,
+            start_new_session=True,
+            env=without_kill_hook(),
+        )
+    try:
+        wait_for(lambda: (output / "a.npy").exists() or run.poll() is not None, 300, "the first clip")
+        os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C in a shell does
+        while run.poll() is None:  # free the gated worker, once it is there, with a broken image
+            try:
+                fifo = os.open(gate / "frame2.jpg", os.O_WRONLY | os.O_NONBLOCK)
+            except OSError as error:
+                assert error.errno == errno.ENXIO  # nobody reading (yet, or any more)
+                time.sleep(0.1)
+                continue
+            os.write(fifo, b"not a jpeg")
+            os.close(fifo)
+            break
+        run.wait(timeout=120)
+    finally:
+        run.kill()
+    stdout, stderr = (tmp_path / "log.out").read_text(), (tmp_path / "log.err").read_text()
+
+    assert run.returncode == 130, stderr[-2000:]
+    assert "INTERRUPTED: 1 clips not done" in stdout
+    assert sorted(p.name for p in output.iterdir()) == ["a.npy", "extraction_report.json"]  # no temp file
+    assert "frame/s" in stderr and "/4 " in stderr  # progress counted in frames: 2 clips x 2
+
+    (gate / "frame2.jpg").unlink()
+    assert cv2.imwrite(str(gate / "frame2.jpg"), blank_frames(1)[0])
+    finished_at = (output / "a.npy").stat().st_mtime_ns
+    # The rerun joins a running cluster (the module's Ray, as `ray start --head` gives one) by its address; Ray
+    # starts clusters with token authentication, which a driver given an address uses with RAY_AUTH_MODE=token.
+    address = sys.modules["ray"].get_runtime_context().gcs_address
+    rerun = subprocess.run(
+        [*command, "--engine", "ray", "--address", address],
+        env={**without_kill_hook(), "RAY_AUTH_MODE": "token"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    assert "2 clips: 1 extracted, 1 already done (skipped), 0 failed" in rerun.stdout
+    assert (output / "gate.npy").is_file() and (output / "a.npy").stat().st_mtime_ns == finished_at
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="FIFO")
+def test_a_node_lost_mid_clip_has_its_clip_rerun_on_another_node(tmp_path):
+    require_extra("distributed", "ray")
+    # The same clips twice; in the reference, the gate's second frame is a plain image.
+    for corpus in ("corpus", "reference"):
+        write_frames(tmp_path / corpus / "a", blank_frames(2))
+        write_frames(tmp_path / corpus / "gate", blank_frames(1))
+    assert cv2.imwrite(str(tmp_path / "reference" / "gate" / "frame2.jpg"), blank_frames(1)[0])
+    os.mkfifo(tmp_path / "corpus" / "gate" / "frame2.jpg")
+    extract_corpus([tmp_path / "reference"], tmp_path / "local")
+
+    run = subprocess.run(
+        [
+            sys.executable,
+            str(Path(__file__).with_name("ray_lost_node.py")),
+            str(tmp_path / "corpus"),
+            str(tmp_path / "ray"),
+        ],
+        env=without_kill_hook(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+    assert run.returncode == 0, run.stderr[-3000:]
+    summary = json.loads(run.stdout.splitlines()[-1])
+    assert summary == {"ok": True, "extracted": ["a.npy", "gate.npy"], "failed": {}}
+    assert output_files(tmp_path / "ray") == output_files(
+        tmp_path / "local"
+    )  # bit for bit, no temp file left
+
+
+def test_ray_engine_without_ray_names_the_extra(monkeypatch, tmp_path, capsys):
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed: import ray raises ImportError
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(VIDEO), "--output-dir", str(tmp_path / "poses"), "--engine", "ray"])
+    assert exit_info.value.code == 2
+    assert (
+        f"--engine ray needs Ray, which is not installed: pip install '{DISTRIBUTED_EXTRA}'"
+        in capsys.readouterr().err
+    )
+    assert not (tmp_path / "poses").exists()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            ["--address", "auto"],
+            "--address and --retries are for Ray (the cluster, its reruns): add --engine ray",
+        ),
+        (["--retries", "2"], "--address and --retries are for Ray"),
+        (["--engine", "ray", "--address", "auto", "--workers", "2"], "the cluster at auto decides"),
+        (["--engine", "ray", "--workers", "0"], "workers must be >= 1"),
+        (["--engine", "ray", "--retries", "-1"], "retries must be >= 0"),
+    ],
+)
+def test_bad_engine_options_are_clear_errors(options, message, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(VIDEO), "--output-dir", str(tmp_path), *options])
+    assert exit_info.value.code == 2 and message in capsys.readouterr().err
