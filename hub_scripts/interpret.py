@@ -58,6 +58,7 @@ from modeling_signattention.interpretability import (
 from modeling_signattention.interpretability.attribution import METHODS, head_methods
 from modeling_signattention.interpretability.leaderboard import TrustResult, method_selection, trust_scores
 from modeling_signattention.interpretability.matching import memorization, seen_sentences
+from modeling_signattention.interpretability.results import MethodPick
 from modeling_signattention.interpretability.schema import NO_DATA, SAME_SENTENCES_AS, figure_file
 from modeling_signattention.loading import load_pretrained
 
@@ -285,13 +286,13 @@ def draw_best_method(
     correct: Sequence[int],
     seen: Sequence[bool],
     data: PoseSplit,
+    split: str,
     feature_extractor: Any,
     output_dir: Path,
 ) -> dict[str, str]:
     """The best method's map on one seen and one unseen sentence, gold spans boxed where the sentence is exact."""
-    method = trust.scores.get("best_method")
-    picked_on = trust.scores.get("best_method_chosen_on")
-    picked_on = f"the {picked_on} split" if picked_on in SPLITS else "the scored clips"
+    pick = MethodPick.from_json(trust.scores | {"split": split})
+    method = pick.method
     figures: dict[str, str] = {}
     for subset in ("seen", "unseen"):
         key = f"best_method_{subset}"
@@ -314,7 +315,7 @@ def draw_best_method(
             translations[clip].glosses,
             output_dir / figure_file(key),
             spans,
-            f"Best method: {method} (picked on {picked_on})\n{data.ids[clip]}\n{subset} sentence, {status}",
+            f"Best method: {method} (picked on {pick.picked_on})\n{data.ids[clip]}\n{subset} sentence, {status}",
         )
         figures[key] = figure_file(key)
     return figures
@@ -452,7 +453,9 @@ def interpret(
 
     results["figures"] = draw_figures(translations, correct, non_empty, gold, output_dir)
     results["figures"].update(
-        draw_best_method(trust, translations, scored, correct, seen, data, feature_extractor, output_dir)
+        draw_best_method(
+            trust, translations, scored, correct, seen, data, split, feature_extractor, output_dir
+        )
     )
     save_translations(
         output_dir / "attention.npz",

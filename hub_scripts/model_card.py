@@ -25,7 +25,7 @@ from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from dataset_builder.gsl import SPLITS
+from modeling_signattention.interpretability.results import RunScores
 from modeling_signattention.interpretability.schema import (
     ALIGNMENT_SCORES,
     DATA_SOURCES,
@@ -190,24 +190,19 @@ def trust_summary(scores: dict[str, Any]) -> dict[str, str | None] | None:
     """The attribution leaderboard's answer in one paragraph's numbers: the best method, where it was picked, its
     gold peak accuracy next to both baselines, and the share of test clips a model could have memorised; ``None``
     when the run measured no method against gold spans (real data: nothing to claim)."""
-    method = scores.get("best_method")
-    entry = scores.get("attribution", {}).get(method, {}) if isinstance(method, str) else {}
-    baselines = scores.get("baselines", {})
-    accuracy = entry.get("gold_peak_accuracy")
+    run = RunScores.from_json(scores)
+    accuracy = run.best_accuracy
     if not isinstance(accuracy, float):
         return None
-    chosen_on = scores.get("best_method_chosen_on")
     return {
-        "method": method,
-        "chosen_on": f"the {chosen_on} split"
-        if chosen_on in SPLITS
-        else f"the {scores.get('split')} clips themselves, which flatters it",
+        "method": run.pick.method,
+        "chosen_on": run.pick.picked_on,
         "accuracy": f"{accuracy:.1%}",
-        "prior": _percent(baselines.get("diagonal_prior", {}).get("gold_peak_accuracy")),
-        "uniform": _percent(baselines.get("uniform", {}).get("gold_peak_accuracy")),
-        "num_glosses": _format(scores.get("num_gold_glosses")),
-        "seen_share": _percent(scores.get("memorization", {}).get("seen_sentence_share")),
-        "timestamp_method": scores.get("timestamp_method"),
+        "prior": _percent(run.prior_accuracy),
+        "uniform": _percent(run.score("uniform", "gold_peak_accuracy")),
+        "num_glosses": _format(run.num_gold_glosses),
+        "seen_share": _percent(run.seen_sentence_share),
+        "timestamp_method": run.pick.timestamp_method,
     }
 
 

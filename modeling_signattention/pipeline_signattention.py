@@ -543,10 +543,9 @@ def default_timestamp_method(measured: dict | None) -> tuple[str, str]:
         return "attention", f"default (no {TIMESTAMP_RELIABILITY_FILE} in the model folder)"
     picked = measured.get("timestamp_method")
     if picked is not None and split_head_method(picked)[0] in TIMESTAMP_METHODS:
-        return picked, (
-            "the model's measured leaderboard (best time-stamp IoU, picked on the "
-            f"{measured.get('best_method_chosen_on')} split)"
-        )
+        # ``picked_on`` is phrased by ``interpretability.results``; files written before it name the split only
+        picked_on = measured.get("picked_on") or f"the {measured.get('best_method_chosen_on')} split"
+        return picked, f"the model's measured leaderboard (best time-stamp IoU, picked on {picked_on})"
     best, score = measured.get("best_method"), measured.get("best_method_chosen_by")
     if split_head_method(str(best))[0] in TIMESTAMP_METHODS:
         return best, f"the model's measured leaderboard (best {score})"

@@ -49,7 +49,6 @@ from dataset_builder.extract import (
     load_pose_file,
     open_video,
 )
-from dataset_builder.gsl import SPLITS
 from modeling_signattention import TASK, SignAttentionFeatureExtractor, SignLanguageTranslationPipeline
 from modeling_signattention.interpretability import (
     Translation,
@@ -69,7 +68,13 @@ from modeling_signattention.interpretability.figures import (
     cross_attention_figure,
     to_rgb_array,
 )
-from modeling_signattention.interpretability.schema import ALIGNMENT_SCORES, DATA_SOURCES, VIDEO_SHARE
+from modeling_signattention.interpretability.results import MethodPick, read_results
+from modeling_signattention.interpretability.schema import (
+    ALIGNMENT_SCORES,
+    DATA_SOURCES,
+    INTERPRETABILITY_FILE,
+    VIDEO_SHARE,
+)
 from modeling_signattention.interpretability.timestamps import map_to_spans, spans_to_seconds
 from modeling_signattention.layouts import HOLISTIC
 from modeling_signattention.loading import load_pretrained, looks_like_hub_id
@@ -220,36 +225,25 @@ class Benchmark:
     diagonal_prior: float | None
     timestamp_iou: dict[str, float]
     split: str | None = None  # the split every score above was measured on
-    chosen_on: str | None = None  # the split best_method was picked on, or a sentence: the scored clips
+    pick: MethodPick | None = None  # where best_method was picked (None: no run results)
     timestamp_method: str | None = None  # the method whose time stamps matched the gold spans best
-
-
-def _measured(attribution: dict[str, dict[str, Any]], key: str) -> dict[str, float]:
-    """Method -> score where it was measured ("no data", a string, is not a measurement)."""
-    return {
-        name: entry[key] for name, entry in attribution.items() if isinstance(entry.get(key), (int, float))
-    }
 
 
 @functools.cache
 def load_benchmark() -> Benchmark:
     """The leaderboard of the run that trained the model: ``interpretability.json`` in or next to the model folder."""
-    import json
-
     source = Path(model_source())
-    for path in (source / "interpretability.json", source.parent / "interpretability.json"):
-        if path.is_file():
-            scores = json.loads(path.read_text(encoding="utf-8"))
-            attribution = scores.get("attribution", {})
-            prior = scores.get("baselines", {}).get("diagonal_prior", {}).get("gold_peak_accuracy")
+    for path in (source / INTERPRETABILITY_FILE, source.parent / INTERPRETABILITY_FILE):
+        run = read_results(path)
+        if run is not None:
             return Benchmark(
-                known_method(scores.get("best_method")),
-                _measured(attribution, "gold_peak_accuracy"),
-                prior if isinstance(prior, (int, float)) else None,
-                _measured(attribution, "timestamp_mean_iou"),
-                scores.get("split"),
-                scores.get("best_method_chosen_on"),
-                known_method(scores.get("timestamp_method")),
+                known_method(run.pick.method),
+                run.measured("gold_peak_accuracy"),
+                run.prior_accuracy,
+                run.measured("timestamp_mean_iou"),
+                run.split,
+                run.pick,
+                known_method(run.pick.timestamp_method),
             )
     return Benchmark(None, {}, None, {})
 
@@ -315,13 +309,9 @@ def trust_note(method: str, benchmark: Benchmark) -> str:
 def picked_on(method: str, benchmark: Benchmark) -> str:
     """Where the run picked ``method`` as its best, when it did: a pick made on the clips it was then scored on
     flatters its score, and the page must say which it was."""
-    if method != benchmark.best_method:
+    if method != benchmark.best_method or benchmark.pick is None:
         return ""
-    if benchmark.chosen_on is None:  # a run from before the pick was made on a held-out split
-        return ", the run's pick"
-    if benchmark.chosen_on in SPLITS and benchmark.chosen_on != benchmark.split:
-        return f", the run's pick (chosen on the {benchmark.chosen_on} split)"
-    return f", the run's pick, chosen on {benchmark.chosen_on}, which flatters the score below"
+    return f", the run's pick (chosen on {benchmark.pick.picked_on})"
 
 
 def timestamp_pick(method: str, benchmark: Benchmark) -> str:

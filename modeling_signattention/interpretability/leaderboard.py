@@ -33,6 +33,7 @@ from .baselines import BASELINES, baseline_maps
 from .decoding import spans_to_model_frames
 from .faithfulness import FRACTIONS, deletion_drops_clips, drop_key, summarise_drops
 from .matching import matched_glosses
+from .results import PICKED_ON_SCORED_CLIPS
 from .timestamps import map_to_spans, timestamp_accuracy
 
 GOLD_SCORES = ("gold_peak_accuracy", "gold_peak_accuracy_1frame", "gold_centroid_accuracy", "gold_span_mass")
@@ -274,7 +275,7 @@ def trust_scores(
         attribution[method]["articulator_share"] = shares
     if selection is None:
         chosen, chosen_by = best_method(attribution)
-        chosen_on = "the scored clips themselves (no held-out split to pick on)"
+        chosen_on = PICKED_ON_SCORED_CLIPS
         timestamp_method = best_timestamp_method(attribution)
     else:
         chosen, chosen_by, chosen_on = selection["best_method"], selection["chosen_by"], selection["split"]

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ..pipeline_signattention import half_maximum_span, spans_to_seconds
+from .results import RunScores
 from .schema import DATA_SOURCES
 
 Span = tuple[int, int]
@@ -76,25 +77,26 @@ def timestamp_reliability(scores: dict[str, Any]) -> dict[str, Any]:
 
     Per method and baseline: :data:`RELIABILITY_SCORES` on all scored glosses and on the sentences never seen in
     training (``unseen``), the leaderboard's picks (``best_method`` by gold peak accuracy; ``timestamp_method``, the
-    one the pipeline uses, by time-stamp IoU; both picked on ``best_method_chosen_on``), and one line saying what it
-    was measured on, since a score on memorised sentences of synthetic poses says little about a new sentence on a
-    real video.
+    one the pipeline uses, by time-stamp IoU; both picked on ``best_method_chosen_on``, phrased in ``picked_on``), and
+    one line saying what it was measured on, since a score on memorised sentences of synthetic poses says little
+    about a new sentence on a real video.
     """
-    memorization = scores.get("memorization", {})
-    source = DATA_SOURCES.get(scores.get("data_source"), DATA_SOURCES["unknown"])[0]
-    share = memorization.get("seen_sentence_share")
-    seen = f", {share:.1%} signing a sentence seen in training" if isinstance(share, float) else ""
+    run = RunScores.from_json(scores)
+    source = DATA_SOURCES.get(run.data_source, DATA_SOURCES["unknown"])[0]
+    share = run.seen_sentence_share
+    seen = f", {share:.1%} signing a sentence seen in training" if share is not None else ""
     measured_on = (
-        f"{source}, GSL {scores.get('config')} {scores.get('split')} split ({scores.get('num_clips')} clips{seen}; "
-        f"{scores.get('num_gold_glosses')} glosses with gold spans)"
+        f"{source}, GSL {run.config} {run.split} split ({run.num_clips} clips{seen}; "
+        f"{run.num_gold_glosses} glosses with gold spans)"
     )
-    entries = {**scores.get("attribution", {}), **scores.get("baselines", {})}
+    entries = {**run.attribution, **run.baselines}
     return {
         "measured_on": measured_on,
-        "best_method": scores.get("best_method"),
-        "best_method_chosen_by": scores.get("best_method_chosen_by"),
+        "best_method": run.pick.method,
+        "best_method_chosen_by": run.pick.chosen_by,
         "best_method_chosen_on": scores.get("best_method_chosen_on"),
-        "timestamp_method": scores.get("timestamp_method"),
+        "picked_on": run.pick.picked_on,
+        "timestamp_method": run.pick.timestamp_method,
         "scores": {
             name: {key: entry.get(key) for key in RELIABILITY_SCORES}
             | {"unseen": {key: entry.get("unseen", {}).get(key) for key in RELIABILITY_SCORES}}
