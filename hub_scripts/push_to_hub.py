@@ -60,6 +60,7 @@ MODEL_FILES = (
     "feature_extraction_signattention.py",
     "pipeline_signattention.py",
     "layouts.py",
+    "attention_maps.py",
     "tokenizer.json",
     "tokenizer_config.json",
     "preprocessor_config.json",

@@ -7,8 +7,9 @@ extractor, which holds every preprocessing step, so the pipeline and a hand-writ
 extract -> feature extractor -> ``generate()`` loop give the same result.
 
 This file is saved next to the model (``custom_pipelines`` in ``config.json``) and runs from a Hub folder without
-this project: it may import only transformers, numpy, the feature extractor next to it and, lazily, OpenCV /
-MediaPipe / pose-format. Hence its own small video reader, which matches ``dataset_builder.extract.extract_clip``
+this project: it may import only transformers, numpy, the modules next to it (the feature extractor, the model's
+gloss x frame maps ``attention_maps``; transformers saves each relatively imported module with it) and, lazily,
+OpenCV / MediaPipe / pose-format. Hence its own small video reader, which matches ``dataset_builder.extract.extract_clip``
 array for array (a test checks it).
 
 Per clip the result is ``{"glosses": "...", "num_frames": T, "frames_used": n, "truncated": bool}`` (``"text"``
@@ -48,10 +49,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from transformers import Pipeline
 from transformers.utils import cached_file
 
+from .attention_maps import (
+    HEAD_METHODS,
+    TIMESTAMP_METHODS,
+    gloss_frame_maps,
+    half_maximum_span,
+    head_method,
+    is_timestamp_method,
+    predicted_ids,
+    spans_to_seconds,
+)
 from .feature_extraction_signattention import read_pose_file, split_batch
 from .layouts import HOLISTIC, point_indices
 
@@ -65,13 +75,6 @@ HOLISTIC_RESULTS = (
     ("left_hand_landmarks", 21),
     ("right_hand_landmarks", 21),
 )
-# Maps the pipeline can give time stamps from: one forward pass, no gradients (``interpretability.attribution`` has
-# the gradient and occlusion methods, and scores them all).
-TIMESTAMP_METHODS = ("attention", "value_norm", "rollout")
-# Of those, the ones that can read one cross-attention head instead of the mean over heads. Heads of one model differ
-# a lot (on the SD model: 59 % to 82 % of glosses peak inside their true span), so the leaderboard also scores each
-# head, as a method named ``{method}_head{k}`` (:func:`head_method`), and picks one on the validation split.
-HEAD_METHODS = ("attention", "value_norm")
 # Written into the model folder by the main job (``hub_scripts.reproduce``): each method's time-stamp accuracy
 # against gold spans, and the baselines', from its interpretability run (``interpretability.timestamps``).
 TIMESTAMP_RELIABILITY_FILE = "timestamp_reliability.json"
@@ -170,7 +173,7 @@ class SignLanguageTranslationPipeline(Pipeline):
         method = options["timestamp_method"]
         if method is None:
             method, chosen_by = default_timestamp_method(reliability)
-        elif split_head_method(method)[0] in TIMESTAMP_METHODS:
+        elif is_timestamp_method(method):
             chosen_by = "the timestamp_method argument"
         else:
             raise ValueError(
@@ -396,114 +399,6 @@ def check_generate_options(generation_config: Any, options: dict[str, Any]) -> N
 CLIP_INFO = ("num_frames", "frames_used", "truncated", "fps", "fps_source")
 
 
-def predicted_ids(sequence: list[int], config: Any) -> list[int]:
-    """A ``generate()`` row's tokens after the decoder start token, up to end-of-sequence: token k is the query
-    of row k of the cross-attention under teacher forcing."""
-    ids = sequence[1:]
-    return ids[: ids.index(config.eos_token_id)] if config.eos_token_id in ids else ids
-
-
-def head_method(method: str, head: int) -> str:
-    """The name of ``method`` (one of :data:`HEAD_METHODS`) reading only cross-attention head ``head``."""
-    if method not in HEAD_METHODS:
-        raise ValueError(f"{method!r} cannot read one head; only {', '.join(HEAD_METHODS)} can")
-    return f"{method}_head{head}"
-
-
-def split_head_method(name: str) -> tuple[str, int | None]:
-    """``"value_norm_head1"`` -> ``("value_norm", 1)``; any other name -> ``(name, None)`` (all heads)."""
-    method, marker, head = name.rpartition("_head")
-    if marker and method in HEAD_METHODS and head.isdigit():
-        return method, int(head)
-    return name, None
-
-
-@torch.no_grad()
-def gloss_frame_maps(
-    model: Any,
-    input_features: torch.Tensor,
-    attention_mask: torch.Tensor,
-    decoder_input_ids: torch.Tensor,
-    method: str,
-    layer: int = -1,
-    head: int | None = None,
-) -> torch.Tensor:
-    """`(batch, glosses, frames)` map of ``method`` (:data:`TIMESTAMP_METHODS`, or a :func:`head_method` name, which
-    sets ``head``), row k for the gloss that follows ``decoder_input_ids[:, k]``, from one teacher-forced forward
-    pass with attention weights (padded frames and rows past ``</s>`` are filler). ``interpretability.attribution``
-    gives the same maps cropped per clip.
-
-    * ``attention``: cross-attention weights of decoder ``layer``, one ``head`` or the mean over heads;
-    * ``value_norm``: ``‖Σ_h α_h[k, t] · W_o^h v_h[t]‖``, the size of what frame t adds to gloss k's cross-attention
-      output (Kobayashi et al. 2020): a frame with a large weight but a tiny value vector contributes little.
-      ``W_o^h`` is the slice of the output projection that reads head h, so the sum over heads is exactly what the
-      attention block adds for frame t (bias aside); with ``head`` given, only that head's term;
-    * ``rollout``: the last layer's head-mean cross-attention times the encoder's attention rollout: each encoder
-      layer's head-mean attention ``A`` becomes ``(A + I) / 2`` (the residual connection carries the frame itself
-      forward), and the layers compose by matrix product, last layer first (Abnar & Zuidema 2020).
-    """
-    method, named_head = split_head_method(method)
-    if method not in TIMESTAMP_METHODS:
-        raise ValueError(f"unknown map method {method!r}; known: {', '.join(TIMESTAMP_METHODS)}")
-    head = named_head if named_head is not None else head
-    if head is not None and not 0 <= head < model.config.num_heads:
-        raise ValueError(
-            f"head {head} does not exist: the model has {model.config.num_heads} attention heads"
-        )
-    outputs = model(
-        input_features=input_features.to(model.device),
-        attention_mask=attention_mask.to(model.device),
-        decoder_input_ids=decoder_input_ids.to(model.device),
-        output_attentions=True,
-        use_cache=False,
-    )
-    weights = outputs.cross_attentions[layer]  # (batch, heads, glosses, frames)
-    if method == "attention":
-        return weights.mean(1) if head is None else weights[:, head]
-    if method == "value_norm":
-        block = model.model.decoder.layers[layer].encoder_attn
-        values = block._split_heads(
-            block.v_proj(outputs.encoder_last_hidden_state)
-        )  # (batch, heads, frames, hd)
-        out_weight = block.out_proj.weight.view(block.out_proj.out_features, block.num_heads, block.head_dim)
-        transformed = torch.einsum("bhtk,ehk->bhte", values, out_weight)  # W_o^h v_h per frame
-        if head is not None:
-            return weights[:, head] * transformed[:, head].norm(dim=-1)[:, None, :]
-        return torch.einsum("bhlt,bhte->blte", weights, transformed).norm(dim=-1)
-    flow = None
-    for encoder_weights in outputs.encoder_attentions:
-        eye = torch.eye(encoder_weights.shape[-1], device=encoder_weights.device)
-        mixed = 0.5 * encoder_weights.mean(1) + 0.5 * eye
-        flow = mixed if flow is None else mixed @ flow
-    return weights.mean(1) @ flow
-
-
-def half_maximum_span(row: np.ndarray) -> tuple[int, int]:
-    """``[start, end)`` model frames around the row's peak that reach half of it (full width at half maximum)."""
-    peak = int(row.argmax())
-    above = row >= row[peak] / 2
-    start, end = peak, peak + 1
-    while start > 0 and above[start - 1]:
-        start -= 1
-    while end < len(row) and above[end]:
-        end += 1
-    return start, end
-
-
-def spans_to_seconds(
-    spans: list[tuple[int, int]], sample_rate: int, fps: float, num_frames: int | None = None
-) -> list[tuple[float, float]]:
-    """Model-frame spans -> (start, end) seconds of the clip.
-
-    Model frame i is clip frame ``i * sample_rate`` and stands for the ``sample_rate`` frames from there, so a
-    span ``[s, e)`` covers clip frames ``[s * sample_rate, e * sample_rate)``, cut at the clip's ``num_frames``.
-    """
-    if not fps > 0:
-        raise ValueError(f"fps must be positive, got {fps}")
-    last = float("inf") if num_frames is None else num_frames
-    return [(start * sample_rate / fps, min(end * sample_rate, last) / fps) for start, end in spans]
-
-
 def clip_fps(clip: Clip, pose: Any, given: float | None) -> tuple[float, str]:
     """The clip's frame rate and where it came from: the argument, the ``.pose`` header, the ``.npy`` record, the
     video file; else :data:`ASSUMED_FPS`, with a warning naming the clip."""
@@ -542,12 +437,12 @@ def default_timestamp_method(measured: dict | None) -> tuple[str, str]:
     if measured is None:
         return "attention", f"default (no {TIMESTAMP_RELIABILITY_FILE} in the model folder)"
     picked = measured.get("timestamp_method")
-    if picked is not None and split_head_method(picked)[0] in TIMESTAMP_METHODS:
+    if picked is not None and is_timestamp_method(picked):
         # ``picked_on`` is phrased by ``interpretability.results``; files written before it name the split only
         picked_on = measured.get("picked_on") or f"the {measured.get('best_method_chosen_on')} split"
         return picked, f"the model's measured leaderboard (best time-stamp IoU, picked on {picked_on})"
     best, score = measured.get("best_method"), measured.get("best_method_chosen_by")
-    if split_head_method(str(best))[0] in TIMESTAMP_METHODS:
+    if is_timestamp_method(str(best)):
         return best, f"the model's measured leaderboard (best {score})"
     scored = {
         method: measured["scores"][method][score]
@@ -698,15 +593,8 @@ def read_video(capture: Any) -> Iterator[np.ndarray]:
 
 __all__ = [
     "ASSUMED_FPS",
-    "HEAD_METHODS",
     "TASK",
-    "TIMESTAMP_METHODS",
     "TIMESTAMP_RELIABILITY_FILE",
     "SignLanguageTranslationPipeline",
-    "gloss_frame_maps",
-    "half_maximum_span",
-    "head_method",
     "save_pipeline",
-    "spans_to_seconds",
-    "split_head_method",
 ]

@@ -50,6 +50,7 @@ from dataset_builder.extract import (
     open_video,
 )
 from modeling_signattention import TASK, SignAttentionFeatureExtractor, SignLanguageTranslationPipeline
+from modeling_signattention.attention_maps import head_method, split_head_method
 from modeling_signattention.interpretability import (
     Translation,
     compute_attention_alignment,
@@ -78,7 +79,6 @@ from modeling_signattention.interpretability.schema import (
 from modeling_signattention.interpretability.timestamps import map_to_spans, spans_to_seconds
 from modeling_signattention.layouts import HOLISTIC
 from modeling_signattention.loading import load_pretrained, looks_like_hub_id
-from modeling_signattention.pipeline_signattention import head_method, split_head_method
 
 logger = logging.getLogger("signattention.space")
 

@@ -26,9 +26,9 @@ from typing import Any
 
 import numpy as np
 
-from ..pipeline_signattention import TIMESTAMP_METHODS, split_head_method
+from ..attention_maps import is_timestamp_method
 from .alignment import compute_attention_alignment
-from .attribution import GRADIENT_METHODS, METHODS, articulator_maps, check_method, map_clips
+from .attribution import METHODS, articulator_maps, check_method, map_clips, resolve_method
 from .baselines import BASELINES, baseline_maps
 from .decoding import spans_to_model_frames
 from .faithfulness import FRACTIONS, deletion_drops_clips, drop_key, summarise_drops
@@ -143,7 +143,7 @@ def best_timestamp_method(attribution: dict[str, dict[str, Any]]) -> str | None:
     measured = {
         name: entry["timestamp_mean_iou"]
         for name, entry in attribution.items()
-        if split_head_method(name)[0] in TIMESTAMP_METHODS and entry.get("timestamp_mean_iou") is not None
+        if is_timestamp_method(name) and entry.get("timestamp_mean_iou") is not None
     }
     return max(measured, key=measured.get) if measured else None
 
@@ -222,7 +222,7 @@ def trust_scores(
         parts: dict[str, float] = {}
 
         def method_maps(indices, batch, sequences, names, method=method, parts=parts):
-            if method not in GRADIENT_METHODS:
+            if not resolve_method(method)[0].gradients:
                 return check_method(method)(
                     model, batch, sequences, clip_ids=names, **options.get(method, {})
                 )

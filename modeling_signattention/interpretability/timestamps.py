@@ -5,8 +5,8 @@ A map row is turned into one span: the contiguous frames around the row's peak t
 is measured on clips with gold spans (:func:`timestamp_accuracy`: mean IoU, mean boundary error in frames), and a
 page should show time stamps only with that measured accuracy next to them.
 
-The span rule and the conversion to seconds live in the pipeline file (``pipeline_signattention``), which must
-run from a Hub folder without this package; :func:`timestamp_reliability` writes what the pipeline shows next to its
+The span rule and the conversion to seconds are the model's (``modeling_signattention.attention_maps``, saved with
+it for the pipeline's time stamps); :func:`timestamp_reliability` writes what the pipeline shows next to its
 time stamps (:data:`~modeling_signattention.pipeline_signattention.TIMESTAMP_RELIABILITY_FILE`).
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..pipeline_signattention import half_maximum_span, spans_to_seconds
+from ..attention_maps import half_maximum_span, spans_to_seconds
 from .results import RunScores
 from .schema import DATA_SOURCES
 
