@@ -61,6 +61,8 @@ MODEL_FILES = (
     "pipeline_signattention.py",
     "layouts.py",
     "attention_maps.py",
+    "holistic_video.py",
+    "time_stamps.py",
     "tokenizer.json",
     "tokenizer_config.json",
     "preprocessor_config.json",

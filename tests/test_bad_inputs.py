@@ -275,13 +275,11 @@ def test_pipeline_refuses_a_cut_or_garbled_video_like_the_extractor(translate, d
 
 
 def test_pipeline_and_extractor_count_missing_frames_alike():
-    from modeling_signattention import pipeline_signattention
+    from modeling_signattention import holistic_video
 
     for announced in (0, 1, 58, 100, 1000):
         for decoded in range(0, announced + 2, max(1, announced // 50)):
-            assert pipeline_signattention.frames_missing(decoded, announced) == frames_missing(
-                decoded, announced
-            )
+            assert holistic_video.frames_missing(decoded, announced) == frames_missing(decoded, announced)
 
 
 def test_pose_format_body_data_is_one_clip_with_its_mask(translate):
