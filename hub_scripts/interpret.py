@@ -59,7 +59,12 @@ from modeling_signattention.interpretability.attribution import METHODS, head_me
 from modeling_signattention.interpretability.leaderboard import TrustResult, method_selection, trust_scores
 from modeling_signattention.interpretability.matching import memorization, seen_sentences
 from modeling_signattention.interpretability.results import MethodPick
-from modeling_signattention.interpretability.schema import NO_DATA, SAME_SENTENCES_AS, figure_file
+from modeling_signattention.interpretability.schema import (
+    INTERPRETABILITY_FILE,
+    NO_DATA,
+    SAME_SENTENCES_AS,
+    figure_file,
+)
 from modeling_signattention.loading import load_pretrained
 
 
@@ -464,7 +469,7 @@ def interpret(
         correct=np.isin(np.arange(len(translations)), correct),
     )
     results = json_safe(results)
-    write_json(output_dir / "interpretability.json", results)
+    write_json(output_dir / INTERPRETABILITY_FILE, results)
     return results
 
 

@@ -29,7 +29,9 @@ from modeling_signattention.interpretability.results import RunScores
 from modeling_signattention.interpretability.schema import (
     ALIGNMENT_SCORES,
     DATA_SOURCES,
+    EVAL_RESULTS_FILE,
     FIGURE_CAPTIONS,
+    INTERPRETABILITY_FILE,
     NO_DATA,
     SCORE_SETS,
     VIDEO_SHARE,
@@ -90,8 +92,8 @@ class RunResults:
 def find_run_results(model_dir: str | Path) -> RunResults:
     """Locate and validate ``eval_results.json`` and what lies next to it (see module docstring)."""
     model_dir = Path(model_dir)
-    run_dir = model_dir.parent if (model_dir.parent / "eval_results.json").is_file() else model_dir
-    eval_path = run_dir / "eval_results.json"
+    run_dir = model_dir.parent if (model_dir.parent / EVAL_RESULTS_FILE).is_file() else model_dir
+    eval_path = run_dir / EVAL_RESULTS_FILE
     if not eval_path.is_file():
         raise FileNotFoundError(
             f"No eval_results.json in {model_dir} or {model_dir.parent}: the model card reports the real test WER, "
@@ -99,7 +101,7 @@ def find_run_results(model_dir: str | Path) -> RunResults:
         )
     eval_results = _read_json(eval_path)
     _validate_eval_results(eval_results, eval_path)
-    interpretability_path = run_dir / "interpretability.json"
+    interpretability_path = run_dir / INTERPRETABILITY_FILE
     has_interpretability = interpretability_path.is_file()
     return RunResults(
         eval_results=eval_results,

@@ -73,6 +73,7 @@ from modeling_signattention.interpretability.results import MethodPick, read_res
 from modeling_signattention.interpretability.schema import (
     ALIGNMENT_SCORES,
     DATA_SOURCES,
+    EVAL_RESULTS_FILE,
     INTERPRETABILITY_FILE,
     VIDEO_SHARE,
 )
@@ -159,11 +160,11 @@ def read_training_results(source: str) -> dict[str, Any] | None:
     from transformers.utils import cached_file
 
     if Path(source).is_dir():
-        paths = [Path(source) / "eval_results.json", Path(source).parent / "eval_results.json"]
+        paths = [Path(source) / EVAL_RESULTS_FILE, Path(source).parent / EVAL_RESULTS_FILE]
         path = next((path for path in paths if path.is_file()), None)
     else:
         try:
-            path = cached_file(source, "eval_results.json", _raise_exceptions_for_missing_entries=False)
+            path = cached_file(source, EVAL_RESULTS_FILE, _raise_exceptions_for_missing_entries=False)
         except OSError:  # offline and not cached
             path = None
     return json.loads(Path(path).read_text(encoding="utf-8")) if path else None
