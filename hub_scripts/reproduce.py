@@ -74,7 +74,7 @@ from dataset_builder.synthetic import (
     recombined_clips,
 )
 from hub_scripts.evaluate import evaluate_split, write_json
-from hub_scripts.interpret import interpret
+from hub_scripts.interpret import InterpretOptions, interpret
 from hub_scripts.report import write_report, write_settings_report
 from hub_scripts.train import TrainOptions, train
 from modeling_signattention.interpretability.attribution import METHODS
@@ -418,7 +418,9 @@ def run_setting(
 
     stage(4, "interpretability: cross-attention, gold alignment, video vs previous tokens")
     mark = time.perf_counter()
-    scores = interpret(run_dir / "model", dataset_dir, run_dir / "interpretability", methods=methods)
+    scores = interpret(
+        run_dir / "model", dataset_dir, run_dir / "interpretability", InterpretOptions(methods=methods)
+    )
     shutil.copy(run_dir / "interpretability" / INTERPRETABILITY_FILE, run_dir / INTERPRETABILITY_FILE)
     # what the pipeline's return_timestamps=True shows next to its time stamps, carried by the model folder
     write_json(run_dir / "model" / TIMESTAMP_RELIABILITY_FILE, timestamp_reliability(scores))
