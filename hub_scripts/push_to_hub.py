@@ -61,6 +61,7 @@ MODEL_FILES = (
     "model.safetensors",
     "configuration_signattention.py",
     "modeling_signattention.py",
+    "cpu_kernels.py",
     "feature_extraction_signattention.py",
     "pipeline_signattention.py",
     "layouts.py",
