@@ -21,9 +21,10 @@ from .holistic_video import video_fps
 # Written into the model folder by the main job (``hub_scripts.reproduce``): each method's time-stamp accuracy
 # against gold spans, and the baselines', from its interpretability run (``interpretability.timestamps``).
 TIMESTAMP_RELIABILITY_FILE = "timestamp_reliability.json"
-# A pose array, a frame folder or a plain .npy file carries no frame rate: GSL, the corpus the model was built for,
-# and the synthetic corpus rendered from it are 30 fps (``dataset_builder.extract.DEFAULT_FPS``).
-ASSUMED_FPS = 30.0
+# GSL, the corpus the model was built for, was recorded at 30 fps, and the synthetic corpus is rendered at that rate.
+GSL_FPS = 30.0
+# A pose array, a frame folder or a plain .npy file carries no frame rate: GSL's is assumed for them.
+ASSUMED_FPS = GSL_FPS
 
 
 def clip_fps(source: Any, name: str, pose: Any, given: float | None) -> tuple[float, str]:

@@ -80,6 +80,7 @@ from modeling_signattention.interpretability.schema import (
 from modeling_signattention.interpretability.timestamps import map_to_spans, spans_to_seconds
 from modeling_signattention.layouts import HOLISTIC
 from modeling_signattention.loading import load_pretrained, looks_like_hub_id
+from modeling_signattention.time_stamps import GSL_FPS
 
 logger = logging.getLogger("signattention.space")
 
@@ -209,7 +210,7 @@ def frame_limit(feature_extractor: Any) -> int:
 
 
 def limit_text(max_frames: int) -> str:
-    return f"at most {max_frames} frames ({max_frames / 30:.0f} s at 30 fps)"
+    return f"at most {max_frames} frames ({max_frames / GSL_FPS:.0f} s at {GSL_FPS:g} fps)"
 
 
 @dataclass
@@ -371,7 +372,7 @@ def check_video_length(path: Path, max_frames: int) -> None:
         raise UserFacingError(str(error).replace(str(path), path.name)) from error
     try:
         frames = capture.get(cv2.CAP_PROP_FRAME_COUNT)
-        fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
+        fps = capture.get(cv2.CAP_PROP_FPS) or GSL_FPS
     finally:
         capture.release()
     if frames > max_frames:

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..attention_maps import HEAD_METHODS, gloss_frame_maps, head_method, split_head_method
+from ..attention_maps import HEAD_METHODS, gloss_frame_maps, head_method, predicted_ids, split_head_method
 
 # -- The registry: a method is one function, registered under its name ----------------------------------------------
 
@@ -123,11 +123,9 @@ def decoded_batch(
         raise ValueError(
             "the model is in training mode (dropout on, maps would be random): call model.eval()"
         )
-    eos_id = model.config.eos_token_id
     num_glosses, num_frames = [], []
     for row in range(features.shape[0]):
-        produced = sequences[row, 1:].tolist()  # after the decoder start token
-        glosses = produced.index(eos_id) if eos_id in produced else len(produced)
+        glosses = len(predicted_ids(sequences[row].tolist(), model.config))
         frames = int(mask[row].sum())
         if glosses == 0:
             raise ValueError(f"{clip_name(row, clip_ids)}: empty prediction, there is no gloss to attribute")
