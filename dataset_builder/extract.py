@@ -45,6 +45,7 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from dataset_builder.pose_io import HOLISTIC_COMPONENTS, NUM_HOLISTIC_POINTS, from_pose, to_pose
+from modeling_signattention.holistic_video import IMAGE_SUFFIXES, frames_missing
 from modeling_signattention.layouts import HOLISTIC
 
 
@@ -76,7 +77,6 @@ logger = logging.getLogger(__name__)
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".webm", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"})
 POSE_SUFFIXES = (".npy", ".pose")  # what load_pose_file reads, in order of preference
 REPORT_STEM = "extraction_report"  # a corpus run's report, next to its outputs (see report_name)
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 OUTPUT_FORMATS = ("npy", "pose")
 # Frame folders carry no frame rate; GSL (the corpus that ships them) was recorded at 30 fps. Also used for
 # the rare video whose container reports none.
@@ -97,13 +97,6 @@ _BLANK_FRAME = np.full((256, 256, 3), 255, dtype=np.uint8)
 # Confidence 0 means "not detected" (it is pose-format's mask), so a detected body point whose visibility
 # underflows to 0 is stored with the smallest positive float instead.
 _MIN_CONFIDENCE = np.finfo(np.float32).tiny
-
-
-def frames_missing(decoded: int, announced: int) -> int:
-    """Frames a video lacks compared with its container's frame count, beyond the slack of containers that
-    estimate it from duration x fps (a couple of frames, or 1 %); 0 when the count is unknown."""
-    missing = announced - decoded
-    return missing if announced > 0 and missing > max(2, announced // 100) else 0
 
 
 @dataclass

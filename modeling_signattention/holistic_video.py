@@ -91,8 +91,8 @@ def read_holistic(path: Path, holistic: Any) -> np.ndarray:
 
 def frames_missing(decoded: int, announced: int) -> int:
     """Frames a video lacks compared with its container's frame count, beyond the slack of containers that
-    estimate it from duration x fps (a couple of frames, or 1 %); 0 when the count is unknown. The rule of
-    ``dataset_builder.extract.frames_missing`` (which cannot be imported here; a test checks both agree)."""
+    estimate it from duration x fps (a couple of frames, or 1 %); 0 when the count is unknown. The one rule: the
+    pipeline and ``dataset_builder.extract`` refuse a video by it."""
     missing = announced - decoded
     return missing if announced > 0 and missing > max(2, announced // 100) else 0
 
