@@ -33,11 +33,13 @@ import numpy as np
 try:
     import cv2
     import gradio as gr
-    import mediapipe as mp
+    import mediapipe  # noqa: F401  (the Space reads videos with it, through dataset_builder.extract)
 except ImportError as error:
     raise ImportError(
         f"{error.name} is not installed: the Space needs the 'space' extra, pip install 'signattention[space]'"
     ) from error
+
+from pose_format.pose_visualizer import PoseVisualizer
 
 from dataset_builder import EXAMPLE_VIDEO
 from dataset_builder.extract import (
@@ -49,6 +51,7 @@ from dataset_builder.extract import (
     load_pose_file,
     open_video,
 )
+from dataset_builder.pose_io import to_pose
 from modeling_signattention import TASK, SignAttentionFeatureExtractor, SignLanguageTranslationPipeline
 from modeling_signattention.attention_maps import head_method, split_head_method
 from modeling_signattention.interpretability import (
@@ -78,7 +81,6 @@ from modeling_signattention.interpretability.schema import (
     VIDEO_SHARE,
 )
 from modeling_signattention.interpretability.timestamps import map_to_spans, spans_to_seconds
-from modeling_signattention.layouts import HOLISTIC
 from modeling_signattention.loading import load_pretrained, looks_like_hub_id
 from modeling_signattention.time_stamps import GSL_FPS
 
@@ -100,10 +102,6 @@ PAGE_CSS = """
 #model-description { background: #fffbeb; border: 1px solid #fcd34d; border-radius: 6px; padding: 0.4em 0.8em; }
 """
 
-_HOLISTIC = HOLISTIC.component_slices()  # where each part lies in a (T, 543, 3) pose
-# Skeleton drawings: MediaPipe's own connections, upper body only (points 0-24: the legs are rarely in view).
-_BODY_EDGES = [(a, b) for a, b in mp.solutions.pose.POSE_CONNECTIONS if a < 25 and b < 25]
-_HAND_EDGES = list(mp.solutions.hands.HAND_CONNECTIONS)
 
 # The scores one clip has (no gold spans on an upload); labels and meanings are the run's (schema).
 CLIP_SCORES = ("diagonality", "monotonicity", "cluster_score", "cluster_fraction")
@@ -456,22 +454,18 @@ def read_video_frame(video: Path, index: int) -> np.ndarray | None:
 
 
 def draw_skeleton(pose: ExtractedPose, index: int) -> np.ndarray:
-    """Body and hands of one frame on white, in the clip's own width x height (MediaPipe coordinates)."""
-    width, height = pose.width or 640, pose.height or 480
-    canvas = np.full((height, width, 3), 255, dtype=np.uint8)
-    parts = [
-        (_HOLISTIC["POSE_LANDMARKS"], _BODY_EDGES, (90, 90, 90)),
-        (_HOLISTIC["LEFT_HAND_LANDMARKS"], _HAND_EDGES, (214, 39, 40)),
-        (_HOLISTIC["RIGHT_HAND_LANDMARKS"], _HAND_EDGES, (31, 119, 180)),
-    ]
-    thickness = max(2, width // 200)
-    for points_slice, edges, color in parts:
-        points = pose.landmarks[index, points_slice, :2] * (width, height)
-        for a, b in edges:
-            if np.isfinite(points[[a, b]]).all():
-                start, end = points[a].round().astype(int), points[b].round().astype(int)
-                cv2.line(canvas, tuple(start), tuple(end), color, thickness, cv2.LINE_AA)
-    return canvas
+    """One frame of the clip's poses on white, drawn by pose-format's ``PoseVisualizer`` in the clip's own
+    width x height (RGB)."""
+    frame = slice(index, index + 1)
+    skeleton = to_pose(
+        pose.landmarks[frame],
+        pose.confidence[frame],
+        fps=pose.fps,
+        width=pose.width or 640,
+        height=pose.height or 480,
+    )
+    (image,) = PoseVisualizer(skeleton).draw(background_color=(255, 255, 255), max_frames=1)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
 def scores_table(translation: Translation, video_share: float) -> str:
