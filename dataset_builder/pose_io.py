@@ -36,9 +36,15 @@ def holistic_header_components() -> dict[str, PoseHeaderComponent]:
     """pose-format's Holistic components by name (the order we use is ``HOLISTIC_COMPONENTS``).
 
     Built on first use, for writing: pose-format's ``holistic_components`` imports MediaPipe (for its limbs), which
-    only the 'extract' extra installs; reading poses works without it.
+    only the 'extract' extra installs, as MediaPipe is also what makes Holistic poses; reading works without it.
     """
-    from pose_format.utils.holistic import holistic_components
+    try:
+        from pose_format.utils.holistic import holistic_components
+    except ImportError as error:
+        raise ImportError(
+            "Writing a MediaPipe Holistic .pose file needs pose-format's Holistic header, which needs MediaPipe: "
+            "pip install 'signattention[extract]' (or write .npy)"
+        ) from error
 
     return {c.name: c for c in holistic_components("XYZC") if c.name in HOLISTIC_COMPONENTS}
 

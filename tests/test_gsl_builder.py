@@ -11,6 +11,7 @@ import datasets
 import numpy as np
 import pytest
 from bad_input_table import shown
+from environment import unless_extra
 from huggingface_hub import DatasetCard
 
 from dataset_builder import EXAMPLE_VIDEO
@@ -246,6 +247,7 @@ def _fake_extraction(frames: int, person: bool = True) -> ExtractedPose:
     return ExtractedPose(landmarks, confidence, fps=25.0, width=848, height=480)
 
 
+@unless_extra("extract", "mediapipe")  # writes a Holistic .pose file
 def test_poses_source_reports_missing_unreadable_and_no_person_clips(tmp_path):
     poses = tmp_path / "poses"
     clips = {split: load_split("si", split)[:3] for split in ("train", "validation", "test")}

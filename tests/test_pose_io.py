@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from environment import unless_extra
 from pose_format import Pose
 from pose_format.numpy import NumPyPoseBody
 from pose_format.pose_header import PoseHeader, PoseHeaderComponent, PoseHeaderDimensions
@@ -37,6 +38,7 @@ def synthetic_pose() -> ExtractedPose:
     return ExtractedPose(landmarks, confidence, fps=29.97, width=540, height=720)
 
 
+@unless_extra("extract", "mediapipe")  # writes a Holistic .pose file
 def test_pose_round_trip_is_lossless(tmp_path):
     pose = synthetic_pose()
     save_extracted(pose, tmp_path / "clip.pose")
@@ -53,6 +55,7 @@ def test_pose_round_trip_is_lossless(tmp_path):
     assert list(tmp_path.iterdir()) == [tmp_path / "clip.pose"]  # no temp file left behind
 
 
+@unless_extra("extract", "mediapipe")  # writes a Holistic .pose file
 def test_written_pose_is_pose_format_holistic_in_pixels(tmp_path):
     pose = synthetic_pose()
     save_extracted(pose, tmp_path / "clip.pose")
