@@ -45,7 +45,7 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from dataset_builder.pose_io import HOLISTIC_COMPONENTS, NUM_HOLISTIC_POINTS, from_pose, to_pose
-from modeling_signattention.holistic_video import IMAGE_SUFFIXES, frames_missing
+from modeling_signattention.holistic_video import IMAGE_SUFFIXES, frames_missing, read_video
 from modeling_signattention.layouts import HOLISTIC
 
 
@@ -221,7 +221,7 @@ def _open_clip(path: Path) -> tuple[Iterator[np.ndarray], float, int]:
     capture = open_video(path)
     fps = capture.get(cv2.CAP_PROP_FPS)
     announced = max(0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT)))
-    return _read_video(capture), fps if fps > 0 else DEFAULT_FPS, announced
+    return read_video(capture), fps if fps > 0 else DEFAULT_FPS, announced
 
 
 def open_video(path: str | Path) -> cv2.VideoCapture:
@@ -231,17 +231,6 @@ def open_video(path: str | Path) -> cv2.VideoCapture:
         capture.release()
         raise ValueError(f"{path}: OpenCV cannot open it as a video (not a video file, or corrupt)")
     return capture
-
-
-def _read_video(capture: cv2.VideoCapture) -> Iterator[np.ndarray]:
-    try:
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                return
-            yield frame
-    finally:
-        capture.release()
 
 
 def _read_images(images: list[Path]) -> Iterator[np.ndarray]:

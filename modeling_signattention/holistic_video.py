@@ -126,6 +126,7 @@ def read_images(images: list[Path], cv2: Any) -> Iterator[np.ndarray]:
 
 
 def read_video(capture: Any) -> Iterator[np.ndarray]:
+    """The BGR frames of an open ``cv2.VideoCapture``, read lazily; the capture is released at the end."""
     try:
         while True:
             ok, frame = capture.read()
