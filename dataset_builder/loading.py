@@ -34,18 +34,24 @@ class DatasetFolderError(ValueError):
     missing): said in one line by the command-line tools."""
 
 
-def dataset_column(table: Any, name: str, split: str, dataset_dir: str | Path) -> list:
-    """Column ``name`` of a split's Arrow table as a list, or a DatasetFolderError naming it. ``datasets`` fills a
-    column that the card declares but the Parquet files lack with None, which would train on nothing."""
-    values = table.column(name).to_pylist() if name in table.column_names else [None] * max(len(table), 1)
-    missing = sum(value is None for value in values)
+def check_column(table: Any, name: str, split: str, dataset_dir: str | Path) -> None:
+    """A DatasetFolderError naming column ``name`` where a split's Arrow table lacks it or has nulls in it.
+    ``datasets`` fills a column that the card declares but the Parquet files lack with None, which would train on
+    nothing. Counted by Arrow: the pose column of a split is gigabytes as Python lists."""
+    clips = len(table)
+    missing = table.column(name).null_count if name in table.column_names else max(clips, 1)
     if missing:
         raise DatasetFolderError(
-            f"The dataset at {dataset_dir} has no {name!r} for {missing} of the {len(values)} clips of split "
+            f"The dataset at {dataset_dir} has no {name!r} for {missing} of the {max(clips, 1)} clips of split "
             f"{split!r} (a column missing from its Parquet files, or null); every clip needs "
             f"{', '.join(REQUIRED_COLUMNS)} (python -m dataset_builder.build writes them)"
         )
-    return values
+
+
+def dataset_column(table: Any, name: str, split: str, dataset_dir: str | Path) -> list:
+    """Column ``name`` of a split's Arrow table as a list (see ``check_column``)."""
+    check_column(table, name, split, dataset_dir)
+    return table.column(name).to_pylist()
 
 
 @dataclass
@@ -124,7 +130,7 @@ def load_pose_splits(dataset_dir: str | Path, splits: Sequence[str] = SPLITS) ->
     for split in splits:
         table = _split_table(dataset_dir, split, ["id", "pose", "gloss", "text", "gloss_spans"])
         columns = {name: dataset_column(table, name, split, dataset_dir) for name in ("id", "gloss", "text")}
-        dataset_column(table, "pose", split, dataset_dir)
+        check_column(table, "pose", split, dataset_dir)
         loaded[split] = PoseSplit(
             ids=columns["id"],
             poses=_arrow_poses(table.column("pose")),
