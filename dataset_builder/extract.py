@@ -46,6 +46,7 @@ from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
 from dataset_builder.pose_io import HOLISTIC_COMPONENTS, NUM_HOLISTIC_POINTS, from_pose, to_pose
+from modeling_signattention.holistic_video import IMAGE_SUFFIXES, frames_missing, read_video
 from modeling_signattention.layouts import HOLISTIC
 
 
@@ -81,7 +82,6 @@ ENGINES = ("local", "ray")
 VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".webm", ".mov", ".mkv", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv"})
 POSE_SUFFIXES = (".npy", ".pose")  # what load_pose_file reads, in order of preference
 REPORT_STEM = "extraction_report"  # a corpus run's report, next to its outputs (see report_name)
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 OUTPUT_FORMATS = ("npy", "pose")
 # Frame folders carry no frame rate; GSL (the corpus that ships them) was recorded at 30 fps. Also used for
 # the rare video whose container reports none.
@@ -98,13 +98,6 @@ _RESULT_FIELDS = {
 # Confidence 0 means "not detected" (it is pose-format's mask), so a detected body point whose visibility
 # underflows to 0 is stored with the smallest positive float instead.
 _MIN_CONFIDENCE = np.finfo(np.float32).tiny
-
-
-def frames_missing(decoded: int, announced: int) -> int:
-    """Frames a video lacks compared with its container's frame count, beyond the slack of containers that
-    estimate it from duration x fps (a couple of frames, or 1 %); 0 when the count is unknown."""
-    missing = announced - decoded
-    return missing if announced > 0 and missing > max(2, announced // 100) else 0
 
 
 @dataclass
@@ -233,7 +226,7 @@ def _open_clip(path: Path) -> tuple[Iterator[np.ndarray], float, int]:
     capture = open_video(path)
     fps = capture.get(cv2.CAP_PROP_FPS)
     announced = max(0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT)))
-    return _read_video(capture), fps if fps > 0 else DEFAULT_FPS, announced
+    return read_video(capture), fps if fps > 0 else DEFAULT_FPS, announced
 
 
 def open_video(path: str | Path) -> cv2.VideoCapture:
@@ -243,17 +236,6 @@ def open_video(path: str | Path) -> cv2.VideoCapture:
         capture.release()
         raise ValueError(f"{path}: OpenCV cannot open it as a video (not a video file, or corrupt)")
     return capture
-
-
-def _read_video(capture: cv2.VideoCapture) -> Iterator[np.ndarray]:
-    try:
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                return
-            yield frame
-    finally:
-        capture.release()
 
 
 def _read_images(images: list[Path]) -> Iterator[np.ndarray]:

@@ -45,11 +45,12 @@ import numpy as np
 
 from dataset_builder.gsl import GSLClip, parse_clip_path
 from modeling_signattention.layouts import HOLISTIC
+from modeling_signattention.time_stamps import GSL_FPS
 
 # The synthetic signer is drawn in MediaPipe Holistic's layout; its shoulders, the signer's left and right.
 LEFT_SHOULDER, RIGHT_SHOULDER = HOLISTIC.shoulder_indices()
 
-FPS = 30.0
+FPS = GSL_FPS  # rendered at GSL's frame rate
 ASPECT = 848 / 480  # GSL frames: a y fraction is this many x fractions
 
 # -- The body, in "body units": shoulder width = 1, origin between the shoulders, x to the image right (the

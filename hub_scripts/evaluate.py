@@ -20,6 +20,7 @@ import torch
 
 from dataset_builder.gsl import SPLITS
 from dataset_builder.loading import OUTPUT_MODES, PoseSplit, dataset_metadata, load_pose_splits
+from modeling_signattention.interpretability.schema import EVAL_RESULTS_FILE
 from modeling_signattention.loading import load_pretrained
 
 
@@ -136,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
         "num_beams": args.num_beams,
         **scores,
     }
-    write_json(args.output_file or args.model_dir / "eval_results.json", results)
+    write_json(args.output_file or args.model_dir / EVAL_RESULTS_FILE, results)
     print(json.dumps(results, ensure_ascii=False, indent=2))
     return results
 

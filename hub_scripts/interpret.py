@@ -33,6 +33,7 @@ import json
 import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +57,21 @@ from modeling_signattention.interpretability import (
     translate_with_attention,
 )
 from modeling_signattention.interpretability.attribution import METHODS, head_methods
-from modeling_signattention.interpretability.leaderboard import TrustResult, method_selection, trust_scores
+from modeling_signattention.interpretability.leaderboard import (
+    ScoredClips,
+    ScoringOptions,
+    TrustResult,
+    method_selection,
+    trust_scores,
+)
 from modeling_signattention.interpretability.matching import memorization, seen_sentences
-from modeling_signattention.interpretability.schema import NO_DATA, SAME_SENTENCES_AS, figure_file
+from modeling_signattention.interpretability.results import MethodPick
+from modeling_signattention.interpretability.schema import (
+    INTERPRETABILITY_FILE,
+    NO_DATA,
+    SAME_SENTENCES_AS,
+    figure_file,
+)
 from modeling_signattention.loading import load_pretrained
 
 
@@ -153,128 +166,127 @@ def wer_by_seen(
     return result
 
 
+@dataclass(frozen=True)
+class InterpretOptions:
+    """How :func:`interpret` runs; each default is here once (the command line's are these)."""
+
+    split: str = "test"  # the split scored
+    num_beams: int = 1
+    batch_size: int = 64
+    max_samples: int | None = None  # only the first N clips of each split read
+    progress: bool = True
+    methods: Sequence[str] = METHODS  # the attribution methods scored
+    threads: int | None = 1  # intra-op threads for decoding and attribution (:func:`torch_threads`)
+    select_on: str | None = "validation"  # the split the best method is picked on; None: the scored clips
+
+
+@dataclass
+class LoadedRun:
+    """The model under analysis with its preprocessing, and the dataset it is read on."""
+
+    model: Any
+    feature_extractor: Any
+    tokenizer: Any
+    dataset_dir: Path
+    input_components: Sequence[str] | None
+    output_mode: str
+
+    @classmethod
+    def load(cls, model_dir: str | Path, dataset_dir: str | Path) -> LoadedRun:
+        model, feature_extractor, tokenizer = load_pretrained(model_dir)
+        return cls(
+            model,
+            feature_extractor,
+            tokenizer,
+            Path(dataset_dir),
+            dataset_metadata(dataset_dir)["input_components"],
+            getattr(model.config, "output_mode", "gloss"),
+        )
+
+
 def trust_section(
-    model: Any,
-    feature_extractor: Any,
+    run: LoadedRun,
     data: PoseSplit,
     translations: Sequence[Translation],
-    references: Sequence[str],
     seen: Sequence[bool],
-    non_empty: Sequence[int],
-    output_mode: str,
-    methods: Sequence[str],
-    input_components: Sequence[str] | None,
-    batch_size: int,
-    progress: bool,
-    deletion: bool = True,
+    scoring: ScoringOptions,
     selection: dict[str, Any] | None = None,
 ) -> tuple[TrustResult, list[int]]:
     """Every attribution method and baseline scored on the non-empty predictions (``interpretability.leaderboard``;
-    ``deletion`` and ``selection`` go to ``trust_scores``); also returns the clips scored, in the order of the maps.
+    ``selection`` goes to ``trust_scores``); also returns the clips scored, in the order of the maps.
 
     Gold spans mean something only for glosses; text output is scored by deletion only.
     """
+    references = data.targets(run.output_mode)
+    non_empty = [i for i, t in enumerate(translations) if t.glosses]
     # Occlusion removes 3-frame windows and a map over 1 frame says nothing: such clips are left out, and counted.
-    too_short = [i for i in non_empty if len(feature_extractor.sample_frames(len(data.poses[i]), False)) <= 3]
+    too_short = [
+        i for i in non_empty if len(run.feature_extractor.sample_frames(len(data.poses[i]), False)) <= 3
+    ]
     non_empty = [i for i in non_empty if i not in set(too_short)]
     if not non_empty:
         empty = {"attribution": {}, "baselines": {}, "best_method": None, "num_glosses": 0}
         return TrustResult(empty | {"num_too_short": len(too_short)}), []
     no_spans = np.zeros((0, 2), dtype=np.int64)
-    result = trust_scores(
-        model,
-        feature_extractor,
-        [data.poses[i] for i in non_empty],
-        [translations[i].token_ids for i in non_empty],
-        [translations[i].glosses for i in non_empty],
-        [references[i].split() for i in non_empty],
-        [data.gloss_spans[i] if output_mode == "gloss" else no_spans for i in non_empty],
-        [seen[i] for i in non_empty],
-        methods=methods,
+    clips = ScoredClips(
+        poses=[data.poses[i] for i in non_empty],
+        token_ids=[translations[i].token_ids for i in non_empty],
+        predictions=[translations[i].glosses for i in non_empty],
+        references=[references[i].split() for i in non_empty],
+        reference_spans=[data.gloss_spans[i] if run.output_mode == "gloss" else no_spans for i in non_empty],
+        seen=[seen[i] for i in non_empty],
         clip_ids=[data.ids[i] for i in non_empty],
-        input_components=input_components,
-        batch_size=batch_size,
-        progress=progress,
-        deletion=deletion,
-        selection=selection,
     )
+    result = trust_scores(run.model, run.feature_extractor, clips, scoring, selection)
     result.scores["num_too_short"] = len(too_short)
     return result, non_empty
 
 
 def decode_split(
-    model: Any,
-    feature_extractor: Any,
-    tokenizer: Any,
-    dataset_dir: str | Path,
-    split: str,
-    input_components: Sequence[str] | None,
-    num_beams: int,
-    batch_size: int,
-    max_samples: int | None,
-    progress: bool,
+    run: LoadedRun, split: str, options: InterpretOptions
 ) -> tuple[PoseSplit, list[Translation]]:
     """A split's clips (the first ``max_samples`` of them) and the model's translations, attentions included."""
-    data = load_pose_splits(dataset_dir, [split])[split]
-    if max_samples is not None:
-        data = data.select(range(min(max_samples, len(data))))
+    data = load_pose_splits(run.dataset_dir, [split])[split]
+    if options.max_samples is not None:
+        data = data.select(range(min(options.max_samples, len(data))))
     translations = translate_with_attention(
-        model, feature_extractor, tokenizer, data.poses, num_beams, batch_size, input_components, progress
+        run.model,
+        run.feature_extractor,
+        run.tokenizer,
+        data.poses,
+        options.num_beams,
+        options.batch_size,
+        run.input_components,
+        options.progress,
     )
     return data, translations
 
 
-def select_method(
-    model: Any,
-    feature_extractor: Any,
-    tokenizer: Any,
-    dataset_dir: str | Path,
-    split: str,
-    methods: Sequence[str],
-    input_components: Sequence[str] | None,
-    train_targets: Sequence[str],
-    num_beams: int,
-    batch_size: int,
-    max_samples: int | None,
-    progress: bool,
-) -> dict[str, Any]:
-    """The best attribution method, picked on ``split`` (``leaderboard.method_selection``).
+def scoring_options(run: LoadedRun, options: InterpretOptions, methods: Sequence[str]) -> ScoringOptions:
+    """The leaderboard's options for ``methods``, batched and shown as ``options`` say."""
+    return ScoringOptions(
+        methods=methods,
+        input_components=run.input_components,
+        batch_size=options.batch_size,
+        progress=options.progress,
+    )
+
+
+def select_method(run: LoadedRun, train_targets: Sequence[str], options: InterpretOptions) -> dict[str, Any]:
+    """The best attribution method, picked on the split ``options.select_on`` (``leaderboard.method_selection``).
 
     With gold spans the candidates are ``methods`` and every head of the head-reading methods, ranked by gold peak
     accuracy (attention maps of a head cost one forward pass, so they add little); without gold spans only
     ``methods``, ranked by deletion drop, which needs the deletion passes.
     """
-    output_mode = getattr(model.config, "output_mode", "gloss")
-    data, translations = decode_split(
-        model,
-        feature_extractor,
-        tokenizer,
-        dataset_dir,
-        split,
-        input_components,
-        num_beams,
-        batch_size,
-        max_samples,
-        progress,
-    )
-    references = data.targets(output_mode)
-    has_gold = output_mode == "gloss" and any(len(spans) for spans in data.gloss_spans)
-    candidates = [*methods, *head_methods(model.config.num_heads)] if has_gold else list(methods)
-    trust, _ = trust_section(
-        model,
-        feature_extractor,
-        data,
-        translations,
-        references,
-        seen_sentences(train_targets, references),
-        [i for i, t in enumerate(translations) if t.glosses],
-        output_mode,
-        candidates,
-        input_components,
-        batch_size,
-        progress,
-        deletion=not has_gold,
-    )
+    split = options.select_on
+    data, translations = decode_split(run, split, options)
+    references = data.targets(run.output_mode)
+    has_gold = run.output_mode == "gloss" and any(len(spans) for spans in data.gloss_spans)
+    methods = list(options.methods)
+    candidates = [*methods, *head_methods(run.model.config.num_heads)] if has_gold else methods
+    scoring = replace(scoring_options(run, options, candidates), deletion=not has_gold)
+    trust, _ = trust_section(run, data, translations, seen_sentences(train_targets, references), scoring)
     return method_selection(trust.scores, split)
 
 
@@ -285,13 +297,13 @@ def draw_best_method(
     correct: Sequence[int],
     seen: Sequence[bool],
     data: PoseSplit,
+    split: str,
     feature_extractor: Any,
     output_dir: Path,
 ) -> dict[str, str]:
     """The best method's map on one seen and one unseen sentence, gold spans boxed where the sentence is exact."""
-    method = trust.scores.get("best_method")
-    picked_on = trust.scores.get("best_method_chosen_on")
-    picked_on = f"the {picked_on} split" if picked_on in SPLITS else "the scored clips"
+    pick = MethodPick.from_json(trust.scores | {"split": split})
+    method = pick.method
     figures: dict[str, str] = {}
     for subset in ("seen", "unseen"):
         key = f"best_method_{subset}"
@@ -314,7 +326,7 @@ def draw_best_method(
             translations[clip].glosses,
             output_dir / figure_file(key),
             spans,
-            f"Best method: {method} (picked on {picked_on})\n{data.ids[clip]}\n{subset} sentence, {status}",
+            f"Best method: {method} (picked on {pick.picked_on})\n{data.ids[clip]}\n{subset} sentence, {status}",
         )
         figures[key] = figure_file(key)
     return figures
@@ -348,39 +360,20 @@ def interpret(
     model_dir: str | Path,
     dataset_dir: str | Path,
     output_dir: str | Path,
-    split: str = "test",
-    num_beams: int = 1,
-    batch_size: int = 64,
-    max_samples: int | None = None,
-    progress: bool = True,
-    methods: Sequence[str] = METHODS,
-    threads: int | None = 1,
-    select_on: str | None = "validation",
+    options: InterpretOptions = InterpretOptions(),
 ) -> dict[str, Any]:
     """Run the analysis (see module docstring); return what was written to ``interpretability.json``.
 
-    Decoding and attribution run with ``threads`` intra-op threads (see :func:`torch_threads`). The best method is
-    picked on the split ``select_on`` (:func:`select_method`); with ``None``, or ``split`` itself, it is picked on
-    the scored clips, and the scores say so.
+    The best method is picked on the split ``options.select_on`` (:func:`select_method`); with ``None``, or the
+    scored split itself, it is picked on the scored clips, and the scores say so.
     """
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
-    model, feature_extractor, tokenizer = load_pretrained(model_dir)
-    output_mode = getattr(model.config, "output_mode", "gloss")
+    run = LoadedRun.load(model_dir, dataset_dir)
+    split, output_mode, feature_extractor = options.split, run.output_mode, run.feature_extractor
     metadata = dataset_metadata(dataset_dir)
-    with torch_threads(threads):
-        data, translations = decode_split(
-            model,
-            feature_extractor,
-            tokenizer,
-            dataset_dir,
-            split,
-            metadata["input_components"],
-            num_beams,
-            batch_size,
-            max_samples,
-            progress,
-        )
+    with torch_threads(options.threads):
+        data, translations = decode_split(run, split, options)
     references = data.targets(output_mode)
     correct = [
         i
@@ -390,38 +383,12 @@ def interpret(
     non_empty = [i for i, t in enumerate(translations) if t.glosses]
     train_targets = load_targets(dataset_dir, "train", output_mode)
     seen = seen_sentences(train_targets, references)
-    with torch_threads(threads):
+    with torch_threads(options.threads):
         selection = None
-        if select_on not in (None, split):
-            selection = select_method(
-                model,
-                feature_extractor,
-                tokenizer,
-                dataset_dir,
-                select_on,
-                methods,
-                metadata["input_components"],
-                train_targets,
-                num_beams,
-                batch_size,
-                max_samples,
-                progress,
-            )
-        trust, scored = trust_section(
-            model,
-            feature_extractor,
-            data,
-            translations,
-            references,
-            seen,
-            non_empty,
-            output_mode,
-            methods,
-            metadata["input_components"],
-            batch_size,
-            progress,
-            selection=selection,
-        )
+        if options.select_on not in (None, split):
+            selection = select_method(run, train_targets, options)
+        scoring = scoring_options(run, options, options.methods)
+        trust, scored = trust_section(run, data, translations, seen, scoring, selection)
 
     # Gold spans exist for synthetic data (real GSL has no gloss timing) and only mean something in gloss mode.
     gold = {
@@ -438,7 +405,7 @@ def interpret(
         "config": metadata["config"],
         "split": split,
         "output_mode": output_mode,
-        "num_beams": num_beams,
+        "num_beams": options.num_beams,
         "num_sentences": len(translations),
         "num_correct": len(correct),
         "num_empty_predictions": len(translations) - len(non_empty),
@@ -452,7 +419,9 @@ def interpret(
 
     results["figures"] = draw_figures(translations, correct, non_empty, gold, output_dir)
     results["figures"].update(
-        draw_best_method(trust, translations, scored, correct, seen, data, feature_extractor, output_dir)
+        draw_best_method(
+            trust, translations, scored, correct, seen, data, split, feature_extractor, output_dir
+        )
     )
     save_translations(
         output_dir / "attention.npz",
@@ -461,7 +430,7 @@ def interpret(
         correct=np.isin(np.arange(len(translations)), correct),
     )
     results = json_safe(results)
-    write_json(output_dir / "interpretability.json", results)
+    write_json(output_dir / INTERPRETABILITY_FILE, results)
     return results
 
 
@@ -533,35 +502,40 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--model-dir", type=Path, required=True)
     parser.add_argument("--dataset-dir", type=Path, required=True)
     parser.add_argument("--output-dir", type=Path, required=True)
-    parser.add_argument("--split", default="test", choices=SPLITS)
-    parser.add_argument("--num-beams", type=positive_int, default=1)
-    parser.add_argument("--batch-size", type=positive_int, default=64)
+    parser.add_argument("--split", default=InterpretOptions.split, choices=SPLITS)
+    parser.add_argument("--num-beams", type=positive_int, default=InterpretOptions.num_beams)
+    parser.add_argument("--batch-size", type=positive_int, default=InterpretOptions.batch_size)
     parser.add_argument("--max-samples", type=positive_int, help="only the first N clips of the split")
     parser.add_argument(
-        "--methods", nargs="+", default=list(METHODS), choices=METHODS, help="attribution methods to score"
+        "--methods",
+        nargs="+",
+        default=list(InterpretOptions.methods),
+        choices=METHODS,
+        help="attribution methods to score",
     )
     parser.add_argument(
-        "--threads", type=positive_int, default=1, help="intra-op threads for decoding and attribution"
+        "--threads",
+        type=positive_int,
+        default=InterpretOptions.threads,
+        help="intra-op threads for decoding and attribution",
     )
     parser.add_argument(
         "--select-on",
-        default="validation",
+        default=InterpretOptions.select_on,
         choices=[*SPLITS, "none"],
         help="split on which the best attribution method is picked (none: on the scored clips themselves)",
     )
     args = parser.parse_args(argv)
-    results = interpret(
-        args.model_dir,
-        args.dataset_dir,
-        args.output_dir,
-        args.split,
-        args.num_beams,
-        args.batch_size,
-        args.max_samples,
+    options = InterpretOptions(
+        split=args.split,
+        num_beams=args.num_beams,
+        batch_size=args.batch_size,
+        max_samples=args.max_samples,
         methods=args.methods,
         threads=args.threads,
         select_on=None if args.select_on == "none" else args.select_on,
     )
+    results = interpret(args.model_dir, args.dataset_dir, args.output_dir, options)
     headline = {
         key: results[key]
         for key in ("num_sentences", "num_correct", "sentence_accuracy", "gold_alignment_accuracy")

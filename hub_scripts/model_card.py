@@ -25,11 +25,13 @@ from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
-from dataset_builder.gsl import SPLITS
+from modeling_signattention.interpretability.results import RunScores
 from modeling_signattention.interpretability.schema import (
     ALIGNMENT_SCORES,
     DATA_SOURCES,
+    EVAL_RESULTS_FILE,
     FIGURE_CAPTIONS,
+    INTERPRETABILITY_FILE,
     NO_DATA,
     SCORE_SETS,
     VIDEO_SHARE,
@@ -90,8 +92,8 @@ class RunResults:
 def find_run_results(model_dir: str | Path) -> RunResults:
     """Locate and validate ``eval_results.json`` and what lies next to it (see module docstring)."""
     model_dir = Path(model_dir)
-    run_dir = model_dir.parent if (model_dir.parent / "eval_results.json").is_file() else model_dir
-    eval_path = run_dir / "eval_results.json"
+    run_dir = model_dir.parent if (model_dir.parent / EVAL_RESULTS_FILE).is_file() else model_dir
+    eval_path = run_dir / EVAL_RESULTS_FILE
     if not eval_path.is_file():
         raise FileNotFoundError(
             f"No eval_results.json in {model_dir} or {model_dir.parent}: the model card reports the real test WER, "
@@ -99,7 +101,7 @@ def find_run_results(model_dir: str | Path) -> RunResults:
         )
     eval_results = _read_json(eval_path)
     _validate_eval_results(eval_results, eval_path)
-    interpretability_path = run_dir / "interpretability.json"
+    interpretability_path = run_dir / INTERPRETABILITY_FILE
     has_interpretability = interpretability_path.is_file()
     return RunResults(
         eval_results=eval_results,
@@ -190,24 +192,19 @@ def trust_summary(scores: dict[str, Any]) -> dict[str, str | None] | None:
     """The attribution leaderboard's answer in one paragraph's numbers: the best method, where it was picked, its
     gold peak accuracy next to both baselines, and the share of test clips a model could have memorised; ``None``
     when the run measured no method against gold spans (real data: nothing to claim)."""
-    method = scores.get("best_method")
-    entry = scores.get("attribution", {}).get(method, {}) if isinstance(method, str) else {}
-    baselines = scores.get("baselines", {})
-    accuracy = entry.get("gold_peak_accuracy")
+    run = RunScores.from_json(scores)
+    accuracy = run.best_accuracy
     if not isinstance(accuracy, float):
         return None
-    chosen_on = scores.get("best_method_chosen_on")
     return {
-        "method": method,
-        "chosen_on": f"the {chosen_on} split"
-        if chosen_on in SPLITS
-        else f"the {scores.get('split')} clips themselves, which flatters it",
+        "method": run.pick.method,
+        "chosen_on": run.pick.picked_on,
         "accuracy": f"{accuracy:.1%}",
-        "prior": _percent(baselines.get("diagonal_prior", {}).get("gold_peak_accuracy")),
-        "uniform": _percent(baselines.get("uniform", {}).get("gold_peak_accuracy")),
-        "num_glosses": _format(scores.get("num_gold_glosses")),
-        "seen_share": _percent(scores.get("memorization", {}).get("seen_sentence_share")),
-        "timestamp_method": scores.get("timestamp_method"),
+        "prior": _percent(run.prior_accuracy),
+        "uniform": _percent(run.score("uniform", "gold_peak_accuracy")),
+        "num_glosses": _format(run.num_gold_glosses),
+        "seen_share": _percent(run.seen_sentence_share),
+        "timestamp_method": run.pick.timestamp_method,
     }
 
 

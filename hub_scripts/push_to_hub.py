@@ -46,7 +46,11 @@ from huggingface_hub import HfApi, constants, get_token
 
 from dataset_builder import EXAMPLE_VIDEO
 from hub_scripts.model_card import find_run_results, render_model_card
-from modeling_signattention.interpretability.schema import TIMESTAMP_RELIABILITY_FILE
+from modeling_signattention.interpretability.schema import (
+    EVAL_RESULTS_FILE,
+    INTERPRETABILITY_FILE,
+    TIMESTAMP_RELIABILITY_FILE,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SPACE_DIR = Path(__file__).resolve().parent / "space"
@@ -57,9 +61,13 @@ MODEL_FILES = (
     "model.safetensors",
     "configuration_signattention.py",
     "modeling_signattention.py",
+    "cpu_kernels.py",
     "feature_extraction_signattention.py",
     "pipeline_signattention.py",
     "layouts.py",
+    "attention_maps.py",
+    "holistic_video.py",
+    "time_stamps.py",
     "tokenizer.json",
     "tokenizer_config.json",
     "preprocessor_config.json",
@@ -114,9 +122,9 @@ def assemble_model(model_dir: Path, repo_id: str, local_dir: Path, dataset_id: s
     for name in MODEL_FILES + OPTIONAL_MODEL_FILES:
         if (model_dir / name).is_file():
             shutil.copy2(model_dir / name, local_dir / name)
-    shutil.copy2(results.eval_results_path, local_dir / "eval_results.json")
+    shutil.copy2(results.eval_results_path, local_dir / EVAL_RESULTS_FILE)
     if results.interpretability_path is not None:
-        shutil.copy2(results.interpretability_path, local_dir / "interpretability.json")
+        shutil.copy2(results.interpretability_path, local_dir / INTERPRETABILITY_FILE)
     if results.report is not None:
         shutil.copy2(results.report, local_dir / "report.html")
     figure_paths: dict[Path, str] = {}

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from modeling_signattention.interpretability.figures import plot_training_curves
+from modeling_signattention.interpretability.results import RunScores
 from modeling_signattention.interpretability.schema import (
     ALIGNMENT_SCORES,
     ATTRIBUTION_SCORES,
@@ -170,26 +171,23 @@ def trust_section(scores: dict[str, Any]) -> str:
     heading = "<h2>Can the attention be trusted?</h2>"
     if not scores.get("attribution"):
         return heading + f'<p class="nodata">{NO_DATA}: no attribution method was scored</p>'
-    method, by = scores.get("best_method"), scores.get("best_method_chosen_by")
-    chosen_on = scores.get("best_method_chosen_on")
-    timestamp_method = scores.get("timestamp_method")
-    best = scores["attribution"].get(method, {}) if method else {}
-    prior = scores.get("baselines", {}).get("diagonal_prior", {})
+    run = RunScores.from_json(scores)
+    pick = run.pick
     keys = list(ATTRIBUTION_SCORES)
     parts = [
         heading,
         TRUST_INTRO,
-        f"<p>{scores.get('num_clips')} clips, {scores.get('num_glosses')} predicted glosses, "
-        f"{scores.get('num_gold_glosses')} of them matched to a reference gloss with a gold span. Best method "
-        f"(by {html.escape(str(by))}, picked on {html.escape(str(chosen_on))}): <b>{html.escape(str(method))}</b>, "
-        f"peak inside the gold span for {_fraction(best.get('gold_peak_accuracy'))} of glosses here; diagonal "
-        f"prior: {_fraction(prior.get('gold_peak_accuracy'))}. Time stamps (best time-stamp IoU there): "
-        f"<b>{html.escape(str(timestamp_method))}</b>.</p>",
+        f"<p>{run.num_clips} clips, {run.num_glosses} predicted glosses, "
+        f"{run.num_gold_glosses} of them matched to a reference gloss with a gold span. Best method "
+        f"(by {html.escape(str(pick.chosen_by))}, picked on {html.escape(pick.picked_on)}): "
+        f"<b>{html.escape(str(pick.method))}</b>, peak inside the gold span for {_fraction(run.best_accuracy)} of "
+        f"glosses here; diagonal prior: {_fraction(run.prior_accuracy)}. Time stamps (best time-stamp IoU there): "
+        f"<b>{html.escape(str(pick.timestamp_method))}</b>.</p>",
         _table(
             ["method", *(ATTRIBUTION_SCORES[key].label for key in keys), "seconds"],
             _method_rows(scores, [*keys, "seconds"]),
         ),
-        selection_table(scores.get("method_selection")),
+        selection_table(run.selection),
     ]
     split_keys = ["gold_peak_accuracy", "gold_span_mass", "deletion_drop_10"]
     seen_rows = _method_rows(scores, split_keys, "seen")

@@ -74,10 +74,11 @@ from dataset_builder.synthetic import (
     recombined_clips,
 )
 from hub_scripts.evaluate import evaluate_split, write_json
-from hub_scripts.interpret import interpret
+from hub_scripts.interpret import InterpretOptions, interpret
 from hub_scripts.report import write_report, write_settings_report
 from hub_scripts.train import TrainOptions, train
 from modeling_signattention.interpretability.attribution import METHODS
+from modeling_signattention.interpretability.results import RunScores
 from modeling_signattention.interpretability.schema import (
     EVAL_RESULTS_FILE,
     INTERPRETABILITY_FILE,
@@ -417,7 +418,9 @@ def run_setting(
 
     stage(4, "interpretability: cross-attention, gold alignment, video vs previous tokens")
     mark = time.perf_counter()
-    scores = interpret(run_dir / "model", dataset_dir, run_dir / "interpretability", methods=methods)
+    scores = interpret(
+        run_dir / "model", dataset_dir, run_dir / "interpretability", InterpretOptions(methods=methods)
+    )
     shutil.copy(run_dir / "interpretability" / INTERPRETABILITY_FILE, run_dir / INTERPRETABILITY_FILE)
     # what the pipeline's return_timestamps=True shows next to its time stamps, carried by the model folder
     write_json(run_dir / "model" / TIMESTAMP_RELIABILITY_FILE, timestamp_reliability(scores))
@@ -427,22 +430,19 @@ def run_setting(
     stage(5, "report")
     write_json(run_dir / "timings.json", timings)
     print(f"  {write_report(run_dir)}")
+    run_scores = RunScores.from_json(scores)
     headline = {
         "config": config,
         "recombination": recombination,
         "epochs": options.epochs,
         "wer": results["wer"],
         "fresh_sentence_wer": None if reading is None else reading["wer"],
-        "gold_alignment_accuracy": scores["gold_alignment_accuracy"],
-        "best_method": scores.get("best_method"),
-        "best_method_chosen_on": scores.get("best_method_chosen_on"),
-        "best_method_gold_peak_accuracy": scores.get("attribution", {})
-        .get(scores.get("best_method"), {})
-        .get("gold_peak_accuracy"),
-        "diagonal_prior_gold_peak_accuracy": scores.get("baselines", {})
-        .get("diagonal_prior", {})
-        .get("gold_peak_accuracy"),
-        "sentence_accuracy": scores["sentence_accuracy"],
+        "gold_alignment_accuracy": run_scores.gold_alignment_accuracy,
+        "best_method": run_scores.pick.method,
+        "best_method_picked_on": run_scores.pick.picked_on,
+        "best_method_gold_peak_accuracy": run_scores.best_accuracy,
+        "diagonal_prior_gold_peak_accuracy": run_scores.prior_accuracy,
+        "sentence_accuracy": run_scores.sentence_accuracy,
         "seconds": timings["total"],
     }
     print(f"[reproduce] {run_dir} done in {timings['total'] / 60:.1f} min: {headline}", flush=True)
@@ -501,7 +501,7 @@ def report_targets(name: str, headline: dict[str, Any], target_wer: float) -> No
         print(
             f"[reproduce] {name}: target best method's peak inside the gold span >= {TARGET_GOLD_ALIGNMENT:.0%} and "
             f"above the diagonal prior: {met} ({headline['best_method']}, picked on "
-            f"{headline['best_method_chosen_on']}: {best:.1%}; diagonal prior {prior:.1%})"
+            f"{headline['best_method_picked_on']}: {best:.1%}; diagonal prior {prior:.1%})"
         )
     if isinstance(gold_alignment, float):
         met = "met" if gold_alignment >= TARGET_GOLD_ALIGNMENT else "MISSED"

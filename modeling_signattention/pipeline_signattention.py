@@ -7,9 +7,10 @@ extractor, which holds every preprocessing step, so the pipeline and a hand-writ
 extract -> feature extractor -> ``generate()`` loop give the same result.
 
 This file is saved next to the model (``custom_pipelines`` in ``config.json``) and runs from a Hub folder without
-this project: it may import only transformers, numpy, the feature extractor next to it and, lazily, OpenCV /
-MediaPipe / pose-format. Hence its own small video reader, which matches ``dataset_builder.extract.extract_clip``
-array for array (a test checks it).
+this project: it may import only transformers, numpy, the modules next to it (transformers saves each relatively
+imported module with it) and, lazily, OpenCV / MediaPipe / pose-format. It holds the Pipeline class: videos are read
+by ``holistic_video``, the gloss x frame maps are the model's (``attention_maps``), and the time stamps' frame rate
+and trust policy are ``time_stamps``.
 
 Per clip the result is ``{"glosses": "...", "num_frames": T, "frames_used": n, "truncated": bool}`` (``"text"``
 instead of ``"glosses"`` for a model trained to write text); with ``num_return_sequences=n`` (beam search), a list
@@ -40,49 +41,38 @@ from __future__ import annotations
 import copy
 import json
 import math
-import re
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from transformers import Pipeline
 from transformers.utils import cached_file
 
+from .attention_maps import (
+    HEAD_METHODS,
+    TIMESTAMP_METHODS,
+    gloss_frame_maps,
+    half_maximum_span,
+    head_method,
+    is_timestamp_method,
+    predicted_ids,
+    spans_to_seconds,
+)
 from .feature_extraction_signattention import read_pose_file, split_batch
+from .holistic_video import create_holistic, read_holistic
 from .layouts import HOLISTIC, point_indices
+from .time_stamps import (
+    TIMESTAMP_RELIABILITY_FILE,
+    clip_fps,
+    default_timestamp_method,
+    reliability,
+    warn_about_reliability,
+)
 
 TASK = "sign-language-translation"
-IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp"})
 POSE_SUFFIXES = frozenset({".pose", ".npy"})
-# MediaPipe Holistic result fields in Holistic order (pose-format's order too), with their point counts.
-HOLISTIC_RESULTS = (
-    ("pose_landmarks", 33),
-    ("face_landmarks", 468),
-    ("left_hand_landmarks", 21),
-    ("right_hand_landmarks", 21),
-)
-# Maps the pipeline can give time stamps from: one forward pass, no gradients (``interpretability.attribution`` has
-# the gradient and occlusion methods, and scores them all).
-TIMESTAMP_METHODS = ("attention", "value_norm", "rollout")
-# Of those, the ones that can read one cross-attention head instead of the mean over heads. Heads of one model differ
-# a lot (on the SD model: 59 % to 82 % of glosses peak inside their true span), so the leaderboard also scores each
-# head, as a method named ``{method}_head{k}`` (:func:`head_method`), and picks one on the validation split.
-HEAD_METHODS = ("attention", "value_norm")
-# Written into the model folder by the main job (``hub_scripts.reproduce``): each method's time-stamp accuracy
-# against gold spans, and the baselines', from its interpretability run (``interpretability.timestamps``).
-TIMESTAMP_RELIABILITY_FILE = "timestamp_reliability.json"
-# A pose array, a frame folder or a plain .npy file carries no frame rate: GSL, the corpus the model was built for,
-# and the synthetic corpus rendered from it are 30 fps (``dataset_builder.extract.DEFAULT_FPS``).
-ASSUMED_FPS = 30.0
-MEDIAPIPE_MISSING = (
-    "Reading a video needs MediaPipe and OpenCV, the 'extract' extra: pip install 'signattention[extract]' "
-    "(in an environment without this package: pip install 'mediapipe==0.10.21', which needs numpy<2). Or pass "
-    "poses: a .pose file, a pose array or a pose_format.Pose"
-)
 
 
 @dataclass
@@ -170,7 +160,7 @@ class SignLanguageTranslationPipeline(Pipeline):
         method = options["timestamp_method"]
         if method is None:
             method, chosen_by = default_timestamp_method(reliability)
-        elif split_head_method(method)[0] in TIMESTAMP_METHODS:
+        elif is_timestamp_method(method):
             chosen_by = "the timestamp_method argument"
         else:
             raise ValueError(
@@ -229,7 +219,7 @@ class SignLanguageTranslationPipeline(Pipeline):
             "truncated": num_frames > readable,
         }
         if return_timestamps:
-            clip_info["fps"], clip_info["fps_source"] = clip_fps(clip, pose, fps)
+            clip_info["fps"], clip_info["fps_source"] = clip_fps(clip.source, clip.name, pose, fps)
         return {**features, **clip_info}
 
     def load_pose(self, source: Any) -> Any:
@@ -251,11 +241,7 @@ class SignLanguageTranslationPipeline(Pipeline):
 
     def holistic(self) -> Any:
         if self._holistic is None:
-            try:
-                import mediapipe as mp
-            except ImportError as error:
-                raise ImportError(MEDIAPIPE_MISSING) from error
-            self._holistic = mp.solutions.holistic.Holistic(model_complexity=1)
+            self._holistic = create_holistic()
         return self._holistic
 
     # -- model ------------------------------------------------------------------------------------------------------
@@ -396,318 +382,9 @@ def check_generate_options(generation_config: Any, options: dict[str, Any]) -> N
 CLIP_INFO = ("num_frames", "frames_used", "truncated", "fps", "fps_source")
 
 
-def predicted_ids(sequence: list[int], config: Any) -> list[int]:
-    """A ``generate()`` row's tokens after the decoder start token, up to end-of-sequence: token k is the query
-    of row k of the cross-attention under teacher forcing."""
-    ids = sequence[1:]
-    return ids[: ids.index(config.eos_token_id)] if config.eos_token_id in ids else ids
-
-
-def head_method(method: str, head: int) -> str:
-    """The name of ``method`` (one of :data:`HEAD_METHODS`) reading only cross-attention head ``head``."""
-    if method not in HEAD_METHODS:
-        raise ValueError(f"{method!r} cannot read one head; only {', '.join(HEAD_METHODS)} can")
-    return f"{method}_head{head}"
-
-
-def split_head_method(name: str) -> tuple[str, int | None]:
-    """``"value_norm_head1"`` -> ``("value_norm", 1)``; any other name -> ``(name, None)`` (all heads)."""
-    method, marker, head = name.rpartition("_head")
-    if marker and method in HEAD_METHODS and head.isdigit():
-        return method, int(head)
-    return name, None
-
-
-@torch.no_grad()
-def gloss_frame_maps(
-    model: Any,
-    input_features: torch.Tensor,
-    attention_mask: torch.Tensor,
-    decoder_input_ids: torch.Tensor,
-    method: str,
-    layer: int = -1,
-    head: int | None = None,
-) -> torch.Tensor:
-    """`(batch, glosses, frames)` map of ``method`` (:data:`TIMESTAMP_METHODS`, or a :func:`head_method` name, which
-    sets ``head``), row k for the gloss that follows ``decoder_input_ids[:, k]``, from one teacher-forced forward
-    pass with attention weights (padded frames and rows past ``</s>`` are filler). ``interpretability.attribution``
-    gives the same maps cropped per clip.
-
-    * ``attention``: cross-attention weights of decoder ``layer``, one ``head`` or the mean over heads;
-    * ``value_norm``: ``‖Σ_h α_h[k, t] · W_o^h v_h[t]‖``, the size of what frame t adds to gloss k's cross-attention
-      output (Kobayashi et al. 2020): a frame with a large weight but a tiny value vector contributes little.
-      ``W_o^h`` is the slice of the output projection that reads head h, so the sum over heads is exactly what the
-      attention block adds for frame t (bias aside); with ``head`` given, only that head's term;
-    * ``rollout``: the last layer's head-mean cross-attention times the encoder's attention rollout: each encoder
-      layer's head-mean attention ``A`` becomes ``(A + I) / 2`` (the residual connection carries the frame itself
-      forward), and the layers compose by matrix product, last layer first (Abnar & Zuidema 2020).
-    """
-    method, named_head = split_head_method(method)
-    if method not in TIMESTAMP_METHODS:
-        raise ValueError(f"unknown map method {method!r}; known: {', '.join(TIMESTAMP_METHODS)}")
-    head = named_head if named_head is not None else head
-    if head is not None and not 0 <= head < model.config.num_heads:
-        raise ValueError(
-            f"head {head} does not exist: the model has {model.config.num_heads} attention heads"
-        )
-    outputs = model(
-        input_features=input_features.to(model.device),
-        attention_mask=attention_mask.to(model.device),
-        decoder_input_ids=decoder_input_ids.to(model.device),
-        output_attentions=True,
-        use_cache=False,
-    )
-    weights = outputs.cross_attentions[layer]  # (batch, heads, glosses, frames)
-    if method == "attention":
-        return weights.mean(1) if head is None else weights[:, head]
-    if method == "value_norm":
-        block = model.model.decoder.layers[layer].encoder_attn
-        values = block._split_heads(
-            block.v_proj(outputs.encoder_last_hidden_state)
-        )  # (batch, heads, frames, hd)
-        out_weight = block.out_proj.weight.view(block.out_proj.out_features, block.num_heads, block.head_dim)
-        transformed = torch.einsum("bhtk,ehk->bhte", values, out_weight)  # W_o^h v_h per frame
-        if head is not None:
-            return weights[:, head] * transformed[:, head].norm(dim=-1)[:, None, :]
-        return torch.einsum("bhlt,bhte->blte", weights, transformed).norm(dim=-1)
-    flow = None
-    for encoder_weights in outputs.encoder_attentions:
-        eye = torch.eye(encoder_weights.shape[-1], device=encoder_weights.device)
-        mixed = 0.5 * encoder_weights.mean(1) + 0.5 * eye
-        flow = mixed if flow is None else mixed @ flow
-    return weights.mean(1) @ flow
-
-
-def half_maximum_span(row: np.ndarray) -> tuple[int, int]:
-    """``[start, end)`` model frames around the row's peak that reach half of it (full width at half maximum)."""
-    peak = int(row.argmax())
-    above = row >= row[peak] / 2
-    start, end = peak, peak + 1
-    while start > 0 and above[start - 1]:
-        start -= 1
-    while end < len(row) and above[end]:
-        end += 1
-    return start, end
-
-
-def spans_to_seconds(
-    spans: list[tuple[int, int]], sample_rate: int, fps: float, num_frames: int | None = None
-) -> list[tuple[float, float]]:
-    """Model-frame spans -> (start, end) seconds of the clip.
-
-    Model frame i is clip frame ``i * sample_rate`` and stands for the ``sample_rate`` frames from there, so a
-    span ``[s, e)`` covers clip frames ``[s * sample_rate, e * sample_rate)``, cut at the clip's ``num_frames``.
-    """
-    if not fps > 0:
-        raise ValueError(f"fps must be positive, got {fps}")
-    last = float("inf") if num_frames is None else num_frames
-    return [(start * sample_rate / fps, min(end * sample_rate, last) / fps) for start, end in spans]
-
-
-def clip_fps(clip: Clip, pose: Any, given: float | None) -> tuple[float, str]:
-    """The clip's frame rate and where it came from: the argument, the ``.pose`` header, the ``.npy`` record, the
-    video file; else :data:`ASSUMED_FPS`, with a warning naming the clip."""
-    if given is not None:
-        return float(given), "the fps argument"
-    if hasattr(pose, "body") and pose.body.fps > 0:
-        return float(pose.body.fps), "the pose header"
-    if isinstance(clip.source, (str, Path)) and Path(clip.source).is_file():
-        path = Path(clip.source)
-        if path.suffix.lower() == ".npy":
-            record = np.load(path, allow_pickle=False, mmap_mode="r")
-            if record.dtype.names is not None and "fps" in record.dtype.names and record["fps"] > 0:
-                return float(record["fps"]), "the .npy record"
-        elif path.suffix.lower() != ".pose":
-            try:  # read_holistic has just read this video with it; in a try so transformers' remote-code
-                import cv2  # import check does not demand OpenCV of a folder that is only given poses
-            except ImportError as error:
-                raise ImportError(MEDIAPIPE_MISSING) from error
-
-            capture = cv2.VideoCapture(str(path))
-            fps = capture.get(cv2.CAP_PROP_FPS)
-            capture.release()
-            if fps > 0:
-                return float(fps), "the video file"
-    warnings.warn(
-        f"{clip.name}: no frame rate known; time stamps assume {ASSUMED_FPS:g} fps (GSL's): pass fps=...",
-        stacklevel=3,
-    )
-    return ASSUMED_FPS, f"assumed ({ASSUMED_FPS:g} fps, GSL's rate): the input carries no frame rate"
-
-
-def default_timestamp_method(measured: dict | None) -> tuple[str, str]:
-    """The method to use when none is asked for, and why: the one the model's leaderboard picked for time stamps
-    (best IoU with the gold spans), else its measured best among :data:`TIMESTAMP_METHODS` by the score it picked
-    with; ``attention`` without a measurement."""
-    if measured is None:
-        return "attention", f"default (no {TIMESTAMP_RELIABILITY_FILE} in the model folder)"
-    picked = measured.get("timestamp_method")
-    if picked is not None and split_head_method(picked)[0] in TIMESTAMP_METHODS:
-        return picked, (
-            "the model's measured leaderboard (best time-stamp IoU, picked on the "
-            f"{measured.get('best_method_chosen_on')} split)"
-        )
-    best, score = measured.get("best_method"), measured.get("best_method_chosen_by")
-    if split_head_method(str(best))[0] in TIMESTAMP_METHODS:
-        return best, f"the model's measured leaderboard (best {score})"
-    scored = {
-        method: measured["scores"][method][score]
-        for method in TIMESTAMP_METHODS
-        if isinstance(measured["scores"].get(method, {}).get(score), (int, float))
-    }
-    if not scored:
-        return "attention", "default (no method of the pipeline was measured for this model)"
-    method = max(scored, key=scored.get)
-    return method, f"the model's measured leaderboard (best {score} without gradients; its best is {best})"
-
-
-def reliability(method: str, measured: dict | None, sample_rate: int, fps: float) -> dict | None:
-    """What the model's measurement says about ``method``'s time stamps, next to the baselines; ``None`` when
-    nothing was measured. Boundary errors are given in clip frames and in seconds at this clip's ``fps``."""
-    scores = None if measured is None else measured["scores"]
-    if scores is None or not isinstance(scores.get(method, {}).get("timestamp_mean_iou"), (int, float)):
-        return None
-
-    def shown(entry: dict) -> dict:
-        error = entry["timestamp_boundary_error"] * sample_rate  # model frames -> clip frames
-        return {
-            "timestamp_mean_iou": entry["timestamp_mean_iou"],
-            "timestamp_boundary_error_frames": error,
-            "timestamp_boundary_error_seconds": error / fps,
-            "gold_peak_accuracy": entry["gold_peak_accuracy"],
-            "num_glosses": entry["timestamp_num_glosses"],
-        }
-
-    unseen = scores[method].get("unseen", {})
-    return {
-        "measured_on": measured["measured_on"],
-        **shown(scores[method]),
-        **{
-            baseline: shown(scores[baseline])
-            for baseline in ("diagonal_prior", "uniform")
-            if baseline in scores
-        },
-        # the sentences a model could not have memorised; None where the test split has none with gold spans
-        "unseen_sentences": shown(unseen)
-        if isinstance(unseen.get("timestamp_mean_iou"), (int, float))
-        else None,
-    }
-
-
-def warn_about_reliability(method: str, measured: dict | None) -> None:
-    """Say so when ``method``'s time stamps are unvalidated, or measured below a prior that ignores the model."""
-    entry = None if measured is None else measured["scores"].get(method, {})
-    iou = None if entry is None else entry.get("timestamp_mean_iou")
-    if not isinstance(iou, (int, float)):
-        warnings.warn(
-            f"time stamps from {method} are not validated for this model (no measured accuracy against gold spans "
-            f"in {TIMESTAMP_RELIABILITY_FILE}): they say where the map peaks, not where the gloss was signed",
-            stacklevel=5,  # the caller of the pipeline
-        )
-        return
-    prior = measured["scores"].get("diagonal_prior", {}).get("timestamp_mean_iou")
-    if isinstance(prior, (int, float)) and iou < prior:
-        warnings.warn(
-            f"time stamps from {method} overlapped the true gloss spans with a mean IoU of {iou:.2f} on "
-            f"{measured['measured_on']}, below a diagonal prior that never looks at the model ({prior:.2f})",
-            stacklevel=5,  # the caller of the pipeline
-        )
-
-
-# -- video / frame folder -> Holistic landmarks -----------------------------------------------------------------------
-def read_holistic(path: Path, holistic: Any) -> np.ndarray:
-    """``(frames, 543, 3)`` float32 MediaPipe Holistic landmarks of a video or frame folder, NaN where a part was not
-    detected: the same arrays as ``dataset_builder.extract.extract_clip``."""
-    try:
-        import cv2
-    except ImportError as error:
-        raise ImportError(MEDIAPIPE_MISSING) from error
-    holistic.process(
-        np.full((256, 256, 3), 255, dtype=np.uint8)
-    )  # a blank frame: drop the previous clip's track
-    frames = []
-    frame_source, announced = open_frames(path, cv2)
-    for frame in frame_source:
-        results = holistic.process(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-        landmarks = np.full((sum(count for _, count in HOLISTIC_RESULTS), 3), np.nan, dtype=np.float32)
-        start = 0
-        for field, count in HOLISTIC_RESULTS:
-            detected = getattr(results, field)
-            if detected is not None:
-                landmarks[start : start + count] = [(p.x, p.y, p.z) for p in detected.landmark[:count]]
-            start += count
-        frames.append(landmarks)
-    if not frames:
-        raise ValueError("no frame could be decoded (empty or corrupt video)")
-    missing = frames_missing(len(frames), announced)
-    if missing:
-        raise ValueError(
-            f"the video ends early: {len(frames)} of the {announced} frames its container announces could be "
-            f"decoded ({missing} missing: a truncated or corrupt file); refused, as a cut sentence is another "
-            "sentence (python -m dataset_builder.extract --accept-truncated keeps the frames that decode, if "
-            "you mean it)"
-        )
-    return np.stack(frames)
-
-
-def frames_missing(decoded: int, announced: int) -> int:
-    """Frames a video lacks compared with its container's frame count, beyond the slack of containers that
-    estimate it from duration x fps (a couple of frames, or 1 %); 0 when the count is unknown. The rule of
-    ``dataset_builder.extract.frames_missing`` (which cannot be imported here; a test checks both agree)."""
-    missing = announced - decoded
-    return missing if announced > 0 and missing > max(2, announced // 100) else 0
-
-
-def open_frames(path: Path, cv2: Any) -> tuple[Iterator[np.ndarray], int]:
-    """BGR frames of a video file, or of the images of a folder in natural order (frame2 before frame10), read
-    lazily, and how many frames the clip announces (the container's count; the images of a folder)."""
-    if path.is_dir():
-        images = sorted(
-            (p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES),
-            key=lambda p: [
-                int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", p.name)
-            ],
-        )
-        if not images:
-            raise ValueError(f"frame folder contains no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-        return read_images(images, cv2), len(images)
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
-        capture.release()
-        raise ValueError("OpenCV cannot open it as a video (not a video file, or corrupt)")
-    return read_video(capture), max(0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT)))
-
-
-def read_images(images: list[Path], cv2: Any) -> Iterator[np.ndarray]:
-    for image in images:
-        frame = cv2.imread(str(image), cv2.IMREAD_COLOR)
-        if frame is None:
-            raise ValueError(f"unreadable image {image.name}")
-        yield frame
-
-
-def read_video(capture: Any) -> Iterator[np.ndarray]:
-    try:
-        while True:
-            ok, frame = capture.read()
-            if not ok:
-                return
-            yield frame
-    finally:
-        capture.release()
-
-
 __all__ = [
-    "ASSUMED_FPS",
-    "HEAD_METHODS",
     "TASK",
-    "TIMESTAMP_METHODS",
     "TIMESTAMP_RELIABILITY_FILE",
     "SignLanguageTranslationPipeline",
-    "gloss_frame_maps",
-    "half_maximum_span",
-    "head_method",
     "save_pipeline",
-    "spans_to_seconds",
-    "split_head_method",
 ]

@@ -17,10 +17,12 @@ from modeling_signattention.interpretability import compute_attention_alignment
 from modeling_signattention.interpretability.attribution import (
     GRADIENT_METHODS,
     METHODS,
+    REGISTRY,
     articulator_maps,
     attribute,
     gloss_log_probs,
     head_methods,
+    resolve_method,
     sequences_from_ids,
     signed_gradient_attributions,
     value_norm,
@@ -385,3 +387,12 @@ def test_deletion_drop_of_a_map_on_the_key_frame(key_frame) -> None:
     assert np.mean(np.concatenate(random_order)) < np.mean(np.concatenate(drops))
     with pytest.raises(ValueError, match=r"clip 1 of the batch: map of shape \(3, 9\), expected \(2, 9\)"):
         deletion_drops(model, batch, sequences, [ramp[0], np.ones((3, 9))])
+
+
+def test_a_method_is_one_registered_definition_and_a_head_is_an_argument() -> None:
+    assert METHODS == tuple(REGISTRY) and GRADIENT_METHODS == ("input_x_gradient", "integrated_gradients")
+    method, head = resolve_method("value_norm_head1")
+    assert (method.name, head, method.reads_heads) == ("value_norm", 1, True)
+    assert resolve_method("rollout") == (REGISTRY["rollout"], None) and not REGISTRY["rollout"].reads_heads
+    with pytest.raises(ValueError, match="unknown attribution method 'rollout_head1'"):
+        resolve_method("rollout_head1")

@@ -26,7 +26,7 @@ from transformers import AutoTokenizer, pipeline
 
 from dataset_builder import EXAMPLE_VIDEO
 from dataset_builder.build import build_dataset
-from dataset_builder.extract import extract_clip, frames_missing, load_pose_file, save_extracted
+from dataset_builder.extract import extract_clip, load_pose_file, save_extracted
 from dataset_builder.gsl import load_split
 from dataset_builder.loading import PoseSplit
 from hub_scripts.evaluate import evaluate_split
@@ -272,16 +272,6 @@ def test_pipeline_refuses_a_cut_or_garbled_video_like_the_extractor(translate, d
         extract_clip(video)
     decoded = re.search(r"(\d+ of the \d+ frames)", str(pipeline_error.value))[1]
     assert decoded in str(extractor_error.value)
-
-
-def test_pipeline_and_extractor_count_missing_frames_alike():
-    from modeling_signattention import pipeline_signattention
-
-    for announced in (0, 1, 58, 100, 1000):
-        for decoded in range(0, announced + 2, max(1, announced // 50)):
-            assert pipeline_signattention.frames_missing(decoded, announced) == frames_missing(
-                decoded, announced
-            )
 
 
 def test_pose_format_body_data_is_one_clip_with_its_mask(translate):

@@ -14,7 +14,7 @@ import torch
 from dataset_builder.build import build_dataset
 from dataset_builder.loading import load_pose_splits
 from hub_scripts import reproduce
-from hub_scripts.interpret import interpret
+from hub_scripts.interpret import InterpretOptions, interpret
 from hub_scripts.report import write_report
 from modeling_signattention import (
     SignAttentionConfig,
@@ -94,7 +94,7 @@ def reproduce_train_lines() -> list[str]:
 
 def test_no_correct_prediction_gives_explicit_no_data(untrained_setup, tmp_path):
     model_dir, dataset_dir = untrained_setup
-    scores = interpret(model_dir, dataset_dir, tmp_path, split="validation", progress=False)
+    scores = interpret(model_dir, dataset_dir, tmp_path, InterpretOptions(split="validation", progress=False))
     assert scores == json.loads((tmp_path / "interpretability.json").read_text(encoding="utf-8"))
     assert scores["num_sentences"] == 12 and scores["num_correct"] == 0
     assert scores["sentence_accuracy"] == 0.0
@@ -133,7 +133,10 @@ def test_best_method_is_picked_on_the_validation_split_then_scored_on_test(untra
     model_dir, dataset_dir = untrained_setup
     heads = SignAttentionConfig.from_pretrained(model_dir).num_heads
     scores = interpret(
-        model_dir, dataset_dir, tmp_path, split="test", progress=False, methods=["attention", "rollout"]
+        model_dir,
+        dataset_dir,
+        tmp_path,
+        InterpretOptions(split="test", progress=False, methods=["attention", "rollout"]),
     )
     selection = scores["method_selection"]
     assert selection["split"] == scores["best_method_chosen_on"] == "validation"
@@ -173,10 +176,7 @@ def test_best_method_is_picked_on_the_validation_split_then_scored_on_test(untra
         model_dir,
         dataset_dir,
         tmp_path / "same",
-        split="test",
-        progress=False,
-        methods=["attention"],
-        select_on=None,
+        InterpretOptions(split="test", progress=False, methods=["attention"], select_on=None),
     )
     assert same["method_selection"] == "no data" and same["best_method"] == "attention"
     assert same["best_method_chosen_on"].startswith("the scored clips themselves")
@@ -184,7 +184,12 @@ def test_best_method_is_picked_on_the_validation_split_then_scored_on_test(untra
 
 def test_raw_attention_is_stored_without_pickles(untrained_setup, tmp_path):
     model_dir, dataset_dir = untrained_setup
-    interpret(model_dir, dataset_dir, tmp_path, split="test", progress=False, methods=["attention"])
+    interpret(
+        model_dir,
+        dataset_dir,
+        tmp_path,
+        InterpretOptions(split="test", progress=False, methods=["attention"]),
+    )
     with np.load(tmp_path / "attention.npz", allow_pickle=False) as archive:
         assert all(archive[name].dtype != object for name in archive.files)
     loaded = load_translations(tmp_path / "attention.npz")
@@ -301,7 +306,7 @@ def test_run_output_follows_the_schema(untrained_setup, tmp_path):
     """What interpret writes is what the report, the model card and the Space read: every score set, every
     figure and every alignment score the run produces is named in ``interpretability.schema``."""
     model_dir, dataset_dir = untrained_setup
-    scores = interpret(model_dir, dataset_dir, tmp_path, split="validation", progress=False)
+    scores = interpret(model_dir, dataset_dir, tmp_path, InterpretOptions(split="validation", progress=False))
     assert set(schema.SCORE_SETS) <= set(scores)
     for key, value in scores["figures"].items():
         if key != "sample_index":

@@ -202,7 +202,8 @@ def test_training_gradients_equal_reference_with_padding(pair, batch):
 def test_feed_forward_in_blocks_with_dropout_equals_plain_modules():
     """The blocked feed-forward with dropout: the same outputs and gradients as fc1 -> relu -> mask -> fc2 built
     from the same keep-masks (drawn again from the same seed, block by block), and a keep rate of 1 - p."""
-    from modeling_signattention.modeling_signattention import SignAttentionFeedForward, dropout_keep_mask
+    from modeling_signattention.cpu_kernels import dropout_keep_mask
+    from modeling_signattention.modeling_signattention import SignAttentionFeedForward
 
     config = SignAttentionConfig(dropout=0.2)
     torch.manual_seed(0)

@@ -30,6 +30,8 @@ from modeling_signattention import (
     SignLanguageTranslationPipeline,
     build_gloss_tokenizer,
 )
+from modeling_signattention.attention_maps import TIMESTAMP_METHODS
+from modeling_signattention.holistic_video import read_holistic
 from modeling_signattention.interpretability.attribution import attention
 from modeling_signattention.interpretability.schema import TIMESTAMP_RELIABILITY_FILE
 from modeling_signattention.interpretability.timestamps import (
@@ -37,7 +39,7 @@ from modeling_signattention.interpretability.timestamps import (
     spans_to_seconds,
     timestamp_reliability,
 )
-from modeling_signattention.pipeline_signattention import ASSUMED_FPS, TIMESTAMP_METHODS, read_holistic
+from modeling_signattention.time_stamps import ASSUMED_FPS
 
 FIXTURES = Path(__file__).parent / "fixtures"
 VIDEO = EXAMPLE_VIDEO

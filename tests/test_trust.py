@@ -13,6 +13,13 @@ from modeling_signattention.interpretability.leaderboard import (
     score_with_subsets,
 )
 from modeling_signattention.interpretability.matching import matched_glosses, memorization, seen_sentences
+from modeling_signattention.interpretability.results import (
+    PICKED_ON_SCORED_CLIPS,
+    MethodPick,
+    RunScores,
+    read_results,
+)
+from modeling_signattention.interpretability.schema import NO_DATA
 from modeling_signattention.interpretability.timestamps import (
     map_to_spans,
     spans_to_seconds,
@@ -202,6 +209,33 @@ def test_report_shows_methods_next_to_baselines_and_settings_side_by_side() -> N
     }
     picked = trust_section(scores | {"method_selection": selection, "best_method_chosen_on": "validation"})
     assert (
-        "picked on validation" in picked and "every candidate on the validation split (3825 glosses" in picked
+        "picked on the validation split" in picked
+        and "every candidate on the validation split (3825 glosses" in picked
     )
     assert "81.93%" in picked and "64.64%" in picked
+
+
+def test_where_the_pick_was_made_is_read_as_data_and_phrased_once(tmp_path) -> None:
+    held_out = RunScores.from_json(
+        {"split": "test", "best_method": "rollout", "best_method_chosen_on": "validation"}
+    )
+    assert held_out.pick.split == "validation" and held_out.pick.held_out
+    assert held_out.pick.picked_on == "the validation split"
+    same = MethodPick.from_json({"split": "test", "best_method_chosen_on": PICKED_ON_SCORED_CLIPS})
+    assert same.split is None and not same.held_out
+    assert same.picked_on == "the test clips themselves, which flatters it"
+    # A run from before the held-out pick says nothing: it picked on the clips it scored.
+    assert MethodPick.from_json({"split": "test"}).picked_on == same.picked_on
+    run = RunScores.from_json(
+        {
+            "best_method": "rollout",
+            "attribution": {
+                "rollout": {"gold_peak_accuracy": 0.5},
+                "attention": {"gold_peak_accuracy": NO_DATA},
+            },
+            "baselines": {"diagonal_prior": {"gold_peak_accuracy": 0.25}},
+        }
+    )
+    assert (run.best_accuracy, run.prior_accuracy) == (0.5, 0.25)
+    assert run.measured("gold_peak_accuracy") == {"rollout": 0.5}
+    assert read_results(tmp_path / "interpretability.json") is None

@@ -33,11 +33,13 @@ import numpy as np
 try:
     import cv2
     import gradio as gr
-    import mediapipe as mp
+    import mediapipe  # noqa: F401  (the Space reads videos with it, through dataset_builder.extract)
 except ImportError as error:
     raise ImportError(
         f"{error.name} is not installed: the Space needs the 'space' extra, pip install 'signattention[space]'"
     ) from error
+
+from pose_format.pose_visualizer import PoseVisualizer
 
 from dataset_builder import EXAMPLE_VIDEO
 from dataset_builder.extract import (
@@ -49,8 +51,9 @@ from dataset_builder.extract import (
     load_pose_file,
     open_video,
 )
-from dataset_builder.gsl import SPLITS
+from dataset_builder.pose_io import to_pose
 from modeling_signattention import TASK, SignAttentionFeatureExtractor, SignLanguageTranslationPipeline
+from modeling_signattention.attention_maps import head_method, split_head_method
 from modeling_signattention.interpretability import (
     Translation,
     compute_attention_alignment,
@@ -69,11 +72,17 @@ from modeling_signattention.interpretability.figures import (
     cross_attention_figure,
     to_rgb_array,
 )
-from modeling_signattention.interpretability.schema import ALIGNMENT_SCORES, DATA_SOURCES, VIDEO_SHARE
+from modeling_signattention.interpretability.results import MethodPick, read_results
+from modeling_signattention.interpretability.schema import (
+    ALIGNMENT_SCORES,
+    DATA_SOURCES,
+    EVAL_RESULTS_FILE,
+    INTERPRETABILITY_FILE,
+    VIDEO_SHARE,
+)
 from modeling_signattention.interpretability.timestamps import map_to_spans, spans_to_seconds
-from modeling_signattention.layouts import HOLISTIC
 from modeling_signattention.loading import load_pretrained, looks_like_hub_id
-from modeling_signattention.pipeline_signattention import head_method, split_head_method
+from modeling_signattention.time_stamps import GSL_FPS
 
 logger = logging.getLogger("signattention.space")
 
@@ -93,10 +102,6 @@ PAGE_CSS = """
 #model-description { background: #fffbeb; border: 1px solid #fcd34d; border-radius: 6px; padding: 0.4em 0.8em; }
 """
 
-_HOLISTIC = HOLISTIC.component_slices()  # where each part lies in a (T, 543, 3) pose
-# Skeleton drawings: MediaPipe's own connections, upper body only (points 0-24: the legs are rarely in view).
-_BODY_EDGES = [(a, b) for a, b in mp.solutions.pose.POSE_CONNECTIONS if a < 25 and b < 25]
-_HAND_EDGES = list(mp.solutions.hands.HAND_CONNECTIONS)
 
 # The scores one clip has (no gold spans on an upload); labels and meanings are the run's (schema).
 CLIP_SCORES = ("diagonality", "monotonicity", "cluster_score", "cluster_fraction")
@@ -154,11 +159,11 @@ def read_training_results(source: str) -> dict[str, Any] | None:
     from transformers.utils import cached_file
 
     if Path(source).is_dir():
-        paths = [Path(source) / "eval_results.json", Path(source).parent / "eval_results.json"]
+        paths = [Path(source) / EVAL_RESULTS_FILE, Path(source).parent / EVAL_RESULTS_FILE]
         path = next((path for path in paths if path.is_file()), None)
     else:
         try:
-            path = cached_file(source, "eval_results.json", _raise_exceptions_for_missing_entries=False)
+            path = cached_file(source, EVAL_RESULTS_FILE, _raise_exceptions_for_missing_entries=False)
         except OSError:  # offline and not cached
             path = None
     return json.loads(Path(path).read_text(encoding="utf-8")) if path else None
@@ -203,7 +208,7 @@ def frame_limit(feature_extractor: Any) -> int:
 
 
 def limit_text(max_frames: int) -> str:
-    return f"at most {max_frames} frames ({max_frames / 30:.0f} s at 30 fps)"
+    return f"at most {max_frames} frames ({max_frames / GSL_FPS:.0f} s at {GSL_FPS:g} fps)"
 
 
 @dataclass
@@ -220,36 +225,25 @@ class Benchmark:
     diagonal_prior: float | None
     timestamp_iou: dict[str, float]
     split: str | None = None  # the split every score above was measured on
-    chosen_on: str | None = None  # the split best_method was picked on, or a sentence: the scored clips
+    pick: MethodPick | None = None  # where best_method was picked (None: no run results)
     timestamp_method: str | None = None  # the method whose time stamps matched the gold spans best
-
-
-def _measured(attribution: dict[str, dict[str, Any]], key: str) -> dict[str, float]:
-    """Method -> score where it was measured ("no data", a string, is not a measurement)."""
-    return {
-        name: entry[key] for name, entry in attribution.items() if isinstance(entry.get(key), (int, float))
-    }
 
 
 @functools.cache
 def load_benchmark() -> Benchmark:
     """The leaderboard of the run that trained the model: ``interpretability.json`` in or next to the model folder."""
-    import json
-
     source = Path(model_source())
-    for path in (source / "interpretability.json", source.parent / "interpretability.json"):
-        if path.is_file():
-            scores = json.loads(path.read_text(encoding="utf-8"))
-            attribution = scores.get("attribution", {})
-            prior = scores.get("baselines", {}).get("diagonal_prior", {}).get("gold_peak_accuracy")
+    for path in (source / INTERPRETABILITY_FILE, source.parent / INTERPRETABILITY_FILE):
+        run = read_results(path)
+        if run is not None:
             return Benchmark(
-                known_method(scores.get("best_method")),
-                _measured(attribution, "gold_peak_accuracy"),
-                prior if isinstance(prior, (int, float)) else None,
-                _measured(attribution, "timestamp_mean_iou"),
-                scores.get("split"),
-                scores.get("best_method_chosen_on"),
-                known_method(scores.get("timestamp_method")),
+                known_method(run.pick.method),
+                run.measured("gold_peak_accuracy"),
+                run.prior_accuracy,
+                run.measured("timestamp_mean_iou"),
+                run.split,
+                run.pick,
+                known_method(run.pick.timestamp_method),
             )
     return Benchmark(None, {}, None, {})
 
@@ -315,13 +309,9 @@ def trust_note(method: str, benchmark: Benchmark) -> str:
 def picked_on(method: str, benchmark: Benchmark) -> str:
     """Where the run picked ``method`` as its best, when it did: a pick made on the clips it was then scored on
     flatters its score, and the page must say which it was."""
-    if method != benchmark.best_method:
+    if method != benchmark.best_method or benchmark.pick is None:
         return ""
-    if benchmark.chosen_on is None:  # a run from before the pick was made on a held-out split
-        return ", the run's pick"
-    if benchmark.chosen_on in SPLITS and benchmark.chosen_on != benchmark.split:
-        return f", the run's pick (chosen on the {benchmark.chosen_on} split)"
-    return f", the run's pick, chosen on {benchmark.chosen_on}, which flatters the score below"
+    return f", the run's pick (chosen on {benchmark.pick.picked_on})"
 
 
 def timestamp_pick(method: str, benchmark: Benchmark) -> str:
@@ -380,7 +370,7 @@ def check_video_length(path: Path, max_frames: int) -> None:
         raise UserFacingError(str(error).replace(str(path), path.name)) from error
     try:
         frames = capture.get(cv2.CAP_PROP_FRAME_COUNT)
-        fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
+        fps = capture.get(cv2.CAP_PROP_FPS) or GSL_FPS
     finally:
         capture.release()
     if frames > max_frames:
@@ -464,22 +454,18 @@ def read_video_frame(video: Path, index: int) -> np.ndarray | None:
 
 
 def draw_skeleton(pose: ExtractedPose, index: int) -> np.ndarray:
-    """Body and hands of one frame on white, in the clip's own width x height (MediaPipe coordinates)."""
-    width, height = pose.width or 640, pose.height or 480
-    canvas = np.full((height, width, 3), 255, dtype=np.uint8)
-    parts = [
-        (_HOLISTIC["POSE_LANDMARKS"], _BODY_EDGES, (90, 90, 90)),
-        (_HOLISTIC["LEFT_HAND_LANDMARKS"], _HAND_EDGES, (214, 39, 40)),
-        (_HOLISTIC["RIGHT_HAND_LANDMARKS"], _HAND_EDGES, (31, 119, 180)),
-    ]
-    thickness = max(2, width // 200)
-    for points_slice, edges, color in parts:
-        points = pose.landmarks[index, points_slice, :2] * (width, height)
-        for a, b in edges:
-            if np.isfinite(points[[a, b]]).all():
-                start, end = points[a].round().astype(int), points[b].round().astype(int)
-                cv2.line(canvas, tuple(start), tuple(end), color, thickness, cv2.LINE_AA)
-    return canvas
+    """One frame of the clip's poses on white, drawn by pose-format's ``PoseVisualizer`` in the clip's own
+    width x height (RGB)."""
+    frame = slice(index, index + 1)
+    skeleton = to_pose(
+        pose.landmarks[frame],
+        pose.confidence[frame],
+        fps=pose.fps,
+        width=pose.width or 640,
+        height=pose.height or 480,
+    )
+    (image,) = PoseVisualizer(skeleton).draw(background_color=(255, 255, 255), max_frames=1)
+    return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
 
 
 def scores_table(translation: Translation, video_share: float) -> str:

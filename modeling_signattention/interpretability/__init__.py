@@ -8,7 +8,8 @@ One module per job, data flowing down the list:
   previous-token share per decoding step), plain numpy in, dicts out;
 * ``storage``: translations to and from ``.npz`` without pickles;
 * ``figures``: the matplotlib figures;
-* ``schema``: the names, captions and labels of what a run writes, read by every script and page that shows it.
+* ``schema``: the names, captions and labels of what a run writes, read by every script and page that shows it;
+* ``results``: ``interpretability.json`` read back as a typed ``RunScores``, the one reader of every page.
 
 The Hub custom-code files (configuration, modeling, feature extraction) never import this package: a model folder
 on the Hub stays self-contained.

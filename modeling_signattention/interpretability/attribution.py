@@ -1,4 +1,4 @@
-"""Which frames each predicted gloss came from: six attribution methods behind one signature.
+"""Which frames each predicted gloss came from: six attribution methods behind one signature, in one registry.
 
 Every method takes the model, a batch from the feature extractor (``input_features``, ``attention_mask``) and the
 decoded sequences (``generate()`` output: decoder start token, glosses, ``</s>``, padding), and returns one
@@ -21,6 +21,10 @@ non-negative ``(glosses, frames)`` map per clip, padding removed, row k for the 
 The gradient and occlusion methods explain ``log p(gloss k | glosses before k, clip)`` under teacher forcing of the
 decoded sequence: the quantity the model maximised when it emitted gloss k. Clips are checked first: an empty
 prediction or a clip of one frame has no map to give and raises a ``ValueError`` naming the clip.
+
+A method is one function decorated with :func:`attribution_method`, which registers it under its name
+(:data:`REGISTRY`; :data:`METHODS` lists the names): the leaderboard, ``hub_scripts.interpret`` and the Space pick it
+up from there. A head is an argument (``head=1``); its name ``value_norm_head1`` stays accepted everywhere.
 """
 
 from __future__ import annotations
@@ -33,10 +37,39 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..pipeline_signattention import HEAD_METHODS, gloss_frame_maps, head_method, split_head_method
+from ..attention_maps import HEAD_METHODS, gloss_frame_maps, head_method, predicted_ids, split_head_method
 
-METHODS = ("attention", "value_norm", "rollout", "input_x_gradient", "integrated_gradients", "occlusion")
-GRADIENT_METHODS = ("input_x_gradient", "integrated_gradients")
+# -- The registry: a method is one function, registered under its name ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttributionMethod:
+    """An attribution method: its name, the function that gives its maps, and whether that function is a gradient
+    method (Captum), whose maps also split by articulator (:func:`articulator_maps`)."""
+
+    name: str
+    function: Callable[..., list[np.ndarray]]
+    gradients: bool = False
+
+    @property
+    def reads_heads(self) -> bool:
+        """Whether it can read one cross-attention head (``head=k``, or the name ``{name}_head{k}``)."""
+        return self.name in HEAD_METHODS
+
+
+# Name -> method, in the order pages list them: filled by :func:`attribution_method`, where each method is defined.
+REGISTRY: dict[str, AttributionMethod] = {}
+
+
+def attribution_method(*, gradients: bool = False) -> Callable[[Callable], Callable]:
+    """Register the decorated function as the attribution method of its name: adding a method is this one
+    definition (``function(model, batch, sequences, *, clip_ids=None, **options) -> [(glosses, frames) map]``)."""
+
+    def register(function: Callable[..., list[np.ndarray]]) -> Callable[..., list[np.ndarray]]:
+        REGISTRY[function.__name__] = AttributionMethod(function.__name__, function, gradients)
+        return function
+
+    return register
 
 
 # -- The decoded sequences, checked ----------------------------------------------------------------------------------
@@ -90,11 +123,9 @@ def decoded_batch(
         raise ValueError(
             "the model is in training mode (dropout on, maps would be random): call model.eval()"
         )
-    eos_id = model.config.eos_token_id
     num_glosses, num_frames = [], []
     for row in range(features.shape[0]):
-        produced = sequences[row, 1:].tolist()  # after the decoder start token
-        glosses = produced.index(eos_id) if eos_id in produced else len(produced)
+        glosses = len(predicted_ids(sequences[row].tolist(), model.config))
         frames = int(mask[row].sum())
         if glosses == 0:
             raise ValueError(f"{clip_name(row, clip_ids)}: empty prediction, there is no gloss to attribute")
@@ -160,6 +191,7 @@ def _attention_map(
     return decoded.crop(maps)
 
 
+@attribution_method()
 def attention(
     model: Any,
     batch: Any,
@@ -173,6 +205,7 @@ def attention(
     return _attention_map("attention", model, batch, sequences, clip_ids, layer, head)
 
 
+@attribution_method()
 def value_norm(
     model: Any,
     batch: Any,
@@ -187,6 +220,7 @@ def value_norm(
     return _attention_map("value_norm", model, batch, sequences, clip_ids, layer, head)
 
 
+@attribution_method()
 def rollout(
     model: Any, batch: Any, sequences: torch.Tensor, *, clip_ids: Sequence[str] | None = None
 ) -> list[np.ndarray]:
@@ -366,6 +400,7 @@ def articulator_maps(
     return [{part: np.abs(clip[..., where]).sum(-1) for part, where in slices.items()} for clip in signed]
 
 
+@attribution_method(gradients=True)
 def input_x_gradient(
     model: Any,
     batch: Any,
@@ -380,6 +415,7 @@ def input_x_gradient(
     return [np.abs(clip).sum(-1) for clip in signed]
 
 
+@attribution_method(gradients=True)
 def integrated_gradients(
     model: Any,
     batch: Any,
@@ -403,6 +439,7 @@ def integrated_gradients(
 # -- Occlusion (Captum) ---------------------------------------------------------------------------------------------
 
 
+@attribution_method()
 def occlusion(
     model: Any,
     batch: Any,
@@ -458,26 +495,27 @@ def occlusion(
 
 # -- One entry point ------------------------------------------------------------------------------------------------
 
-_FUNCTIONS: dict[str, Callable[..., list[np.ndarray]]] = {
-    "attention": attention,
-    "value_norm": value_norm,
-    "rollout": rollout,
-    "input_x_gradient": input_x_gradient,
-    "integrated_gradients": integrated_gradients,
-    "occlusion": occlusion,
-}
+METHODS = tuple(REGISTRY)
+GRADIENT_METHODS = tuple(name for name, method in REGISTRY.items() if method.gradients)
+
+
+def resolve_method(name: str) -> tuple[AttributionMethod, int | None]:
+    """A method name (one of :data:`METHODS`, or one head of a head-reading method by its :func:`head_method` name,
+    e.g. ``"value_norm_head1"``) -> the method and the head it reads (``None``: all), or a ValueError listing the
+    known names."""
+    base, head = split_head_method(name)
+    if base not in REGISTRY:
+        raise ValueError(
+            f"unknown attribution method {name!r}; known: {list(METHODS)}, or one head of "
+            f"{' or '.join(HEAD_METHODS)} (e.g. {head_method(HEAD_METHODS[0], 0)!r})"
+        )
+    return REGISTRY[base], head
 
 
 def check_method(method: str) -> Callable[..., list[np.ndarray]]:
-    """The function of a method name (one of :data:`METHODS`, or one head of :data:`HEAD_METHODS` by its
-    :func:`head_method` name, e.g. ``"value_norm_head1"``), or a ValueError listing the known names."""
-    base, head = split_head_method(method)
-    if base not in _FUNCTIONS:
-        raise ValueError(
-            f"unknown attribution method {method!r}; known: {list(METHODS)}, or one head of "
-            f"{' or '.join(HEAD_METHODS)} (e.g. {head_method(HEAD_METHODS[0], 0)!r})"
-        )
-    return _FUNCTIONS[base] if head is None else partial(_FUNCTIONS[base], head=head)
+    """The function of a method name (:func:`resolve_method`), its head bound when the name names one."""
+    resolved, head = resolve_method(method)
+    return resolved.function if head is None else partial(resolved.function, head=head)
 
 
 def head_methods(num_heads: int) -> list[str]:
@@ -610,12 +648,15 @@ __all__ = [
     "GRADIENT_METHODS",
     "HEAD_METHODS",
     "METHODS",
+    "REGISTRY",
+    "AttributionMethod",
     "DecodedBatch",
     "articulator_maps",
     "articulator_slices",
     "attention",
     "attribute",
     "attribute_clips",
+    "attribution_method",
     "check_method",
     "head_methods",
     "clip_batches",
@@ -626,6 +667,7 @@ __all__ = [
     "length_sorted_batches",
     "map_clips",
     "occlusion",
+    "resolve_method",
     "rollout",
     "sequences_from_ids",
     "signed_gradient_attributions",

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from ..attention_maps import predicted_ids
 from ..pipeline_signattention import check_generate_options
 
 
@@ -52,7 +53,6 @@ def translate_with_attention(
     """Decode every pose and return its glosses with attention maps and block outputs (see module docstring)."""
     check_generate_options(model.generation_config, {"num_beams": num_beams})
     model.eval()
-    eos_id = model.config.eos_token_id
     batches = range(0, len(poses), batch_size)
     if progress:
         from tqdm.auto import tqdm
@@ -73,8 +73,8 @@ def translate_with_attention(
             use_cache=False,
         )
         for row in range(sequences.shape[0]):
-            produced = sequences[row, 1:].tolist()  # drop the decoder start token
-            length = produced.index(eos_id) if eos_id in produced else len(produced)
+            produced = predicted_ids(sequences[row].tolist(), model.config)
+            length = len(produced)
             num_frames = int(inputs["attention_mask"][row].sum())
             results.append(
                 Translation(

@@ -26,13 +26,14 @@ from typing import Any
 
 import numpy as np
 
-from ..pipeline_signattention import TIMESTAMP_METHODS, split_head_method
+from ..attention_maps import is_timestamp_method
 from .alignment import compute_attention_alignment
-from .attribution import GRADIENT_METHODS, METHODS, articulator_maps, check_method, map_clips
+from .attribution import METHODS, articulator_maps, check_method, map_clips, resolve_method
 from .baselines import BASELINES, baseline_maps
 from .decoding import spans_to_model_frames
 from .faithfulness import FRACTIONS, deletion_drops_clips, drop_key, summarise_drops
 from .matching import matched_glosses
+from .results import PICKED_ON_SCORED_CLIPS
 from .timestamps import map_to_spans, timestamp_accuracy
 
 GOLD_SCORES = ("gold_peak_accuracy", "gold_peak_accuracy_1frame", "gold_centroid_accuracy", "gold_span_mass")
@@ -142,7 +143,7 @@ def best_timestamp_method(attribution: dict[str, dict[str, Any]]) -> str | None:
     measured = {
         name: entry["timestamp_mean_iou"]
         for name, entry in attribution.items()
-        if split_head_method(name)[0] in TIMESTAMP_METHODS and entry.get("timestamp_mean_iou") is not None
+        if is_timestamp_method(name) and entry.get("timestamp_mean_iou") is not None
     }
     return max(measured, key=measured.get) if measured else None
 
@@ -165,53 +166,71 @@ def method_selection(selection_scores: dict[str, Any], split: str) -> dict[str, 
     }
 
 
+@dataclass
+class ScoredClips:
+    """The clips a leaderboard scores, one entry per clip in each field: non-empty predictions only."""
+
+    poses: Sequence[Any]
+    token_ids: Sequence[Sequence[int]]  # the decoded glosses' ids, no special tokens
+    predictions: Sequence[Sequence[str]]  # the decoded glosses
+    references: Sequence[Sequence[str]]
+    reference_spans: Sequence[np.ndarray]  # per reference gloss, its gold [start, end) frames; empty: none
+    seen: Sequence[bool]  # the clip's sentence occurs in training
+    clip_ids: Sequence[str] | None = None
+
+    def check(self) -> None:
+        """A ValueError when the fields differ in length or a clip has an empty prediction (naming it)."""
+        fields = (self.token_ids, self.predictions, self.references, self.reference_spans, self.seen)
+        if any(len(field) != len(self.poses) for field in fields):
+            raise ValueError(
+                "poses, token ids, predictions, references, spans and seen flags differ in length"
+            )
+        empty = [i for i, ids in enumerate(self.token_ids) if len(ids) == 0]
+        if empty:
+            name = self.clip_ids[empty[0]] if self.clip_ids is not None else empty[0]
+            raise ValueError(f"clip {name!r}: empty prediction; leave empty predictions out (and count them)")
+
+
+@dataclass(frozen=True)
+class ScoringOptions:
+    """How :func:`trust_scores` scores: which methods, how clips are batched, and whether to run the deletion
+    passes (the slowest part; a split scored only to pick a method by gold peak accuracy can leave them out)."""
+
+    methods: Sequence[str] = METHODS
+    input_components: Sequence[str] | None = None
+    batch_size: int = 64
+    progress: bool = False
+    # a method name -> keyword options of its function (e.g. ``{"occlusion": {"window": 5}}``)
+    method_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    deletion: bool = True
+
+
 def trust_scores(
     model: Any,
     feature_extractor: Any,
-    poses: Sequence[Any],
-    token_ids: Sequence[Sequence[int]],
-    predictions: Sequence[Sequence[str]],
-    references: Sequence[Sequence[str]],
-    reference_spans: Sequence[np.ndarray],
-    seen: Sequence[bool],
-    *,
-    methods: Sequence[str] = METHODS,
-    clip_ids: Sequence[str] | None = None,
-    input_components: Sequence[str] | None = None,
-    batch_size: int = 64,
-    progress: bool = False,
-    options: dict[str, dict[str, Any]] | None = None,
-    deletion: bool = True,
+    clips: ScoredClips,
+    options: ScoringOptions = ScoringOptions(),
     selection: dict[str, Any] | None = None,
 ) -> TrustResult:
-    """Score every method and baseline on the given clips (non-empty predictions; see the module docstring).
+    """Score every method and baseline on ``clips`` (see the module docstring).
 
-    ``options`` maps a method name to keyword options of its function (e.g. ``{"occlusion": {"window": 5}}``).
-    ``deletion=False`` leaves out the deletion scores, the slowest part (for a split scored only to pick a method by
-    gold peak accuracy). ``selection`` (:func:`method_selection` on a held-out split) names the best method, which
-    is then scored here too; without it the best method is picked on these clips, and the scores say so.
+    ``selection`` (:func:`method_selection` on a held-out split) names the best method, which is then scored here
+    too; without it the best method is picked on these clips, and the scores say so.
     """
-    methods = list(methods)
+    methods = list(options.methods)
     if selection is not None:
         picks = (selection["best_method"], selection["timestamp_method"])
         methods += [pick for pick in dict.fromkeys(picks) if pick is not None and pick not in methods]
     for method in methods:
         check_method(method)
-    if (
-        not len(poses)
-        == len(token_ids)
-        == len(predictions)
-        == len(references)
-        == len(reference_spans)
-        == len(seen)
-    ):
-        raise ValueError("poses, token ids, predictions, references, spans and seen flags differ in length")
-    empty = [i for i, ids in enumerate(token_ids) if len(ids) == 0]
-    if empty:
-        name = clip_ids[empty[0]] if clip_ids is not None else empty[0]
-        raise ValueError(f"clip {name!r}: empty prediction; leave empty predictions out (and count them)")
-    options = options or {}
-    common = {"clip_ids": clip_ids, "input_components": input_components, "batch_size": batch_size}
+    clips.check()
+    poses, token_ids = clips.poses, clips.token_ids
+    common = {
+        "clip_ids": clips.clip_ids,
+        "input_components": options.input_components,
+        "batch_size": options.batch_size,
+    }
+    progress = options.progress
 
     maps: dict[str, list[np.ndarray]] = {}
     seconds: dict[str, float] = {}
@@ -221,12 +240,12 @@ def trust_scores(
         parts: dict[str, float] = {}
 
         def method_maps(indices, batch, sequences, names, method=method, parts=parts):
-            if method not in GRADIENT_METHODS:
+            if not resolve_method(method)[0].gradients:
                 return check_method(method)(
-                    model, batch, sequences, clip_ids=names, **options.get(method, {})
+                    model, batch, sequences, clip_ids=names, **options.method_options.get(method, {})
                 )
             by_part = articulator_maps(
-                method, model, batch, sequences, clip_ids=names, **options.get(method, {})
+                method, model, batch, sequences, clip_ids=names, **options.method_options.get(method, {})
             )
             for clip in by_part:
                 for part, part_map in clip.items():
@@ -254,11 +273,13 @@ def trust_scores(
         maps[name] = baseline_maps(name, shapes)
 
     num_frames = [shape[1] for shape in shapes]
-    gold = gold_glosses(predictions, references, reference_spans, num_frames, feature_extractor.sample_rate)
+    gold = gold_glosses(
+        clips.predictions, clips.references, clips.reference_spans, num_frames, feature_extractor.sample_rate
+    )
     scores: dict[str, dict[str, Any]] = {}
     for name, name_maps in maps.items():
         drops = None
-        if deletion:
+        if options.deletion:
             drops = deletion_drops_clips(
                 model,
                 feature_extractor,
@@ -268,13 +289,13 @@ def trust_scores(
                 **common,
                 description=f"deletion: {name}" if progress else None,
             )
-        scores[name] = score_with_subsets(name_maps, gold, drops, seen)
+        scores[name] = score_with_subsets(name_maps, gold, drops, clips.seen)
     attribution = {method: scores[method] | {"seconds": seconds[method]} for method in methods}
     for method, shares in articulators.items():
         attribution[method]["articulator_share"] = shares
     if selection is None:
         chosen, chosen_by = best_method(attribution)
-        chosen_on = "the scored clips themselves (no held-out split to pick on)"
+        chosen_on = PICKED_ON_SCORED_CLIPS
         timestamp_method = best_timestamp_method(attribution)
     else:
         chosen, chosen_by, chosen_on = selection["best_method"], selection["chosen_by"], selection["split"]
@@ -299,6 +320,8 @@ def trust_scores(
 __all__ = [
     "GOLD_SCORES",
     "GoldGlosses",
+    "ScoredClips",
+    "ScoringOptions",
     "TrustResult",
     "best_method",
     "best_timestamp_method",

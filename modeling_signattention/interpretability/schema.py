@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .. import pipeline_signattention
+from .. import time_stamps
 
 # The files of a run folder that readers look up by name (``hub_scripts.reproduce`` lays them out), and the
 # index of a reproduce output with several settings, one run folder each: {"paper_setting": name, "settings":
@@ -18,9 +18,9 @@ EVAL_RESULTS_FILE = "eval_results.json"
 INTERPRETABILITY_FILE = "interpretability.json"
 SETTINGS_FILE = "settings.json"
 # Written into a run's model/ folder: each method's measured time-stamp accuracy, which the pipeline shows next to
-# its time stamps (``interpretability.timestamps.timestamp_reliability``). Named in the pipeline file, which must
-# read it from a Hub folder without this package.
-TIMESTAMP_RELIABILITY_FILE = pipeline_signattention.TIMESTAMP_RELIABILITY_FILE
+# its time stamps (``interpretability.timestamps.timestamp_reliability``). Named in ``time_stamps``, which the
+# pipeline reads it with from a Hub folder without this package.
+TIMESTAMP_RELIABILITY_FILE = time_stamps.TIMESTAMP_RELIABILITY_FILE
 
 # A score set with no sentence, or a score with nothing to average: said so, never a silent 0.
 NO_DATA = "no data"

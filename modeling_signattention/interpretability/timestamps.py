@@ -5,8 +5,8 @@ A map row is turned into one span: the contiguous frames around the row's peak t
 is measured on clips with gold spans (:func:`timestamp_accuracy`: mean IoU, mean boundary error in frames), and a
 page should show time stamps only with that measured accuracy next to them.
 
-The span rule and the conversion to seconds live in the pipeline file (``pipeline_signattention``), which must
-run from a Hub folder without this package; :func:`timestamp_reliability` writes what the pipeline shows next to its
+The span rule and the conversion to seconds are the model's (``modeling_signattention.attention_maps``, saved with
+it for the pipeline's time stamps); :func:`timestamp_reliability` writes what the pipeline shows next to its
 time stamps (:data:`~modeling_signattention.pipeline_signattention.TIMESTAMP_RELIABILITY_FILE`).
 """
 
@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ..pipeline_signattention import half_maximum_span, spans_to_seconds
+from ..attention_maps import half_maximum_span, spans_to_seconds
+from .results import RunScores
 from .schema import DATA_SOURCES
 
 Span = tuple[int, int]
@@ -76,25 +77,26 @@ def timestamp_reliability(scores: dict[str, Any]) -> dict[str, Any]:
 
     Per method and baseline: :data:`RELIABILITY_SCORES` on all scored glosses and on the sentences never seen in
     training (``unseen``), the leaderboard's picks (``best_method`` by gold peak accuracy; ``timestamp_method``, the
-    one the pipeline uses, by time-stamp IoU; both picked on ``best_method_chosen_on``), and one line saying what it
-    was measured on, since a score on memorised sentences of synthetic poses says little about a new sentence on a
-    real video.
+    one the pipeline uses, by time-stamp IoU; both picked on ``best_method_chosen_on``, phrased in ``picked_on``), and
+    one line saying what it was measured on, since a score on memorised sentences of synthetic poses says little
+    about a new sentence on a real video.
     """
-    memorization = scores.get("memorization", {})
-    source = DATA_SOURCES.get(scores.get("data_source"), DATA_SOURCES["unknown"])[0]
-    share = memorization.get("seen_sentence_share")
-    seen = f", {share:.1%} signing a sentence seen in training" if isinstance(share, float) else ""
+    run = RunScores.from_json(scores)
+    source = DATA_SOURCES.get(run.data_source, DATA_SOURCES["unknown"])[0]
+    share = run.seen_sentence_share
+    seen = f", {share:.1%} signing a sentence seen in training" if share is not None else ""
     measured_on = (
-        f"{source}, GSL {scores.get('config')} {scores.get('split')} split ({scores.get('num_clips')} clips{seen}; "
-        f"{scores.get('num_gold_glosses')} glosses with gold spans)"
+        f"{source}, GSL {run.config} {run.split} split ({run.num_clips} clips{seen}; "
+        f"{run.num_gold_glosses} glosses with gold spans)"
     )
-    entries = {**scores.get("attribution", {}), **scores.get("baselines", {})}
+    entries = {**run.attribution, **run.baselines}
     return {
         "measured_on": measured_on,
-        "best_method": scores.get("best_method"),
-        "best_method_chosen_by": scores.get("best_method_chosen_by"),
+        "best_method": run.pick.method,
+        "best_method_chosen_by": run.pick.chosen_by,
         "best_method_chosen_on": scores.get("best_method_chosen_on"),
-        "timestamp_method": scores.get("timestamp_method"),
+        "picked_on": run.pick.picked_on,
+        "timestamp_method": run.pick.timestamp_method,
         "scores": {
             name: {key: entry.get(key) for key in RELIABILITY_SCORES}
             | {"unseen": {key: entry.get("unseen", {}).get(key) for key in RELIABILITY_SCORES}}
