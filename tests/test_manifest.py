@@ -231,12 +231,15 @@ def test_openpose_and_reduced_layouts_from_manifest_to_model(tmp_path: Path) -> 
         layout="openpose_body25", vocab_size=len(tokenizer), ffn_dim=32, embedder_width=16
     )
     assert config.num_coordinates == 2 and config.num_features == 67 * 2
+    model = SignAttentionForConditionalGeneration(config).eval()
+    # set on the model: generation options given to a pipeline when it is made warn on transformers < 5.20 (its
+    # own code then passes a generation config together with them)
+    model.generation_config.max_length = 3
     translate = SignLanguageTranslationPipeline(
-        model=SignAttentionForConditionalGeneration(config).eval(),
+        model=model,
         tokenizer=tokenizer,
         feature_extractor=SignAttentionFeatureExtractor(layout="openpose_body25"),
         task=TASK,
-        max_length=3,
     )
     assert translate(str(tmp_path / "op2.pose"))["num_frames"] == 3
     with pytest.raises(
