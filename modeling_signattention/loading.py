@@ -15,7 +15,7 @@ def looks_like_hub_id(source: str | Path) -> bool:
 def load_pretrained(source: str | Path) -> tuple[Any, Any, Any]:
     """Model (in eval mode), feature extractor and tokenizer of a saved folder or a Hub model id.
 
-    The package registers its Auto classes on import, so a folder saved by it loads without a custom-code prompt.
+    The package's Auto classes are registered first, so a folder saved by it loads without a custom-code prompt.
     A local folder without ``config.json`` (or a path that is neither a folder nor a Hub id) raises
     ``FileNotFoundError`` naming it; a Hub id that cannot be fetched raises the ``OSError`` of ``from_pretrained``,
     and so, as an ``OSError`` naming the folder, does a model whose files do not load (a half-copied
@@ -23,7 +23,9 @@ def load_pretrained(source: str | Path) -> tuple[Any, Any, Any]:
     """
     from transformers import AutoFeatureExtractor, AutoModelForSeq2SeqLM, AutoTokenizer
 
-    import modeling_signattention  # noqa: F401  (registers the Auto classes)
+    from modeling_signattention import register
+
+    register()  # the Auto classes
 
     if not looks_like_hub_id(source) and not (Path(source) / "config.json").is_file():
         raise FileNotFoundError(

@@ -146,7 +146,7 @@ LIGHT_CORE = textwrap.dedent(
 
     from dataset_builder import EXAMPLE_VIDEO
     from dataset_builder.extract import create_holistic, load_pose_file
-    from modeling_signattention.pipeline_signattention import SignLanguageTranslationPipeline
+    from modeling_signattention import SignLanguageTranslationPipeline
 
     translate = pipeline(
         "sign-language-translation", model=sys.argv[1], pipeline_class=SignLanguageTranslationPipeline
