@@ -1,6 +1,6 @@
 """A Ray cluster of two nodes on this machine loses, mid-clip, the node that runs a clip (``tests/test_extract.py``).
 
-    python tests/ray_lost_node.py CORPUS OUTPUT    # CORPUS/gate/frame2.jpg is a FIFO; prints the summary as JSON
+    python tests/ray_lost_node.py CORPUS OUTPUT    # CORPUS/gate/frame2.jpg is a FIFO; prints the summary as a JSON line
 
 The head runs no clip (0 CPUs) and one worker node has 1 CPU. Once the gate clip's worker has opened the FIFO (a
 writer can open a FIFO only once a reader has), that node is removed, its processes killed as a crashed machine's
