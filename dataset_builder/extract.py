@@ -38,40 +38,24 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from multiprocessing import get_context
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 from pose_format import Pose
 from tqdm import tqdm
 from tqdm.contrib.logging import logging_redirect_tqdm
 
-from dataset_builder.pose_io import HOLISTIC_COMPONENTS, NUM_HOLISTIC_POINTS, from_pose, to_pose
-from modeling_signattention.holistic_video import IMAGE_SUFFIXES, frames_missing, read_video
-from modeling_signattention.layouts import HOLISTIC
-
-
-class MissingExtractExtra:
-    """Stands in for ``cv2`` / ``mediapipe`` where the 'extract' extra is not installed.
-
-    Reading and writing ``.pose`` files (``load_pose_file``, ``save_extracted``, the builder's pose-folder path) needs
-    neither, so this module imports without them; the first use of either for a video says what to install.
-    """
-
-    def __init__(self, module: str) -> None:
-        self.module = module
-
-    def __getattr__(self, name: str):
-        raise ImportError(
-            f"{self.module} is not installed: reading videos needs the 'extract' extra, "
-            "pip install 'signattention[extract]' (MediaPipe 0.10.21, which needs numpy<2)"
-        )
-
-
-try:
-    import cv2
-    import mediapipe as mp
-except ImportError:
-    cv2, mp = MissingExtractExtra("OpenCV (cv2)"), MissingExtractExtra("MediaPipe")
+from dataset_builder.pose_io import from_pose, to_pose
+from modeling_signattention.holistic_video import (
+    IMAGE_SUFFIXES,
+    NUM_HOLISTIC_POINTS,
+    ExtractedPose,
+    announced_frames,
+    create_holistic,
+    frame_images,
+    open_video,
+    read_holistic,
+)
 
 if TYPE_CHECKING:
     from dataset_builder.extract_ray import RayOptions
@@ -83,83 +67,25 @@ VIDEO_SUFFIXES = frozenset({".mp4", ".avi", ".webm", ".mov", ".mkv", ".m4v", ".m
 POSE_SUFFIXES = (".npy", ".pose")  # what load_pose_file reads, in order of preference
 REPORT_STEM = "extraction_report"  # a corpus run's report, next to its outputs (see report_name)
 OUTPUT_FORMATS = ("npy", "pose")
-# Frame folders carry no frame rate; GSL (the corpus that ships them) was recorded at 30 fps. Also used for
-# the rare video whose container reports none.
-DEFAULT_FPS = 30.0
-
-_SLICES = HOLISTIC.component_slices()
-# Holistic result field of each component, in our order.
-_RESULT_FIELDS = {
-    "POSE_LANDMARKS": "pose_landmarks",
-    "FACE_LANDMARKS": "face_landmarks",
-    "LEFT_HAND_LANDMARKS": "left_hand_landmarks",
-    "RIGHT_HAND_LANDMARKS": "right_hand_landmarks",
-}
-# Confidence 0 means "not detected" (it is pose-format's mask), so a detected body point whose visibility
-# underflows to 0 is stored with the smallest positive float instead.
-_MIN_CONFIDENCE = np.finfo(np.float32).tiny
-
-
-@dataclass
-class ExtractedPose:
-    """Holistic landmarks of one clip, in MediaPipe's normalized image coordinates.
-
-    ``landmarks`` is ``(T, 543, 3)`` float32: x, y as fractions of the width/height (slightly outside [0, 1]
-    when a part leaves the frame), z relative depth as MediaPipe returns it; NaN where a part was not detected.
-    ``confidence`` is ``(T, 543)`` float32: body visibility for the 33 pose points, 1 for detected face/hand
-    points (MediaPipe scores those per part, not per point), and 0 exactly where ``landmarks`` is NaN.
-    """
-
-    landmarks: np.ndarray
-    confidence: np.ndarray
-    fps: float
-    width: int
-    height: int
-    announced_frames: int = 0  # what the video container says it holds (0: unknown, or a frame folder)
-
-    def __post_init__(self) -> None:
-        expected = (len(self.landmarks), NUM_HOLISTIC_POINTS)
-        if self.landmarks.shape != (*expected, 3) or self.confidence.shape != expected:
-            raise ValueError(
-                f"expected landmarks (T, {NUM_HOLISTIC_POINTS}, 3) and confidence (T, {NUM_HOLISTIC_POINTS}), "
-                f"got {self.landmarks.shape} and {self.confidence.shape}"
-            )
-
-    @property
-    def no_person(self) -> bool:
-        """True when no body was detected in any frame: the clip is kept but should be looked at."""
-        return bool(np.isnan(self.landmarks[:, _SLICES["POSE_LANDMARKS"]]).all())
-
-    @property
-    def missing_frames(self) -> int:
-        """How many frames the video ended early by (0: complete), see ``frames_missing``."""
-        return frames_missing(len(self.landmarks), self.announced_frames)
-
-
-def create_holistic() -> mp.solutions.holistic.Holistic:
-    """The Holistic configuration used for the whole corpus (video mode: landmarks are tracked across frames)."""
-    return mp.solutions.holistic.Holistic(model_complexity=1)
 
 
 def extract_clip(
     path: str | Path,
     *,
-    holistic: mp.solutions.holistic.Holistic | None = None,
+    holistic: Any | None = None,
     accept_truncated: bool = False,
     on_frame: Callable[[], None] | None = None,
 ) -> ExtractedPose:
-    """Run Holistic on every frame of a video file or of a folder of frame images (sorted naturally by name).
+    """Run Holistic on every frame of a video file or of a folder of frame images (sorted naturally by name), with
+    the project's one frame reader (``modeling_signattention.holistic_video.read_holistic``, which the pipeline
+    uses too).
 
-    Pass ``holistic`` to reuse one instance across clips (creating one costs more than a short clip); it is
-    reset first (``Holistic.reset()``, about 4 frames' time), so a clip's output is the same whatever the
-    instance saw before, bit for bit: that is what makes the files independent of worker count and engine.
-    A blank frame is cheaper and drops the tracked landmarks, but MediaPipe's body-visibility smoothing
-    survives it, so the body confidences would depend on the previous clip (the tests check this).
-
-    Raises a ValueError naming the file for anything that cannot be read as frames, and for a video that ends
-    before the frame count its container announces (truncated): a short clip is a different sentence, so it is
-    refused unless ``accept_truncated`` (then ``missing_frames`` says by how much). ``on_frame`` is called
-    after each frame (progress bars; it may raise to abort).
+    Pass ``holistic`` (``create_holistic()``) to reuse one instance across clips (creating one costs more than a
+    short clip); it is reset first, so a clip's output does not depend on what the instance saw before (the tests
+    check this). Raises a ValueError naming the file for anything that cannot be read as frames, and for a video
+    that ends before the frame count its container announces, unless ``accept_truncated`` (then
+    ``missing_frames`` says by how much). ``on_frame`` is called after each frame (progress bars; it may raise to
+    abort).
     """
     path = Path(path)
     if holistic is None:
@@ -167,104 +93,25 @@ def extract_clip(
             return extract_clip(
                 path, holistic=own_holistic, accept_truncated=accept_truncated, on_frame=on_frame
             )
-
-    frames, fps, announced = _open_clip(path)
-    holistic.reset()
-    landmarks, confidence, shape = [], [], None
-    for index, frame in enumerate(frames):
-        shape = shape or frame.shape
-        if frame.shape != shape:  # width/height are stored once per clip
-            raise ValueError(f"{path}: frame {index} has shape {frame.shape}, the first frame {shape}")
-        results = holistic.process(cv2.cvtColor(frame, cv2.COLOR_BGR2RGB))
-        frame_landmarks, frame_confidence = _results_to_arrays(results)
-        landmarks.append(frame_landmarks)
-        confidence.append(frame_confidence)
-        if on_frame is not None:
-            on_frame()
-    if not landmarks:
-        raise ValueError(f"{path}: no frame could be decoded (empty or corrupt video)")
-    missing = frames_missing(len(landmarks), announced)
-    if missing and not accept_truncated:
-        raise ValueError(
-            f"{path}: the video ends early: {len(landmarks)} of the {announced} frames its container announces "
-            f"could be decoded ({missing} missing: a truncated or corrupt file); refused, as a cut sentence is "
-            "another sentence (--accept-truncated keeps the frames that decode)"
-        )
-    height, width = shape[:2]
-    return ExtractedPose(
-        np.stack(landmarks),
-        np.stack(confidence),
-        fps=fps,
-        width=width,
-        height=height,
-        announced_frames=announced,
-    )
+    try:
+        return read_holistic(path, holistic, accept_truncated=accept_truncated, on_frame=on_frame)
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from error
 
 
 def count_frames(path: Path) -> int:
     """A clip's frame count without decoding it (for progress bars): the container's count for a video, the
     images of a folder; 0 when it cannot be known (the clip's own error comes when it is extracted)."""
     if path.is_dir():
-        return sum(1 for image in path.iterdir() if image.suffix.lower() in IMAGE_SUFFIXES)
-    capture = cv2.VideoCapture(str(path))
+        return len(frame_images(path))
     try:
-        return max(0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT))) if capture.isOpened() else 0
+        capture = open_video(path)
+    except ValueError:
+        return 0
+    try:
+        return announced_frames(capture)
     finally:
         capture.release()
-
-
-def _open_clip(path: Path) -> tuple[Iterator[np.ndarray], float, int]:
-    """The BGR frames of a clip, read lazily, its frame rate and how many frames it announces (0: unknown)."""
-    if path.is_dir():
-        images = sorted((p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES), key=_natural_key)
-        if not images:
-            raise ValueError(f"{path}: frame folder contains no images ({', '.join(sorted(IMAGE_SUFFIXES))})")
-        return _read_images(images), DEFAULT_FPS, len(images)
-
-    if not path.is_file():
-        raise ValueError(f"{path}: no such video file or frame folder")
-    capture = open_video(path)
-    fps = capture.get(cv2.CAP_PROP_FPS)
-    announced = max(0, int(capture.get(cv2.CAP_PROP_FRAME_COUNT)))
-    return read_video(capture), fps if fps > 0 else DEFAULT_FPS, announced
-
-
-def open_video(path: str | Path) -> cv2.VideoCapture:
-    """An open ``cv2.VideoCapture`` of ``path`` (the caller releases it); a ValueError naming the file if not."""
-    capture = cv2.VideoCapture(str(path))
-    if not capture.isOpened():
-        capture.release()
-        raise ValueError(f"{path}: OpenCV cannot open it as a video (not a video file, or corrupt)")
-    return capture
-
-
-def _read_images(images: list[Path]) -> Iterator[np.ndarray]:
-    for image in images:
-        frame = cv2.imread(str(image), cv2.IMREAD_COLOR)
-        if frame is None:
-            raise ValueError(f"{image}: unreadable image in frame folder {image.parent}")
-        yield frame
-
-
-def _natural_key(path: Path) -> list[int | str]:
-    """Sort key putting ``frame2.jpg`` before ``frame10.jpg``."""
-    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", path.name)]
-
-
-def _results_to_arrays(results) -> tuple[np.ndarray, np.ndarray]:
-    """One frame's Holistic results as ``(543, 3)`` landmarks (NaN = not detected) and ``(543,)`` confidences."""
-    landmarks = np.full((NUM_HOLISTIC_POINTS, 3), np.nan, dtype=np.float32)
-    confidence = np.zeros(NUM_HOLISTIC_POINTS, dtype=np.float32)
-    for name, result_field in _RESULT_FIELDS.items():
-        detected = getattr(results, result_field)
-        if detected is None:
-            continue
-        # [:n] because a Holistic with refine_face_landmarks=True adds 10 iris points after the 468.
-        points = detected.landmark[: HOLISTIC_COMPONENTS[name]]
-        landmarks[_SLICES[name]] = [(p.x, p.y, p.z) for p in points]
-        confidence[_SLICES[name]] = [p.visibility for p in points] if name == "POSE_LANDMARKS" else 1.0
-    np.maximum(confidence, _MIN_CONFIDENCE, out=confidence, where=~np.isnan(landmarks[:, 0]))
-    return landmarks, confidence
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -638,7 +485,7 @@ class _Stopped(Exception):
     """Raised in a worker between two frames once the main process asked every worker to stop."""
 
 
-_worker_holistic: mp.solutions.holistic.Holistic | None = None
+_worker_holistic: Any = None  # a MediaPipe Holistic (create_holistic)
 _worker_frames_done: queue.Queue | None = None
 _worker_stop: threading.Event | None = None
 
@@ -685,7 +532,7 @@ def _extract_in_worker(clip: Path, output: Path, accept_truncated: bool) -> _Cli
 def _extract_to_file(
     clip: Path,
     output: Path,
-    holistic: mp.solutions.holistic.Holistic,
+    holistic: Any,
     accept_truncated: bool,
     on_frame: Callable[[], None],
 ) -> _ClipOutcome:

@@ -25,10 +25,10 @@ from pose_format import Pose
 from pose_format.numpy import NumPyPoseBody
 from pose_format.pose_header import VERSION, PoseHeader, PoseHeaderComponent, PoseHeaderDimensions
 
+from modeling_signattention.holistic_video import NUM_HOLISTIC_POINTS
 from modeling_signattention.layouts import HOLISTIC, pose_format_to_fractions
 
 HOLISTIC_COMPONENTS = HOLISTIC.sizes
-NUM_HOLISTIC_POINTS = HOLISTIC.num_points()
 
 
 @functools.cache

@@ -44,8 +44,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from dataset_builder.gsl import GSLClip, parse_clip_path
+from modeling_signattention.holistic_video import GSL_FPS
 from modeling_signattention.layouts import HOLISTIC
-from modeling_signattention.time_stamps import GSL_FPS
 
 # The synthetic signer is drawn in MediaPipe Holistic's layout; its shoulders, the signer's left and right.
 LEFT_SHOULDER, RIGHT_SHOULDER = HOLISTIC.shoulder_indices()

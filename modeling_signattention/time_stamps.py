@@ -16,13 +16,11 @@ from typing import Any
 import numpy as np
 
 from .attention_maps import TIMESTAMP_METHODS, is_timestamp_method
-from .holistic_video import video_fps
+from .holistic_video import GSL_FPS, video_fps
 
 # Written into the model folder by the main job (``hub_scripts.reproduce``): each method's time-stamp accuracy
 # against gold spans, and the baselines', from its interpretability run (``interpretability.timestamps``).
 TIMESTAMP_RELIABILITY_FILE = "timestamp_reliability.json"
-# GSL, the corpus the model was built for, was recorded at 30 fps, and the synthetic corpus is rendered at that rate.
-GSL_FPS = 30.0
 # A pose array, a frame folder or a plain .npy file carries no frame rate: GSL's is assumed for them.
 ASSUMED_FPS = GSL_FPS
 

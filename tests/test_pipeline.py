@@ -31,7 +31,6 @@ from modeling_signattention import (
     build_gloss_tokenizer,
 )
 from modeling_signattention.attention_maps import TIMESTAMP_METHODS
-from modeling_signattention.holistic_video import read_holistic
 from modeling_signattention.interpretability.attribution import attention
 from modeling_signattention.interpretability.schema import TIMESTAMP_RELIABILITY_FILE
 from modeling_signattention.interpretability.timestamps import (
@@ -81,13 +80,6 @@ def glosses_of(sequence: list[int], tokenizer) -> str:
     """Tokens after the decoder start, up to ``</s>``; ``<unk>`` kept (a predicted gloss with no name)."""
     end = sequence.index(3) if 3 in sequence else len(sequence)
     return " ".join(tokenizer.convert_ids_to_tokens(sequence[1:end]))
-
-
-def test_video_reader_gives_the_extractor_arrays(translator, video_landmarks: np.ndarray) -> None:
-    ours = read_holistic(VIDEO, translator.holistic())
-    assert ours.shape == video_landmarks.shape == (58, 543, 3)
-    np.testing.assert_array_equal(np.isnan(ours), np.isnan(video_landmarks))
-    np.testing.assert_array_equal(ours, video_landmarks)
 
 
 def test_video_and_frame_folder_translate_like_the_hand_written_path(

@@ -54,6 +54,7 @@ from dataset_builder.extract import (
 from dataset_builder.pose_io import to_pose
 from modeling_signattention import TASK, SignAttentionFeatureExtractor, SignLanguageTranslationPipeline
 from modeling_signattention.attention_maps import head_method, split_head_method
+from modeling_signattention.holistic_video import GSL_FPS
 from modeling_signattention.interpretability import (
     Translation,
     compute_attention_alignment,
@@ -82,7 +83,6 @@ from modeling_signattention.interpretability.schema import (
 )
 from modeling_signattention.interpretability.timestamps import map_to_spans, spans_to_seconds
 from modeling_signattention.loading import load_pretrained, looks_like_hub_id
-from modeling_signattention.time_stamps import GSL_FPS
 
 logger = logging.getLogger("signattention.space")
 
@@ -367,7 +367,7 @@ def check_video_length(path: Path, max_frames: int) -> None:
     try:
         capture = open_video(path)
     except ValueError as error:
-        raise UserFacingError(str(error).replace(str(path), path.name)) from error
+        raise UserFacingError(f"{path.name}: {error}") from error
     try:
         frames = capture.get(cv2.CAP_PROP_FRAME_COUNT)
         fps = capture.get(cv2.CAP_PROP_FPS) or GSL_FPS
