@@ -34,6 +34,11 @@ before any clip is read (:func:`check_generate_options`).
   next to a uniform map and a diagonal prior that never looks at the model, read from
   :data:`TIMESTAMP_RELIABILITY_FILE` in the model folder. Without that file ``reliability`` is ``None`` and a warning
   says the time stamps are unvalidated; a method that measured below the diagonal prior is warned about too.
+
+``return_frame_weights=True`` (with ``return_timestamps=True``; an opt-in output, as Whisper's
+``return_token_timestamps``) adds ``"frame_weights"``: the map the time stamps were read from, a ``(glosses,
+frames_used)`` float64 array, row k for ``chunks[k]`` and column i for model frame i (clip frame ``i * sample_rate``),
+so a page can draw where each gloss was credited without decoding the clip again.
 """
 
 from __future__ import annotations
@@ -125,21 +130,29 @@ class SignLanguageTranslationPipeline(Pipeline):
         return_timestamps: bool | None = None,
         timestamp_method: str | None = None,
         fps: float | None = None,
+        return_frame_weights: bool | None = None,
         **kwargs: Any,
     ) -> tuple[dict, dict, dict]:
-        """``return_timestamps``, ``timestamp_method`` and ``fps`` are the pipeline's (module docstring), given at
-        construction or per call; every other keyword goes to ``generate()``."""
+        """``return_timestamps``, ``timestamp_method``, ``fps`` and ``return_frame_weights`` are the pipeline's
+        (module docstring), given at construction or per call; every other keyword goes to ``generate()``."""
         forward_params = {**(generate_kwargs or {}), **kwargs}
         check_generate_options(self.model.generation_config, forward_params)
-        given = {"return_timestamps": return_timestamps, "timestamp_method": timestamp_method, "fps": fps}
+        given = {
+            "return_timestamps": return_timestamps,
+            "timestamp_method": timestamp_method,
+            "fps": fps,
+            "return_frame_weights": return_frame_weights,
+        }
         if not hasattr(self, "_timestamp_options"):  # the call from __init__: these are the defaults
             self._timestamp_options = given
         options = {
             key: self._timestamp_options[key] if value is None else value for key, value in given.items()
         }
         if not options["return_timestamps"]:
-            if given["timestamp_method"] is not None or given["fps"] is not None:
-                raise ValueError("timestamp_method and fps only apply with return_timestamps=True")
+            if any(given[key] is not None for key in ("timestamp_method", "fps", "return_frame_weights")):
+                raise ValueError(
+                    "timestamp_method, fps and return_frame_weights only apply with return_timestamps=True"
+                )
             return (
                 {"return_timestamps": False},
                 {**forward_params, "timestamp_method": None},
@@ -173,7 +186,10 @@ class SignLanguageTranslationPipeline(Pipeline):
         return (
             {"return_timestamps": True, "fps": options["fps"]},
             {**forward_params, "timestamp_method": method},
-            {"timestamps": {"method": method, "method_chosen_by": chosen_by, "measured": reliability}},
+            {
+                "timestamps": {"method": method, "method_chosen_by": chosen_by, "measured": reliability},
+                "return_frame_weights": bool(options["return_frame_weights"]),
+            },
         )
 
     def timestamp_reliability(self) -> dict | None:
@@ -237,7 +253,7 @@ class SignLanguageTranslationPipeline(Pipeline):
         point_indices(
             HOLISTIC, list(HOLISTIC.components), extractor.pose_layout, extractor.landmark_components, what
         )
-        return read_holistic(path, self.holistic())
+        return read_holistic(path, self.holistic()).landmarks
 
     def holistic(self) -> Any:
         if self._holistic is None:
@@ -278,7 +294,10 @@ class SignLanguageTranslationPipeline(Pipeline):
         return outputs
 
     def postprocess(
-        self, model_outputs: dict[str, Any], timestamps: dict | None = None
+        self,
+        model_outputs: dict[str, Any],
+        timestamps: dict | None = None,
+        return_frame_weights: bool = False,
     ) -> dict[str, Any] | list[dict[str, Any]]:
         """One result per clip; with ``num_return_sequences=n`` > 1, a list of the clip's n translations, best
         first (``generate()``'s order)."""
@@ -293,13 +312,21 @@ class SignLanguageTranslationPipeline(Pipeline):
             return [{key: self.decode(sequence), **clip_info} for sequence in sequences]
         result = {key: self.decode(sequences[0]), **clip_info}
         if timestamps is not None:
-            result.update(self.timestamps(model_outputs, **timestamps))
+            result.update(
+                self.timestamps(model_outputs, return_frame_weights=return_frame_weights, **timestamps)
+            )
         return result
 
     def timestamps(
-        self, model_outputs: dict[str, Any], method: str, method_chosen_by: str, measured: dict | None
+        self,
+        model_outputs: dict[str, Any],
+        method: str,
+        method_chosen_by: str,
+        measured: dict | None,
+        return_frame_weights: bool = False,
     ) -> dict[str, Any]:
-        """``chunks`` (one time stamp per predicted gloss) and ``timestamp_info`` (module docstring)."""
+        """``chunks`` (one time stamp per predicted gloss) and ``timestamp_info``; with ``return_frame_weights``,
+        also ``frame_weights``, the map they were read from (module docstring)."""
         config = self.model.config
         ids = predicted_ids(model_outputs["sequences"][0].tolist(), config)
         rows = [k for k, i in enumerate(ids) if i not in (config.decoder_start_token_id, config.pad_token_id)]
@@ -312,7 +339,7 @@ class SignLanguageTranslationPipeline(Pipeline):
         spans = [half_maximum_span(row) for row in clip_map]
         seconds = spans_to_seconds(spans, sample_rate, fps, num_frames)
         glosses = self.tokenizer.convert_ids_to_tokens([ids[k] for k in rows])
-        return {
+        stamps = {
             "chunks": [
                 {"gloss": gloss, "timestamp": stamp} for gloss, stamp in zip(glosses, seconds, strict=True)
             ],
@@ -324,6 +351,7 @@ class SignLanguageTranslationPipeline(Pipeline):
                 "reliability": reliability(method, measured, sample_rate, fps),
             },
         }
+        return {**stamps, "frame_weights": clip_map} if return_frame_weights else stamps
 
     def decode(self, sequence: Any) -> str:
         """The predicted tokens up to end-of-sequence, without the decoder start token and padding. ``<unk>`` stays:

@@ -287,10 +287,22 @@ def test_timestamps_of_a_model_whose_attention_is_known(key_frame_translator, me
     clips = [key_frame_clip(36, 7), key_frame_clip(26, 8)]
     with pytest.warns(UserWarning, match=f"time stamps from {method} are not validated"):
         results = key_frame_translator(
-            clips, batch_size=2, return_timestamps=True, timestamp_method=method, fps=FPS
+            clips,
+            batch_size=2,
+            return_timestamps=True,
+            timestamp_method=method,
+            fps=FPS,
+            return_frame_weights=True,
         )
-    for result, (start, end) in zip(results, [(21 / FPS, 24 / FPS), (24 / FPS, 26 / FPS)], strict=True):
+    for result, key, (start, end) in zip(
+        results, (7, 8), [(21 / FPS, 24 / FPS), (24 / FPS, 26 / FPS)], strict=True
+    ):
         assert result["glosses"] == "A A A"
+        # the map the time stamps come from: one row per gloss over the frames read, peaking at the key frame
+        weights = result.pop("frame_weights")
+        assert weights.shape == (3, result["frames_used"]) and (weights.argmax(axis=1) == key).all()
+        if method == "attention":  # the mean over heads of one-hot attention
+            np.testing.assert_allclose(weights, np.eye(result["frames_used"])[[key] * 3], atol=1e-6)
         assert [chunk["gloss"] for chunk in result["chunks"]] == ["A", "A", "A"]
         assert result["timestamp_info"] == {
             "method": method,
@@ -314,7 +326,8 @@ def test_timestamps_on_the_real_video_lie_inside_the_clip(
     fps = capture.get(cv2.CAP_PROP_FPS)
     capture.release()
     with pytest.warns(UserWarning, match="time stamps from attention are not validated"):
-        result = translator(str(VIDEO), return_timestamps=True)
+        result = translator(str(VIDEO), return_timestamps=True, return_frame_weights=True)
+    frame_weights = result.pop("frame_weights")
     assert len(result["chunks"]) == len(result["glosses"].split()) == MAX_GLOSSES
     assert [chunk["gloss"] for chunk in result["chunks"]] == result["glosses"].split()
     for chunk in result["chunks"]:
@@ -336,6 +349,9 @@ def test_timestamps_on_the_real_video_lie_inside_the_clip(
     )
     outputs = translator.forward({**inputs}, timestamp_method="attention")
     np.testing.assert_allclose(outputs["maps"][0, :MAX_GLOSSES, :20].numpy(), clip_map, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(
+        frame_weights, clip_map, rtol=1e-5, atol=1e-7
+    )  # return_frame_weights: that map
 
     # A .pose file says its frame rate; an array carries none: the assumed one is used, and said.
     with pytest.warns(UserWarning, match="not validated"):
@@ -445,8 +461,9 @@ def test_timestamp_options_are_checked(translator, model_dir: Path) -> None:
         translator(str(POSE_FILE), return_timestamps=True, timestamp_method="attention_head9")
     with pytest.raises(ValueError, match="unknown timestamp_method 'rollout_head1'"):
         translator(str(POSE_FILE), return_timestamps=True, timestamp_method="rollout_head1")
-    with pytest.raises(ValueError, match="only apply with return_timestamps=True"):
-        translator(str(POSE_FILE), timestamp_method="attention")
+    for option in ({"timestamp_method": "attention"}, {"return_frame_weights": True}):
+        with pytest.raises(ValueError, match="only apply with return_timestamps=True"):
+            translator(str(POSE_FILE), **option)
     with pytest.raises(ValueError, match="fps must be a positive"):
         translator(str(POSE_FILE), return_timestamps=True, fps=0)
     assert set(translator(str(POSE_FILE))) == {"glosses", "num_frames", "frames_used", "truncated"}
@@ -460,6 +477,8 @@ def test_timestamp_options_are_checked(translator, model_dir: Path) -> None:
             timestamp_method="rollout",
             fps=10.0,
         )
-        info = stamping(str(POSE_FILE))["timestamp_info"]
+        stamped = stamping(str(POSE_FILE))
+    info = stamped["timestamp_info"]
     assert (info["method"], info["fps"], info["fps_source"]) == ("rollout", 10.0, "the fps argument")
+    assert "frame_weights" not in stamped  # an opt-in output
     assert "chunks" not in stamping(str(POSE_FILE), return_timestamps=False)
