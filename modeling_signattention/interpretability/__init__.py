@@ -2,7 +2,8 @@
 
 One module per job, data flowing down the list:
 
-* ``decoding``: decode poses with ``generate()`` and keep the attention maps and block outputs (``Translation``);
+* ``decoding``: decode poses with ``generate()`` and keep the attention maps and block outputs (``Translation``),
+  or read those of glosses decoded elsewhere, such as the pipeline's (``read_attention``);
 * ``aggregation``: maps of many clips on a relative time axis, averaged per sentence length;
 * ``alignment``, ``contribution``: the paper's scores (diagonality, clusters, gold alignment; video versus
   previous-token share per decoding step), plain numpy in, dicts out;
@@ -18,7 +19,7 @@ on the Hub stays self-contained.
 from .aggregation import mean_attention_by_length, resample_attention
 from .alignment import compute_attention_alignment
 from .contribution import compute_decoder_contributions
-from .decoding import Translation, spans_to_model_frames, translate_with_attention
+from .decoding import Translation, read_attention, spans_to_model_frames, translate_with_attention
 from .figures import (
     plot_contributions,
     plot_cross_attention,
@@ -37,6 +38,7 @@ __all__ = [
     "plot_cross_attention",
     "plot_encoder_attention",
     "plot_mean_attention_grid",
+    "read_attention",
     "resample_attention",
     "save_translations",
     "spans_to_model_frames",

@@ -3,7 +3,8 @@
 ``translate_with_attention`` decodes (greedy or beam) with ``generate()``, then runs one teacher-forced pass over
 the decoded sequence with ``output_attentions`` and ``output_block_outputs``. The decoder is causal, so that pass
 computes exactly what each decoding step computed, for all steps at once (and for beam search, for the beam that
-won, which per-step generate() outputs do not give directly).
+won, which per-step generate() outputs do not give directly). ``read_attention`` runs that pass alone, over glosses
+decoded elsewhere (the pipeline's, in the Space), so a clip is never decoded twice.
 
 Row convention: row k of ``cross_attention`` is the decoder step whose *output* is gloss k (its query is the token
 before gloss k). The step that emits ``</s>`` is dropped, so rows = predicted glosses, columns = real model frames.
@@ -21,6 +22,7 @@ import torch
 
 from ..attention_maps import predicted_ids
 from ..pipeline_signattention import check_generate_options
+from .attribution import sequences_from_ids
 
 
 @dataclass
@@ -65,35 +67,59 @@ def translate_with_attention(
         )
         inputs = inputs.to(model.device)
         sequences = model.generate(**inputs, num_beams=num_beams)
-        outputs = model(
-            **inputs,
-            decoder_input_ids=sequences,
-            output_attentions=True,
-            output_block_outputs=True,
-            use_cache=False,
-        )
-        for row in range(sequences.shape[0]):
-            produced = predicted_ids(sequences[row].tolist(), model.config)
-            length = len(produced)
-            num_frames = int(inputs["attention_mask"][row].sum())
-            results.append(
-                Translation(
-                    glosses=tokenizer.convert_ids_to_tokens(produced[:length]),
-                    token_ids=produced[:length],
-                    cross_attention=outputs.cross_attentions[-1][row]
-                    .mean(0)[:length, :num_frames]
-                    .cpu()
-                    .numpy(),
-                    encoder_attention=outputs.encoder_attentions[-1][row]
-                    .mean(0)[:num_frames, :num_frames]
-                    .cpu()
-                    .numpy(),
-                    self_block=outputs.decoder_self_attention_outputs[-1][row, :length].cpu().numpy(),
-                    cross_block=outputs.decoder_cross_attention_outputs[-1][row, :length].cpu().numpy(),
-                    frame_indices=np.arange(num_frames) * feature_extractor.sample_rate,
-                )
-            )
+        results += teacher_forced(model, tokenizer, inputs, sequences, feature_extractor.sample_rate)
     return results
+
+
+@torch.no_grad()
+def read_attention(
+    model: Any,
+    feature_extractor: Any,
+    tokenizer: Any,
+    poses: Sequence[Any],
+    token_ids: Sequence[Sequence[int]],
+) -> list[Translation]:
+    """The :class:`Translation` of glosses decoded elsewhere (``token_ids`` per pose, no special tokens; e.g. the
+    pipeline's): one teacher-forced pass, no decoding, so a page that already has the glosses does not decode the
+    clip again."""
+    model.eval()
+    inputs = feature_extractor(list(poses), training=False).to(model.device)
+    sequences = sequences_from_ids(token_ids, model.config).to(model.device)
+    return teacher_forced(model, tokenizer, inputs, sequences, feature_extractor.sample_rate)
+
+
+def teacher_forced(
+    model: Any, tokenizer: Any, inputs: Any, sequences: torch.Tensor, sample_rate: int
+) -> list[Translation]:
+    """One :class:`Translation` per row of ``sequences`` (``generate()``-style rows), from one teacher-forced pass
+    over them with attentions and block outputs."""
+    outputs = model(
+        **inputs,
+        decoder_input_ids=sequences,
+        output_attentions=True,
+        output_block_outputs=True,
+        use_cache=False,
+    )
+    translations = []
+    for row in range(sequences.shape[0]):
+        produced = predicted_ids(sequences[row].tolist(), model.config)
+        length = len(produced)
+        num_frames = int(inputs["attention_mask"][row].sum())
+        translations.append(
+            Translation(
+                glosses=tokenizer.convert_ids_to_tokens(produced),
+                token_ids=produced,
+                cross_attention=outputs.cross_attentions[-1][row].mean(0)[:length, :num_frames].cpu().numpy(),
+                encoder_attention=outputs.encoder_attentions[-1][row]
+                .mean(0)[:num_frames, :num_frames]
+                .cpu()
+                .numpy(),
+                self_block=outputs.decoder_self_attention_outputs[-1][row, :length].cpu().numpy(),
+                cross_block=outputs.decoder_cross_attention_outputs[-1][row, :length].cpu().numpy(),
+                frame_indices=np.arange(num_frames) * sample_rate,
+            )
+        )
+    return translations
 
 
 def spans_to_model_frames(
