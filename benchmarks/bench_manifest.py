@@ -21,10 +21,11 @@ from pathlib import Path
 from pose_format import Pose
 from pose_format.numpy import NumPyPoseBody
 
+from dataset_builder import EXAMPLE_POSE
 from dataset_builder.loading import split_sizes
 from dataset_builder.manifest import ManifestOptions, build_manifest_dataset
 
-POSE_FILE = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "holistic_example.pose"
+POSE_FILE = EXAMPLE_POSE
 
 
 def write_corpus(folder: Path, clips: int, frames: int) -> Path:

@@ -24,7 +24,7 @@ from pose_format import Pose
 from test_space import app, model_dir  # noqa: F401  (fixtures: the Space app module with a tiny model)
 from transformers import AutoTokenizer, pipeline
 
-from dataset_builder import EXAMPLE_VIDEO
+from dataset_builder import EXAMPLE_POSE, EXAMPLE_VIDEO
 from dataset_builder.build import build_dataset
 from dataset_builder.extract import extract_clip, load_pose_file, save_extracted
 from dataset_builder.gsl import load_split
@@ -38,8 +38,7 @@ from modeling_signattention import (
 from modeling_signattention.layouts import HOLISTIC, pose_format_to_fractions
 from modeling_signattention.loading import load_pretrained
 
-FIXTURES = Path(__file__).parent / "fixtures"
-HOLISTIC_POSE = FIXTURES / "holistic_example.pose"  # pose-format's own Holistic file, 320x240, 97 frames
+HOLISTIC_POSE = EXAMPLE_POSE  # pose-format's own Holistic file, 320x240, 97 frames
 VIDEO = EXAMPLE_VIDEO  # 58 frames, 540x720
 TASK = "sign-language-translation"
 

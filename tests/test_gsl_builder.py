@@ -14,7 +14,7 @@ from bad_input_table import shown
 from environment import unless_extra
 from huggingface_hub import DatasetCard
 
-from dataset_builder import EXAMPLE_VIDEO
+from dataset_builder import EXAMPLE_POSE, EXAMPLE_VIDEO
 from dataset_builder import gsl_poses as builder_module
 from dataset_builder.build import build_dataset, main
 from dataset_builder.extract import ExtractedPose, save_extracted
@@ -352,7 +352,7 @@ def test_split_without_any_clip_is_an_error(tmp_path):
 
 
 # -- issue 21: the builder publishes nothing it should not, and says what it found -------------------------------
-REAL_POSE = Path(__file__).parent / "fixtures" / "holistic_example.pose"
+REAL_POSE = EXAMPLE_POSE
 
 
 def test_output_path_that_is_a_file_or_under_one_is_refused_untouched(tmp_path, capsys):

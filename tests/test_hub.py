@@ -24,12 +24,12 @@ from pose_format import Pose
 from tiny_model import EVAL_RESULTS, MAX_GLOSSES, run_without_project, save_tiny_run
 from transformers import AutoTokenizer
 
+from dataset_builder import EXAMPLE_POSE
 from hub_scripts import push_to_hub
 from hub_scripts.model_card import render_model_card
 from modeling_signattention import SignAttentionFeatureExtractor, SignAttentionForConditionalGeneration
 
-FIXTURES = Path(__file__).parent / "fixtures"
-POSE_FILE = FIXTURES / "holistic_example.pose"
+POSE_FILE = EXAMPLE_POSE
 REPO_ID = "signattention-test/tiny-gsl"
 
 DUMP_OUTPUT = textwrap.dedent(

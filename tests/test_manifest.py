@@ -20,7 +20,7 @@ import pytest
 from pose_format import Pose
 from pose_format.utils.openpose import load_openpose_directory
 
-from dataset_builder import EXAMPLE_VIDEO
+from dataset_builder import EXAMPLE_POSE, EXAMPLE_VIDEO
 from dataset_builder.loading import dataset_metadata, load_pose_splits, read_landmarks
 from dataset_builder.manifest import ManifestOptions, build_manifest_dataset
 from modeling_signattention import (
@@ -33,7 +33,7 @@ from modeling_signattention import (
 )
 
 FIXTURES = Path(__file__).parent / "fixtures"
-HOLISTIC_FILE, REDUCED_FILE = FIXTURES / "holistic_example.pose", FIXTURES / "holistic_reduced.pose"
+HOLISTIC_FILE, REDUCED_FILE = EXAMPLE_POSE, FIXTURES / "holistic_reduced.pose"
 ROOT = Path(__file__).resolve().parents[1]
 OPENPOSE_SIZE = (640, 480)
 

@@ -20,7 +20,7 @@ from pose_format.numpy import NumPyPoseBody
 from pose_format.pose_header import PoseHeader, PoseHeaderComponent
 from transformers import pipeline
 
-from dataset_builder import build
+from dataset_builder import EXAMPLE_POSE, build
 from dataset_builder.gsl import load_split
 from dataset_builder.loading import DatasetFolderError, load_pose_splits, read_landmarks, split_sizes
 from dataset_builder.manifest import ManifestOptions, build_manifest_dataset
@@ -29,7 +29,6 @@ from dataset_builder.synthetic_manifest import write_corpus
 from modeling_signattention import TASK, SignLanguageTranslationPipeline
 from modeling_signattention.interpretability.matching import normalise_sentence
 
-FIXTURES = Path(__file__).parent / "fixtures"
 CLIPS = (24, 8, 8)  # train, validation, test
 
 
@@ -276,9 +275,7 @@ def test_quick_main_job_on_a_reduced_holistic_manifest_corpus(corpus: Path, tmp_
     result = translate(str(clip))
     assert result["num_frames"] == Pose.read(clip.read_bytes()).body.data.shape[0]
     assert set(result["glosses"].split()) <= set(translate.tokenizer.get_vocab())
-    assert (
-        translate(str(FIXTURES / "holistic_example.pose"))["num_frames"] == 97
-    )  # full Holistic: picked by name
+    assert translate(str(EXAMPLE_POSE))["num_frames"] == 97  # full Holistic: picked by name
     with pytest.raises(
         ValueError, match=r"pose layout 'openpose_body25'.*not the expected layout 'holistic_reduced'"
     ):
@@ -318,7 +315,7 @@ def test_one_clip_in_three_layouts_gives_the_same_body_and_hand_features(tmp_pat
 
     from modeling_signattention import SignAttentionFeatureExtractor
 
-    full = Pose.read((FIXTURES / "holistic_example.pose").read_bytes())
+    full = Pose.read(EXAMPLE_POSE.read_bytes())
     width, height = full.header.dimensions.width, full.header.dimensions.height
     raw = np.ma.getdata(full.body.data[:, 0]).astype(np.float64)
     confidence = full.body.confidence[:, 0] * ~np.ma.getmaskarray(full.body.data[:, 0]).any(-1)

@@ -22,7 +22,7 @@ from test_attribution import GLOSS, RIGHT_HAND, key_frame_model
 from tiny_model import MAX_GLOSSES, run_without_project, save_tiny_model
 from transformers import AutoTokenizer, pipeline
 
-from dataset_builder import EXAMPLE_VIDEO
+from dataset_builder import EXAMPLE_POSE, EXAMPLE_VIDEO
 from dataset_builder.extract import extract_clip
 from modeling_signattention import (
     SignAttentionFeatureExtractor,
@@ -40,9 +40,8 @@ from modeling_signattention.interpretability.timestamps import (
 )
 from modeling_signattention.time_stamps import ASSUMED_FPS
 
-FIXTURES = Path(__file__).parent / "fixtures"
 VIDEO = EXAMPLE_VIDEO
-POSE_FILE = FIXTURES / "holistic_example.pose"
+POSE_FILE = EXAMPLE_POSE
 TASK = "sign-language-translation"
 
 

@@ -16,11 +16,12 @@ from pose_format.numpy import NumPyPoseBody
 from pose_format.pose_header import PoseHeader, PoseHeaderComponent, PoseHeaderDimensions
 from pose_format.utils.generic import detect_known_pose_format
 
+from dataset_builder import EXAMPLE_POSE
 from dataset_builder.extract import ExtractedPose, load_pose_file, save_extracted
 from modeling_signattention.layouts import HOLISTIC
 
 FIXTURES = Path(__file__).parent / "fixtures"
-HOLISTIC_EXAMPLE = FIXTURES / "holistic_example.pose"  # 97 frames, 320x240, 25 fps, 576 points
+HOLISTIC_EXAMPLE = EXAMPLE_POSE  # 97 frames, 320x240, 25 fps, 576 points
 HOLISTIC_REDUCED = FIXTURES / "holistic_reduced.pose"  # 8 body, 128 face, 21 + 21 hand points
 SLICES = HOLISTIC.component_slices()
 

@@ -18,6 +18,7 @@ from pose_format.pose_header import PoseHeader, PoseHeaderComponent, PoseHeaderD
 from tiny_model import BLOCK_PROJECT, save_tiny_model
 from transformers import AutoConfig, AutoFeatureExtractor, AutoModelForSeq2SeqLM, AutoTokenizer
 
+from dataset_builder import EXAMPLE_POSE
 from modeling_signattention import (
     SignAttentionConfig,
     SignAttentionFeatureExtractor,
@@ -30,8 +31,8 @@ REPO = Path(__file__).parent.parent
 SENTENCES = ["ΓΕΙΑ ΕΓΩ(1) ΜΠΟΡΩ ΒΟΗΘΩ", "ΝΑΙ ΠΡΙΝ ΕΓΩ(1) ΕΣΥ_ΣΥΖΗΤΑΩ_ΑΥΤΟΝ", "ΑΠΟΤΕΛΕΣΜΑ ΤΙΠΟΤΑ"]
 
 
-def read_pose(name: str) -> Pose:
-    return Pose.read((FIXTURES / name).read_bytes())
+def read_pose(path: Path) -> Pose:
+    return Pose.read(path.read_bytes())
 
 
 def test_tokenizer_keeps_glosses_whole_and_reloads(tmp_path):
@@ -68,7 +69,7 @@ def test_tokenizer_extension_keeps_old_ids():
 
 
 def test_feature_extractor_reads_real_holistic_pose_file():
-    pose = read_pose("holistic_example.pose")  # 576 points: Holistic + world landmarks
+    pose = read_pose(EXAMPLE_POSE)  # 576 points: Holistic + world landmarks
     extractor = SignAttentionFeatureExtractor(
         sample_rate=1, max_frames=220, normalize=False, fill_missing=False
     )
@@ -88,7 +89,7 @@ def test_feature_extractor_reads_real_holistic_pose_file():
 
 
 def test_default_features_are_filled_and_shoulder_normalized():
-    pose = read_pose("holistic_example.pose")
+    pose = read_pose(EXAMPLE_POSE)
     features = (
         SignAttentionFeatureExtractor(sample_rate=1)(pose)["input_features"][0].numpy().reshape(-1, 75, 3)
     )
@@ -122,7 +123,7 @@ def test_feature_extractor_rejects_other_layouts_by_name():
         ValueError,
         match=r"in pose layout 'holistic_reduced' \(POSE_LANDMARKS 8.*not the expected layout 'holistic' \(",
     ):
-        extractor(read_pose("holistic_reduced.pose"))
+        extractor(read_pose(FIXTURES / "holistic_reduced.pose"))
     header = PoseHeader(
         version=0.1,
         dimensions=PoseHeaderDimensions(width=640, height=480, depth=0),
@@ -224,7 +225,7 @@ def test_folder_loads_in_fresh_process_without_the_project(saved_model, tmp_path
         "PYTHONPATH": "",
     }
     result = subprocess.run(
-        [sys.executable, "-c", HUB_USER_SCRIPT, str(copy), str(FIXTURES / "holistic_example.pose")],
+        [sys.executable, "-c", HUB_USER_SCRIPT, str(copy), str(EXAMPLE_POSE)],
         capture_output=True,
         text=True,
         cwd=tmp_path,
@@ -239,7 +240,7 @@ def test_folder_loads_in_fresh_process_without_the_project(saved_model, tmp_path
 
     model = SignAttentionForConditionalGeneration.from_pretrained(saved_model).eval()
     tokenizer = AutoTokenizer.from_pretrained(saved_model)
-    inputs = SignAttentionFeatureExtractor.from_pretrained(saved_model)(read_pose("holistic_example.pose"))
+    inputs = SignAttentionFeatureExtractor.from_pretrained(saved_model)(read_pose(EXAMPLE_POSE))
     local = model.generate(**inputs)
     assert remote["sequences"] == local.tolist()
     assert remote["text"] == tokenizer.batch_decode(local, skip_special_tokens=True)
@@ -268,7 +269,7 @@ def test_reduced_and_openpose_layouts_match_a_real_file_and_openpose():
     """The reduced layout is the points of a real reduced-Holistic file; BODY_25 has RShoulder 2, LShoulder 5."""
     from modeling_signattention.layouts import LAYOUTS
 
-    reduced = read_pose("holistic_reduced.pose").header.components
+    reduced = read_pose(FIXTURES / "holistic_reduced.pose").header.components
     assert LAYOUTS["holistic_reduced"].components == {c.name: tuple(c.points) for c in reduced}
     openpose = LAYOUTS["openpose_body25"]
     assert openpose.sizes == {

@@ -29,7 +29,7 @@ from bad_input_table import shown
 from environment import require_extra
 from tiny_model import MAX_GLOSSES, POSE_FILE, save_tiny_run
 
-from dataset_builder import EXAMPLE_VIDEO
+from dataset_builder import EXAMPLE_POSE, EXAMPLE_VIDEO
 
 cv2 = require_extra("space", "gradio", "mediapipe", "cv2")
 
@@ -320,9 +320,7 @@ def test_bad_inputs_get_messages_not_tracebacks(app: ModuleType, tmp_path: Path)
 
 
 def test_pose_files_are_translated_and_drawn_as_skeletons(app: ModuleType) -> None:
-    error, glosses, heatmap, strip, contribution, summary, scores, trust = app.translate(
-        str(ROOT / "tests" / "fixtures" / "holistic_example.pose")
-    )
+    error, glosses, heatmap, strip, contribution, summary, scores, trust = app.translate(str(EXAMPLE_POSE))
     assert error["visible"] is False
     assert len(glosses.split()) == MAX_GLOSSES
     assert heatmap.ndim == 3 and contribution.ndim == 3
@@ -337,7 +335,7 @@ def test_pose_files_are_translated_and_drawn_as_skeletons(app: ModuleType) -> No
 
 
 def test_every_method_can_be_shown_with_time_stamps(app: ModuleType) -> None:
-    pose = str(ROOT / "tests" / "fixtures" / "holistic_example.pose")
+    pose = str(EXAMPLE_POSE)
     for method in ("occlusion", "integrated_gradients"):
         error, glosses, heatmap, strip, *_ = app.translate(pose, method)
         assert error["visible"] is False and heatmap.ndim == 3
@@ -394,7 +392,7 @@ def test_a_head_picked_on_validation_is_offered_shown_and_quoted(
         assert offered[:6] == list(app.METHODS) and offered[6:] == ["value_norm_head1"]  # rollout: in METHODS
         assert dropdown.value == "value_norm_head1"
 
-        path = ROOT / "tests" / "fixtures" / "holistic_example.pose"
+        path = EXAMPLE_POSE
         error, glosses, heatmap, strip, *_, trust = app.translate(str(path), dropdown.value)
         assert error["visible"] is False
         # The same map as head 1 read directly (not the mean over heads, which differs), drawn the same way.

@@ -21,6 +21,7 @@ from matplotlib.figure import Figure
 from pose_format import Pose
 from transformers import AutoTokenizer
 
+from dataset_builder import EXAMPLE_POSE
 from hub_scripts.interpret import json_safe, score_set
 from modeling_signattention import (
     SignAttentionConfig,
@@ -49,7 +50,7 @@ EVAL_RESULTS = {
     "num_sentences": 4,
     "num_reference_words": 13,
 }
-POSE_FILE = Path(__file__).parent / "fixtures" / "holistic_example.pose"
+POSE_FILE = EXAMPLE_POSE
 
 # Run first in the fresh process: the project is installed editable, so it would be importable from anywhere;
 # this makes any import of it fail, as on a machine that only has the downloaded repository.
