@@ -9,3 +9,5 @@ EXAMPLE_VIDEO = EXAMPLES / "signer_test_video.mp4"
 # pose-format's own MediaPipe Holistic file (97 frames, 320x240, 25 fps, world landmarks too): the README's and the
 # benchmarks' pose clip, and the tests' real .pose file.
 EXAMPLE_POSE = EXAMPLES / "holistic_example.pose"
+# The folder of a Space (``push_to_hub --repo-type space``) its example clips go to: the packages go without data.
+SPACE_EXAMPLES = "examples"

@@ -24,7 +24,7 @@ Space (the demo in ``hub_scripts/space``)::
 
   The Space gets the app, its README/requirements/packages files, a copy of the two project packages the app
   imports (``modeling_signattention``, ``dataset_builder``: a Space installs only ``requirements.txt``), and
-  the example clip; ``SIGNATTENTION_MODEL`` is set to ``--model-id`` as a Space variable.
+  the example clips (``dataset_builder/data/examples``); ``SIGNATTENTION_MODEL`` is set to ``--model-id`` as a Space variable.
 
 ``--dry-run`` assembles and lists the files with their sizes, uploads nothing and needs no token or network.
 Otherwise the token comes from ``HF_TOKEN`` or ``hf auth login``; the repository is created if missing
@@ -44,7 +44,7 @@ from typing import Any
 
 from huggingface_hub import HfApi, constants, get_token
 
-from dataset_builder import EXAMPLE_VIDEO
+from dataset_builder import EXAMPLES, SPACE_EXAMPLES
 from hub_scripts.model_card import find_run_results, render_model_card
 from modeling_signattention.interpretability.schema import (
     EVAL_RESULTS_FILE,
@@ -76,8 +76,6 @@ MODEL_FILES = (
 OPTIONAL_MODEL_FILES = ("special_tokens_map.json", "added_tokens.json", TIMESTAMP_RELIABILITY_FILE)
 SPACE_FILES = ("app.py", "README.md", "requirements.txt", "packages.txt")
 SPACE_PACKAGES = ("modeling_signattention", "dataset_builder")
-EXAMPLE_CLIP = EXAMPLE_VIDEO
-EXAMPLE_ATTRIBUTION = EXAMPLE_VIDEO.with_name("ATTRIBUTION.md")
 
 
 class MissingFilesError(FileNotFoundError):
@@ -153,7 +151,7 @@ def assemble_dataset(dataset_dir: Path) -> Assembled:
 
 
 def assemble_space(space_dir: Path, local_dir: Path, model_id: str) -> Assembled:
-    """The Space folder: the app files, the project packages it imports, and the example clip."""
+    """The Space folder: the app files, the project packages it imports, and the example clips."""
     _require(space_dir, SPACE_FILES, "Space folder")
     _prepare_target(local_dir)
     for name in SPACE_FILES:
@@ -161,9 +159,7 @@ def assemble_space(space_dir: Path, local_dir: Path, model_id: str) -> Assembled
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "data")
     for package in SPACE_PACKAGES:
         shutil.copytree(REPO_ROOT / package, local_dir / package, ignore=ignore)
-    (local_dir / "examples").mkdir()
-    shutil.copy2(EXAMPLE_CLIP, local_dir / "examples" / EXAMPLE_CLIP.name)
-    shutil.copy2(EXAMPLE_ATTRIBUTION, local_dir / "examples" / EXAMPLE_ATTRIBUTION.name)
+    shutil.copytree(EXAMPLES, local_dir / SPACE_EXAMPLES)  # the clips and their attribution
     return Assembled(local_dir, {"SIGNATTENTION_MODEL": model_id})
 
 

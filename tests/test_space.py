@@ -30,6 +30,8 @@ from environment import require_extra
 from tiny_model import MAX_GLOSSES, POSE_FILE, save_tiny_run
 
 from dataset_builder import EXAMPLE_POSE, EXAMPLE_VIDEO
+from modeling_signattention.interpretability.schema import INTERPRETABILITY_FILE, TIMESTAMP_RELIABILITY_FILE
+from modeling_signattention.interpretability.timestamps import timestamp_reliability
 
 cv2 = require_extra("space", "gradio", "mediapipe", "cv2")
 
@@ -58,16 +60,20 @@ SERVER_START_TIMEOUT_S = 90
 TRANSLATE_TIMEOUT_MS = 60_000
 # The leaderboard part of interpretability.json as hub_scripts.interpret writes it when the best method, one
 # cross-attention head, was picked on the validation split and then scored on test: the SD run's test scores (its
-# file predates timestamp_method; rollout, the best time-stamp IoU there, stands in).
+# file predates timestamp_method; rollout, the best time-stamp IoU there, stands in). The boundary errors, gloss
+# counts and the prior's IoU, which the page does not show, are made up.
+TIMESTAMP_EXTRAS = {"timestamp_boundary_error": 4.0, "timestamp_num_glosses": 3463}
 HEAD_BENCHMARK = {
     "split": "test",
     "attribution": {
-        "attention": {"gold_peak_accuracy": 0.7910, "timestamp_mean_iou": 0.5767},
-        "value_norm": {"gold_peak_accuracy": 0.7188, "timestamp_mean_iou": 0.5344},
-        "rollout": {"gold_peak_accuracy": 0.7797, "timestamp_mean_iou": 0.6233},
-        "value_norm_head1": {"gold_peak_accuracy": 0.8244, "timestamp_mean_iou": 0.4870},
+        "attention": {"gold_peak_accuracy": 0.7910, "timestamp_mean_iou": 0.5767} | TIMESTAMP_EXTRAS,
+        "value_norm": {"gold_peak_accuracy": 0.7188, "timestamp_mean_iou": 0.5344} | TIMESTAMP_EXTRAS,
+        "rollout": {"gold_peak_accuracy": 0.7797, "timestamp_mean_iou": 0.6233} | TIMESTAMP_EXTRAS,
+        "value_norm_head1": {"gold_peak_accuracy": 0.8244, "timestamp_mean_iou": 0.4870} | TIMESTAMP_EXTRAS,
     },
-    "baselines": {"diagonal_prior": {"gold_peak_accuracy": 0.6698}},
+    "baselines": {
+        "diagonal_prior": {"gold_peak_accuracy": 0.6698, "timestamp_mean_iou": 0.5} | TIMESTAMP_EXTRAS
+    },
     "best_method": "value_norm_head1",
     "best_method_chosen_by": "gold_peak_accuracy",
     "best_method_chosen_on": "validation",
@@ -82,11 +88,14 @@ def model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def head_model_dir(model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The tiny run, its leaderboard saying that head 1 of ``value_norm``, picked on validation, is best."""
+    """The tiny run, its leaderboard saying that head 1 of ``value_norm``, picked on validation, is best, and
+    rollout best for time stamps; the model folder holds what the pipeline reads of it, as the main job writes it."""
     run = tmp_path_factory.mktemp("head_run") / "run"
     shutil.copytree(model_dir.parent, run)
-    scores = json.loads((run / "interpretability.json").read_text(encoding="utf-8"))
-    (run / "interpretability.json").write_text(json.dumps(scores | HEAD_BENCHMARK), encoding="utf-8")
+    scores = json.loads((run / INTERPRETABILITY_FILE).read_text(encoding="utf-8")) | HEAD_BENCHMARK
+    (run / INTERPRETABILITY_FILE).write_text(json.dumps(scores), encoding="utf-8")
+    reliability = json.dumps(timestamp_reliability(scores), ensure_ascii=False)
+    (run / "model" / TIMESTAMP_RELIABILITY_FILE).write_text(reliability, encoding="utf-8")
     return run / "model"
 
 
@@ -207,10 +216,12 @@ def test_translating_the_real_signer_clip_shows_glosses_and_attention(page, tmp_
     assert not page.locator("#error-message").is_visible()
     about = page.locator("#model-description").inner_text()
     assert "trained on synthetic MediaPipe Holistic poses" in about and "means nothing" in about
-    # The map shown is the run's pick, a head, with its test score and the split it was picked on.
-    assert page.locator("#attribution-method input").input_value() == "value_norm_head1"
+    # The map shown is the pipeline's time-stamp method, the run's pick for time stamps, with its test scores.
+    assert page.locator("#attribution-method input").input_value() == "rollout"
     trust = page.locator("#method-trust").inner_text()
-    assert "value_norm_head1, the run's pick (chosen on the validation split)" in trust and "82%" in trust
+    assert "rollout: on the test split" in trust and "78%" in trust and "IoU of 0.62" in trust
+    assert "the method whose time stamps the run measured best" in trust
+    assert "in the map above" in page.locator("#clip-summary").inner_text()  # its time stamps are that map's
     page.screenshot(path=str(tmp_path / "space.png"), full_page=True)
 
 
@@ -293,7 +304,7 @@ def test_a_missing_model_says_how_to_get_one(app: ModuleType, tmp_path: Path, mo
     finally:
         app.load_model.cache_clear()
     # main() hands the message to the page, which shows it before anyone uploads anything.
-    demo = app.build_demo(str(caught.value))
+    demo = app.build_demo(startup_error=str(caught.value))
     (banner,) = [
         block for block in demo.blocks.values() if getattr(block, "elem_id", None) == "error-message"
     ]
@@ -319,9 +330,19 @@ def test_bad_inputs_get_messages_not_tracebacks(app: ModuleType, tmp_path: Path)
     assert "No person was found in any frame of nobody.mp4" in error_text(app.translate(str(nobody)))
 
 
-def test_pose_files_are_translated_and_drawn_as_skeletons(app: ModuleType) -> None:
+def test_pose_files_are_translated_and_drawn_as_skeletons(app: ModuleType, monkeypatch) -> None:
+    model = app.load_model().model
+    decodings = []
+
+    def counted_generate(*args, **kwargs):
+        decodings.append(kwargs)
+        return generate(*args, **kwargs)
+
+    generate = model.generate
+    monkeypatch.setattr(model, "generate", counted_generate)
     error, glosses, heatmap, strip, contribution, summary, scores, trust = app.translate(str(EXAMPLE_POSE))
     assert error["visible"] is False
+    assert len(decodings) == 1  # the pipeline's: every plot reads its output or the glosses it decoded
     assert len(glosses.split()) == MAX_GLOSSES
     assert heatmap.ndim == 3 and contribution.ndim == 3
     assert len(strip) == MAX_GLOSSES and all(image.shape[0] == app.STRIP_HEIGHT for image, _ in strip)
@@ -330,6 +351,8 @@ def test_pose_files_are_translated_and_drawn_as_skeletons(app: ModuleType) -> No
     assert (
         summary.startswith(f"{MAX_GLOSSES} glosses from 97 frames") and "the model read 33, 1 in 3" in summary
     )
+    # The map is the pipeline's default (no measurement in the model folder: attention), the time stamps its.
+    assert "Time stamps: the half-maximum span of each gloss in the map above." in summary
     # The tiny run scored no attribution method: the page says the map is unmeasured, not where glosses came from.
     assert "not measured" in trust and "hypothesis" in trust
 
@@ -337,8 +360,10 @@ def test_pose_files_are_translated_and_drawn_as_skeletons(app: ModuleType) -> No
 def test_every_method_can_be_shown_with_time_stamps(app: ModuleType) -> None:
     pose = str(EXAMPLE_POSE)
     for method in ("occlusion", "integrated_gradients"):
-        error, glosses, heatmap, strip, *_ = app.translate(pose, method)
+        error, glosses, heatmap, strip, _, summary, *_ = app.translate(pose, method)
         assert error["visible"] is False and heatmap.ndim == 3
+        # the pipeline gives time stamps from attention-based maps only: its default's, said so
+        assert f"attention, the pipeline's default ({method} gives no time stamps of its own)" in summary
         assert len(strip) == MAX_GLOSSES
         for _, caption in strip:  # "1. GLOSS: peak 0.40 s, 0.30-0.60 s"
             start, end = (float(t) for t in caption.rsplit(", ", 1)[1].removesuffix(" s").split("-"))
@@ -368,7 +393,8 @@ def test_the_page_states_how_often_the_method_is_right(app: ModuleType, tmp_path
         assert "not measured" in app.trust_note("occlusion", benchmark)
         demo = app.build_demo()
         (dropdown,) = [b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "attribution-method"]
-        assert dropdown.value == "attention" and "leaderboard picked attention" in dropdown.label
+        # no model loaded: the pipeline's default without a measurement
+        assert dropdown.value == "attention" and "no timestamp_reliability.json" in dropdown.label
     finally:
         app.load_benchmark.cache_clear()
 
@@ -376,8 +402,9 @@ def test_the_page_states_how_often_the_method_is_right(app: ModuleType, tmp_path
 def test_a_head_picked_on_validation_is_offered_shown_and_quoted(
     app: ModuleType, head_model_dir: Path, monkeypatch
 ) -> None:
-    """A run whose best method is one head: the menu offers and defaults to it, the map is that head's, and the
-    note quotes its test score and the split it was picked on."""
+    """A run whose best method is one head: the menu offers it next to its default, the pipeline's time-stamp
+    method (rollout, the run's pick for time stamps); picked, the map is that head's, and the note quotes its test
+    score and the split it was picked on."""
     from dataset_builder.extract import load_pose_file
     from modeling_signattention.interpretability import translate_with_attention
     from modeling_signattention.interpretability.attribution import attribute, sequences_from_ids
@@ -386,14 +413,17 @@ def test_a_head_picked_on_validation_is_offered_shown_and_quoted(
     app.load_model.cache_clear()
     app.load_benchmark.cache_clear()
     try:
-        demo = app.build_demo()
+        demo = app.build_demo(app.load_model())
         (dropdown,) = [b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "attribution-method"]
         offered = [value for _, value in dropdown.choices]
         assert offered[:6] == list(app.METHODS) and offered[6:] == ["value_norm_head1"]  # rollout: in METHODS
-        assert dropdown.value == "value_norm_head1"
+        assert (
+            dropdown.value == "rollout"
+            and "best time-stamp IoU, picked on the validation split" in dropdown.label
+        )
 
         path = EXAMPLE_POSE
-        error, glosses, heatmap, strip, *_, trust = app.translate(str(path), dropdown.value)
+        error, glosses, heatmap, strip, *_, trust = app.translate(str(path), "value_norm_head1")
         assert error["visible"] is False
         # The same map as head 1 read directly (not the mean over heads, which differs), drawn the same way.
         loaded = app.load_model()

@@ -1,9 +1,12 @@
 """SignAttention demo: a signing video (or a MediaPipe ``.pose`` file) in, glosses and which frames they credit out.
 
-For one clip the page shows the predicted GSL glosses, a gloss-by-time map of one attribution method (the one the
-run's leaderboard picked, which may be one cross-attention head, or any other the user switches to) with each gloss's
-time stamp, the video frames (or skeleton drawings) at each gloss's peak, how much of each decoding step came from
-the video versus the previous glosses, and the paper's alignment scores for this clip. Next to every map the page
+For one clip the page shows the predicted GSL glosses, a gloss-by-time map of one attribution method (by default the
+one the pipeline gives time stamps with, the run's time-stamp pick, which may be one cross-attention head; or any
+other the user switches to) with each gloss's time stamp, the video frames (or pose-format skeleton drawings) at each
+gloss's peak, how much of each decoding step came from the video versus the previous glosses, and the paper's
+alignment scores for this clip. The clip is decoded once, by the pipeline (``return_timestamps=True``,
+``return_frame_weights=True``): the glosses, time stamps and map are its output, and the other plots read the
+attention of those glosses in one teacher-forced pass. Next to every map the page
 says how often that method's peak fell inside the gloss's true frames on the synthetic benchmark
 (``interpretability.json`` of the run, next to the model folder or inside it), and against the diagonal prior that
 never looks at the model: without that number a map is a hypothesis, not "where the gloss came from".
@@ -41,25 +44,24 @@ except ImportError as error:
 
 from pose_format.pose_visualizer import PoseVisualizer
 
-from dataset_builder import EXAMPLE_VIDEO
-from dataset_builder.extract import (
-    POSE_SUFFIXES,
-    VIDEO_SUFFIXES,
-    ExtractedPose,
-    create_holistic,
-    extract_clip,
-    load_pose_file,
-    open_video,
-)
+from dataset_builder import EXAMPLE_POSE, EXAMPLE_VIDEO, EXAMPLES, SPACE_EXAMPLES
+from dataset_builder.extract import POSE_SUFFIXES, VIDEO_SUFFIXES, extract_clip, load_pose_file
 from dataset_builder.pose_io import to_pose
 from modeling_signattention import TASK, SignAttentionFeatureExtractor, SignLanguageTranslationPipeline
-from modeling_signattention.attention_maps import head_method, split_head_method
-from modeling_signattention.holistic_video import GSL_FPS
+from modeling_signattention.attention_maps import head_method, is_timestamp_method, split_head_method
+from modeling_signattention.holistic_video import (
+    GSL_FPS,
+    ExtractedPose,
+    announced_frames,
+    create_holistic,
+    open_video,
+    video_fps,
+)
 from modeling_signattention.interpretability import (
     Translation,
     compute_attention_alignment,
     compute_decoder_contributions,
-    translate_with_attention,
+    read_attention,
 )
 from modeling_signattention.interpretability.attribution import (
     HEAD_METHODS,
@@ -81,16 +83,17 @@ from modeling_signattention.interpretability.schema import (
     INTERPRETABILITY_FILE,
     VIDEO_SHARE,
 )
-from modeling_signattention.interpretability.timestamps import map_to_spans, spans_to_seconds
 from modeling_signattention.loading import load_pretrained, looks_like_hub_id
+from modeling_signattention.time_stamps import default_timestamp_method
 
 logger = logging.getLogger("signattention.space")
 
 APP_DIR = Path(__file__).resolve().parent
 IN_SPACE_LAYOUT = (APP_DIR / "modeling_signattention").is_dir()
 ROOT = APP_DIR if IN_SPACE_LAYOUT else APP_DIR.parents[1]
-# push_to_hub copies the packages without their data, and the example clip into examples/.
-EXAMPLE_CLIP = APP_DIR / "examples" / EXAMPLE_VIDEO.name if IN_SPACE_LAYOUT else EXAMPLE_VIDEO
+# push_to_hub copies the packages without their data, and the example clips into SPACE_EXAMPLES.
+EXAMPLES_DIR = APP_DIR / SPACE_EXAMPLES if IN_SPACE_LAYOUT else EXAMPLES
+EXAMPLE_CLIP, EXAMPLE_POSE_FILE = EXAMPLES_DIR / EXAMPLE_VIDEO.name, EXAMPLES_DIR / EXAMPLE_POSE.name
 DEFAULT_MODEL = ROOT / "outputs" / "reproduce" / "si" / "model"  # the main job's paper setting
 
 MAX_UPLOAD = "50mb"
@@ -118,9 +121,10 @@ class LoadedModel:
     tokenizer: Any
     source: str
     training_results: dict[str, Any] | None  # eval_results.json of its training run, when it can be found
-    translator: (
-        Any  # pipeline("sign-language-translation") over the three above: what the page's glosses come from
-    )
+    # pipeline("sign-language-translation") over the three above: the page's glosses, time stamps and maps
+    translator: Any
+    # The method the pipeline gives time stamps with when none is asked for, and why: the page's default too.
+    default_method: tuple[str, str]
 
 
 def model_source() -> str:
@@ -150,7 +154,10 @@ def load_model() -> LoadedModel:
         feature_extractor=feature_extractor,
         pipeline_class=SignLanguageTranslationPipeline,
     )
-    return LoadedModel(model, feature_extractor, tokenizer, source, read_training_results(source), translator)
+    default_method = default_timestamp_method(translator.timestamp_reliability())
+    return LoadedModel(
+        model, feature_extractor, tokenizer, source, read_training_results(source), translator, default_method
+    )
 
 
 def read_training_results(source: str) -> dict[str, Any] | None:
@@ -260,9 +267,10 @@ def known_method(name: Any) -> str | None:
     return name
 
 
-def method_choices(benchmark: Benchmark) -> list[str]:
-    """The menu: every method, then the heads the run picked (there are too many heads to list them all)."""
-    picked = [benchmark.best_method, benchmark.timestamp_method]
+def method_choices(benchmark: Benchmark, default: str) -> list[str]:
+    """The menu: every method, then the heads the run picked and the pipeline's default (there are too many heads
+    to list them all)."""
+    picked = [default, benchmark.best_method, benchmark.timestamp_method]
     return [*METHODS, *dict.fromkeys(name for name in picked if name is not None and name not in METHODS)]
 
 
@@ -294,7 +302,8 @@ def trust_note(method: str, benchmark: Benchmark) -> str:
         if prior is not None
         else ""
     )
-    iou = benchmark.timestamp_iou.get(method)
+    # The page's time stamps are the pipeline's: this method's own only when the pipeline can read its map.
+    iou = benchmark.timestamp_iou.get(method) if is_timestamp_method(method) else None
     stamps = (
         f" Its time stamps overlap the true spans with a mean IoU of {iou:.2f}." if iou is not None else ""
     )
@@ -369,13 +378,12 @@ def check_video_length(path: Path, max_frames: int) -> None:
     except ValueError as error:
         raise UserFacingError(f"{path.name}: {error}") from error
     try:
-        frames = capture.get(cv2.CAP_PROP_FRAME_COUNT)
-        fps = capture.get(cv2.CAP_PROP_FPS) or GSL_FPS
+        frames, fps = announced_frames(capture), video_fps(capture) or GSL_FPS
     finally:
         capture.release()
     if frames > max_frames:
         raise UserFacingError(
-            f"{path.name} is {frames / fps:.1f} s long ({frames:.0f} frames): clips must be "
+            f"{path.name} is {frames / fps:.1f} s long ({frames} frames): clips must be "
             f"{limit_text(max_frames)}, all the model reads."
         )
 
@@ -399,16 +407,33 @@ def attribution_heatmap(
     return to_rgb_array(figure)
 
 
-def clip_map(loaded: LoadedModel, pose: ExtractedPose, translation: Translation, method: str) -> np.ndarray:
-    """The map of ``method`` for this clip's decoded glosses (``interpretability.attribution``)."""
-    if method == "attention":
-        return translation.cross_attention
+def translate_clip(
+    loaded: LoadedModel, pose: ExtractedPose, name: str, method: str
+) -> tuple[dict[str, Any], Translation, np.ndarray]:
+    """The clip through the pipeline once: its glosses, their time stamps and the map those were read from (of
+    ``method`` when the pipeline reads it, :data:`TIMESTAMP_METHODS`, else of its default); then the attention of
+    those glosses (one teacher-forced pass, no second decoding) and ``method``'s map."""
+    chosen = {"timestamp_method": method} if is_timestamp_method(method) else {}
+    try:
+        result = loaded.translator(
+            pose.landmarks, return_timestamps=True, return_frame_weights=True, fps=pose.fps, **chosen
+        )
+    except ValueError as error:  # the feature extractor refuses a clip without a usable body, by name
+        raise UserFacingError(f"{name}: {str(error).rsplit('the pose: ', 1)[-1]}") from error
+    glosses = [chunk["gloss"] for chunk in result["chunks"]]
+    if not glosses:
+        raise UserFacingError(f"The model predicted no glosses for {name}.")
+    token_ids = loaded.tokenizer.convert_tokens_to_ids(glosses)
+    (translation,) = read_attention(
+        loaded.model, loaded.feature_extractor, loaded.tokenizer, [pose.landmarks], [token_ids]
+    )
+    if chosen:
+        return result, translation, result["frame_weights"]
     batch = loaded.feature_extractor([pose.landmarks])
-    sequences = sequences_from_ids([translation.token_ids], loaded.model.config)
-    (result,) = attribute(method, loaded.model, batch, sequences)
-    if not (result.sum(axis=1) > 0).all():
+    (credit,) = attribute(method, loaded.model, batch, sequences_from_ids([token_ids], loaded.model.config))
+    if not (credit.sum(axis=1) > 0).all():
         raise UserFacingError(f"{method} credits no frame for some gloss of this clip; pick another method.")
-    return result
+    return result, translation, credit
 
 
 def contribution_plot(translation: Translation) -> tuple[np.ndarray, float]:
@@ -423,13 +448,17 @@ def contribution_plot(translation: Translation) -> tuple[np.ndarray, float]:
 
 
 def peak_frames(
-    translation: Translation, clip_map: np.ndarray, pose: ExtractedPose, video: Path | None, sample_rate: int
+    translation: Translation,
+    clip_map: np.ndarray,
+    chunks: list[dict[str, Any]],
+    pose: ExtractedPose,
+    video: Path | None,
 ) -> list[tuple[np.ndarray, str]]:
     """The clip frame at each gloss's peak in the map (video frame, or a skeleton drawing for pose input), captioned
-    with the gloss's time stamp."""
+    with the gloss's time stamp from the pipeline (``chunks``)."""
     strip = []
-    stamps = spans_to_seconds(map_to_spans(clip_map), sample_rate, pose.fps)
-    for k, (gloss, row, (start, end)) in enumerate(zip(translation.glosses, clip_map, stamps, strict=True)):
+    for k, (gloss, row, chunk) in enumerate(zip(translation.glosses, clip_map, chunks, strict=True)):
+        start, end = chunk["timestamp"]
         frame = int(translation.frame_indices[row.argmax()])
         image = read_video_frame(video, frame) if video is not None else None
         if image is None:
@@ -481,31 +510,23 @@ def scores_table(translation: Translation, video_share: float) -> str:
 
 
 # -- the page --------------------------------------------------------------------------------------------------------
-def translate(upload: str | None, method: str = "attention") -> tuple:
-    """The click handler: every output, or an error message with all other outputs cleared."""
+def translate(upload: str | None, method: str | None = None) -> tuple:
+    """The click handler: every output, or an error message with all other outputs cleared. ``method`` is the
+    attribution method whose map is shown (default: the pipeline's time-stamp method for this model)."""
     empty = (None, None, None, None, "", "")
     if not upload:
         return (error_update("Upload a video or a .pose file first (or pick the example below)."), "", *empty)
     path = Path(upload)
     try:
         loaded = load_model()
+        method = method or loaded.default_method[0]
         check_page_method(method, loaded.model.config.num_heads)
         pose = read_clip(path, frame_limit(loaded.feature_extractor))
-        try:
-            # the translation is the pipeline's; the maps below come from decoding again with the attentions
-            result = loaded.translator(pose.landmarks)
-            (translation,) = translate_with_attention(
-                loaded.model, loaded.feature_extractor, loaded.tokenizer, [pose.landmarks]
-            )
-        except ValueError as error:  # the feature extractor refuses a clip without a usable body, by name
-            raise UserFacingError(f"{path.name}: {str(error).rsplit('the pose: ', 1)[-1]}") from error
-        if not translation.glosses:
-            raise UserFacingError(f"The model predicted no glosses for {path.name}.")
-        credit = clip_map(loaded, pose, translation, method)
+        result, translation, credit = translate_clip(loaded, pose, path.name, method)
         heatmap = attribution_heatmap(credit, translation, pose.fps, method)
         contribution, video_share = contribution_plot(translation)
         video = path if path.suffix.lower() in VIDEO_SUFFIXES else None
-        strip = peak_frames(translation, credit, pose, video, loaded.feature_extractor.sample_rate)
+        strip = peak_frames(translation, credit, result["chunks"], pose, video)
         scores = scores_table(translation, video_share)
     except UserFacingError as error:
         return (error_update(str(error)), "", *empty)
@@ -516,19 +537,30 @@ def translate(upload: str | None, method: str = "attention") -> tuple:
             "",
             *empty,
         )
-    summary = (
-        f"{len(translation.glosses)} glosses from {result['num_frames']} frames ({result['num_frames'] / pose.fps:.1f} s;"
-        f" the model read {result['frames_used']}, 1 in {loaded.feature_extractor.sample_rate}), chosen among the model's GSL glosses whatever the clip shows (see *What it is not* above)"
-    )
     return (
         gr.update(value="", visible=False),
-        result.get("glosses", result.get("text")),
+        result["glosses"],
         heatmap,
         strip,
         contribution,
-        summary,
+        clip_summary(result, pose, loaded.feature_extractor.sample_rate, method),
         scores,
         trust_note(method, load_benchmark()),
+    )
+
+
+def clip_summary(result: dict[str, Any], pose: ExtractedPose, sample_rate: int, method: str) -> str:
+    """What the model read of the clip, and which map the time stamps under the frames come from."""
+    frames, stamps = result["num_frames"], result["timestamp_info"]["method"]
+    source = (
+        "the map above"
+        if stamps == method
+        else f"{stamps}, the pipeline's default ({method} gives no time stamps of its own)"
+    )
+    return (
+        f"{len(result['chunks'])} glosses from {frames} frames ({frames / pose.fps:.1f} s; the model read "
+        f"{result['frames_used']}, 1 in {sample_rate}), chosen among the model's GSL glosses whatever the clip "
+        f"shows (see *What it is not* above). Time stamps: the half-maximum span of each gloss in {source}."
     )
 
 
@@ -536,13 +568,14 @@ def error_update(message: str) -> dict:
     return gr.update(value=f"**Could not translate:** {message}", visible=True)
 
 
-def build_demo(
-    startup_error: str | None = None, max_frames: int | None = None, description: str | None = None
-) -> gr.Blocks:
-    """The page; ``startup_error`` (e.g. no model) is shown from the start instead of after the first click.
-    ``max_frames``: the loaded model's frame limit (default: that of a default feature extractor);
-    ``description`` (``model_description``) says what the loaded model is and is not."""
-    max_frames = max_frames or frame_limit(SignAttentionFeatureExtractor())
+def build_demo(loaded: LoadedModel | None = None, startup_error: str | None = None) -> gr.Blocks:
+    """The page for the ``loaded`` model: its frame limit, what it is and is not (``model_description``), and the
+    method the pipeline gives its time stamps with as the menu's default. Without one (it could not be loaded),
+    a default feature extractor's limit and the pipeline's default without measurements; ``startup_error`` (e.g. no
+    model) is shown from the start instead of after the first click."""
+    feature_extractor = SignAttentionFeatureExtractor() if loaded is None else loaded.feature_extractor
+    max_frames = frame_limit(feature_extractor)
+    default, chosen_by = default_timestamp_method(None) if loaded is None else loaded.default_method
     # analytics off: the demo must run on closed networks and has no business phoning home
     with gr.Blocks(
         title="SignAttention: where does a sign translation model look?", analytics_enabled=False
@@ -556,27 +589,25 @@ def build_demo(
             "was measured on a synthetic benchmark with known gloss timing; the number is shown with the map. "
             "This is a research model for studying attention, not an interpreter."
         )
-        if description is not None:
-            gr.Markdown(description, elem_id="model-description")
+        if loaded is not None:
+            gr.Markdown(model_description(loaded), elem_id="model-description")
         benchmark = load_benchmark()
         with gr.Row():
             with gr.Column(scale=1):
                 upload = gr.File(label="Video or .pose file", elem_id="clip-upload")
                 method = gr.Dropdown(
-                    method_choices(benchmark),
-                    value=benchmark.best_method or "attention",
-                    label="Attribution method"
-                    + (
-                        f" (the run's leaderboard picked {benchmark.best_method})"
-                        if benchmark.best_method
-                        else ""
-                    ),
+                    method_choices(benchmark, default),
+                    value=default,
+                    label=f"Attribution method (default: {default}, the pipeline's time-stamp method, chosen by {chosen_by})",
                     elem_id="attribution-method",
                 )
                 button = gr.Button("Translate", variant="primary", elem_id="translate-button")
-                if EXAMPLE_CLIP.is_file():
+                examples = [[str(path)] for path in (EXAMPLE_CLIP, EXAMPLE_POSE_FILE) if path.is_file()]
+                if examples:
                     gr.Examples(
-                        [[str(EXAMPLE_CLIP)]], inputs=[upload], label="Example: a real signer (58 frames)"
+                        examples,
+                        inputs=[upload],
+                        label="Examples: a real signer's video (58 frames), a MediaPipe .pose file (97 frames)",
                     )
             with gr.Column(scale=2):
                 error = gr.Markdown(
@@ -626,23 +657,21 @@ def server_address() -> tuple[str, int]:
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO)
-    startup_error, max_frames, description = None, None, None
+    loaded, startup_error = None, None
     try:
         loaded = load_model()
-        description = model_description(loaded)
         logger.info("model loaded from %s", loaded.source)
-        max_frames = frame_limit(loaded.feature_extractor)
     except UserFacingError as error:  # keep serving: the page says what to do (and retries on every click)
         startup_error = str(error)
         logger.error("%s", error)
     host, port = server_address()
-    demo = build_demo(startup_error, max_frames, description)
+    demo = build_demo(loaded, startup_error)
     demo.queue(default_concurrency_limit=1)  # one clip at a time: MediaPipe and the CPU are shared
     demo.launch(
         server_name=host,
         server_port=port,
         max_file_size=MAX_UPLOAD,
-        allowed_paths=[str(EXAMPLE_CLIP.parent)],
+        allowed_paths=[str(EXAMPLES_DIR)],
         ssr_mode=False,
         css=PAGE_CSS,
         theme=gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"], font_mono=["monospace"]),
