@@ -10,8 +10,9 @@ How a clip is made (``SyntheticGSL.clip``):
 * **Lexicon** (``Sign``): each gloss gets a citation form drawn from a generator seeded by a stable hash of
   ``(seed, gloss)``: a place (forehead, chin, chest, neutral space, ...), a curved wrist path with an
   optional repeated or circular movement, a start and end hand shape (finger flexions + spread), a start and
-  end palm orientation, a duration of 15-35 frames at 30 fps, and whether the other hand mirrors the
-  dominant one, holds still as a base, or rests. Similar glosses can happen; identity dominates the motion.
+  end palm orientation, a citation duration of 15-35 frames at 30 fps (used by the ``gsl`` timing), and
+  whether the other hand mirrors the dominant one, holds still as a base, or rests. Similar glosses can happen;
+  identity dominates the motion.
 * **Signers** (``Signer``, seeded by ``(seed, signer)``): body size, proportions (neck, head, torso, hips)
   and position in the frame, speed, movement amplitude, a small offset of sign locations and of hand
   shapes, hand size, sensor noise level and hand dropout rate. Their ranges are moderate on purpose: an unseen signer (signer3 in the ``si``
@@ -21,6 +22,11 @@ How a clip is made (``SyntheticGSL.clip``):
   easing and locations a little; the body sways and the head nods; Gaussian sensor noise; MediaPipe-like
   dropouts (a hand missing for 2-8 frames, and hands near the frame bottom at rest sometimes lost) are NaN
   for all 21 points of that hand.
+* **Timing** (``dataset_builder.timing``): how long signs, the gaps between them and the rests last. ``gsl``, the
+  default, is the original generator's, in whole frames (the same arrays as before timings existed);
+  ``conversational`` draws durations in seconds from measured conversational signing and renders the motion at
+  continuous times, a gloss's span holding the frames whose time falls inside it (``SyntheticClip.gloss_times``).
+  ``python -m dataset_builder.synthetic --timing-stats`` measures both on generated clips (docs/timing.md).
 
 Coordinates follow MediaPipe: x, y are fractions of an 848x480 frame (the GSL resolution), pose z is depth
 in x units (negative = towards the camera), hand z is relative to the wrist. Face points (``full`` set
@@ -36,14 +42,31 @@ training split (``--recombine N``).
 
 from __future__ import annotations
 
+import argparse
 import hashlib
+import math
+import sys
+import time
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from dataset_builder.gsl import GSLClip, parse_clip_path
+from dataset_builder.gsl import GSLClip, load_split, parse_clip_path
+from dataset_builder.timing import (
+    DEFAULT_TIMING,
+    DGS_COVERAGE,
+    DGS_GAP,
+    DGS_MEASURED_ON,
+    DGS_SIGN,
+    DGS_SIGN_MEAN,
+    TIMINGS,
+    SigningTiming,
+    TimingStatistics,
+    signing_timing,
+)
 from modeling_signattention.holistic_video import GSL_FPS
 from modeling_signattention.layouts import HOLISTIC
 
@@ -216,8 +239,9 @@ class Signer:
 @dataclass(frozen=True)
 class SyntheticClip:
     pose: np.ndarray  # (T, K, 3) float32, NaN = not detected
-    gloss_spans: np.ndarray  # (G, 2) int32 [start, end) frame of each gloss
+    gloss_spans: np.ndarray  # (G, 2) int32 [start, end) frames of each gloss: those inside its gloss_times
     fps: float
+    gloss_times: np.ndarray  # (G, 2) float64 [start, end) seconds of each gloss, as the timing drew them
 
 
 def make_sign(gloss: str, seed: int = 0) -> Sign:
@@ -288,11 +312,10 @@ def make_signer(name: str, seed: int = 0) -> Signer:
     )
 
 
-def _sign_states(sign: Sign, signer: Signer, speed: float, rng: np.random.Generator) -> np.ndarray:
-    """The (n, 24) hand states of one performance of ``sign``: the signer's size, speed and habits, plus
-    the small differences between two repetitions (location, duration, easing)."""
-    n = max(8, round(sign.duration / speed * rng.uniform(0.95, 1.05)))
-    u = np.linspace(0.0, 1.0, n)[:, None]
+def _sign_states(sign: Sign, signer: Signer, phases: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """The (len(phases), 24) hand states of one performance of ``sign`` at ``phases`` (0 = its start, 1 = its
+    end): the signer's size and habits, plus the small differences between two repetitions (location, easing)."""
+    u = phases[:, None]
     eased = u - np.clip(rng.normal(0.5, 0.15), 0.0, 0.9) * np.sin(2 * np.pi * u) / (2 * np.pi)
     p0, p1, p2 = sign.path
     wrist = (1 - eased) ** 2 * p0 + 2 * (1 - eased) * eased * p1 + eased**2 * p2
@@ -314,10 +337,15 @@ def _sign_states(sign: Sign, signer: Signer, speed: float, rng: np.random.Genera
     return np.concatenate([right, left], axis=1)
 
 
-def _transition(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
-    """``n`` frames easing from state ``a`` to state ``b`` (both excluded): co-articulation."""
-    alpha = _smoothstep(np.arange(1, n + 1) / (n + 1))[:, None]
+def _transition(a: np.ndarray, b: np.ndarray, fractions: np.ndarray) -> np.ndarray:
+    """States easing from state ``a`` (fraction 0) to state ``b`` (fraction 1) at ``fractions``: co-articulation."""
+    alpha = _smoothstep(fractions)[:, None]
     return (1 - alpha) * a + alpha * b
+
+
+def _between(n: int) -> np.ndarray:
+    """The fractions of ``n`` frames evenly between two states, both excluded (whole-frame timing)."""
+    return np.arange(1, n + 1) / (n + 1)
 
 
 def _rotations(angles: np.ndarray) -> np.ndarray:
@@ -366,12 +394,17 @@ class SyntheticGSL:
     """Deterministic renderer of synthetic GSL clips: ``SyntheticGSL(seed).clip(clip_id, glosses)``.
 
     Lexicon entries and signers are cached and each clip is rendered in a few whole-array numpy passes
-    (1-2 ms a clip); everything is a function of ``seed`` and the clip id, never of call order.
+    (1-2 ms a clip); everything is a function of ``seed``, ``timing`` and the clip id, never of call order.
+    ``timing`` (a preset name of ``dataset_builder.timing.TIMINGS`` or a ``SigningTiming``) sets how long signs
+    and the gaps between them last.
     """
 
-    def __init__(self, seed: int = 0, landmark_set: str = "body_hands"):
+    def __init__(
+        self, seed: int = 0, landmark_set: str = "body_hands", timing: str | SigningTiming = DEFAULT_TIMING
+    ):
         self.seed = seed
         self.components = HOLISTIC.landmark_set(landmark_set)
+        self.timing = signing_timing(timing)
         self._slices = HOLISTIC.component_slices(self.components)
         self._signs: dict[str, Sign] = {}
         self._signers: dict[str, Signer] = {}
@@ -393,26 +426,76 @@ class SyntheticGSL:
         _, signer_name, _ = parse_clip_path(clip_id)
         signer = self.signer(signer_name)
         rng = _rng(self.seed, "clip", clip_id)
-        speed = signer.speed * rng.uniform(0.93, 1.07)  # repetitions differ in tempo
-
+        tempo = rng.uniform(0.93, 1.07)  # repetitions differ in tempo (used by the whole-frame timing)
         rest = _REST + np.concatenate(
             [rng.normal(0, 0.03, 3), np.zeros(9), rng.normal(0, 0.03, 3), np.zeros(9)]
         )
+        if self.timing.whole_frames:
+            states, spans, resting = self._whole_frame_states(
+                glosses, signer, signer.speed * tempo, rest, rng
+            )
+            times = spans / FPS
+        else:
+            states, times = self._sampled_states(glosses, signer, rest, rng)
+            spans = np.ceil(times * FPS)  # the frames whose time falls inside each gloss's interval
+            resting = (0, len(states))  # the hands leave rest at the first frame and reach it after the last
+        pose = self._render(states, signer, rng, resting)
+        return SyntheticClip(pose, spans.astype(np.int32), FPS, times)
+
+    def _whole_frame_states(
+        self, glosses: Sequence[str], signer: Signer, speed: float, rest: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray, tuple[int, int]]:
+        """The original generator's timing (``gsl``): (T, 24) hand states, the (G, 2) frame spans and the resting
+        frames. Hands at rest, a transition in, each sign its citation duration at ``speed`` joined to the next by
+        the signer's transition, a transition out and rest again, all in whole frames."""
         segments = [np.repeat(rest[None], rng.integers(4, 13), axis=0)]
         spans, frame, previous = [], len(segments[0]), rest
         for i, gloss in enumerate(glosses):
-            states = _sign_states(self.sign(gloss), signer, speed, rng)
+            sign = self.sign(gloss)
+            frames = max(8, round(sign.duration / speed * rng.uniform(0.95, 1.05)))
+            states = _sign_states(sign, signer, np.linspace(0.0, 1.0, frames), rng)
             gap = rng.integers(8, 12) if i == 0 else signer.transition + rng.integers(-1, 2)
-            segments += [_transition(previous, states[0], max(2, round(gap / speed))), states]
+            segments += [_transition(previous, states[0], _between(max(2, round(gap / speed)))), states]
             frame += len(segments[-2])
             spans.append((frame, frame + len(states)))
             frame, previous = spans[-1][1], states[-1]
-        segments += [_transition(previous, rest, round(rng.integers(8, 12) / speed))]
+        segments += [_transition(previous, rest, _between(round(rng.integers(8, 12) / speed)))]
         segments += [np.repeat(rest[None], rng.integers(4, 13), axis=0)]
         states = np.concatenate(segments)
-        resting = (len(segments[0]), len(states) - len(segments[-1]))
-        pose = self._render(states, signer, rng, resting)
-        return SyntheticClip(pose, np.asarray(spans, dtype=np.int32), FPS)
+        return states, np.asarray(spans), (len(segments[0]), len(states) - len(segments[-1]))
+
+    def _sampled_states(
+        self, glosses: Sequence[str], signer: Signer, rest: np.ndarray, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """A sampled timing (``dataset_builder.timing``): (T, 24) hand states at the frame times and each gloss's
+        (G, 2) ``[start, end)`` seconds. The hands rise from rest over the first margin, each sign's motion runs
+        over its interval, eases into the next one's start over the gap, and falls back to rest over the last
+        margin; every frame shows the state at its own time ``f / fps``."""
+        timing = self.timing
+        starts, ends, now = [], [], rng.uniform(*timing.margin)
+        for i in range(len(glosses)):
+            if i:
+                now += timing.gap.sample(rng)
+            starts.append(now)
+            now += max(timing.sign.sample(rng), 1 / FPS)  # at least one frame: no span is empty
+            ends.append(now)
+        clip_end = now + rng.uniform(*timing.margin)
+
+        def frame_times(start: float, end: float) -> np.ndarray:
+            """The times of the frames inside ``[start, end)``: consecutive intervals tile the clip's frames."""
+            return np.arange(math.ceil(start * FPS), math.ceil(end * FPS)) / FPS
+
+        segments, previous, left = [], rest, 0.0  # the state the hands leave, and when
+        for gloss, start, end in zip(glosses, starts, ends, strict=True):
+            inside = frame_times(start, end)
+            phases = np.concatenate([[0.0, 1.0], (inside - start) / (end - start)])
+            states = _sign_states(self.sign(gloss), signer, phases, rng)  # its start, its end, its frames
+            moving = frame_times(left, start)
+            segments += [_transition(previous, states[0], (moving - left) / (start - left)), states[2:]]
+            previous, left = states[1], end
+        moving = frame_times(left, clip_end)
+        segments.append(_transition(previous, rest, (moving - left) / (clip_end - left)))
+        return np.concatenate(segments), np.array([starts, ends]).T
 
     def _render(
         self, states: np.ndarray, signer: Signer, rng: np.random.Generator, resting: tuple[int, int]
@@ -608,3 +691,68 @@ def _signed_by_training_signers(
         clip_id = f"{scenario}/{scenario}_{signer}_rep1_sentences/sentences{index:05d}"
         clips.append(GSLClip(clip_id, scenario, signer, 1, glosses, ""))
     return clips
+
+
+def timing_statistics(timing: str | SigningTiming, clips: Sequence[GSLClip], seed: int = 0) -> dict[str, Any]:
+    """The timing of ``clips`` rendered at ``timing``: ``TimingStatistics`` of the drawn times
+    (``gloss_times``) and of the frame spans (``gloss_spans``, what the dataset stores), and the seconds it took."""
+    generator = SyntheticGSL(seed, timing=timing)
+    started = time.perf_counter()
+    rendered = [generator.clip(clip.id, clip.glosses) for clip in clips]
+    seconds = time.perf_counter() - started
+    clip_seconds = [len(clip.pose) / clip.fps for clip in rendered]
+    return {
+        "drawn times": TimingStatistics.measure([clip.gloss_times for clip in rendered], clip_seconds),
+        "frame spans": TimingStatistics.measure(
+            [clip.gloss_spans / clip.fps for clip in rendered], clip_seconds
+        ),
+        "seconds": seconds,
+    }
+
+
+def _milliseconds(percentiles: Sequence[float], mean: float | None) -> str:
+    shown = " / ".join(f"{value * 1000:.0f}" for value in percentiles)
+    return f"{shown} ({'-' if mean is None else f'{mean * 1000:.0f}'})"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m dataset_builder.synthetic",
+        description="Measure the synthetic corpus's timing presets on generated clips (docs/timing.md).",
+    )
+    parser.add_argument("--timing-stats", action="store_true", required=True, help="print the timing table")
+    parser.add_argument(
+        "--timing", nargs="+", choices=TIMINGS, default=list(TIMINGS), help="presets to measure"
+    )
+    parser.add_argument(
+        "--clips", type=int, default=400, help="clips spread evenly over the SI training split (default: 400)"
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args(argv)
+    train = load_split("si", "train")
+    clips = train[:: max(1, len(train) // args.clips)][: args.clips]
+    print(
+        "| timing | measured on | clips | signs | sign duration p10 / median / p90 (mean), ms "
+        "| gap p10 / median / p90 (mean), ms | coverage |\n|---|---|---|---|---|---|---|"
+    )
+    for name in args.timing:
+        measured = timing_statistics(name, clips, args.seed)
+        for what in ("drawn times", "frame spans"):
+            stats = measured[what]
+            print(
+                f"| {name} | {what} | {stats.clips} | {stats.signs} "
+                f"| {_milliseconds(stats.duration, stats.duration_mean)} | {_milliseconds(stats.gap, stats.gap_mean)} "
+                f"| {stats.coverage:.1%} |"
+            )
+        print(f"  {name}: {measured['seconds'] / len(clips) * 1000:.1f} ms a clip", file=sys.stderr)
+    sign = _milliseconds((DGS_SIGN.p10, DGS_SIGN.median, DGS_SIGN.p90), DGS_SIGN_MEAN)
+    gap = _milliseconds((DGS_GAP.p10, DGS_GAP.median, DGS_GAP.p90), None)
+    sentences, glosses = DGS_MEASURED_ON
+    print(
+        f"| DGS Corpus (target) | annotations | {sentences} | {glosses} | {sign} | {gap} | {DGS_COVERAGE:.0%} |"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -12,11 +12,22 @@ from dataset_builder.synthetic import (
     RECOMBINED_SCENARIO,
     SyntheticGSL,
     isolated_sign_clips,
+    main,
     make_sign,
+    make_signer,
     recombination_record,
     recombine_sentences,
     recombined_clips,
     stable_seed,
+    timing_statistics,
+)
+from dataset_builder.timing import (
+    DGS_COVERAGE,
+    DGS_SIGN_MEAN,
+    TIMINGS,
+    SigningTiming,
+    SkewedLogNormal,
+    TimingStatistics,
 )
 from modeling_signattention.layouts import HOLISTIC
 
@@ -310,3 +321,152 @@ def test_recombination_record_names_only_what_was_added():
     assert recombination_record(0, "random") is None
     assert recombination_record(5, "bigram") == {"clips": 5, "method": "bigram"}
     assert recombination_record(0, "random", 7) == {"clips": 0, "method": "random", "isolated_signs": 7}
+
+
+# -- timing ----------------------------------------------------------------------------------------------
+
+
+def _original_spans(clip_id: str, glosses: tuple[str, ...], seed: int = 0) -> np.ndarray:
+    """The gloss spans of the generator before timings existed, replayed draw by draw from its random generator:
+    rest 4-12 frames, a transition in of 8-11 frames, each sign its citation duration at the clip's speed, the
+    signer's transition between signs, all in whole frames."""
+    signer = make_signer(clip_id.split("/")[1].split("_")[1], seed)
+    rng = np.random.default_rng(stable_seed(seed, "clip", clip_id))
+    speed = signer.speed * rng.uniform(0.93, 1.07)
+    rng.normal(0, 0.03, 6)  # the rest pose's offsets
+    frame, spans = rng.integers(4, 13), []
+    for i, gloss in enumerate(glosses):
+        frames = max(8, round(make_sign(gloss, seed).duration / speed * rng.uniform(0.95, 1.05)))
+        rng.normal(0.5, 0.15), rng.normal(0, 0.03, 3)  # the sign's easing and location
+        gap = rng.integers(8, 12) if i == 0 else signer.transition + rng.integers(-1, 2)
+        frame += max(2, round(gap / speed))
+        spans.append((frame, frame + frames))
+        frame += frames
+    return np.array(spans)
+
+
+def test_gsl_timing_is_the_original_generators():
+    """The default timing keeps every dataset made before timings existed: the same spans as the original draws,
+    and drawn times that are those whole frames."""
+    generator = SyntheticGSL()
+    assert generator.timing is TIMINGS["gsl"] and generator.timing.whole_frames
+    clips = load_split("si", "train")[::700] + load_split("sd", "test")[::300]
+    clips += recombined_clips(load_split("si", "train")[:40], 3, "bigram")
+    for clip in clips:
+        rendered = generator.clip(clip.id, clip.glosses)
+        np.testing.assert_array_equal(rendered.gloss_spans, _original_spans(clip.id, clip.glosses))
+        np.testing.assert_array_equal(rendered.gloss_times, rendered.gloss_spans / FPS)
+
+
+def test_skewed_log_normal_draws_its_median_and_percentiles():
+    distribution = SkewedLogNormal(median=0.2, p10=0.05, p90=0.6)
+    rng = np.random.default_rng(0)
+    draws = np.array([distribution.sample(rng) for _ in range(40_000)])
+    np.testing.assert_allclose(np.percentile(draws, [10, 50, 90]), [0.05, 0.2, 0.6], rtol=0.03)
+    np.testing.assert_allclose(draws.mean(), distribution.mean(), rtol=0.02)
+    with pytest.raises(ValueError, match="needs 0 < p10 < median < p90"):
+        SkewedLogNormal(median=0.1, p10=0.2, p90=0.3)
+
+
+def test_conversational_corpus_has_the_measured_timing():
+    """A generated corpus (every 10th SI training clip, ~3,500 signs) against the DGS Corpus statistics.
+
+    The drawn (continuous) times must be within 10 % of each target. The frame spans cannot be at 30 fps: a
+    percentile of whole frames is 33 or 67 ms where the target is 60 ms. They hold the frames whose time falls inside
+    each drawn interval, so each span's length is its sign's within one frame, and so is every percentile of them
+    (sorting moves no value by more than the largest difference); coverage and means agree within a percent."""
+    timing = TIMINGS["conversational"]
+    clips = load_split("si", "train")[::10]
+    measured = timing_statistics(timing, clips)
+    drawn, frames = measured["drawn times"], measured["frame spans"]
+    assert drawn.signs == frames.signs == sum(len(clip.glosses) for clip in clips)
+    for stats, target in ((drawn.duration, timing.sign), (drawn.gap, timing.gap)):
+        np.testing.assert_allclose(stats, [target.p10, target.median, target.p90], rtol=0.10)
+    np.testing.assert_allclose(drawn.duration_mean, DGS_SIGN_MEAN, rtol=0.10)
+    np.testing.assert_allclose(drawn.coverage, DGS_COVERAGE, rtol=0.10)
+
+    one_frame = 1 / FPS
+    np.testing.assert_allclose(frames.duration, drawn.duration, atol=one_frame)
+    np.testing.assert_allclose(frames.gap, drawn.gap, atol=one_frame)
+    np.testing.assert_allclose(
+        [frames.duration_mean, frames.gap_mean, frames.coverage],
+        [drawn.duration_mean, drawn.gap_mean, drawn.coverage],
+        rtol=0.01,
+    )
+
+
+def test_conversational_spans_are_the_frames_inside_the_drawn_times():
+    generator = SyntheticGSL(timing="conversational")
+    for clip in load_split("si", "train")[::500] + load_split("si", "test")[::300]:
+        rendered = generator.clip(clip.id, clip.glosses)
+        spans, times = rendered.gloss_spans, rendered.gloss_times
+        assert spans.dtype == np.int32 and spans.shape == times.shape == (len(clip.glosses), 2)
+        frame_times = np.arange(len(rendered.pose)) / FPS
+        for (start, end), (begin, finish) in zip(spans, times, strict=True):
+            inside = np.flatnonzero((frame_times >= begin) & (frame_times < finish))
+            assert start < end and (start, end) == (inside[0], inside[-1] + 1)
+        assert (times[1:, 0] >= times[:-1, 1]).all() and times[0, 0] > 0
+        assert spans[-1, 1] < len(rendered.pose)  # the hands fall back to rest after the last sign
+        assert not np.isnan(rendered.pose[:, SLICES["POSE_LANDMARKS"]]).any()
+    again = SyntheticGSL(timing="conversational").clip(clip.id, clip.glosses)
+    np.testing.assert_array_equal(again.pose, rendered.pose)  # deterministic
+
+
+def test_conversational_signs_stay_recognisable():
+    """Short signs still show their own gloss: in recombined clips at the conversational timing, the right hand's
+    shape in each span is closest to that gloss's shape signed alone at the original timing (same signer), among the
+    glosses of the sentence (chance: 1 in 4 or fewer): the motion rendered at continuous times is the sign's own,
+    inside its span, even where the span is one or two frames."""
+    generator = SyntheticGSL(timing="conversational")
+    hits = []
+    for clip in [
+        clip for clip in recombined_clips(load_split("si", "train"), 60) if len(set(clip.glosses)) >= 4
+    ][:8]:
+        alone = {gloss: _right_hand(clip.signer, gloss)[1] for gloss in set(clip.glosses)}
+        rendered = generator.clip(clip.id, clip.glosses)
+        for (start, end), gloss in zip(rendered.gloss_spans, clip.glosses, strict=True):
+            hand = rendered.pose[start:end, RIGHT, :2]
+            if np.isnan(hand).all():  # a dropout over the whole (short) span
+                continue
+            shape = np.nanmean(hand[:, 1:] - hand[:, :1], axis=0)
+            nearest = min(alone, key=lambda other: np.linalg.norm(alone[other] - shape, axis=-1).mean())
+            hits.append(nearest == gloss)
+    assert len(hits) >= 30 and np.mean(hits) >= 0.9
+
+
+def test_unknown_or_half_given_timing_is_a_clear_error():
+    with pytest.raises(ValueError, match="Unknown timing 'fast'; valid timings: gsl, conversational"):
+        SyntheticGSL(timing="fast")
+    with pytest.raises(ValueError, match="give sign, gap and margin"):
+        SigningTiming("mine", sign=TIMINGS["conversational"].sign)
+    with pytest.raises(ValueError, match="0 <= low <= high"):
+        SigningTiming("mine", TIMINGS["conversational"].sign, TIMINGS["conversational"].gap, (0.3, 0.1))
+
+
+def test_timing_record_reads_back_equal():
+    import json
+
+    for timing in TIMINGS.values():
+        record = timing.record()
+        assert json.loads(json.dumps(record)) == record and record["name"] == timing.name
+    assert TIMINGS["gsl"].record() == {"name": "gsl"}
+    assert TIMINGS["conversational"].record()["sign"]["median"] == TIMINGS["conversational"].sign.median
+
+
+def test_timing_stats_command_prints_both_presets(capsys):
+    assert main(["--timing-stats", "--clips", "30"]) == 0
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| ")]
+    named = [row.split(" | ")[0].strip("| ") for row in rows[1:]]
+    assert named == ["gsl", "gsl", "conversational", "conversational", "DGS Corpus (target)"]
+    clips = load_split("si", "train")[:: len(load_split("si", "train")) // 30][:30]
+    coverage = timing_statistics("conversational", clips)["frame spans"].coverage
+    assert f"| {coverage:.1%} |" in rows[4]
+
+
+def test_timing_statistics_on_a_known_answer():
+    times = [np.array([[0.1, 0.3], [0.5, 0.6]]), np.array([[0.2, 0.4]])]
+    stats = TimingStatistics.measure(times, [1.0, 1.0])
+    assert stats.signs == 3 and stats.clips == 2
+    np.testing.assert_allclose(stats.duration, np.percentile([0.2, 0.1, 0.2], [10, 50, 90]))
+    np.testing.assert_allclose(stats.gap, [0.2, 0.2, 0.2])
+    np.testing.assert_allclose(stats.coverage, 0.5 / 2.0)
