@@ -6,6 +6,7 @@ Command line::
     python -m dataset_builder.build --config sd --source gsl --gsl-root /data/GSL --output-dir data/gsl_sd
     python -m dataset_builder.build --config si --source poses --poses-dir poses/ --landmarks full ...
     python -m dataset_builder.build --config sd --recombine 32000 --isolated-signs 16000 --output-dir data/gsl_sd_recombined
+    python -m dataset_builder.build --config si --timing conversational --output-dir data/gsl_si_conversational
     python -m dataset_builder.build --manifest clips.csv --poses-dir poses/ --output-dir data/mine   # your own corpus
 
 (``--manifest`` hands the command line to ``dataset_builder.manifest``: docs/your_own_corpus.md.)
@@ -44,6 +45,7 @@ from dataset_builder.gsl import CONFIGS, SPLITS
 from dataset_builder.gsl_poses import SOURCES, GSLPoses
 from dataset_builder.loading import LANDMARKS_FILE
 from dataset_builder.synthetic import RECOMBINATION_METHODS, recombination_record
+from dataset_builder.timing import DEFAULT_TIMING, TIMINGS, signing_timing
 from modeling_signattention.layouts import HOLISTIC, LANDMARK_SETS
 
 REPORT_FILES = ("missing_clips.txt", "report.json")
@@ -68,6 +70,7 @@ def build_dataset(
     recombine: int = 0,
     recombine_method: str = "random",
     isolated_signs: int = 0,
+    timing: str = DEFAULT_TIMING,
     cache_dir: str | Path | None = None,
     max_shard_size: str | int = "500MB",
     overwrite: bool = False,
@@ -79,7 +82,9 @@ def build_dataset(
     An existing ``output_dir`` is an error unless ``overwrite``; it is only replaced once the new one is done.
     ``recombine`` (synthetic only) adds that many clips of novel sentences to the training split
     (``dataset_builder.synthetic.recombined_clips``), ``isolated_signs`` that many clips of one training gloss each
-    (``dataset_builder.synthetic.isolated_sign_clips``).
+    (``dataset_builder.synthetic.isolated_sign_clips``). ``timing`` (synthetic only) names the preset of
+    ``dataset_builder.timing.TIMINGS`` the clips are signed at; the card records it (``timing``), and
+    ``gloss_spans`` are the true spans under it.
     """
     builder = GSLPoses(
         config_name=config,
@@ -93,6 +98,7 @@ def build_dataset(
         recombine=recombine,
         recombine_method=recombine_method,
         isolated_signs=isolated_signs,
+        timing=timing,
         cache_dir=None if cache_dir is None else str(cache_dir),
     )
 
@@ -104,7 +110,8 @@ def build_dataset(
         keep_files=REPORT_FILES,
         max_shard_size=max_shard_size,
         overwrite=overwrite,
-        description=f"GSL {config} from {source} ({landmark_set})",
+        description=f"GSL {config} from {source} ({landmark_set}"
+        + (f", {timing} timing)" if source == "synthetic" else ")"),
     )
 
 
@@ -238,6 +245,9 @@ def _dataset_card(builder: GSLPoses, layout: dict, report: dict) -> DatasetCard:
         card_data["recombination"] = recombination_record(
             config.recombine, config.recombine_method, config.isolated_signs
         )
+    timing = signing_timing(config.timing)
+    if synthetic:
+        card_data["timing"] = timing.record()
     root = config.gsl_root if config.source == "gsl" else config.poses_dir
     return DatasetCard.from_template(
         card_data,
@@ -251,6 +261,7 @@ def _dataset_card(builder: GSLPoses, layout: dict, report: dict) -> DatasetCard:
         recombine=config.recombine,
         recombine_method=config.recombine_method,
         isolated_signs=config.isolated_signs,
+        timing=timing,
         split_sizes=[(name, split.num_examples) for name, split in builder.info.splits.items()],
         same_poses=[
             (split, same["id"], same["same_as"])
@@ -310,6 +321,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="N",
         help="synthetic: add N clips of one training gloss each (every gloss in turn) to the train split",
     )
+    parser.add_argument(
+        "--timing",
+        choices=TIMINGS,
+        default=DEFAULT_TIMING,
+        help="synthetic: how long signs and the gaps between them last (docs/timing.md; default: %(default)s)",
+    )
     parser.add_argument("--cache-dir", type=Path, help="datasets cache (default: the HF cache)")
     parser.add_argument("--max-shard-size", default="500MB", help="Parquet shard size (default: 500MB)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
@@ -333,6 +350,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             recombine=args.recombine,
             recombine_method=args.recombine_method,
             isolated_signs=args.isolated_signs,
+            timing=args.timing,
             cache_dir=args.cache_dir,
             max_shard_size=args.max_shard_size,
             overwrite=args.overwrite,

@@ -13,7 +13,8 @@ datasets 5 no longer runs loading scripts, so the builder is imported and instan
 are ``GSLPosesConfig`` fields and pass through ``GSLPoses(config_name=..., **options)`` (each set of options
 gets its own cache folder). Sources:
 
-* ``synthetic``: ``dataset_builder.synthetic`` renders every clip (deterministic in ``seed``);
+* ``synthetic``: ``dataset_builder.synthetic`` renders every clip (deterministic in ``seed``), signed at
+  the ``timing`` it names (a preset of ``dataset_builder.timing.TIMINGS``: how long signs and the gaps last);
 * ``gsl``: a GSL root holding, per split path, a folder of frames (``ROOT/<path>/*.jpg``) or a video
   (``ROOT/<path>.mp4``, ...); MediaPipe Holistic runs on the fly and each clip's result is cached as
   ``<pose_cache>/<path>.npy`` (atomic write), so a rerun or another config reuses it;
@@ -57,6 +58,7 @@ from dataset_builder.synthetic import (
     isolated_sign_clips,
     recombined_clips,
 )
+from dataset_builder.timing import DEFAULT_TIMING, signing_timing
 from modeling_signattention.layouts import HOLISTIC
 
 # ``dataset_builder.extract`` is imported inside the methods that read real poses: it loads OpenCV and MediaPipe
@@ -110,6 +112,9 @@ class GSLPosesConfig(datasets.BuilderConfig):
     isolated_signs: int = (
         0  # synthetic only: add this many clips of one training gloss each to the training split
     )
+    timing: str = (
+        DEFAULT_TIMING  # synthetic only: how long signs and gaps last (dataset_builder.timing.TIMINGS)
+    )
 
     def validate(self) -> None:
         """Clear errors for bad options, raised before any work starts."""
@@ -136,6 +141,12 @@ class GSLPosesConfig(datasets.BuilderConfig):
                 raise ValueError(
                     f"{option} needs the synthetic source (it renders new clips), not {self.source!r}"
                 )
+        signing_timing(self.timing)
+        if self.timing != DEFAULT_TIMING and self.source != "synthetic":
+            raise ValueError(
+                f"timing {self.timing!r} needs the synthetic source (real poses have the timing they were "
+                f"signed with), not {self.source!r}"
+            )
         if self.source in _SOURCE_FOLDERS:
             option, holds = _SOURCE_FOLDERS[self.source]
             folder = getattr(self, option)
@@ -224,7 +235,7 @@ class GSLPoses(datasets.GeneratorBasedBuilder):
             yield from self._real_examples(split, clips)
 
     def _synthetic_examples(self, clips: list[GSLClip]) -> Iterator[tuple[str, dict]]:
-        generator = SyntheticGSL(self.config.seed, self.config.landmark_set)
+        generator = SyntheticGSL(self.config.seed, self.config.landmark_set, self.config.timing)
         for clip in clips:
             synthetic = generator.clip(clip.id, clip.glosses)
             yield clip.id, _example(clip, synthetic.pose, synthetic.fps, synthetic.gloss_spans)

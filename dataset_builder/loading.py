@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from dataset_builder.gsl import SPLITS
+from dataset_builder.timing import DEFAULT_TIMING, signing_timing
 from modeling_signattention.layouts import DEFAULT_LAYOUT
 
 OUTPUT_MODES = ("gloss", "text")  # what a model can be trained to write: the gloss sequence or the Greek text
@@ -193,8 +194,10 @@ def dataset_metadata(dataset_dir: str | Path) -> dict[str, Any]:
     dataset.
 
     Provenance comes from what ``dataset_builder.build`` writes: the card's config name, its ``synthetic`` tag,
-    its ``recombination`` (recombined training clips, ``--recombine``) and ``report.json`` (real sources only);
-    "unknown" when the folder was made some other way.
+    its ``recombination`` (recombined training clips, ``--recombine``), its ``timing`` (synthetic only:
+    ``dataset_builder.timing.SigningTiming.record``; a synthetic card without one was built before timings existed,
+    at the default timing) and ``report.json`` (real sources only); "unknown" when the folder was made some other
+    way.
     """
     from huggingface_hub import DatasetCard
 
@@ -207,6 +210,7 @@ def dataset_metadata(dataset_dir: str | Path) -> dict[str, Any]:
         "data_source": "unknown",
         "config": "unknown",
         "recombination": None,  # or synthetic.recombination_record: recombined sentences, isolated signs
+        "timing": None,  # synthetic only: how long its signs and gaps last, SigningTiming.record
     }
     card_path, report_path = dataset_dir / "README.md", dataset_dir / "report.json"
     if card_path.is_file():
@@ -216,6 +220,7 @@ def dataset_metadata(dataset_dir: str | Path) -> dict[str, Any]:
             metadata["config"] = configs[0]["config_name"]
         if "synthetic" in (card.get("tags") or []):
             metadata["data_source"] = "synthetic"
+            metadata["timing"] = card.get("timing") or signing_timing(DEFAULT_TIMING).record()
         metadata["recombination"] = card.get("recombination")
     if report_path.is_file():
         report = json.loads(report_path.read_text(encoding="utf-8"))

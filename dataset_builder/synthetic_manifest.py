@@ -7,7 +7,7 @@ this repository. The clips are ``dataset_builder.synthetic``'s (GSL sentences an
 rendered as full MediaPipe Holistic, written as ``.pose`` files (``dataset_builder.pose_io.to_pose``) and, for
 ``holistic_reduced``, reduced with pose-format's own ``reduce_holistic``::
 
-    python -m dataset_builder.synthetic_manifest OUT --clips 120 40 40 [--layout holistic_reduced]
+    python -m dataset_builder.synthetic_manifest OUT --clips 120 40 40 [--layout holistic_reduced] [--timing gsl]
 
 writes ``OUT/poses/<id>.pose`` and ``OUT/manifest.csv`` (columns ``id, split, gloss, text, signer, fps,
 gloss_start, gloss_end``, times in milliseconds, splits named train / dev / test: build with
@@ -28,6 +28,7 @@ from pose_format.utils.generic import reduce_holistic
 from dataset_builder.gsl import SPLITS, load_split
 from dataset_builder.pose_io import to_pose
 from dataset_builder.synthetic import SyntheticGSL
+from dataset_builder.timing import DEFAULT_TIMING, TIMINGS, SigningTiming
 from modeling_signattention.layouts import layout_header
 
 LAYOUTS = ("holistic", "holistic_reduced")
@@ -37,15 +38,20 @@ COLUMNS = ["id", "split", "gloss", "text", "signer", "fps", "gloss_start", "glos
 
 
 def write_corpus(
-    folder: str | Path, clips: Sequence[int], layout: str = "holistic_reduced", seed: int = 0
+    folder: str | Path,
+    clips: Sequence[int],
+    layout: str = "holistic_reduced",
+    seed: int = 0,
+    timing: str | SigningTiming = DEFAULT_TIMING,
 ) -> Path:
-    """Write the first ``clips[i]`` clips of each SI split (train, validation, test) into ``folder`` and return
-    the manifest's path. Gloss times are the renderer's true spans, in milliseconds (3 decimals: exact frames)."""
+    """Write the first ``clips[i]`` clips of each SI split (train, validation, test), signed at ``timing``
+    (``dataset_builder.timing``), into ``folder`` and return the manifest's path. Gloss times are the renderer's true
+    spans, in milliseconds (3 decimals: exact frames, so the manifest builder finds the renderer's spans)."""
     if layout not in LAYOUTS:
         raise ValueError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
     folder = Path(folder)
     (folder / "poses").mkdir(parents=True, exist_ok=True)
-    renderer = SyntheticGSL(seed=seed, landmark_set="full")
+    renderer = SyntheticGSL(seed=seed, landmark_set="full", timing=timing)
     width, height = FRAME_SIZE
     header = layout_header("holistic", width, height)  # no limbs: writing needs no MediaPipe
     manifest = folder / "manifest.csv"
@@ -90,8 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--layout", choices=LAYOUTS, default="holistic_reduced")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--timing", choices=TIMINGS, default=DEFAULT_TIMING, help="docs/timing.md")
     args = parser.parse_args(argv)
-    print(write_corpus(args.output, args.clips, args.layout, args.seed))
+    print(write_corpus(args.output, args.clips, args.layout, args.seed, args.timing))
     return 0
 
 

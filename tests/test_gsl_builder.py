@@ -27,7 +27,9 @@ from dataset_builder.gsl import (
     split_file,
 )
 from dataset_builder.gsl_poses import GSLPoses
-from dataset_builder.loading import read_landmarks
+from dataset_builder.loading import dataset_metadata, load_pose_splits, read_landmarks
+from dataset_builder.synthetic import SyntheticGSL
+from dataset_builder.timing import TIMINGS
 from modeling_signattention.layouts import HOLISTIC
 
 VIDEO = EXAMPLE_VIDEO
@@ -132,9 +134,53 @@ def test_build_cli_end_to_end_loads_offline(tmp_path, monkeypatch):
     assert row["id"] == "police1/police1_signer3_rep3_sentences/sentences0000" and row["signer"] == "signer3"
     assert row["pose"].shape == (row["num_frames"], 75, 3) and row["fps"] == 30
     assert row["gloss_spans"].shape == (len(row["gloss"].split()), 2)
+    assert dataset_metadata(output)["timing"] == TIMINGS["gsl"].record()  # the default timing, recorded
+    assert "Timing: `gsl`" in card
 
     with pytest.raises(SystemExit):  # an existing output folder is never silently replaced
         main([*argv, "--cache-dir", str(tmp_path / "cache")])
+    # A synthetic dataset built before timings existed has no timing in its card: it was signed at the default one.
+    readme = output / "README.md"
+    readme.write_text(card.replace("timing:\n  name: gsl\n", ""), encoding="utf-8")
+    assert "timing" not in DatasetCard.load(readme).data
+    assert dataset_metadata(output)["timing"] == TIMINGS["gsl"].record()
+
+
+def test_conversational_timing_is_recorded_and_its_spans_are_the_renderers(tmp_path, monkeypatch):
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    output = tmp_path / "si_conversational"
+    argv = ["--config", "si", "--timing", "conversational", "--limit", "3", "--output-dir", str(output)]
+    assert main([*argv, "--cache-dir", str(tmp_path / "cache")]) == 0
+    timing = TIMINGS["conversational"]
+    card = DatasetCard.load(output / "README.md")
+    assert card.data["timing"] == timing.record() == dataset_metadata(output)["timing"]
+    text = " ".join(card.text.split())
+    sign = {name: f"{getattr(timing.sign, name) * 1000:.0f} ms" for name in ("median", "p10", "p90")}
+    assert "**Timing: `conversational`**" in text
+    assert f"median {sign['median']} (10th-90th percentile {sign['p10']} to {sign['p90']})" in text
+    renderer = SyntheticGSL(timing=timing)
+    for split, data in load_pose_splits(output).items():
+        for clip, spans, pose in zip(load_split("si", split)[:3], data.gloss_spans, data.poses, strict=True):
+            rendered = renderer.clip(clip.id, clip.glosses)
+            np.testing.assert_array_equal(spans, rendered.gloss_spans)
+            np.testing.assert_array_equal(pose, rendered.pose)
+
+
+def test_timing_bad_options_are_clear_errors(tmp_path, capsys):
+    with pytest.raises(ValueError, match="Unknown timing 'fast'; valid timings: gsl, conversational"):
+        GSLPoses(config_name="si", timing="fast", cache_dir=str(tmp_path))
+    with pytest.raises(ValueError, match="timing 'conversational' needs the synthetic source"):
+        GSLPoses(
+            config_name="si",
+            source="poses",
+            poses_dir=str(tmp_path),
+            timing="conversational",
+            cache_dir=str(tmp_path),
+        )
+    with pytest.raises(SystemExit):
+        main(["--timing", "fast", "--output-dir", str(tmp_path / "out")])
+    error = capsys.readouterr().err  # argparse quotes the choices or not, by Python version
+    assert "argument --timing: invalid choice: 'fast'" in error and all(name in error for name in TIMINGS)
 
 
 def test_build_dataset_full_landmarks_and_overwrite(tmp_path):
