@@ -11,10 +11,12 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+from bad_input_table import shown
 from safetensors.numpy import load_file
 
 from dataset_builder.build import build_dataset
@@ -150,6 +152,20 @@ def test_a_rerun_redoes_no_run(finished, dataset_dir, monkeypatch):
     assert again["runs"] == result["runs"] and again["summary"] == result["summary"]
 
 
+def test_a_rerun_with_other_options_is_refused_naming_the_runs(finished, dataset_dir):
+    output_dir, _ = finished
+    before = run_files(output_dir)
+    options = tiny_options(dataset_dir, output_dir, "d_model", ("8", "16"), 2)
+    with pytest.raises(StudyError) as error:
+        study(replace(options, epochs=TINY["epochs"] + 1))
+    shown("study: rerun with other options", str(error.value))
+    assert (
+        "d_model=8 seed0, d_model=8 seed1, d_model=16 seed0, d_model=16 seed1 with epochs 1 (asked: 2)"
+        in str(error.value)
+    )
+    assert run_files(output_dir) == before
+
+
 def test_a_killed_study_resumes_with_the_missing_runs_only(dataset_dir, tmp_path, monkeypatch):
     """Kill the command once its first run has finished; the rerun trains only the runs without a record (the one
     cut short included, from scratch) and leaves the finished one alone. The varied field is a model config field
@@ -194,7 +210,7 @@ def test_a_failing_variant_is_named_and_the_others_finish(dataset_dir, tmp_path,
     code = main(command_line(dataset_dir, tmp_path, ["d_model", "12", "8"], seeds=1))
     assert code == 1
     message = "d_model (12) must be even and divisible by num_heads (8)"
-    assert f"d_model=12: ValueError: {message}" in capsys.readouterr().err
+    shown("study: a value no model can have", capsys.readouterr().err)
     result = json.loads((tmp_path / STUDY_FILE).read_text(encoding="utf-8"))
     assert [(run["variant"], run["status"]) for run in result["runs"]] == [
         ("d_model=12", "failed"),
@@ -220,6 +236,14 @@ def test_a_failing_variant_is_named_and_the_others_finish(dataset_dir, tmp_path,
 def test_what_cannot_be_varied_is_refused_naming_it(vary, message):
     with pytest.raises(StudyError, match=re.escape(message)):
         parse_variants(vary[0], vary[1:])
+
+
+def test_an_unknown_field_is_a_command_line_error_before_anything_runs(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--vary", "hidden_sise", "8", "16", "--output-dir", str(tmp_path / "study")])
+    assert exit_info.value.code == 2
+    shown("study: unknown field", capsys.readouterr().err)
+    assert not (tmp_path / "study").exists()
 
 
 def test_values_are_read_as_the_fields_types():
