@@ -225,8 +225,10 @@ def trust_section(
     ]
     non_empty = [i for i in non_empty if i not in set(too_short)]
     if not non_empty:
-        empty = {"attribution": {}, "baselines": {}, "best_method": None, "num_glosses": 0}
-        return TrustResult(empty | {"num_too_short": len(too_short)}), []
+        # the keys trust_scores gives, so that a split where the model says nothing (an undertrained variant of a
+        # study) is scored as "no data", not a KeyError in method_selection
+        empty = {"num_clips": 0, "num_glosses": 0, "num_gold_glosses": 0, "attribution": {}, "baselines": {}}
+        return TrustResult(empty | {"best_method": None, "num_too_short": len(too_short)}), []
     no_spans = np.zeros((0, 2), dtype=np.int64)
     clips = ScoredClips(
         poses=[data.poses[i] for i in non_empty],

@@ -1,7 +1,8 @@
 """Train the SignAttention pose-to-gloss (or pose-to-text) transformer with ``Seq2SeqTrainer``.
 
     python -m hub_scripts.train --dataset-dir DIR --output-dir RUN_DIR [--output-mode gloss|text]
-        [--init-from MODEL_DIR] [--resume] [--epochs N] [--d-model 16] [--learning-rate 3e-3] ...
+        [--init-from MODEL_DIR] [--resume] [--epochs N] [--d-model 16] [--learning-rate 3e-3]
+        [--model-config '{"encoder_layers": 2}'] ...
 
 The defaults are the paper's setup (arXiv 2410.14506): AdamW at a constant 1e-3, batch 64, dropout 0.2,
 d_model 16, one encoder and one decoder layer, at most 220 sampled frames and 20 target tokens, a random frame out
@@ -37,7 +38,7 @@ import os
 import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,29 @@ from dataset_builder.loading import (
     load_pose_splits,
 )
 from hub_scripts.evaluate import decode_sentences, evaluate_split, score, write_json
+
+
+class ModelConfig(dict):
+    """``SignAttentionConfig`` fields of a fresh model beyond ``d_model`` and ``dropout`` (``{"encoder_layers": 2}``):
+    a dict, or its JSON on the command line (``--model-config '{"encoder_layers": 2}'``, which ``HfArgumentParser``
+    hands to this type as a string)."""
+
+    def __init__(self, value: str | dict[str, Any] | None = None):
+        super().__init__(json.loads(value) if isinstance(value, str) else value or {})
+
+
+# Config fields a run does not choose: the pose layout comes from the dataset, the vocabulary and special tokens from
+# the tokenizer, and the model is an encoder-decoder.
+FIXED_CONFIG_FIELDS = (
+    "layout",
+    "vocab_size",
+    "pad_token_id",
+    "unk_token_id",
+    "bos_token_id",
+    "eos_token_id",
+    "decoder_start_token_id",
+    "is_encoder_decoder",
+)
 
 
 @dataclass
@@ -88,6 +112,13 @@ class TrainOptions:
     eval_batch_size: int = 128
     d_model: int = 16
     dropout: float = 0.2
+    model_config: ModelConfig = field(
+        default_factory=ModelConfig,
+        metadata={
+            "help": "other SignAttentionConfig fields of a fresh model, as JSON: '{\"encoder_layers\": 2}' "
+            "(model_config_fields() lists them)"
+        },
+    )
     patience: int = 10
     num_beams: int = 1
     max_train_samples: int | None = None
@@ -226,10 +257,48 @@ def build_tokenizer(targets: Sequence[str], init_from: Path | None) -> Any:
     return build_gloss_tokenizer(targets, base_tokenizer=base)
 
 
+def model_config_fields() -> dict[str, Any]:
+    """The ``SignAttentionConfig`` fields ``TrainOptions.model_config`` may set, with their types: the config's own
+    fields, less those a run does not choose (``FIXED_CONFIG_FIELDS``) and those with their own option (``d_model``,
+    ``dropout``)."""
+    import inspect
+
+    from modeling_signattention import SignAttentionConfig
+
+    own = {field.name for field in fields(TrainOptions)}
+    annotations = inspect.get_annotations(SignAttentionConfig, eval_str=True)
+    return {
+        name: kind
+        for name, kind in annotations.items()
+        if name not in FIXED_CONFIG_FIELDS and name not in own
+    }
+
+
+def check_model_config(options: TrainOptions) -> None:
+    """Refuse ``model_config`` keys that are not config fields train lets through (``SignAttentionConfig`` would
+    keep an unknown key as a stray attribute, and the run would silently train the default model), and a
+    ``model_config`` next to ``--init-from`` (whose model brings its own architecture)."""
+    if not options.model_config:
+        return
+    if options.init_from is not None:
+        raise ValueError(
+            f"--model-config {dict(options.model_config)} sets up a fresh model; --init-from {options.init_from} "
+            "brings its own architecture"
+        )
+    allowed = model_config_fields()
+    unknown = sorted(set(options.model_config) - set(allowed))
+    if unknown:
+        raise ValueError(
+            f"--model-config: {', '.join(unknown)} cannot be set there (d_model and dropout have their own "
+            f"options; {', '.join(FIXED_CONFIG_FIELDS)} are fixed by the data, the tokenizer or the "
+            f"architecture); the fields it takes: {', '.join(allowed)}"
+        )
+
+
 def build_model(options: TrainOptions, tokenizer: Any, layout: str) -> tuple[Any, Any]:
-    """A fresh paper-preset model reading the dataset's pose ``layout``, or the ``--init-from`` one with its
-    embeddings grown to the new vocabulary (its own architecture and feature extractor then apply: ``--d-model``
-    and ``--dropout`` are not used; its layout must be the dataset's)."""
+    """A fresh paper-preset model reading the dataset's pose ``layout`` (with ``options.model_config`` on top), or
+    the ``--init-from`` one with its embeddings grown to the new vocabulary (its own architecture and feature
+    extractor then apply: ``--d-model`` and ``--dropout`` are not used; its layout must be the dataset's)."""
     from transformers import AutoFeatureExtractor
 
     from modeling_signattention import (
@@ -251,18 +320,19 @@ def build_model(options: TrainOptions, tokenizer: Any, layout: str) -> tuple[Any
             model.resize_token_embeddings(len(tokenizer))
             print(f"[train] vocabulary grown from {old_vocab} to {len(tokenizer)} tokens for fine-tuning")
         return model, AutoFeatureExtractor.from_pretrained(options.init_from)
-    config = SignAttentionConfig(
-        layout=layout,
-        d_model=options.d_model,
-        dropout=options.dropout,
-        attention_dropout=options.dropout,
-        vocab_size=len(tokenizer),
-        pad_token_id=tokenizer.pad_token_id,
-        unk_token_id=tokenizer.unk_token_id,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        decoder_start_token_id=tokenizer.bos_token_id,
-    )
+    settings = {
+        "layout": layout,
+        "d_model": options.d_model,
+        "dropout": options.dropout,
+        "attention_dropout": options.dropout,
+        "vocab_size": len(tokenizer),
+        "pad_token_id": tokenizer.pad_token_id,
+        "unk_token_id": tokenizer.unk_token_id,
+        "bos_token_id": tokenizer.bos_token_id,
+        "eos_token_id": tokenizer.eos_token_id,
+        "decoder_start_token_id": tokenizer.bos_token_id,
+    }
+    config = SignAttentionConfig(**settings | options.model_config)
     feature_extractor = SignAttentionFeatureExtractor(
         config.landmark_components,
         config.num_coordinates,
@@ -569,6 +639,7 @@ def train(options: TrainOptions) -> dict[str, Any]:
 
     if options.output_mode not in OUTPUT_MODES:
         raise ValueError(f"output_mode must be one of {OUTPUT_MODES}, got {options.output_mode!r}")
+    check_model_config(options)
     warn_single_cpu_process()
     set_seed(options.seed)
     output_dir = Path(options.output_dir)

@@ -146,6 +146,31 @@ ROWS = {
             "argument --repo-id: 'not a/valid/repo id' is not a Hub repository id",
         ),
         Row(
+            "train: --model-config field it cannot set",
+            "train",
+            """`--model-config '{"vocab_size": 9}'`""",
+            "--model-config: vocab_size cannot be set there",
+        ),
+        Row(
+            "study: unknown field",
+            "study",
+            "`--vary hidden_sise 8 16`",
+            "--vary hidden_sise: no such training option or model config field; the fields: ",
+        ),
+        Row(
+            "study: a value no model can have",
+            "study",
+            "`--vary d_model 12 8` (the model has 8 heads): the other values still run, exit status 1",
+            "FAILED variants (1 of 2): d_model=12: ValueError: d_model (12) must be even and divisible by "
+            "num_heads (8)",
+        ),
+        Row(
+            "study: rerun with other options",
+            "study",
+            "the `--output-dir` of a finished study, with another `--epochs`",
+            "holds finished runs made otherwise than asked (",
+        ),
+        Row(
             "pipeline: nested list of one clip",
             "pipeline",
             "one clip as a nested Python list (frames of points of x, y, z)",

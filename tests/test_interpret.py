@@ -4,6 +4,7 @@ pickle-free raw attention, and ``reproduce --quick`` end to end."""
 from __future__ import annotations
 
 import json
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from modeling_signattention.interpretability import (
     schema,
 )
 from modeling_signattention.interpretability.attribution import METHODS, head_methods
+from modeling_signattention.interpretability.results import RunScores
 from modeling_signattention.interpretability.timestamps import timestamp_reliability
 
 
@@ -180,6 +182,38 @@ def test_best_method_is_picked_on_the_validation_split_then_scored_on_test(untra
     )
     assert same["method_selection"] == "no data" and same["best_method"] == "attention"
     assert same["best_method_chosen_on"].startswith("the scored clips themselves")
+
+
+def test_a_model_that_says_nothing_is_analysed_as_no_data(untrained_setup, tmp_path):
+    """A model that ends every sentence at once (a study's undertrained variant) has nothing to pick a method from on
+    the validation split nor to score on the test split: every score is "no data", and the reader says no method."""
+    model_dir, dataset_dir = untrained_setup
+    model = SignAttentionForConditionalGeneration.from_pretrained(model_dir)
+    with torch.no_grad():
+        model.lm_head.bias[model.config.eos_token_id] = 1e4
+    silent_dir = tmp_path / "silent_model"
+    model.save_pretrained(silent_dir)
+    for name in (
+        "tokenizer.json",
+        "tokenizer_config.json",
+        "special_tokens_map.json",
+        "preprocessor_config.json",
+    ):
+        if (model_dir / name).is_file():
+            shutil.copy(model_dir / name, silent_dir / name)
+    scores = interpret(
+        silent_dir,
+        dataset_dir,
+        tmp_path / "analysis",
+        InterpretOptions(progress=False, methods=["attention"]),
+    )
+    assert scores["num_empty_predictions"] == scores["num_sentences"] == 12
+    assert scores["best_method"] == "no data"
+    assert scores["attribution"] == {} and scores["all"]["status"] == "no data"
+    run = RunScores.from_json(scores)
+    assert run.pick.method is None and run.best_accuracy is None and run.prior_accuracy is None
+    assert run.alignment("diagonality") is None and run.video_share() is None
+    assert run.wer_on("all") == 1.0  # every reference gloss deleted
 
 
 def test_raw_attention_is_stored_without_pickles(untrained_setup, tmp_path):

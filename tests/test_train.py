@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -155,6 +156,38 @@ def test_missing_dataset_dir_is_a_clear_cli_error(tmp_path, capsys):
         parse_args(["--dataset-dir", str(tmp_path / "nonexistent"), "--output-dir", str(tmp_path / "run")])
     assert exit_info.value.code == 2
     assert f"no dataset at {tmp_path / 'nonexistent'}" in capsys.readouterr().err
+
+
+def test_model_config_on_the_command_line_builds_that_model(dataset_dir, tmp_path):
+    from hub_scripts.train import parse_args
+    from modeling_signattention.modeling_signattention import SignAttentionEncoderLayer
+
+    options = parse_args(
+        ["--dataset-dir", str(dataset_dir), "--output-dir", str(tmp_path)]
+        + ["--model-config", '{"encoder_layers": 2, "ffn_dim": 64}']
+    )
+    assert options.model_config == {"encoder_layers": 2, "ffn_dim": 64}
+    model, _ = build_model(options, build_tokenizer(["ΕΓΩ ΕΣΥ"], None), "holistic")
+    assert sum(isinstance(module, SignAttentionEncoderLayer) for module in model.modules()) == 2
+    assert model.config.ffn_dim == 64 and model.config.d_model == options.d_model
+
+
+@pytest.mark.parametrize(
+    ("model_config", "message"),
+    [
+        ({"vocab_size": 9}, "--model-config: vocab_size cannot be set there"),
+        ({"d_model": 32}, "--model-config: d_model cannot be set there (d_model and dropout have their own"),
+        ({"encoder_layer": 2}, "--model-config: encoder_layer cannot be set there"),
+    ],
+)
+def test_model_config_refuses_what_it_cannot_set_before_reading_data(model_config, message, tmp_path):
+    from hub_scripts.train import ModelConfig
+
+    options = TrainOptions(tmp_path / "no_dataset", tmp_path / "run", model_config=ModelConfig(model_config))
+    with pytest.raises(ValueError, match=re.escape(message)) as error:
+        train(options)
+    if "vocab_size" in model_config:
+        shown("train: --model-config field it cannot set", str(error.value))
 
 
 def test_resume_skips_a_truncated_checkpoint_and_names_its_file(trained_run, dataset_dir, tmp_path, capsys):

@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .schema import NO_DATA
+
 # ``best_method_chosen_on`` when no held-out split was given: the pick was made on the clips it is then scored on.
 PICKED_ON_SCORED_CLIPS = "the scored clips themselves (no held-out split to pick on)"
 
@@ -21,6 +23,11 @@ PICKED_ON_SCORED_CLIPS = "the scored clips themselves (no held-out split to pick
 def measurement(value: Any) -> float | None:
     """A number that was measured, else ``None`` ("no data", a missing key or a string is no measurement)."""
     return value if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def _name(value: Any) -> str | None:
+    """A method's name, else ``None`` (a run with nothing to pick from says "no data" there)."""
+    return value if isinstance(value, str) and value != NO_DATA else None
 
 
 @dataclass(frozen=True)
@@ -43,13 +50,11 @@ class MethodPick:
     def from_json(cls, scores: dict[str, Any]) -> MethodPick:
         chosen_on = scores.get("best_method_chosen_on")
         return cls(
-            method=scores.get("best_method") if isinstance(scores.get("best_method"), str) else None,
+            method=_name(scores.get("best_method")),
             chosen_by=scores.get("best_method_chosen_by"),
             split=chosen_on if isinstance(chosen_on, str) and chosen_on != PICKED_ON_SCORED_CLIPS else None,
             scored_split=scores.get("split"),
-            timestamp_method=scores.get("timestamp_method")
-            if isinstance(scores.get("timestamp_method"), str)
-            else None,
+            timestamp_method=_name(scores.get("timestamp_method")),
         )
 
     @property
@@ -112,9 +117,30 @@ class RunScores:
             return {}
         return self.attribution.get(name) or self.baselines.get(name) or {}
 
-    def score(self, name: str | None, key: str) -> float | None:
-        """One measured score of a method or baseline, ``None`` where there is none."""
-        return measurement(self.entry(name).get(key))
+    def score(self, name: str | None, key: str, subset: str | None = None) -> float | None:
+        """One measured score of a method or baseline, on every scored clip or on the ``seen`` / ``unseen``
+        sentences only (``leaderboard.SUBSETS``); ``None`` where there is none."""
+        entry = self.entry(name)
+        if subset is not None:
+            entry = entry.get(subset) or {}
+        return measurement(entry.get(key))
+
+    def alignment(self, key: str, score_set: str = "all") -> float | None:
+        """One ``attention_alignment`` score (``schema.ALIGNMENT_SCORES``: diagonality, cluster score...) of a score
+        set (``schema.SCORE_SETS``), ``None`` where the set has no sentence or the score nothing to average."""
+        return measurement(self._score_set(score_set).get("attention_alignment", {}).get(key))
+
+    def video_share(self, score_set: str = "all") -> float | None:
+        """The mean share of a decoding step that comes from the video (``schema.VIDEO_SHARE``) in a score set."""
+        return measurement(self._score_set(score_set).get("contribution", {}).get("norm_ratio"))
+
+    def wer_on(self, subset: str) -> float | None:
+        """Test WER on ``all`` clips, or on those whose sentence was ``seen`` / ``unseen`` in training."""
+        return measurement(self.memorization.get("wer", {}).get(subset, {}).get("wer"))
+
+    def _score_set(self, score_set: str) -> dict[str, Any]:
+        entry = self.raw.get(score_set)
+        return entry if isinstance(entry, dict) else {}
 
     def measured(self, key: str) -> dict[str, float]:
         """Method -> ``key`` for every attribution method where it was measured."""

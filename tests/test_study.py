@@ -1,0 +1,257 @@
+"""The study command on a tiny budget (12 clips per split, one epoch, raw attention only): one run per variant and
+seed, a rerun redoes nothing, the summary is numpy's mean and sd of the stored runs, a killed study resumes where it
+stopped, and a variant that cannot be built is an error naming it while the others finish."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from bad_input_table import shown
+from safetensors.numpy import load_file
+
+from dataset_builder.build import build_dataset
+from hub_scripts import study as study_module
+from hub_scripts.study import (
+    FIGURE_FILE,
+    RUN_FILE,
+    SCORES,
+    SD_DDOF,
+    STUDY_FILE,
+    TABLE_FILE,
+    Run,
+    StudyError,
+    StudyOptions,
+    Variant,
+    base_seed,
+    main,
+    parse_variants,
+    study,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+TINY = {"epochs": 1, "methods": ("attention",), "progress": False}
+
+
+@pytest.fixture(scope="module")
+def dataset_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build_dataset("si", "synthetic", tmp_path_factory.mktemp("study_data") / "si", limit=12)
+
+
+def tiny_options(dataset_dir: Path, output_dir: Path, field: str, values: tuple[str, ...], seeds: int):
+    return StudyOptions(field, values, seeds, dataset_dir=dataset_dir, output_dir=output_dir, **TINY)
+
+
+def command_line(dataset_dir: Path, output_dir: Path, vary: list[str], seeds: int) -> list[str]:
+    """The same tiny study as ``tiny_options``, as arguments of ``python -m hub_scripts.study``."""
+    return [
+        *("--vary", *vary, "--seeds", str(seeds), "--dataset-dir", str(dataset_dir)),
+        *("--epochs", str(TINY["epochs"]), "--methods", *TINY["methods"]),
+        *("--output-dir", str(output_dir), "--no-progress"),
+    ]
+
+
+class CountingTrain:
+    """Wraps ``hub_scripts.study.train``: the runs it trained, by output folder."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch):
+        self.folders: list[Path] = []
+        self.train = study_module.train
+        monkeypatch.setattr(study_module, "train", self)
+
+    def __call__(self, options):
+        self.folders.append(Path(options.output_dir))
+        return self.train(options)
+
+
+def run_files(output_dir: Path) -> dict[Path, int]:
+    """Every finished run's record and its modification time (ns)."""
+    return {path: path.stat().st_mtime_ns for path in sorted(output_dir.glob(f"runs/*/seed*/{RUN_FILE}"))}
+
+
+@pytest.fixture(scope="module")
+def finished(dataset_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict]:
+    """2 values of d_model x 2 seeds."""
+    output_dir = tmp_path_factory.mktemp("study")
+    return output_dir, study(tiny_options(dataset_dir, output_dir, "d_model", ("8", "16"), 2))
+
+
+def test_two_variants_by_two_seeds_make_four_runs(finished):
+    output_dir, result = finished
+    assert result == json.loads((output_dir / STUDY_FILE).read_text(encoding="utf-8"))
+    runs = result["runs"]
+    assert [(run["variant"], run["seed_index"], run["status"]) for run in runs] == [
+        ("d_model=8", 0, "done"),
+        ("d_model=8", 1, "done"),
+        ("d_model=16", 0, "done"),
+        ("d_model=16", 1, "done"),
+    ]
+    for run in runs:
+        # each run trained what its entry says, with seed base + k, into its own folder
+        assert run["options"]["d_model"] == run["value"] and run["options"]["epochs"] == TINY["epochs"]
+        assert run["seed"] == run["options"]["seed"] == base_seed() + run["seed_index"]
+        folder = output_dir / "runs" / run["variant"] / f"seed{run['seed_index']}"
+        assert json.loads((folder / RUN_FILE).read_text(encoding="utf-8")) == run
+        config = json.loads((folder / "model" / "config.json").read_text(encoding="utf-8"))
+        assert config["d_model"] == run["value"]
+        assert set(run["scores"]) == set(SCORES) and isinstance(run["scores"]["wer"], float)
+        assert run["seconds"]["total"] >= run["seconds"]["training"] > 0 and run["seconds"]["cpu"] > 0
+    # Another seed is another initialisation: the two seeds of a variant end with different weights.
+    seeds = [load_file(output_dir / "runs/d_model=8" / f"seed{k}/model/model.safetensors") for k in (0, 1)]
+    assert any(not np.array_equal(seeds[0][name], seeds[1][name]) for name in seeds[0])
+    assert {entry["done"] for entry in result["summary"].values()} == {2}
+    assert result["failed_variants"] == {}
+
+
+def test_summary_is_numpys_mean_and_sd_of_the_stored_runs(finished):
+    output_dir, result = finished
+    stored = [json.loads(path.read_text(encoding="utf-8")) for path in run_files(output_dir)]
+    spread = 0
+    for variant, entry in result["summary"].items():
+        for name, summary in entry["scores"].items():
+            values = [run["scores"][name] for run in stored if run["variant"] == variant]
+            measured = [value for value in values if value is not None]
+            assert summary["n"] == len(measured)
+            if not measured:
+                assert summary["mean"] is None and summary["sd"] is None
+                continue
+            assert summary["mean"] == pytest.approx(np.mean(measured))
+            if len(measured) > SD_DDOF:
+                assert summary["sd"] == pytest.approx(np.std(measured, ddof=SD_DDOF))
+                spread += summary["sd"] > 0
+            else:
+                assert summary["sd"] is None
+    assert spread, "no score differs between seeds: the comparison above checked nothing"
+
+
+def test_figure_and_table_show_every_variant(finished):
+    output_dir, result = finished
+    assert (output_dir / FIGURE_FILE).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page = (output_dir / TABLE_FILE).read_text(encoding="utf-8")
+    for variant, entry in result["summary"].items():
+        assert f"<th>{variant}</th>" in page
+        wer = entry["scores"]["wer"]
+        assert f"{100 * wer['mean']:.1f} ± {100 * wer['sd']:.1f} %" in page
+
+
+def test_a_rerun_redoes_no_run(finished, dataset_dir, monkeypatch):
+    output_dir, result = finished
+    before = run_files(output_dir)
+    counting = CountingTrain(monkeypatch)
+    again = study(tiny_options(dataset_dir, output_dir, "d_model", ("8", "16"), 2))
+    assert counting.folders == [] and run_files(output_dir) == before
+    assert again["runs"] == result["runs"] and again["summary"] == result["summary"]
+
+
+def test_a_rerun_with_other_options_is_refused_naming_the_runs(finished, dataset_dir):
+    output_dir, _ = finished
+    before = run_files(output_dir)
+    options = tiny_options(dataset_dir, output_dir, "d_model", ("8", "16"), 2)
+    with pytest.raises(StudyError) as error:
+        study(replace(options, epochs=TINY["epochs"] + 1))
+    shown("study: rerun with other options", str(error.value))
+    assert (
+        "d_model=8 seed0, d_model=8 seed1, d_model=16 seed0, d_model=16 seed1 with epochs 1 (asked: 2)"
+        in str(error.value)
+    )
+    assert run_files(output_dir) == before
+
+
+def test_a_killed_study_resumes_with_the_missing_runs_only(dataset_dir, tmp_path, monkeypatch):
+    """Kill the command once its first run has finished; the rerun trains only the runs without a record (the one
+    cut short included, from scratch) and leaves the finished one alone. The varied field is a model config field
+    (not a training option): the rerun's model has it."""
+    arguments = command_line(dataset_dir, tmp_path, ["encoder_layers", "1", "2"], seeds=1)
+    environment = os.environ | {"PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hub_scripts.study", *arguments],
+        cwd=REPO,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 120
+    try:
+        while not run_files(tmp_path) and process.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    finished_before = run_files(tmp_path)
+    assert len(finished_before) == 1, "the study was not killed between its two runs"
+    # what a kill leaves of study.json is a whole file (written to a temporary name, then renamed)
+    assert len(json.loads((tmp_path / STUDY_FILE).read_text(encoding="utf-8"))["runs"]) == 1
+
+    # whatever the kill left of the second run (a partial folder, or nothing yet), plus a file it did not write
+    second = Run(Variant("encoder_layers", 2), 0).folder(tmp_path)
+    second.mkdir(parents=True, exist_ok=True)
+    (second / "left_by_the_killed_run.txt").touch()
+
+    counting = CountingTrain(monkeypatch)
+    result = study(tiny_options(dataset_dir, tmp_path, "encoder_layers", ("1", "2"), 1))
+    assert counting.folders == [second]
+    assert not (second / "left_by_the_killed_run.txt").exists()  # redone from scratch
+    assert {path: run_files(tmp_path)[path] for path in finished_before} == finished_before
+    assert [run["status"] for run in result["runs"]] == ["done", "done"]
+    config = json.loads((second / "model" / "config.json").read_text(encoding="utf-8"))
+    assert config["encoder_layers"] == 2
+
+
+def test_a_failing_variant_is_named_and_the_others_finish(dataset_dir, tmp_path, capsys):
+    code = main(command_line(dataset_dir, tmp_path, ["d_model", "12", "8"], seeds=1))
+    assert code == 1
+    message = "d_model (12) must be even and divisible by num_heads (8)"
+    shown("study: a value no model can have", capsys.readouterr().err)
+    result = json.loads((tmp_path / STUDY_FILE).read_text(encoding="utf-8"))
+    assert [(run["variant"], run["status"]) for run in result["runs"]] == [
+        ("d_model=12", "failed"),
+        ("d_model=8", "done"),
+    ]
+    assert result["failed_variants"] == {"d_model=12": [f"ValueError: {message}"]}
+    assert result["summary"]["d_model=12"]["failed"] == 1 and result["summary"]["d_model=8"]["done"] == 1
+    assert not (Run(Variant("d_model", 12), 0).folder(tmp_path) / RUN_FILE).exists()  # a rerun tries it again
+
+
+@pytest.mark.parametrize(
+    ("vary", "message"),
+    [
+        (["hidden_sise", "8"], "--vary hidden_sise: no such training option or model config field"),
+        (["d_model", "eight"], "--vary d_model: 'eight' is not int"),
+        (["seed", "1", "2"], "a study sets seed itself (--seeds varies it)"),
+        (["vocab_size", "9"], "--vary vocab_size: the data, the tokenizer or the architecture fixes it"),
+        (["output_mode", "gloss", "sign"], "--vary output_mode: 'sign' is not one of gloss, text"),
+        (["landmark_components", "body"], "a study varies numbers, words and switches only"),
+        (["d_model", "16", "16"], "d_model=16 is given more than once"),
+    ],
+)
+def test_what_cannot_be_varied_is_refused_naming_it(vary, message):
+    with pytest.raises(StudyError, match=re.escape(message)):
+        parse_variants(vary[0], vary[1:])
+
+
+def test_an_unknown_field_is_a_command_line_error_before_anything_runs(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--vary", "hidden_sise", "8", "16", "--output-dir", str(tmp_path / "study")])
+    assert exit_info.value.code == 2
+    shown("study: unknown field", capsys.readouterr().err)
+    assert not (tmp_path / "study").exists()
+
+
+def test_values_are_read_as_the_fields_types():
+    assert [v.value for v in parse_variants("learning_rate", ["1e-3", "0.01"])] == [1e-3, 0.01]
+    assert [v.value for v in parse_variants("encoder_layers", ["1", "2"])] == [1, 2]
+    assert [v.value for v in parse_variants("max_train_samples", ["100", "none"])] == [100, None]
+    assert [v.value for v in parse_variants("use_cache", ["true", "0"])] == [True, False]
+    assert [v.name for v in parse_variants("output_mode", ["gloss", "text"])] == [
+        "output_mode=gloss",
+        "output_mode=text",
+    ]
