@@ -6,8 +6,8 @@ Runs ``hub_scripts.train`` as a user would, with the main job's recipe (``CPU_BU
 batch of 64 in every configuration, interleaved, and reports the Trainer's ``train_runtime`` (training and the
 per-epoch validation, not loading or the test evaluation) with its ratio to one process on one thread:
 
-* ``t1``: ``OMP_NUM_THREADS=1``, one process;
-* ``t2``: ``OMP_NUM_THREADS=2``, one process (torch's default on a 2-core machine);
+* ``t1``: one process, ``--threads 1`` (the default);
+* ``t2``: one process, ``--threads 2`` (PyTorch's own default on a 2-core machine);
 * ``t2passive``: the same with ``OMP_WAIT_POLICY=passive`` (idle OpenMP threads sleep instead of spinning);
 * ``ddp``: ``torchrun --nproc_per_node 2`` (gloo), one thread each, ``--batch-size 32`` per process.
 
@@ -31,30 +31,20 @@ from pathlib import Path
 from hub_scripts.reproduce import CPU_BUDGET_RECIPE
 
 GLOBAL_BATCH = 64
-CONFIGS: dict[str, tuple[dict[str, str], list[str], int]] = {
-    # name: (environment, launcher, processes)
-    "t1": ({"OMP_NUM_THREADS": "1"}, [sys.executable, "-m", "hub_scripts.train"], 1),
-    "t2": ({"OMP_NUM_THREADS": "2"}, [sys.executable, "-m", "hub_scripts.train"], 1),
-    "t2passive": (
-        {"OMP_NUM_THREADS": "2", "OMP_WAIT_POLICY": "passive"},
-        [sys.executable, "-m", "hub_scripts.train"],
-        1,
-    ),
-    "ddp": (
-        {"OMP_NUM_THREADS": "1"},
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--standalone",
-            "--nproc_per_node",
-            "2",
-            "-m",
-            "hub_scripts.train",
-        ],
-        2,
-    ),
+# name: (processes, intra-op threads per process, extra environment)
+CONFIGS: dict[str, tuple[int, int, dict[str, str]]] = {
+    "t1": (1, 1, {}),
+    "t2": (1, 2, {}),
+    "t2passive": (1, 2, {"OMP_WAIT_POLICY": "passive"}),
+    "ddp": (2, 1, {}),
 }
+
+
+def launcher(processes: int) -> list[str]:
+    if processes == 1:
+        return [sys.executable, "-m", "hub_scripts.train"]
+    distributed = ["torch.distributed.run", "--standalone", f"--nproc_per_node={processes}"]
+    return [sys.executable, "-m", *distributed, "-m", "hub_scripts.train"]
 
 
 def recipe_flags() -> list[str]:
@@ -64,9 +54,10 @@ def recipe_flags() -> list[str]:
 
 
 def run(config: str, dataset_dir: Path, epochs: int, max_train_samples: int | None, output_dir: Path) -> dict:
-    environment, launcher, processes = CONFIGS[config]
+    processes, threads, environment = CONFIGS[config]
     command = [
-        *launcher,
+        *launcher(processes),
+        f"--threads={threads}",
         f"--dataset-dir={dataset_dir}",
         f"--output-dir={output_dir}",
         f"--epochs={epochs}",
@@ -80,7 +71,11 @@ def run(config: str, dataset_dir: Path, epochs: int, max_train_samples: int | No
     ]
     load = os.getloadavg()[0]
     completed = subprocess.run(
-        command, env={**os.environ, **environment}, capture_output=True, text=True, check=False
+        command,
+        env={**os.environ, "OMP_NUM_THREADS": str(threads), **environment},
+        capture_output=True,
+        text=True,
+        check=False,
     )
     if completed.returncode:
         raise RuntimeError(f"{config} failed:\n{completed.stderr[-3000:]}")
