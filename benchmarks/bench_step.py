@@ -1,6 +1,6 @@
 """One training step of the paper model against this machine's physical limits, stage by stage.
 
-    python benchmarks/bench_step.py [--frames 119] [--threads 1 2] [--dtypes fp32 bf16] [--repeats 7]
+    python benchmarks/bench_step.py [--frames 119] [--threads 1 2] [--dtypes fp32 bf16] [--repeats 5]
         [--dropout 0.0] [--batch-sizes 16 32 64 128] [--output step.json]
 
 1. The roofline of ``roofline.py`` at each thread count, and for 2 single-threaded processes at once.
@@ -448,7 +448,7 @@ def main() -> None:
     parser.add_argument("--frames", type=int, default=119, help="sampled frames per clip of the bucket")
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--dtypes", nargs="+", choices=list(DTYPES), default=list(DTYPES))
-    parser.add_argument("--repeats", type=int, default=7, help="timed steps per configuration")
+    parser.add_argument("--repeats", type=int, default=5, help="timed steps per configuration")
     parser.add_argument(
         "--dropout", type=float, default=CPU_BUDGET_RECIPE["dropout"], help="default: the main job's"
     )
