@@ -25,10 +25,10 @@ Several processes (data-parallel, each on its own shard of the length buckets; `
     accelerate launch --multi_gpu --num_processes 2 -m hub_scripts.train ...      # the same, through accelerate
 
 On a machine without CUDA the script asks for CPU processes itself, so both commands run there unchanged. Each
-process runs one intra-op thread unless ``--threads`` says otherwise: on 2 cores, two processes with
-``--batch-size 32`` train on the same global batch as one process with 64, faster and unharmed by other jobs on the
-machine, where a second thread barely helps when the machine is idle and makes training many times slower when it
-is not (docs/benchmarks.md, "Why two threads barely beat one").
+process runs one intra-op thread unless ``--threads`` says otherwise: a second thread barely helps on an idle
+machine and makes training several times slower on a shared one, while two processes with ``--batch-size 32``
+(the same global batch as one process with 64) trained 1.19x faster than one on the shared 2-core machine
+(docs/benchmarks.md, "Why two threads barely beat one").
 ``accelerate launch --cpu --num_processes 2`` starts ONE process (accelerate runs several CPU processes only
 through ``mpirun``); the script says so. Validation counts every sentence once, and only the main process writes.
 """
