@@ -404,10 +404,9 @@ def stage_rows(counts: dict[tuple[str, str], Counts], times: dict) -> list[tuple
     return rows
 
 
-def bound_seconds(counts: Counts, roofline: Roofline, dtype: str) -> float:
-    return max(
-        counts.flops / (roofline.matmul_gflops[dtype] * 1e9), counts.bytes / (roofline.cache_gbs * 1e9)
-    )
+def bound_seconds(counts: Counts, limits: Roofline, dtype: str) -> float:
+    """The time at the roofline: FLOPs at matmul peak or bytes at in-cache bandwidth, whichever is longer."""
+    return max(counts.flops / (limits.matmul_gflops[dtype] * 1e9), counts.bytes / (limits.cache_gbs * 1e9))
 
 
 def print_stage_table(dtype: str, counts: dict, times: dict, rooflines: dict[int, Roofline]) -> list[dict]:
@@ -464,7 +463,8 @@ def main() -> None:
     print(f"torch {torch.__version__}, load average {os.getloadavg()[0]:.2f} at the start")
 
     rooflines = {threads: roofline.measure(threads) for threads in args.threads}
-    roofline.print_table([*rooflines.values(), roofline.measure_processes(2)])
+    processes = roofline.measure_processes(2)
+    roofline.print_table([*rooflines.values(), processes])
 
     with tempfile.TemporaryDirectory() as output_dir:
         setup = build_step(args.frames, args.dropout, output_dir)
@@ -498,7 +498,7 @@ def main() -> None:
                     "batch_shape": list(features.shape),
                     "dropout": args.dropout,
                     "load_average_end": load,
-                    "roofline": {n: asdict(roof) for n, roof in rooflines.items()},
+                    "roofline": [asdict(roof) for roof in (*rooflines.values(), processes)],
                     "stages": tables,
                     "batch_sweep_ms": {
                         f"{size} x {n}t": seconds * 1e3 for (size, n), seconds in sweep.items()
