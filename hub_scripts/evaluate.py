@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,26 @@ from dataset_builder.gsl import SPLITS
 from dataset_builder.loading import OUTPUT_MODES, PoseSplit, dataset_metadata, load_pose_splits
 from modeling_signattention.interpretability.schema import EVAL_RESULTS_FILE
 from modeling_signattention.loading import load_pretrained
+
+
+@contextmanager
+def torch_threads(count: int | None) -> Iterator[None]:
+    """Run the block with ``count`` intra-op threads (``None``: leave the setting), then restore it.
+
+    Why: this model's operations are small (d_model 16), and every one of them that PyTorch splits across threads
+    waits for all of them: when another job holds a core, each such wait lasts a scheduler time slice. On the
+    project's shared 2-core machine a second thread made the work far slower, not faster: integrated gradients on
+    64 SI test clips took 56.8 CPU seconds with 2 threads and 4.8 with 1 (load 3-4), greedy decoding of 64 clips
+    4.3 s wall against 0.4 s (load 4-5), a training epoch 87.6-443 s against 22-34 s (load 5-7; docs/benchmarks.md,
+    "Why two threads barely beat one"). Two cores are better used by two processes.
+    """
+    previous = torch.get_num_threads()
+    if count is not None:
+        torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def decode_sentences(tokenizer: Any, ids: Any) -> list[str]:

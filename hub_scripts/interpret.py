@@ -31,18 +31,16 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from dataset_builder.gsl import SPLITS
 from dataset_builder.loading import PoseSplit, dataset_metadata, load_pose_splits, load_targets
-from hub_scripts.evaluate import score, write_json
+from hub_scripts.evaluate import score, torch_threads, write_json
 from modeling_signattention.interpretability import (
     Translation,
     compute_attention_alignment,
@@ -339,23 +337,6 @@ def pick_sample(translations: Sequence[Translation], candidates: Sequence[int]) 
     lengths = [len(translations[i].glosses) for i in candidates]
     median = float(np.median(lengths))
     return min(candidates, key=lambda i: (abs(len(translations[i].glosses) - median), i))
-
-
-@contextmanager
-def torch_threads(count: int | None) -> Iterator[None]:
-    """Run the block with ``count`` intra-op threads (``None``: leave the setting), then restore it.
-
-    Why: this model's operations are small (d_model 16), and on the project's shared 2-core machine a second thread
-    makes them far slower, not faster: the same integrated-gradients work on 64 SI test clips took 56.8 CPU seconds
-    with 2 threads and 4.8 with 1 (load 3-4), greedy decoding of 64 clips 4.3 s wall against 0.4 s (load 4-5).
-    """
-    previous = torch.get_num_threads()
-    if count is not None:
-        torch.set_num_threads(count)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def interpret(

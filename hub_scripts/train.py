@@ -25,7 +25,11 @@ Several processes (data-parallel, each on its own shard of the length buckets; `
     torchrun --nproc_per_node 2 -m hub_scripts.train ...                          # CPU (gloo) or GPUs (nccl)
     accelerate launch --multi_gpu --num_processes 2 -m hub_scripts.train ...      # the same, through accelerate
 
-On a machine without CUDA the script asks for CPU processes itself, so both commands run there unchanged.
+On a machine without CUDA the script asks for CPU processes itself, so both commands run there unchanged. Each
+process runs one intra-op thread unless ``--threads`` says otherwise: a second thread barely helps on an idle
+machine and makes training several times slower on a shared one, while two processes with ``--batch-size 32``
+(the same global batch as one process with 64) trained 1.19x faster than one on the shared 2-core machine
+(docs/benchmarks.md, "Why two threads barely beat one").
 ``accelerate launch --cpu --num_processes 2`` starts ONE process (accelerate runs several CPU processes only
 through ``mpirun``); the script says so. Validation counts every sentence once, and only the main process writes.
 """
@@ -53,7 +57,7 @@ from dataset_builder.loading import (
     dataset_metadata,
     load_pose_splits,
 )
-from hub_scripts.evaluate import decode_sentences, evaluate_split, score, write_json
+from hub_scripts.evaluate import decode_sentences, evaluate_split, score, torch_threads, write_json
 
 
 class ModelConfig(dict):
@@ -126,6 +130,14 @@ class TrainOptions:
     seed: int = 42
     logging_steps: int = 20
     progress: bool = field(default=True, metadata={"help": "tqdm bars (--no-progress: none)"})
+    threads: int = field(
+        default=1,
+        metadata={
+            "help": "intra-op threads of this process (PyTorch's default is one per core): the model's operations "
+            "are small, so a second thread gains little and loses much on a shared machine; to use two cores, run "
+            "two processes (torchrun, above)"
+        },
+    )
 
 
 class PoseSeq2SeqDataset(torch.utils.data.Dataset):
@@ -632,7 +644,14 @@ def train(options: TrainOptions) -> dict[str, Any]:
     """Run training, save the Hub-ready model and its test scores; return ``eval_results`` (+ timings).
 
     Under several processes every one trains; the main one alone evaluates on the test split, writes the run's
-    files and returns the results (the others return an empty dict)."""
+    files and returns the results (the others return an empty dict). All of it runs with ``options.threads``
+    intra-op threads (:func:`torch_threads`); the caller's setting is restored afterwards."""
+    with torch_threads(options.threads):
+        return train_with_current_threads(options)
+
+
+def train_with_current_threads(options: TrainOptions) -> dict[str, Any]:
+    """``train`` without touching the thread count."""
     from transformers import set_seed
 
     from modeling_signattention import save_pipeline

@@ -280,6 +280,10 @@ def test_bad_inputs_raise_clear_errors(pair, batch):
     nan_features[0, 3, 7] = float("nan")
     with pytest.raises(ValueError, match="NaN"):
         ours(nan_features, attention_mask=mask, decoder_input_ids=bos)
+    infinities = features.clone()
+    infinities[0, 3, 7], infinities[1, 2, 5] = float("inf"), float("-inf")  # their sum is NaN, not inf
+    with pytest.raises(ValueError, match="NaN or inf"):
+        ours(infinities, attention_mask=mask, decoder_input_ids=bos)
     with pytest.raises(ValueError, match=r"decoder_input_ids has token ids in \[2, 99\]"):
         ours(features, attention_mask=mask, decoder_input_ids=torch.tensor([[BOS, 99]] * 4))
     with pytest.raises(ValueError, match="labels has token ids"):
@@ -288,3 +292,17 @@ def test_bad_inputs_raise_clear_errors(pair, batch):
         ours(torch.zeros(1, 221, 225), decoder_input_ids=bos[:1])
     with pytest.raises(ValueError, match="d_model"):
         SignAttentionConfig(d_model=20, num_heads=8)
+
+
+def test_finite_features_whose_sum_overflows_are_accepted(pair, batch):
+    """The input check sums the features first: a sum that overflows float32 is not a bad value, and the exact
+    check after it lets the batch through."""
+    _, ours = pair
+    features, mask = batch
+    huge = features.clone()
+    huge[0, :2, :2] = 3e38  # finite, but four of them overflow a float32 sum
+    assert not torch.isfinite(huge.sum()) and torch.isfinite(huge).all()
+    bos = torch.tensor([[BOS]] * 4)
+    with torch.no_grad():
+        logits = ours(huge, attention_mask=mask, decoder_input_ids=bos).logits
+    assert logits.shape == (4, 1, VOCAB)

@@ -149,6 +149,30 @@ def test_pose_collator_pads_frames_and_labels():
     assert torch.equal(batch["attention_mask"], expected["attention_mask"])
 
 
+def test_training_runs_on_the_threads_asked_and_gives_the_callers_back(dataset_dir, tmp_path, monkeypatch):
+    """Every forward pass of the run (training, validation, test decoding) sees ``threads`` intra-op threads, and the
+    caller's setting is back afterwards (reproduce goes on to interpretation with its own)."""
+    import hub_scripts.train as train_module
+
+    seen: set[int] = set()
+    build_model_of_run = train_module.build_model
+
+    def build_model_recording_threads(*args, **kwargs):
+        model, feature_extractor = build_model_of_run(*args, **kwargs)
+        model.register_forward_pre_hook(lambda *_: seen.add(torch.get_num_threads()))
+        return model, feature_extractor
+
+    monkeypatch.setattr(train_module, "build_model", build_model_recording_threads)
+    callers = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        train(small_run(dataset_dir, tmp_path, epochs=1, threads=1))
+        assert seen == {1}
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(callers)
+
+
 def test_missing_dataset_dir_is_a_clear_cli_error(tmp_path, capsys):
     from hub_scripts.train import parse_args
 
