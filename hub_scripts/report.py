@@ -29,6 +29,7 @@ from modeling_signattention.interpretability.schema import (
     NO_DATA,
     SCORE_SETS,
     SETTINGS_FILE,
+    TOKEN_NAMES,
     TRAINING_CURVES_FIGURE,
     VIDEO_SHARE,
     figure_file,
@@ -110,7 +111,8 @@ def interpretability_section(scores: dict[str, Any]) -> str:
             for key in keys
         ]
         parts.append(f"<h3>Per sentence length ({html.escape(SCORE_SETS[name])})</h3>")
-        parts.append(_table(["glosses in the sentence", *by_length], rows))
+        tokens = TOKEN_NAMES[scores.get("output_mode", "gloss")][1]
+        parts.append(_table([f"{tokens} in the sentence", *by_length], rows))
     return "".join(parts)
 
 
@@ -335,6 +337,11 @@ def settings_section(output_dir: Path, settings: dict[str, dict[str, Any]]) -> s
         + [_cell(scores[name].get("gold_alignment_accuracy"), percent=True) for name in settings],
         ["<td>wall time, minutes</td>"]
         + [f"<td>{entry['seconds'] / 60:.1f}</td>" for entry in settings.values()],
+        ["<td>CPU time, minutes</td>"]
+        + [
+            _cell(entry["cpu_seconds"] / 60 if "cpu_seconds" in entry else None)
+            for entry in settings.values()
+        ],
     ]
     return "<h2>Settings side by side</h2>" + _table(["", *settings], rows)
 
@@ -485,7 +492,10 @@ def run_sections(run_dir: Path) -> list[str]:
             [f"<td>{html.escape(stage)}</td>", f"<td>{seconds:.0f}</td>"]
             for stage, seconds in timings.items()
         ]
-        parts.append("<h2>Wall time</h2>" + _table(["stage", "seconds"], rows))
+        parts.append(
+            "<h2>Time</h2><p>Seconds per stage: wall clock, and the CPU time of the process (CPU), about what the "
+            "stage takes alone on an idle core.</p>" + _table(["stage", "seconds"], rows)
+        )
     parts.append(
         interpretability_section(scores) if scores is not None else "<h2>Interpretability</h2><p>not run</p>"
     )

@@ -274,7 +274,13 @@ def test_settings_report_puts_the_settings_side_by_side(tmp_path):
         (tmp_path / name / "eval_results.json").write_text(
             json.dumps({**results, "wer": wer}), encoding="utf-8"
         )
-    entry = {"description": "what it measures", "epochs": 3, "seconds": 90.0, "recombination": None}
+    entry = {
+        "description": "what it measures",
+        "epochs": 3,
+        "seconds": 90.0,
+        "cpu_seconds": 80.0,
+        "recombination": None,
+    }
     entry["fresh_sentence_wer"] = 0.9876
     settings = {
         "si": {**entry, "dir": "si", "config": "si"},
@@ -311,7 +317,13 @@ def test_settings_report_puts_text_next_to_its_gloss_setting(tmp_path):
         scores["all"]["attention_alignment"]["diagonality"] = diagonality[name]
         scores["all"]["contribution"]["by_step"]["norm_ratio"][1] = video_share_step_2[name]
         path.write_text(json.dumps(scores), encoding="utf-8")
-    entry = {"description": "what it measures", "epochs": 3, "seconds": 90.0, "recombination": None}
+    entry = {
+        "description": "what it measures",
+        "epochs": 3,
+        "seconds": 90.0,
+        "cpu_seconds": 80.0,
+        "recombination": None,
+    }
     settings = {
         "si": {**entry, "dir": "si", "config": "si", "output_mode": "gloss"},
         "si_text": {**entry, "dir": "si_text", "config": "si", "output_mode": "text"},
@@ -528,3 +540,8 @@ def test_mean_attention_grid_has_one_colour_scale_and_one_colour_bar():
     assert {image.get_clim() for image in images} == {(0.0, top)}  # panels comparable: one scale
     (colour_bar,) = [axis for axis in figure.axes if axis.get_label() == "<colorbar>"]
     assert colour_bar.get_ylabel() == "mean cross-attention weight"
+    # A text model's tokens are words, and its panels say so.
+    figure = mean_attention_grid_figure(means, tokens=schema.TOKEN_NAMES["text"])
+    titles = [axis.get_title() for axis in figure.axes if axis.images]
+    assert titles == ["1 word (n=1)", "2 words (n=1)", "3 words (n=2)", "5 words (n=1)"]
+    assert figure.axes[0].get_ylabel() == "word"
