@@ -339,7 +339,7 @@ def settings_section(output_dir: Path, settings: dict[str, dict[str, Any]]) -> s
         + [f"<td>{entry['seconds'] / 60:.1f}</td>" for entry in settings.values()],
         ["<td>CPU time, minutes</td>"]
         + [
-            _cell(entry["cpu_seconds"] / 60 if "cpu_seconds" in entry else None)
+            f"<td>{entry['cpu_seconds'] / 60:.1f}</td>" if "cpu_seconds" in entry else _cell(None)
             for entry in settings.values()
         ],
     ]

@@ -44,11 +44,14 @@ Output layout (read by the report, the model card and the Space; one folder per 
                                      setting on the same clips as an earlier one, si_text, reads that one's)
         model/                       Hub-ready model folder (+ its eval_results.json)
         eval_results.json            test scores;  interpretability.json, interpretability/ analysis + figures
-        training_log.json, timings.json, report.html (this setting alone), checkpoints/, tensorboard/
+        training_log.json, timings.json (wall and CPU seconds per stage), report.html (this setting alone),
+        reproduce.log (its output, when settings run side by side), checkpoints/, tensorboard/
 
 When only some settings run (``--config``), the top-level copies come from the first one given.
 
-Stages of each setting, printed as they start (with tqdm bars inside):
+Stages of each setting, printed as they start (with tqdm bars inside when one setting runs at a time). Datasets are
+built first, one after the other; then the settings run stages 2-5 side by side, one process each, as many at once
+as there are CPU cores (``--jobs N``; ``run_settings``), and their stage lines are printed as each finishes:
 1. dataset: ``dataset_builder.build.build_dataset`` into ``RUN/dataset``;
 2. training: ``hub_scripts.train`` (paper model) -> ``RUN/model`` (Hub-ready), checkpoints, TensorBoard;
 3. evaluation: WER (and BLEU / chrF for text) on the test split -> ``RUN/eval_results.json`` (also inside ``model/``);
