@@ -75,13 +75,15 @@ class PoseSplit:
 
     def targets(self, output_mode: str) -> list[str]:
         """What the model learns to produce: the gloss sequence, or the Greek text lowercased, word by word."""
-        return _targets(self.glosses, self.texts, output_mode)
+        return sentence_targets(self.glosses, self.texts, output_mode)
 
     def select(self, indices: Sequence[int]) -> PoseSplit:
         return PoseSplit(*([values[i] for i in indices] for values in vars(self).values()))
 
 
-def _targets(glosses: Sequence[str], texts: Sequence[str], output_mode: str) -> list[str]:
+def sentence_targets(glosses: Sequence[str], texts: Sequence[str], output_mode: str) -> list[str]:
+    """The targets of sentences given by their glosses and Greek texts (see ``PoseSplit.targets``): what the
+    annotations (``dataset_builder.gsl``) become for a model, without a built dataset."""
     if output_mode == "gloss":
         return list(glosses)
     if output_mode == "text":
@@ -92,7 +94,7 @@ def _targets(glosses: Sequence[str], texts: Sequence[str], output_mode: str) -> 
 def load_targets(dataset_dir: str | Path, split: str, output_mode: str) -> list[str]:
     """A split's targets (see ``PoseSplit.targets``) without reading its poses: what memorization checks against."""
     table = _split_table(Path(dataset_dir), split, ["gloss", "text"])
-    return _targets(
+    return sentence_targets(
         dataset_column(table, "gloss", split, dataset_dir),
         dataset_column(table, "text", split, dataset_dir),
         output_mode,

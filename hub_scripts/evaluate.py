@@ -54,12 +54,14 @@ def decode_sentences(tokenizer: Any, ids: Any) -> list[str]:
 
 
 def score(predictions: Sequence[str], references: Sequence[str], output_mode: str) -> dict[str, float | int]:
-    """WER with its edit counts; in text mode also BLEU-1..4 and chrF (sacreBLEU's 0-100 scale)."""
+    """WER with its edit counts; in text mode also BLEU (``bleu``, 4-grams; ``bleu1``..``bleu3``) and chrF, with
+    sacreBLEU's own tokenizer and 0-100 scale."""
     from modeling_signattention.metrics import compute_gloss_wer, compute_text_scores
+    from modeling_signattention.metrics.recognition import BLEU_TOKENIZERS
 
     scores = compute_gloss_wer(predictions, references)
     if output_mode == "text":
-        scores.update(compute_text_scores(predictions, references))
+        scores.update(compute_text_scores(predictions, references, BLEU_TOKENIZERS[output_mode]))
     return scores
 
 

@@ -68,6 +68,7 @@ from modeling_signattention.interpretability.schema import (
     INTERPRETABILITY_FILE,
     NO_DATA,
     SAME_SENTENCES_AS,
+    TOKEN_NAMES,
     figure_file,
 )
 from modeling_signattention.loading import load_pretrained
@@ -400,7 +401,7 @@ def interpret(
     results["gold_alignment_accuracy"] = gold_scores.get("gold_peak_accuracy")
     results.update(trust.scores)
 
-    results["figures"] = draw_figures(translations, correct, non_empty, gold, output_dir)
+    results["figures"] = draw_figures(translations, correct, non_empty, gold, output_dir, output_mode)
     results["figures"].update(
         draw_best_method(
             trust, translations, scored, correct, seen, data, split, feature_extractor, output_dir
@@ -423,8 +424,10 @@ def draw_figures(
     non_empty: Sequence[int],
     gold: dict[int, list[tuple[int, int]] | None],
     output_dir: Path,
+    output_mode: str = "gloss",
 ) -> dict[str, str]:
-    """Draw what there is data for; the returned mapping (figure -> file, or "no data") goes into the JSON."""
+    """Draw what there is data for (tokens named as ``output_mode``'s: glosses or words); the returned mapping
+    (figure -> file, or "no data") goes into the JSON."""
     figures: dict[str, str] = {}
     for name, indices, label in (
         ("correct", correct, "exactly translated"),
@@ -435,13 +438,16 @@ def draw_figures(
             continue
         means = mean_attention_by_length([translations[i].cross_attention for i in indices])
         path = output_dir / figure_file(f"mean_cross_attention_{name}")
-        plot_mean_attention_grid(means, path, f"Mean cross-attention by sentence length ({label} sentences)")
+        title = f"Mean cross-attention by sentence length ({label} sentences)"
+        plot_mean_attention_grid(means, path, title, TOKEN_NAMES[output_mode])
         figures[f"mean_cross_attention_{name}"] = path.name
         contributions = compute_decoder_contributions(
             [translations[i].self_block for i in indices], [translations[i].cross_block for i in indices]
         )
         path = output_dir / figure_file(f"contributions_{name}")
-        plot_contributions(contributions["by_step"], path, f"Video vs previous tokens ({label})")
+        plot_contributions(
+            contributions["by_step"], path, f"Video vs previous tokens ({label})", TOKEN_NAMES[output_mode]
+        )
         figures[f"contributions_{name}"] = path.name
 
     candidates = list(correct) or list(non_empty)

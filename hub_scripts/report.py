@@ -29,10 +29,13 @@ from modeling_signattention.interpretability.schema import (
     NO_DATA,
     SCORE_SETS,
     SETTINGS_FILE,
+    TOKEN_NAMES,
     TRAINING_CURVES_FIGURE,
     VIDEO_SHARE,
+    figure_file,
     shown_score_sets,
 )
+from modeling_signattention.metrics.recognition import BLEU_ORDERS, bleu_key
 
 STYLE = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 2em auto; padding: 0 1em; color: #222; }
@@ -69,7 +72,7 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 def recognition_section(results: dict[str, Any]) -> str:
     keys = ["wer", "substitutions", "deletions", "insertions", "hits", "num_reference_words", "num_sentences"]
-    keys += [key for key in ("bleu1", "bleu2", "bleu3", "bleu4", "chrf") if key in results]
+    keys += [key for key in (*map(bleu_key, BLEU_ORDERS), "chrf") if key in results]
     rows = [[f"<td>{key}</td>", _cell(results[key], percent=key == "wer")] for key in keys if key in results]
     where = f"{results.get('data_source')} / {results.get('config')} / {results.get('split')} ({results.get('output_mode')})"
     return f"<h2>Recognition</h2><p>Data / config / split: <b>{html.escape(where)}</b></p>" + _table(
@@ -108,7 +111,8 @@ def interpretability_section(scores: dict[str, Any]) -> str:
             for key in keys
         ]
         parts.append(f"<h3>Per sentence length ({html.escape(SCORE_SETS[name])})</h3>")
-        parts.append(_table(["glosses in the sentence", *by_length], rows))
+        tokens = TOKEN_NAMES[scores.get("output_mode", "gloss")][1]
+        parts.append(_table([f"{tokens} in the sentence", *by_length], rows))
     return "".join(parts)
 
 
@@ -282,7 +286,11 @@ def write_settings_report(output_dir: str | Path) -> Path:
         name: _read_json(output_dir / entry["dir"] / INTERPRETABILITY_FILE) or {}
         for name, entry in settings.items()
     }
-    parts = [settings_section(output_dir, settings), trust_side_by_side(scores)]
+    parts = [
+        settings_section(output_dir, settings),
+        *text_vs_gloss_sections(output_dir, settings),
+        trust_side_by_side(scores),
+    ]
     for name, entry in settings.items():
         parts.append(
             f'<h2 id="setting-{html.escape(name)}">Setting {html.escape(name)}: {html.escape(entry["description"])}</h2>'
@@ -292,7 +300,8 @@ def write_settings_report(output_dir: str | Path) -> Path:
 
 
 def settings_section(output_dir: Path, settings: dict[str, dict[str, Any]]) -> str:
-    """Settings as columns: the data each trained on, test WER, exact sentences, gold alignment, wall time."""
+    """Settings as columns: the data each trained on, what it writes, test WER (BLEU and chrF where one writes text),
+    exact sentences, gold alignment, wall time."""
     runs = {name: output_dir / entry["dir"] for name, entry in settings.items()}
     results = {name: _read_json(run / EVAL_RESULTS_FILE) or {} for name, run in runs.items()}
     scores = {name: _read_json(run / INTERPRETABILITY_FILE) or {} for name, run in runs.items()}
@@ -302,9 +311,15 @@ def settings_section(output_dir: Path, settings: dict[str, dict[str, Any]]) -> s
         extra = f" + {recombination['clips']:,} {recombination['method']} recombined" if recombination else ""
         return f"<td>GSL {html.escape(entry['config'])}{html.escape(extra)}, {entry['epochs']} epochs</td>"
 
+    text_rows = [
+        [f"<td>test {label}</td>"] + [_cell(results[name].get(key)) for name in settings]
+        for key, label in TEXT_SCORES.items()
+        if any(_writes(entry) == "text" for entry in settings.values())
+    ]
     rows = [
         ["<td>what it measures</td>"]
         + [f"<td>{html.escape(entry['description'])}</td>" for entry in settings.values()],
+        ["<td>the model writes</td>"] + [_cell(_writes(entry)) for entry in settings.values()],
         ["<td>training data</td>"] + [data(entry) for entry in settings.values()],
         ["<td>test clips whose sentence occurs in training (read first)</td>"]
         + [
@@ -312,6 +327,7 @@ def settings_section(output_dir: Path, settings: dict[str, dict[str, Any]]) -> s
             for name in settings
         ],
         ["<td>test WER</td>"] + [_cell(results[name].get("wer"), percent=True) for name in settings],
+        *text_rows,
         ["<td>test sentences</td>"] + [_cell(results[name].get("num_sentences")) for name in settings],
         ["<td>WER on 300 fresh random sentences of training glosses (reads signs?)</td>"]
         + [_cell(entry.get("fresh_sentence_wer"), percent=True) for entry in settings.values()],
@@ -321,8 +337,142 @@ def settings_section(output_dir: Path, settings: dict[str, dict[str, Any]]) -> s
         + [_cell(scores[name].get("gold_alignment_accuracy"), percent=True) for name in settings],
         ["<td>wall time, minutes</td>"]
         + [f"<td>{entry['seconds'] / 60:.1f}</td>" for entry in settings.values()],
+        ["<td>CPU time, minutes</td>"]
+        + [
+            f"<td>{entry['cpu_seconds'] / 60:.1f}</td>" if "cpu_seconds" in entry else _cell(None)
+            for entry in settings.values()
+        ],
     ]
     return "<h2>Settings side by side</h2>" + _table(["", *settings], rows)
+
+
+def _writes(entry: dict[str, Any]) -> str:
+    """What a setting's model writes (``settings.json`` before the text setting recorded none: glosses)."""
+    return entry.get("output_mode", "gloss")
+
+
+# The paper's text setting, in its words: "clusters remain, the diagonal does not" (the report sets its numbers
+# beside them); the alignment scores the claims are about, from ``ALIGNMENT_SCORES``.
+PAPER_TEXT_CLAIMS = {
+    "diagonality": "no diagonal for text",
+    "monotonicity": "no diagonal for text",
+    "cluster_score": "clusters of frames remain",
+    "cluster_fraction": "clusters of frames remain",
+}
+# eval_results.json's text scores (hub_scripts.evaluate.score), as the report names them.
+TEXT_SCORES = {"bleu": "BLEU (sacreBLEU, 4-gram)", "chrf": "chrF (sacreBLEU)"}
+# Decoding steps shown one row each in the text-vs-gloss table (later steps are few sentences long).
+VIDEO_SHARE_STEPS = 6
+
+
+def text_vs_gloss_sections(output_dir: Path, settings: dict[str, dict[str, Any]]) -> list[str]:
+    """Each text setting next to the gloss setting on the same clips (same config): ``text_vs_gloss_section``."""
+    parts = []
+    for text_name, text_entry in settings.items():
+        if _writes(text_entry) != "text":
+            continue
+        gloss_name = next(
+            (
+                name
+                for name, entry in settings.items()
+                if _writes(entry) == "gloss" and entry["config"] == text_entry["config"]
+            ),
+            None,
+        )
+        if gloss_name is not None:
+            runs = {name: output_dir / settings[name]["dir"] for name in (gloss_name, text_name)}
+            parts.append(text_vs_gloss_section(runs))
+    return parts
+
+
+def text_vs_gloss_section(runs: dict[str, Path]) -> str:
+    """A gloss run and a text run on the same clips (name -> run folder, gloss first): recognition, memorization,
+    and each of the paper's attention claims as the text number beside the gloss number, on the exactly translated
+    sentences (what the paper reads) and on every prediction; then their mean cross-attention per length."""
+    results = {name: _read_json(run / EVAL_RESULTS_FILE) or {} for name, run in runs.items()}
+    scores = {name: _read_json(run / INTERPRETABILITY_FILE) or {} for name, run in runs.items()}
+    gloss, text = runs
+
+    def row(label: str, values: dict[str, Any], percent: bool = False, paper: str = "") -> list[str]:
+        return (
+            [f"<td>{html.escape(label)}</td>"]
+            + [_cell(values[name], percent=percent) for name in runs]
+            + [f"<td>{html.escape(paper)}</td>"]
+        )
+
+    def memorization(name: str, subset: str) -> Any:
+        return scores[name].get("memorization", {}).get("wer", {}).get(subset, {}).get("wer")
+
+    rows = [
+        row(
+            "test clips whose sentence occurs in training",
+            {name: scores[name].get("memorization", {}).get("seen_sentence_share") for name in runs},
+            percent=True,
+        ),
+        row("test WER (glosses / words)", {name: results[name].get("wer") for name in runs}, percent=True),
+        row("WER on sentences seen in training", {name: memorization(name, "seen") for name in runs}, True),
+        row(
+            "WER on sentences never seen in training",
+            {name: memorization(name, "unseen") for name in runs},
+            True,
+        ),
+        *(
+            row(f"test {label}", {name: results[name].get(key) for name in runs})
+            for key, label in TEXT_SCORES.items()
+        ),
+        row(
+            "exactly translated", {name: scores[name].get("sentence_accuracy") for name in runs}, percent=True
+        ),
+    ]
+    for score_set in ("correct", "all"):
+        where = SCORE_SETS[score_set]
+        alignment = {name: scores[name].get(score_set, {}).get("attention_alignment", {}) for name in runs}
+        contribution = {name: scores[name].get(score_set, {}).get("contribution", {}) for name in runs}
+        for key, paper in PAPER_TEXT_CLAIMS.items():
+            score = ALIGNMENT_SCORES[key]
+            values = {name: alignment[name].get(key) for name in runs}
+            rows.append(row(f"{score.label}, {where}", values, score.percent, paper))
+        rows.append(
+            row(
+                f"{VIDEO_SHARE.label}, {where}", {name: contribution[name].get("norm_ratio") for name in runs}
+            )
+        )
+        by_step = {name: contribution[name].get("by_step", {}).get("norm_ratio", []) for name in runs}
+        for step in range(VIDEO_SHARE_STEPS):
+            values = {name: by_step[name][step] if step < len(by_step[name]) else None for name in runs}
+            rows.append(row(f"video share at decoding step {step + 1}, {where}", values))
+    header = ["", f"{gloss} (glosses)", f"{text} (text)", "the paper, for text"]
+    figures = []
+    for name, run in runs.items():
+        drawn = [
+            run / "interpretability" / figure_file(f"mean_cross_attention_{subset}")
+            for subset in ("correct", "all")
+        ]
+        path = next((path for path in drawn if path.is_file()), None)
+        figures.append(
+            _figure(path, f"{name}: {FIGURE_CAPTIONS[path.name]}")
+            if path
+            else f'<p class="nodata">{NO_DATA}</p>'
+        )
+    return (
+        f"<h2>Text next to glosses: {html.escape(gloss)} and {html.escape(text)}</h2>"
+        "<p>The same clips, the same model, two targets: the gloss sequence and the Greek translation. The paper "
+        "finds that for text the clusters of frames remain but the diagonal does not; each of its claims is "
+        "measured here on both.</p>"
+        + _table(header, rows)
+        + '<div style="display: flex; gap: 1em">'
+        + "".join(f'<div style="flex: 1">{figure}</div>' for figure in figures)
+        + "</div>"
+    )
+
+
+def _figure(path: Path, caption: str) -> str:
+    """A PNG embedded as base64, with its caption."""
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return (
+        f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
+        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+    )
 
 
 def run_sections(run_dir: Path) -> list[str]:
@@ -342,7 +492,10 @@ def run_sections(run_dir: Path) -> list[str]:
             [f"<td>{html.escape(stage)}</td>", f"<td>{seconds:.0f}</td>"]
             for stage, seconds in timings.items()
         ]
-        parts.append("<h2>Wall time</h2>" + _table(["stage", "seconds"], rows))
+        parts.append(
+            "<h2>Time</h2><p>Seconds per stage: wall clock, and the CPU time of the process (CPU), about what the "
+            "stage takes alone on an idle core.</p>" + _table(["stage", "seconds"], rows)
+        )
     parts.append(
         interpretability_section(scores) if scores is not None else "<h2>Interpretability</h2><p>not run</p>"
     )
@@ -354,11 +507,7 @@ def run_sections(run_dir: Path) -> list[str]:
         if path is None:
             parts.append(f'<p class="nodata">{html.escape(caption)}: {NO_DATA}</p>')
             continue
-        data = base64.b64encode(path.read_bytes()).decode("ascii")
-        parts.append(
-            f'<figure><img alt="{html.escape(caption)}" src="data:image/png;base64,{data}">'
-            f"<figcaption>{html.escape(caption)}</figcaption></figure>"
-        )
+        parts.append(_figure(path, caption))
     return parts
 
 

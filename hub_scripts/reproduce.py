@@ -1,19 +1,24 @@
-"""Reproduce the SignAttention paper end to end, in two settings side by side: data -> training -> WER ->
+"""Reproduce the SignAttention paper end to end, its settings side by side: data -> training -> WER / BLEU ->
 interpretability -> HTML report.
 
-    python -m hub_scripts.reproduce                      # synthetic GSL, the paper setting (si)
+    python -m hub_scripts.reproduce                      # synthetic GSL, the paper's two settings: glosses and text
     python -m hub_scripts.reproduce --config si sd       # the paper setting and the sentence-disjoint one, side by side
     python -m hub_scripts.reproduce --config sd --recombine 0   # sentence-disjoint without recombined sentences
-    python -m hub_scripts.reproduce --quick              # a small subset, about a minute: a smoke test
+    python -m hub_scripts.reproduce --output-mode text   # the text setting alone (si_text)
+    python -m hub_scripts.reproduce --quick              # a small subset, a minute or two: a smoke test
     python -m hub_scripts.reproduce --poses-dir POSES    # real poses (dataset_builder.extract), same pipeline
     python -m hub_scripts.reproduce --gsl-root GSL       # real GSL videos/frames (MediaPipe runs once, cached)
     python -m hub_scripts.reproduce --manifest clips.csv [--poses-dir POSES] [--layout openpose_body25 ...]
                                                          # your own corpus (dataset_builder.manifest), one setting
 
-Settings (``SETTINGS``), each a GSL split scheme with its own training data:
+Settings (``SETTINGS``), each a GSL split scheme with its own training data and what the model learns to write:
 
-* ``si``, the paper setting: the signer-independent split. 99.8 % of its test clips sign a sentence that occurs in
-  training, so its WER says how well the model recognises *known sentences* signed by an unseen signer.
+* ``si``, the paper setting: the signer-independent split, sign -> glosses. 99.8 % of its test clips sign a
+  sentence that occurs in training, so its WER says how well the model recognises *known sentences* signed by an
+  unseen signer.
+* ``si_text``, the paper's second setting: the same clips, sign -> Greek text (lowercased, one token a word; see
+  docs/results.md, "Sign to text"). Scored by BLEU and chrF (sacreBLEU) and WER over words; its interpretability
+  scores are the gloss setting's, so the report puts each of the paper's claims for text next to the gloss number.
 * ``sd``, the sentence-disjoint setting: the SD split, whose 45 test sentences never occur in training, with
   ``--recombine N`` extra training clips of novel sentences made of training glosses and ``--isolated-signs N`` clips
   of one training gloss each, which the model learns first (synthetic source only;
@@ -23,26 +28,33 @@ Settings (``SETTINGS``), each a GSL split scheme with its own training data:
   options: ``--layout``, ``--column``, ``--delimiter``, ``--time-unit``, ``--split-name``, ``--on-bad-row``; relative
   pose paths start at ``--poses-dir``). No target applies; ``--quick`` keeps the whole manifest and trains briefly.
 
+``--output-mode`` makes every setting run write glosses or text; without ``--config`` it picks the default settings
+that write it (``--output-mode text``: ``si_text``).
+
 Output layout (read by the report, the model card and the Space; one folder per setting, each a complete run)::
 
     OUTPUT/                          default outputs/reproduce
-      report.html                    the settings side by side, then each setting's details
+      report.html                    the settings side by side (text next to glosses), then each setting's details
       eval_results.json              the paper setting's test scores (copy of si/eval_results.json)
       interpretability.json          the paper setting's analysis (copy of si/interpretability.json)
-      settings.json                  {"paper_setting": "si", "settings": {name: {"dir", "config", "recombination",
-                                     "description", "wer", "seconds"}}}: which settings ran and where
-      si/, sd/                       one run folder per setting:
-        dataset/                     the built dataset (reused when config, source and recombination match)
+      settings.json                  {"paper_setting": "si", "settings": {name: {"dir", "config", "output_mode",
+                                     "dataset", "recombination", "description", "epochs", "wer", ..., "seconds"}}}
+      si/, si_text/, sd/             one run folder per setting:
+        dataset/                     the built dataset (reused when config, source and recombination match; a
+                                     setting on the same clips as an earlier one, si_text, reads that one's)
         model/                       Hub-ready model folder (+ its eval_results.json)
         eval_results.json            test scores;  interpretability.json, interpretability/ analysis + figures
-        training_log.json, timings.json, report.html (this setting alone), checkpoints/, tensorboard/
+        training_log.json, timings.json (wall and CPU seconds per stage), report.html (this setting alone),
+        reproduce.log (its output, when settings run side by side), checkpoints/, tensorboard/
 
 When only some settings run (``--config``), the top-level copies come from the first one given.
 
-Stages of each setting, printed as they start (with tqdm bars inside):
+Stages of each setting, printed as they start (with tqdm bars inside when one setting runs at a time). Datasets are
+built first, one after the other; then the settings run stages 2-5 side by side, one process each, as many at once
+as there are CPU cores (``--jobs N``; ``run_settings``), and their stage lines are printed as each finishes:
 1. dataset: ``dataset_builder.build.build_dataset`` into ``RUN/dataset``;
 2. training: ``hub_scripts.train`` (paper model) -> ``RUN/model`` (Hub-ready), checkpoints, TensorBoard;
-3. evaluation: WER on the test split -> ``RUN/eval_results.json`` (also inside ``model/``);
+3. evaluation: WER (and BLEU / chrF for text) on the test split -> ``RUN/eval_results.json`` (also inside ``model/``);
 4. interpretability: ``hub_scripts.interpret`` -> ``RUN/interpretability.json`` and figures;
 5. report: ``RUN/report.html``, and ``OUTPUT/report.html`` once every setting is done.
 
@@ -54,15 +66,21 @@ with exit code 1); the targets (paper setting: test WER <= 5 %; sentence-disjoin
 from __future__ import annotations
 
 import argparse
-import inspect
 import json
+import multiprocessing
+import os
 import shutil
 import sys
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass, fields, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
+
+import torch
 
 from dataset_builder.gsl import load_split
 from dataset_builder.loading import OUTPUT_MODES, PoseSplit, dataset_metadata, read_landmarks, split_sizes
@@ -74,7 +92,7 @@ from dataset_builder.synthetic import (
     recombined_clips,
 )
 from hub_scripts.evaluate import evaluate_split, write_json
-from hub_scripts.interpret import InterpretOptions, interpret
+from hub_scripts.interpret import InterpretOptions, interpret, positive_int
 from hub_scripts.report import write_report, write_settings_report
 from hub_scripts.train import TrainOptions, train
 from modeling_signattention.interpretability.attribution import METHODS
@@ -88,40 +106,53 @@ from modeling_signattention.interpretability.schema import (
 from modeling_signattention.interpretability.timestamps import timestamp_reliability
 
 DEFAULT_OUTPUT_DIR = Path("outputs/reproduce")
+LOG_FILE = "reproduce.log"  # a setting's output when settings run side by side (run_settings)
 # Attribution methods the main job scores. With integrated gradients and occlusion too, the interpretability stage
 # of the 881 SI test clips took 3.7 min (1 thread, shared machine at load 3-4: integrated gradients 65 s, occlusion
 # 14 s, the deletion scores of their maps 12 s), over the 2 minutes it may take; `--methods` adds them
 # (benchmarks/bench_attribution.py measures every method).
 MAIN_JOB_METHODS = ("attention", "value_norm", "rollout", "input_x_gradient")
-# --quick: a smoke run of about a minute. The builder keeps the first N clips of each split; with N = 60 the training
-# clips are the 15 police1 sentences, 4 repetitions by signer1, and 75 % of the test clips (signer3) sign one of
-# them, so even a briefly trained model recognises something. Batches of 8 make enough optimizer steps from so few
-# clips; the full run keeps the paper's 64.
-QUICK = {
-    "limit": 60,
-    "epochs": 10,
-    "batch_size": 8,
-    "logging_steps": 8,
-    "recombine": 60,
-    "isolated_signs": 30,
-    "isolated_sign_epochs": 2,
-}
-# The paper's model, trained to fit 15 minutes on 2 CPU cores. Measured on the synthetic SI corpus (plain loop,
-# same model, 1,000 steps): dropout 0.2 learns ~2x slower than 0; peak lr 1e-2 diverges, 3e-3 with warmup and
-# decay reaches val WER 3.4 % after 3,000 steps where the paper's constant 1e-3 is still above 90 %.
+
+
+@dataclass(frozen=True)
+class QuickRun:
+    """``--quick``: a smoke run of a minute or two, every default setting on a small subset.
+
+    The builder keeps the first ``limit`` clips of each split; with 60 the training clips are the 15 police1
+    sentences, 4 repetitions by signer1, and 75 % of the test clips (signer3) sign one of them, so even a briefly
+    trained model recognises something. Batches of 8 make enough optimizer steps from so few clips; the full run
+    keeps the paper's 64.
+    """
+
+    limit: int = 60
+    epochs: int = 10
+    batch_size: int = 8
+    logging_steps: int = 8
+    recombine: int = 60
+    isolated_signs: int = 30
+    isolated_sign_epochs: int = 2
+
+
+QUICK = QuickRun()
+# The paper's model, trained to fit the main job's budget on 2 CPU cores (its epochs: ``BUDGET_EPOCHS``). Measured on
+# the synthetic SI corpus (plain loop, same model, 1,000 steps): dropout 0.2 learns ~2x slower than 0; peak lr 1e-2
+# diverges, 3e-3 with warmup and decay reaches val WER 3.4 % after 3,000 steps where the paper's constant 1e-3 is
+# still above 90 %.
 CPU_BUDGET_RECIPE = {
-    "epochs": 30,
     "learning_rate": 3e-3,
     "lr_scheduler": "cosine",
     "warmup_ratio": 0.05,
     "dropout": 0.0,
 }
-# Settings other than the paper's train for as many clips as it does (see budget_epochs).
-TRAINING_CLIPS_BUDGET = CPU_BUDGET_RECIPE["epochs"] * 8821  # the SI training split
+# Epochs of the paper setting's training split that each setting of the main job trains for; a setting with more
+# (or fewer) training clips trains for as many clips (``epochs_for_clips``). Measured on SI glosses: 30 epochs, test
+# WER 1.09 %; 20 epochs 7.58 %, over the 3 % the paper setting may have. So the settings keep 30 and train side by
+# side, one per core (``run_settings``; docs/results.md, "The main job's budget").
+BUDGET_EPOCHS = 30
 TARGET_GOLD_ALIGNMENT = 0.80
 # The reading check: fresh random sentences (a seed the builder's recombination does not use) of training glosses.
 READING_CHECK = {"clips": 300, "seed": 1}
-RECOMBINE_METHOD = "random"  # measured against "bigram": see README, "Sentence-disjoint setting"
+RECOMBINE_METHOD = "random"  # measured against "bigram": see docs/results.md, "Sentence-disjoint setting"
 # Epochs on the one-gloss clips before every clip when a run has isolated signs (16,000 isolated signs: ~5,600 steps of
 # short clips; a first run learnt 98 % of fresh isolated signs in 7,400 steps).
 ISOLATED_SIGN_EPOCHS = 20
@@ -129,96 +160,221 @@ ISOLATED_SIGN_EPOCHS = 20
 
 @dataclass(frozen=True)
 class Setting:
-    """One setting of the main job: a GSL split scheme, its extra synthetic training clips, its training recipe on top
-    of ``CPU_BUDGET_RECIPE`` and its WER target."""
+    """One setting of the main job: a GSL split scheme, what the model learns to write, its extra synthetic training
+    clips, its training recipe on top of ``CPU_BUDGET_RECIPE`` and its WER target (``None``: none applies)."""
 
     config: str  # dataset_builder.gsl.CONFIGS
-    recombine: int  # clips of novel training sentences (synthetic source only)
-    target_wer: float
     description: str
     # Whether --quick's subset can recognise anything: the first 60 si test clips mostly sign training sentences;
     # sd test sentences never occur in training, and 60 training clips teach too few glosses to read new ones.
     quick_recognises: bool
+    output_mode: str = "gloss"  # dataset_builder.loading.OUTPUT_MODES
+    target_wer: float | None = None
+    recombine: int = 0  # clips of novel training sentences (synthetic source only)
     isolated_signs: int = 0  # clips of one training gloss each (synthetic source only)
-    epochs: int | None = None  # None: budget_epochs
+    epochs: int | None = None  # None: BUDGET_EPOCHS' clips (training_epochs)
 
 
+PAPER_SETTING = "si"
 SETTINGS = {
-    "si": Setting(
+    PAPER_SETTING: Setting(
         "si",
-        0,
-        0.05,
         "paper setting: signer-independent split (99.8 % of test sentences occur in training)",
         True,
+        target_wer=0.05,
     ),
-    # Measured on the SD test (README, "Sentence-disjoint setting"): 8,000 recombined clips and 2,000 steps left the
-    # WER at 88-92 %; 32,000 and 7,000 steps at 56 %; isolated signs first, then 12 epochs of every clip 25.9 %,
-    # 16 epochs 17.8 %.
+    # The paper's second setting: the same clips, their Greek translation as the target.
+    "si_text": Setting(
+        "si",
+        "paper's second setting: the same clips to Greek text (lowercased words)",
+        True,
+        output_mode="text",
+    ),
+    # Measured on the SD test (docs/results.md, "Sentence-disjoint setting"): 8,000 recombined clips and 2,000 steps
+    # left the WER at 88-92 %; 32,000 and 7,000 steps at 56 %; isolated signs first, then 12 epochs of every clip
+    # 25.9 %, 16 epochs 17.8 %.
     "sd": Setting(
         "sd",
-        32000,
-        0.25,
         "sentence-disjoint: SD split (no test sentence occurs in training) + recombined training sentences,"
         " isolated signs learnt first",
         False,
+        target_wer=0.25,
+        recombine=32000,
         isolated_signs=16000,
         epochs=16,
     ),
 }
 # Your own corpus: one setting, whatever its splits; not one of the paper's, so it has no targets.
-MANIFEST_SETTING = Setting(
-    "manifest", 0, float("nan"), "your corpus: the splits of the manifest (dataset_builder.manifest)", False
-)
-PAPER_SETTING = "si"
-# The sentence-disjoint setting doubles the training time: until both fit the 15-minute budget on 2 CPU cores, it
-# is one flag away (--config si sd).
-DEFAULT_SETTINGS = ("si",)
+MANIFEST_SETTING = "manifest"
+MANIFEST = Setting("manifest", "your corpus: the splits of the manifest (dataset_builder.manifest)", False)
+# The paper's two settings. The sentence-disjoint setting doubles the training time: until it fits the budget
+# on 2 CPU cores beside them, it is one flag away (--config si si_text sd).
+DEFAULT_SETTINGS = ("si", "si_text")
 
 
-def stage(number: int, message: str) -> None:
-    print(f"[reproduce {number}/5] {message}", flush=True)
+@dataclass(frozen=True)
+class RunOptions:
+    """How the main job runs: the command line's options (the flags are these names with dashes), each default
+    here once."""
+
+    output_dir: Path = DEFAULT_OUTPUT_DIR
+    # Settings to run, in order; the first fills the top level. None: DEFAULT_SETTINGS (those writing
+    # ``output_mode`` when it is given).
+    configs: tuple[str, ...] | None = None
+    gsl_root: Path | None = None  # real GSL: a folder of frame folders / videos per clip
+    # Real poses: <clip path>.npy / .pose files (with a manifest: the manifest's poses folder).
+    poses_dir: Path | None = None
+    output_mode: str | None = None  # glosses or text in every setting; None: each setting's own
+    d_model: int = 16
+    epochs: int | None = None  # every setting's; None: training_epochs decides
+    recombine: int | None = None  # recombined training clips in every setting; None: each setting's own
+    recombine_method: str = RECOMBINE_METHOD
+    isolated_signs: int | None = None  # isolated-sign clips in every setting; None: each setting's own
+    quick: bool = False
+    methods: tuple[str, ...] = MAIN_JOB_METHODS
+    # Settings trained at once, one process each (run_settings); None: one per setting, at most one per CPU core.
+    jobs: int | None = None
+    manifest: ManifestOptions | None = None  # your own corpus: one setting, MANIFEST, on its splits
+
+    @property
+    def source(self) -> str:
+        """Where the poses come from: ``dataset_builder.build``'s source, or ``manifest``."""
+        if self.manifest is not None:
+            return "manifest"
+        if self.gsl_root is not None:
+            return "gsl"
+        return "poses" if self.poses_dir is not None else "synthetic"
 
 
-def prepare_dataset(
-    dataset_dir: Path,
-    config: str,
-    source: str,
-    gsl_root: Path | None,
-    poses_dir: Path | None,
-    limit: int | None,
-    recombination: dict[str, Any] | None = None,
-    manifest: ManifestOptions | None = None,
-) -> Path:
-    """Build the dataset, or reuse ``dataset_dir`` when it holds the same config from the same source with the
-    same ``recombination`` (``dataset_builder.synthetic.recombination_record``). A ``manifest`` is always built
-    anew: its rows or files may have changed since."""
+@dataclass(frozen=True)
+class SettingRun:
+    """A setting as it runs under ``RunOptions``: the command line's overrides applied (``plan_runs``)."""
+
+    name: str
+    setting: Setting
+    output_mode: str
+    recombine: int
+    recombine_method: str
+    isolated_signs: int
+    isolated_sign_epochs: int
+    dataset_dir: Path  # shared by settings on the same clips (si and si_text)
+    # A WER of 100 % fails the run (not on --quick's subset of a setting where nothing can be recognised).
+    require_recognition: bool
+
+    @property
+    def recombination(self) -> dict[str, Any] | None:
+        """The run's extra training clips as its dataset card records them (``recombination_record``)."""
+        return recombination_record(self.recombine, self.recombine_method, self.isolated_signs)
+
+
+def stage(run: SettingRun, number: int, message: str) -> None:
+    print(f"[reproduce {number}/5] {run.name}: {message}", flush=True)
+
+
+def setting_names(options: RunOptions) -> tuple[str, ...]:
+    """The settings ``options`` run, checked: distinct names among ``SETTINGS``."""
+    if options.manifest is not None:
+        return (MANIFEST_SETTING,)
+    if options.configs is not None:
+        names = tuple(options.configs)
+    elif options.output_mode is None:
+        names = DEFAULT_SETTINGS
+    else:
+        names = tuple(name for name in DEFAULT_SETTINGS if SETTINGS[name].output_mode == options.output_mode)
+    unknown = [name for name in names if name not in SETTINGS]
+    if unknown or not names or len(set(names)) != len(names):
+        raise ValueError(f"configs must be distinct names among {', '.join(SETTINGS)}; got {list(names)}")
+    return names
+
+
+def plan_runs(options: RunOptions) -> list[SettingRun]:
+    """Each setting to run with the overrides of ``options`` applied: output mode, extra training clips
+    (``extra_training_clips``) and their isolated-sign stage, and the dataset folder, one per distinct set of clips
+    (``si`` and ``si_text`` read the same)."""
+    if options.gsl_root is not None and options.poses_dir is not None:
+        raise ValueError("Give --gsl-root or --poses-dir, not both")
+    if options.manifest is not None and (options.gsl_root is not None or options.poses_dir is not None):
+        raise ValueError(
+            "a manifest names its own pose files: give --poses-dir as the manifest's poses folder"
+        )
+    limit = QUICK.limit if options.quick and options.manifest is None else None
+    runs, dataset_dirs, trained = [], {}, {}
+    for name in setting_names(options):
+        setting = MANIFEST if options.manifest is not None else SETTINGS[name]
+        recombine, isolated = extra_training_clips(setting, options)
+        output_mode = options.output_mode or setting.output_mode
+        same_run = trained.setdefault((setting.config, output_mode, recombine, isolated), name)
+        if same_run != name:
+            raise ValueError(
+                f"settings {same_run} and {name} would both train on GSL {setting.config} to {output_mode}: "
+                "give one of them (--config), or leave out --output-mode"
+            )
+        folder = options.output_dir / name / (f"dataset_first{limit}" if limit else "dataset")
+        isolated_epochs = QUICK.isolated_sign_epochs if options.quick else ISOLATED_SIGN_EPOCHS
+        runs.append(
+            SettingRun(
+                name=name,
+                setting=setting,
+                output_mode=output_mode,
+                recombine=recombine,
+                recombine_method=options.recombine_method,
+                isolated_signs=isolated,
+                isolated_sign_epochs=isolated_epochs if isolated else 0,
+                dataset_dir=dataset_dirs.setdefault((setting.config, recombine, isolated), folder),
+                require_recognition=setting.quick_recognises or not options.quick,
+            )
+        )
+    return runs
+
+
+def extra_training_clips(setting: Setting, options: RunOptions) -> tuple[int, int]:
+    """Recombined clips and isolated signs of a setting's run: ``--recombine`` / ``--isolated-signs`` for every
+    setting when given, else the setting's own (``--quick``'s few when it has some), none on real poses: rendered
+    sentences cannot join them."""
+    if options.source != "synthetic":
+        recombine, isolated = 0, 0
+    elif options.quick:
+        recombine = QUICK.recombine if setting.recombine else 0
+        isolated = QUICK.isolated_signs if setting.isolated_signs else 0
+    else:
+        recombine, isolated = setting.recombine, setting.isolated_signs
+    return (
+        recombine if options.recombine is None else options.recombine,
+        isolated if options.isolated_signs is None else options.isolated_signs,
+    )
+
+
+def prepare_dataset(run: SettingRun, options: RunOptions) -> Path:
+    """Build the run's dataset, or reuse ``run.dataset_dir`` when it holds the same config from the same source with
+    the same recombination (``dataset_builder.synthetic.recombination_record``). A manifest is always built anew:
+    its rows or files may have changed since."""
     from dataset_builder.build import build_dataset
     from dataset_builder.manifest import build_manifest_dataset
 
-    if manifest is not None:
-        return build_manifest_dataset(manifest, dataset_dir, overwrite=True)
+    dataset_dir, config, source = run.dataset_dir, run.setting.config, options.source
+    if options.manifest is not None:
+        return build_manifest_dataset(options.manifest, dataset_dir, overwrite=True)
 
-    wanted = {"config": config, "data_source": source, "recombination": recombination}
+    wanted = {"config": config, "data_source": source, "recombination": run.recombination}
     if dataset_dir.is_dir():
         try:
             existing = dataset_metadata(dataset_dir)
         except FileNotFoundError:
             existing = {}
         if all(existing.get(key) == value for key, value in wanted.items()):
-            print(f"  reusing {dataset_dir} ({config}, {source}, recombination {recombination})")
+            print(f"  reusing {dataset_dir} ({config}, {source}, recombination {run.recombination})")
             return dataset_dir
         print(f"  {dataset_dir} holds {existing or 'something else'}: rebuilding")
-    recombine = {"clips": 0, "method": RECOMBINE_METHOD, "isolated_signs": 0} | (recombination or {})
     return build_dataset(
         config,
         source,
         dataset_dir,
-        gsl_root=gsl_root,
-        poses_dir=poses_dir,
-        limit=limit,
-        recombine=recombine["clips"],
-        recombine_method=recombine["method"],
-        isolated_signs=recombine["isolated_signs"],
+        gsl_root=options.gsl_root,
+        poses_dir=options.poses_dir,
+        limit=QUICK.limit if options.quick else None,
+        recombine=run.recombine,
+        recombine_method=run.recombine_method,
+        isolated_signs=run.isolated_signs,
         overwrite=True,
     )
 
@@ -237,205 +393,202 @@ def sanity_failures(
     return failures
 
 
-def reproduce(
-    output_dir: Path = DEFAULT_OUTPUT_DIR,
-    configs: Sequence[str] = DEFAULT_SETTINGS,
-    gsl_root: Path | None = None,
-    poses_dir: Path | None = None,
-    output_mode: str = "gloss",
-    d_model: int = 16,
-    epochs: int | None = None,
-    recombine: int | None = None,
-    recombine_method: str = RECOMBINE_METHOD,
-    isolated_signs: int | None = None,
-    quick: bool = False,
-    methods: Sequence[str] = MAIN_JOB_METHODS,
-    manifest: ManifestOptions | None = None,
-) -> dict[str, dict[str, Any]]:
-    """Run every setting of ``configs`` into ``OUTPUT/<setting>``, then the top-level files (module docstring);
-    return each setting's headline numbers. ``recombine`` and ``isolated_signs`` (default: each setting's own) apply
-    to every setting; a run with isolated signs learns them first, for ``ISOLATED_SIGN_EPOCHS`` epochs. A
-    ``manifest`` replaces the settings by one, ``manifest``, on your own corpus."""
-    if gsl_root is not None and poses_dir is not None:
-        raise ValueError("Give --gsl-root or --poses-dir, not both")
-    if manifest is not None:
-        if gsl_root is not None or poses_dir is not None:
-            raise ValueError(
-                "a manifest names its own pose files: give --poses-dir as the manifest's poses folder"
-            )
-        configs = (MANIFEST_SETTING.config,)
-    unknown = [name for name in configs if name not in SETTINGS]
-    if manifest is None and (unknown or not configs or len(set(configs)) != len(configs)):
-        raise ValueError(f"configs must be distinct names among {', '.join(SETTINGS)}; got {list(configs)}")
-    source = (
-        "manifest"
-        if manifest is not None
-        else "gsl"
-        if gsl_root is not None
-        else "poses"
-        if poses_dir is not None
-        else "synthetic"
-    )
-    output_dir = Path(output_dir)
+def reproduce(options: RunOptions = RunOptions()) -> dict[str, dict[str, Any]]:
+    """Run every setting of ``options`` into ``OUTPUT/<setting>``, then the top-level files (module docstring);
+    return each setting's headline numbers. Datasets are built first, one after the other; the settings then train
+    and are analysed side by side (``run_settings``)."""
+    options = replace(options, output_dir=Path(options.output_dir))
+    runs = plan_runs(options)
+    output_dir = options.output_dir
     output_dir.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
+    dataset_timings = {run.name: dataset_stage(run, options) for run in runs}
+    outcomes = run_settings(runs, options, dataset_timings)
     headlines, failures = {}, []
-    for name in configs:
-        setting = MANIFEST_SETTING if manifest is not None else SETTINGS[name]
-        if recombine is not None:
-            clips = recombine
-        elif source != "synthetic":
-            clips = 0  # recombined sentences are rendered: they cannot join real poses
-        else:
-            clips = QUICK["recombine"] if quick and setting.recombine else setting.recombine
-        if isolated_signs is not None:
-            isolated = isolated_signs
-        elif source != "synthetic":
-            isolated = 0
-        else:
-            isolated = QUICK["isolated_signs"] if quick and setting.isolated_signs else setting.isolated_signs
-        isolated_epochs = (
-            0 if not isolated else QUICK["isolated_sign_epochs"] if quick else ISOLATED_SIGN_EPOCHS
-        )
-        print(f"[reproduce] setting {name}: {setting.description}", flush=True)
-        headline, problems = run_setting(
-            output_dir / name,
-            setting.config,
-            source,
-            gsl_root,
-            poses_dir,
-            output_mode,
-            d_model,
-            epochs,
-            clips,
-            recombine_method,
-            quick,
-            methods,
-            require_recognition=setting.quick_recognises or not quick,
-            isolated_signs=isolated,
-            isolated_sign_epochs=isolated_epochs,
-            setting_epochs=setting.epochs,
-            manifest=manifest,
-        )
-        headlines[name] = {"description": setting.description, **headline}
-        failures += [f"{name}: {problem}" for problem in problems]
-        if not quick and manifest is None:  # the targets are the paper's
-            report_targets(name, headline, setting.target_wer)
+    for run in runs:
+        headline, problems = outcomes[run.name]
+        headlines[run.name] = {"description": run.setting.description, **headline}
+        failures += [f"{run.name}: {problem}" for problem in problems]
+        if not options.quick and options.manifest is None:  # the targets are the paper's
+            report_targets(run.name, headline, run.setting.target_wer)
 
-    first = output_dir / configs[0]
+    first = output_dir / runs[0].name
     for name in (EVAL_RESULTS_FILE, INTERPRETABILITY_FILE):
         shutil.copy(first / name, output_dir / name)
     write_json(
         output_dir / SETTINGS_FILE,
         {
-            "paper_setting": None if manifest is not None else PAPER_SETTING,
-            "settings": {name: {"dir": name, **headlines[name]} for name in configs},
+            "paper_setting": None if options.manifest is not None else PAPER_SETTING,
+            "settings": {name: {"dir": name, **headline} for name, headline in headlines.items()},
         },
     )
     report = write_settings_report(output_dir)
     total = time.perf_counter() - started
-    summary = ", ".join(f"{name} WER {headlines[name]['wer']:.2%}" for name in configs)
+    summary = ", ".join(f"{name} {headline_scores(headline)}" for name, headline in headlines.items())
     print(f"[reproduce] done in {total / 60:.1f} min: {summary}; {report}")
     if failures:
         raise SanityCheckError("; ".join(failures))
     return headlines
 
 
-def run_setting(
-    run_dir: Path,
-    config: str,
-    source: str,
-    gsl_root: Path | None,
-    poses_dir: Path | None,
-    output_mode: str,
-    d_model: int,
-    epochs: int | None,
-    recombine: int,
-    recombine_method: str,
-    quick: bool,
-    methods: Sequence[str],
-    require_recognition: bool = True,
-    isolated_signs: int = 0,
-    isolated_sign_epochs: int = 0,
-    setting_epochs: int | None = None,
-    manifest: ManifestOptions | None = None,
-) -> tuple[dict[str, Any], list[str]]:
-    """Every stage of one setting into ``run_dir``; return its headline numbers and what makes them not credible
-    (``sanity_failures``; a WER of 100 % only where ``require_recognition``)."""
-    run_dir.mkdir(parents=True, exist_ok=True)
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
-    recombination = recombination_record(recombine, recombine_method, isolated_signs)
+def headline_scores(headline: dict[str, Any]) -> str:
+    """A setting's test scores in a few words: WER, and BLEU / chrF for text."""
+    scores = f"WER {headline['wer']:.2%}"
+    if headline.get("bleu") is not None:
+        scores += f", BLEU {headline['bleu']:.1f}, chrF {headline['chrf']:.1f}"
+    return scores
 
-    with_recombination = f", + {recombine} {recombine_method} recombined training clips" if recombine else ""
-    with_recombination += f", + {isolated_signs} isolated signs" if isolated_signs else ""
-    if manifest is None:
-        stage(
-            1, f"dataset: GSL {config} from {source}{with_recombination}{' (quick subset)' if quick else ''}"
+
+class StageClock:
+    """The wall and CPU seconds of a setting's stages, as ``timings.json`` keeps them: ``stage`` and ``stage (CPU)``
+    (this process's CPU time), and their totals.
+
+    Why both: on a shared machine the wall time says what a stage took, the CPU time what it costs, which is about
+    what it takes alone on an idle core (each setting trains on one).
+    """
+
+    def __init__(self, timings: dict[str, float] | None = None):
+        self.timings = dict(timings or {})
+
+    @contextmanager
+    def stage(self, name: str) -> Iterator[None]:
+        wall, cpu = time.perf_counter(), time.process_time()
+        yield
+        self.timings[name] = time.perf_counter() - wall
+        self.timings[f"{name} (CPU)"] = time.process_time() - cpu
+
+    def totals(self) -> dict[str, float]:
+        """The timings with their totals, ``total`` and ``total (CPU)``."""
+        cpu = sum(seconds for name, seconds in self.timings.items() if name.endswith(" (CPU)"))
+        wall = sum(seconds for name, seconds in self.timings.items() if not name.endswith(" (CPU)"))
+        return self.timings | {"total": wall, "total (CPU)": cpu}
+
+
+def dataset_stage(run: SettingRun, options: RunOptions) -> dict[str, float]:
+    """Stage 1 of a setting: its dataset built, or reused (``prepare_dataset``); return its ``StageClock`` timings."""
+    clock = StageClock()
+    print(f"[reproduce] setting {run.name}: {run.setting.description}", flush=True)
+    if options.manifest is None:
+        extra = (
+            f", + {run.recombine} {run.recombine_method} recombined training clips" if run.recombine else ""
         )
-        limit = QUICK["limit"] if quick else None
+        extra += f", + {run.isolated_signs} isolated signs" if run.isolated_signs else ""
+        quick = " (quick subset)" if options.quick else ""
+        stage(run, 1, f"dataset: GSL {run.setting.config} from {options.source}{extra}{quick}")
     else:
-        stage(1, f"dataset: the manifest {manifest.name} ({manifest.layout}, {manifest.landmark_set})")
-        limit = None  # a manifest is yours: --quick shortens training, never your data
-    dataset_dir = run_dir / (f"dataset_first{limit}" if limit else "dataset")
-    prepare_dataset(dataset_dir, config, source, gsl_root, poses_dir, limit, recombination, manifest)
-    timings["dataset"] = time.perf_counter() - started
+        manifest = options.manifest
+        stage(run, 1, f"dataset: the manifest {manifest.name} ({manifest.layout}, {manifest.landmark_set})")
+    with clock.stage("dataset"):
+        prepare_dataset(run, options)
+    return clock.timings
 
-    stage(2, f"training the paper model (d_model {d_model}, output {output_mode})")
-    options = TrainOptions(
-        dataset_dir=dataset_dir,
-        output_dir=run_dir,
-        output_mode=output_mode,
-        d_model=d_model,
-        overwrite=True,  # a rerun of the reproduction trains again from scratch (its dataset is reused)
-        **CPU_BUDGET_RECIPE,
-    )
-    if setting_epochs is not None:
-        options.epochs = setting_epochs
-    elif manifest is not None:
-        options.epochs = epochs_for_clips(split_sizes(dataset_dir)["train"])
-    else:
-        options.epochs = budget_epochs(config, limit, recombine + isolated_signs)
-    options.isolated_sign_epochs = isolated_sign_epochs
-    if quick:
-        options.epochs, options.batch_size = QUICK["epochs"], QUICK["batch_size"]
-        options.logging_steps = QUICK["logging_steps"]
-    if epochs is not None:
-        options.epochs = epochs
-    options.patience = options.epochs  # WER plateaus early in training: keep the best epoch, but do not stop
-    mark = time.perf_counter()
-    results = train(options)
-    timings["training + test evaluation"] = time.perf_counter() - mark
 
-    stage(3, f"evaluation: test WER {results['wer']:.2%} over {results['num_sentences']} sentences")
+Outcome = tuple[dict[str, Any], list[str]]  # a setting's headline numbers, and what makes them not credible
+
+
+def run_settings(
+    runs: Sequence[SettingRun], options: RunOptions, dataset_timings: dict[str, dict[str, float]]
+) -> dict[str, Outcome]:
+    """Stages 2-5 of every setting (``train_and_analyse``): in this process one after the other with one job, else
+    side by side in ``jobs`` processes, each writing its output to ``RUN/reproduce.log`` and using its share of the
+    CPU cores; the stage lines of a log are printed here when its setting is done.
+
+    Why processes: the paper model's operations are small, so a second thread barely speeds one training up, while
+    a second training on the second core runs beside the first (docs/results.md, "The main job's budget").
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    jobs = min(options.jobs or cores, len(runs))
+    if jobs == 1:
+        return {run.name: train_and_analyse(run, options, dataset_timings[run.name]) for run in runs}
+    threads = max(1, min(torch.get_num_threads(), cores // jobs))
+    logs = ", ".join(str(options.output_dir / run.name / LOG_FILE) for run in runs)
+    print(f"[reproduce] {len(runs)} settings, {jobs} at a time ({threads} thread each); their output: {logs}")
+    outcomes = {}
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = {
+            pool.submit(train_and_analyse_logged, run, options, dataset_timings[run.name], threads): run
+            for run in runs
+        }
+        for future in as_completed(futures):
+            run = futures[future]
+            log = (options.output_dir / run.name / LOG_FILE).read_text(encoding="utf-8")
+            print("\n".join(line for line in log.splitlines() if line.startswith("[reproduce")), flush=True)
+            outcomes[run.name] = future.result()
+    return outcomes
+
+
+def train_and_analyse_logged(
+    run: SettingRun, options: RunOptions, dataset_timings: dict[str, float], threads: int
+) -> Outcome:
+    """``train_and_analyse`` in a process of ``run_settings``: ``threads`` intra-op threads, no progress bars, its
+    output (this process's file descriptors 1 and 2) into ``RUN/reproduce.log``."""
+    torch.set_num_threads(threads)
+    log = options.output_dir / run.name / LOG_FILE
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w", encoding="utf-8") as stream:
+        for name, target in (("stdout", 1), ("stderr", 2)):
+            getattr(sys, name).flush()
+            os.dup2(stream.fileno(), target)
+        try:
+            return train_and_analyse(run, options, dataset_timings, progress=False)
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+
+
+def train_and_analyse(
+    run: SettingRun, options: RunOptions, dataset_timings: dict[str, float], progress: bool = True
+) -> Outcome:
+    """Stages 2-5 of a setting whose dataset is built: training, evaluation, interpretability and its report into
+    ``OUTPUT/<setting>``; return its headline numbers and what makes them not credible (``sanity_failures``; a WER
+    of 100 % only where ``run.require_recognition``)."""
+    run_dir = options.output_dir / run.name
+    run_dir.mkdir(parents=True, exist_ok=True)
+    clock = StageClock(dataset_timings)
+
+    stage(run, 2, f"training the paper model (d_model {options.d_model}, output {run.output_mode})")
+    train_options = replace(training_options(run, options), progress=progress)
+    with clock.stage("training + test evaluation"):
+        results = train(train_options)
+
+    stage(run, 3, f"evaluation: test {headline_scores(results)} over {results['num_sentences']} sentences")
     shutil.copy(run_dir / "model" / EVAL_RESULTS_FILE, run_dir / EVAL_RESULTS_FILE)
     reading = None
-    if source == "synthetic" and output_mode == "gloss":
-        reading = reading_check(run_dir / "model", dataset_dir, config, limit)
+    if options.source == "synthetic" and run.output_mode == "gloss":
+        limit = QUICK.limit if options.quick else None
+        with clock.stage("reading check"):
+            reading = reading_check(run_dir / "model", run.dataset_dir, run.setting.config, limit)
         print(
-            f"  reading check: WER {reading['wer']:.2%} on {reading['num_sentences']} fresh random sentences"
+            f"[reproduce] {run.name}: reading check: WER {reading['wer']:.2%} on {reading['num_sentences']} "
+            "fresh random sentences"
         )
 
-    stage(4, "interpretability: cross-attention, gold alignment, video vs previous tokens")
-    mark = time.perf_counter()
-    scores = interpret(
-        run_dir / "model", dataset_dir, run_dir / "interpretability", InterpretOptions(methods=methods)
-    )
-    shutil.copy(run_dir / "interpretability" / INTERPRETABILITY_FILE, run_dir / INTERPRETABILITY_FILE)
-    # what the pipeline's return_timestamps=True shows next to its time stamps, carried by the model folder
-    write_json(run_dir / "model" / TIMESTAMP_RELIABILITY_FILE, timestamp_reliability(scores))
-    timings["interpretability"] = time.perf_counter() - mark
-    timings["total"] = time.perf_counter() - started
+    stage(run, 4, "interpretability: cross-attention, gold alignment, video vs previous tokens")
+    with clock.stage("interpretability"):
+        scores = interpret(
+            run_dir / "model",
+            run.dataset_dir,
+            run_dir / "interpretability",
+            InterpretOptions(methods=options.methods, progress=progress),
+        )
+        shutil.copy(run_dir / "interpretability" / INTERPRETABILITY_FILE, run_dir / INTERPRETABILITY_FILE)
+        # what the pipeline's return_timestamps=True shows next to its time stamps, carried by the model folder
+        write_json(run_dir / "model" / TIMESTAMP_RELIABILITY_FILE, timestamp_reliability(scores))
+    timings = clock.totals()
 
-    stage(5, "report")
+    stage(run, 5, "report")
     write_json(run_dir / "timings.json", timings)
-    print(f"  {write_report(run_dir)}")
+    print(f"[reproduce] {run.name}: {write_report(run_dir)}")
     run_scores = RunScores.from_json(scores)
     headline = {
-        "config": config,
-        "recombination": recombination,
-        "epochs": options.epochs,
+        "config": run.setting.config,
+        "output_mode": run.output_mode,
+        "dataset": str(run.dataset_dir.relative_to(options.output_dir)),
+        "recombination": run.recombination,
+        "epochs": train_options.epochs,
         "wer": results["wer"],
+        "bleu": results.get("bleu"),
+        "chrf": results.get("chrf"),
         "fresh_sentence_wer": None if reading is None else reading["wer"],
         "gold_alignment_accuracy": run_scores.gold_alignment_accuracy,
         "best_method": run_scores.pick.method,
@@ -444,9 +597,52 @@ def run_setting(
         "diagonal_prior_gold_peak_accuracy": run_scores.prior_accuracy,
         "sentence_accuracy": run_scores.sentence_accuracy,
         "seconds": timings["total"],
+        "cpu_seconds": timings["total (CPU)"],
     }
     print(f"[reproduce] {run_dir} done in {timings['total'] / 60:.1f} min: {headline}", flush=True)
-    return headline, sanity_failures(_log_history(run_dir), results, require_recognition)
+    return headline, sanity_failures(_log_history(run_dir), results, run.require_recognition)
+
+
+def training_options(run: SettingRun, options: RunOptions) -> TrainOptions:
+    """The run's ``hub_scripts.train`` options: the paper model, ``CPU_BUDGET_RECIPE``, ``training_epochs``."""
+    train_options = TrainOptions(
+        dataset_dir=run.dataset_dir,
+        output_dir=options.output_dir / run.name,
+        output_mode=run.output_mode,
+        d_model=options.d_model,
+        overwrite=True,  # a rerun of the reproduction trains again from scratch (its dataset is reused)
+        isolated_sign_epochs=run.isolated_sign_epochs,
+        **CPU_BUDGET_RECIPE,
+    )
+    if options.quick:
+        train_options = replace(train_options, batch_size=QUICK.batch_size, logging_steps=QUICK.logging_steps)
+    epochs = training_epochs(run, options, split_sizes(run.dataset_dir)["train"])
+    # WER plateaus early in training: keep the best epoch, but do not stop
+    return replace(train_options, epochs=epochs, patience=epochs)
+
+
+def training_epochs(run: SettingRun, options: RunOptions, train_clips: int) -> int:
+    """A run's epochs, decided here only: ``--epochs``, else ``--quick``'s, else the setting's own, else as many
+    training clips as ``BUDGET_EPOCHS`` of the paper setting (``epochs_for_clips``: training time follows clips
+    seen, and a setting with recombined clips or a manifest has another number per epoch)."""
+    if options.epochs is not None:
+        return options.epochs
+    if options.quick:
+        return QUICK.epochs
+    if run.setting.epochs is not None:
+        return run.setting.epochs
+    return epochs_for_clips(train_clips)
+
+
+@cache
+def training_clips_budget() -> int:
+    """Training clips every setting may see: ``BUDGET_EPOCHS`` epochs of the paper setting's training split."""
+    return BUDGET_EPOCHS * len(load_split(SETTINGS[PAPER_SETTING].config, "train"))
+
+
+def epochs_for_clips(clips: int) -> int:
+    """Epochs of ``clips`` training clips that show the model the budget of clips (``training_clips_budget``)."""
+    return max(1, round(training_clips_budget() / clips))
 
 
 def reading_check(model_dir: Path, dataset_dir: Path, config: str, limit: int | None) -> dict[str, Any]:
@@ -475,26 +671,18 @@ def reading_check(model_dir: Path, dataset_dir: Path, config: str, limit: int | 
     return scores
 
 
-def budget_epochs(config: str, limit: int | None, recombine: int) -> int:
-    """Epochs that show the model about as many training clips as the paper setting's CPU budget (30 epochs of
-    the SI training split): training time follows clips seen, and a setting with recombined clips has more per epoch."""
-    return epochs_for_clips(len(load_split(config, "train")[:limit]) + recombine)
-
-
-def epochs_for_clips(clips: int) -> int:
-    """Epochs of ``clips`` training clips that show the model the paper setting's CPU budget of clips."""
-    return max(1, round(TRAINING_CLIPS_BUDGET / clips))
-
-
 def _log_history(run_dir: Path) -> list[dict[str, Any]]:
     return json.loads((run_dir / "training_log.json").read_text(encoding="utf-8"))["log_history"]
 
 
-def report_targets(name: str, headline: dict[str, Any], target_wer: float) -> None:
-    """Print each target of a run's ``headline`` as met or MISSED, with the number."""
+def report_targets(name: str, headline: dict[str, Any], target_wer: float | None) -> None:
+    """Print each target of a run's ``headline`` as met or MISSED, with the number (text: its scores, no target)."""
     wer, gold_alignment = headline["wer"], headline["gold_alignment_accuracy"]
-    met = "met" if wer <= target_wer else "MISSED"
-    print(f"[reproduce] {name}: target test WER <= {target_wer:.0%}: {met} ({wer:.2%})")
+    if target_wer is None:
+        print(f"[reproduce] {name}: test {headline_scores(headline)} (no target)")
+    else:
+        met = "met" if wer <= target_wer else "MISSED"
+        print(f"[reproduce] {name}: target test WER <= {target_wer:.0%}: {met} ({wer:.2%})")
     best, prior = headline["best_method_gold_peak_accuracy"], headline["diagonal_prior_gold_peak_accuracy"]
     if isinstance(best, float) and isinstance(prior, float):
         met = "met" if best >= TARGET_GOLD_ALIGNMENT and best > prior else "MISSED"
@@ -510,7 +698,8 @@ def report_targets(name: str, headline: dict[str, Any], target_wer: float) -> No
         )
     else:
         print(
-            f"[reproduce] {name}: gold alignment accuracy: {gold_alignment} (needs exact translations with gold spans)"
+            f"[reproduce] {name}: gold alignment accuracy: {gold_alignment} (needs exact gloss translations with "
+            "gold spans)"
         )
 
 
@@ -519,23 +708,33 @@ class SanityCheckError(RuntimeError):
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    defaults = RunOptions()
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--output-dir", type=Path, default=DEFAULT_OUTPUT_DIR)
+    parser.add_argument("--output-dir", type=Path, default=defaults.output_dir)
     parser.add_argument(
         "--config",
         dest="configs",
         nargs="+",
         choices=tuple(SETTINGS),
-        default=list(DEFAULT_SETTINGS),
-        help=f"settings to run, in order (default: {' '.join(DEFAULT_SETTINGS)}); the first fills the top level",
+        help=f"settings to run, in order (default: {' '.join(DEFAULT_SETTINGS)}, or those of them writing "
+        "--output-mode); the first fills the top level",
     )
     source = parser.add_mutually_exclusive_group()
     source.add_argument("--gsl-root", type=Path, help="real GSL: a folder of frame folders / videos per clip")
     source.add_argument("--poses-dir", type=Path, help="real poses: <clip path>.npy / .pose files")
-    parser.add_argument("--output-mode", choices=OUTPUT_MODES, default="gloss")
-    parser.add_argument("--d-model", type=int, default=16)
     parser.add_argument(
-        "--epochs", type=int, help="default: as many training clips as 30 SI epochs (10 with --quick)"
+        "--output-mode",
+        choices=OUTPUT_MODES,
+        help="what every setting run writes (default: each setting's own: "
+        + ", ".join(f"{name} {setting.output_mode}" for name, setting in SETTINGS.items())
+        + ")",
+    )
+    parser.add_argument("--d-model", type=int, default=defaults.d_model)
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        help=f"default: as many training clips as {BUDGET_EPOCHS} epochs of the paper setting's training split "
+        f"(sd: {SETTINGS['sd'].epochs}; {QUICK.epochs} with --quick)",
     )
     parser.add_argument(
         "--recombine",
@@ -544,7 +743,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="recombined training clips in every setting run (default: si 0, sd "
         f"{SETTINGS['sd'].recombine}; synthetic only)",
     )
-    parser.add_argument("--recombine-method", choices=RECOMBINATION_METHODS, default=RECOMBINE_METHOD)
+    parser.add_argument(
+        "--recombine-method", choices=RECOMBINATION_METHODS, default=defaults.recombine_method
+    )
     parser.add_argument(
         "--isolated-signs",
         type=int,
@@ -553,14 +754,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{SETTINGS['sd'].isolated_signs}; synthetic only)",
     )
     parser.add_argument(
-        "--quick", action="store_true", help="a small subset, about a minute: checks the pipeline"
+        "--quick", action="store_true", help="a small subset, a minute or two: checks the pipeline"
     )
     parser.add_argument(
         "--methods",
         nargs="+",
         choices=METHODS,
-        default=list(MAIN_JOB_METHODS),
-        help=f"attribution methods to score (default: {' '.join(MAIN_JOB_METHODS)}; all: {' '.join(METHODS)})",
+        default=list(defaults.methods),
+        help=f"attribution methods to score (default: {' '.join(defaults.methods)}; all: {' '.join(METHODS)})",
+    )
+    parser.add_argument(
+        "--jobs",
+        type=positive_int,
+        metavar="N",
+        help="settings trained at once, one process each (default: one per setting, at most one per CPU core)",
     )
     parser.add_argument(
         "--manifest",
@@ -579,11 +786,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         except (ValueError, FileNotFoundError) as error:
             parser.error(str(error))
         args.poses_dir = None  # the manifest's poses folder, not a folder of GSL-named files
-    options = {
-        name: getattr(args, name) for name in inspect.signature(reproduce).parameters if name != "manifest"
+    values = {
+        field.name: getattr(args, field.name) for field in fields(RunOptions) if field.name != "manifest"
     }
+    for name in ("configs", "methods"):
+        values[name] = None if values[name] is None else tuple(values[name])
     try:
-        reproduce(**options, manifest=manifest)
+        reproduce(RunOptions(**values, manifest=manifest))
     except SanityCheckError as error:
         print(f"[reproduce] FAILED sanity check: {error}", file=sys.stderr)
         return 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -237,17 +238,61 @@ def test_raw_attention_is_stored_without_pickles(untrained_setup, tmp_path):
 
 
 def test_settings_train_on_as_many_clips_as_the_paper_setting():
-    # Training clips: si 8,821, sd 8,189 (split files); the budget is 30 epochs of si.
-    assert reproduce.budget_epochs("si", None, 0) == 30
-    assert reproduce.budget_epochs("sd", None, 0) == 32  # 264,630 / 8,189 = 32.3
-    assert reproduce.budget_epochs("sd", None, 8000) == 16  # 264,630 / 16,189 = 16.3
-    assert reproduce.budget_epochs("si", 60, 0) == 4410
+    """A setting's epochs show the model the budget's clips (BUDGET_EPOCHS of the paper setting's training split, read
+    from the split file), to the nearest whole epoch, whatever its number of training clips."""
+    from dataset_builder.gsl import load_split
+
+    paper_clips = len(load_split("si", "train"))
+    assert reproduce.epochs_for_clips(paper_clips) == reproduce.BUDGET_EPOCHS
+    budget = reproduce.BUDGET_EPOCHS * paper_clips
+    sd_clips = len(load_split("sd", "train"))
+    for clips in (sd_clips, sd_clips + 8000, 60):
+        assert abs(reproduce.epochs_for_clips(clips) * clips - budget) <= clips / 2
+    assert reproduce.epochs_for_clips(3 * budget) == 1  # more clips than the budget: one epoch, never none
+
+
+def test_a_runs_epochs_come_from_one_place(tmp_path):
+    """--epochs, else --quick's, else the setting's own (sd), else the clip budget: each setting's run, planned."""
+
+    def epochs(options: reproduce.RunOptions, clips: int = 8000) -> dict[str, int]:
+        runs = reproduce.plan_runs(replace(options, output_dir=tmp_path))
+        return {run.name: reproduce.training_epochs(run, options, clips) for run in runs}
+
+    everything = reproduce.RunOptions(configs=("si", "si_text", "sd"))
+    budget = reproduce.epochs_for_clips(8000)
+    assert epochs(everything) == {"si": budget, "si_text": budget, "sd": reproduce.SETTINGS["sd"].epochs}
+    quick = reproduce.QUICK.epochs
+    assert epochs(replace(everything, quick=True)) == {"si": quick, "si_text": quick, "sd": quick}
+    assert epochs(replace(everything, quick=True, epochs=3)) == {"si": 3, "si_text": 3, "sd": 3}
+
+
+def test_the_default_settings_are_the_papers_two_on_one_dataset(tmp_path):
+    """Glosses and text of the same clips, by default; the text setting reads the gloss setting's dataset."""
+    runs = reproduce.plan_runs(reproduce.RunOptions(output_dir=tmp_path))
+    assert [(run.name, run.setting.config, run.output_mode) for run in runs] == [
+        ("si", "si", "gloss"),
+        ("si_text", "si", "text"),
+    ]
+    assert runs[0].dataset_dir == runs[1].dataset_dir == tmp_path / "si" / "dataset"
+    # --output-mode alone picks the default setting that writes it; with --config it applies to every setting.
+    text = reproduce.plan_runs(reproduce.RunOptions(output_dir=tmp_path, output_mode="text"))
+    assert [(run.name, run.output_mode) for run in text] == [("si_text", "text")]
+    sd_text = reproduce.plan_runs(
+        reproduce.RunOptions(output_dir=tmp_path, configs=("sd",), output_mode="text")
+    )
+    assert [(run.name, run.output_mode) for run in sd_text] == [("sd", "text")]
 
 
 @pytest.mark.parametrize("configs", [["xx"], ["si", "si"], []])
 def test_reproduce_rejects_unknown_or_repeated_settings(configs, tmp_path):
-    with pytest.raises(ValueError, match="distinct names among si, sd"):
-        reproduce.reproduce(tmp_path, configs=configs)
+    with pytest.raises(ValueError, match="distinct names among si, si_text, sd"):
+        reproduce.reproduce(reproduce.RunOptions(output_dir=tmp_path, configs=tuple(configs)))
+
+
+def test_reproduce_rejects_two_settings_made_the_same_run(tmp_path):
+    options = reproduce.RunOptions(output_dir=tmp_path, configs=("si", "si_text"), output_mode="gloss")
+    with pytest.raises(ValueError, match="settings si and si_text would both train on GSL si to gloss"):
+        reproduce.reproduce(options)
 
 
 def test_settings_report_puts_the_settings_side_by_side(tmp_path):
@@ -263,7 +308,13 @@ def test_settings_report_puts_the_settings_side_by_side(tmp_path):
         (tmp_path / name / "eval_results.json").write_text(
             json.dumps({**results, "wer": wer}), encoding="utf-8"
         )
-    entry = {"description": "what it measures", "epochs": 3, "seconds": 90.0, "recombination": None}
+    entry = {
+        "description": "what it measures",
+        "epochs": 3,
+        "seconds": 90.0,
+        "cpu_seconds": 80.0,
+        "recombination": None,
+    }
     entry["fresh_sentence_wer"] = 0.9876
     settings = {
         "si": {**entry, "dir": "si", "config": "si"},
@@ -280,31 +331,102 @@ def test_settings_report_puts_the_settings_side_by_side(tmp_path):
     assert table.count('class="nodata"') == 6
 
 
+def test_settings_report_puts_text_next_to_its_gloss_setting(tmp_path):
+    """A gloss run and a text run on the same clips (tiny runs, their scores made different): the report's text
+    table gives each of the paper's claims as the text number beside the gloss number, in that order, with BLEU and
+    chrF where the run has them."""
+    from tiny_model import save_tiny_run
+
+    diagonality = {"si": 0.8761, "si_text": 0.1231}
+    video_share_step_2 = {"si": 0.4321, "si_text": 0.2471}
+    for name, output_mode in (("si", "gloss"), ("si_text", "text")):
+        save_tiny_run(tmp_path / name)
+        results = json.loads((tmp_path / name / "eval_results.json").read_text(encoding="utf-8"))
+        if output_mode == "text":
+            results |= {"output_mode": "text", "bleu": 12.3451, "chrf": 34.5671}
+        (tmp_path / name / "eval_results.json").write_text(json.dumps(results), encoding="utf-8")
+        path = tmp_path / name / "interpretability.json"
+        scores = json.loads(path.read_text(encoding="utf-8"))
+        scores |= {"sentence_accuracy": 0.0, "num_empty_predictions": 0}  # what interpret adds to score_set's
+        scores["all"]["attention_alignment"]["diagonality"] = diagonality[name]
+        scores["all"]["contribution"]["by_step"]["norm_ratio"][1] = video_share_step_2[name]
+        path.write_text(json.dumps(scores), encoding="utf-8")
+    entry = {
+        "description": "what it measures",
+        "epochs": 3,
+        "seconds": 90.0,
+        "cpu_seconds": 80.0,
+        "recombination": None,
+    }
+    settings = {
+        "si": {**entry, "dir": "si", "config": "si", "output_mode": "gloss"},
+        "si_text": {**entry, "dir": "si_text", "config": "si", "output_mode": "text"},
+    }
+    (tmp_path / "settings.json").write_text(json.dumps({"paper_setting": "si", "settings": settings}))
+    report = write_report(tmp_path).read_text(encoding="utf-8")
+    table = report[report.index("Text next to glosses: si and si_text") : report.index("Setting si:")]
+
+    def row(label: str) -> str:
+        start = table.index(f"<td>{label}")
+        return table[start : table.index("</tr>", start)]
+
+    label = schema.ALIGNMENT_SCORES["diagonality"].label
+    assert row(f"{label}, {schema.SCORE_SETS['all']}").count("<td>") == 4
+    assert "<td>0.876</td><td>0.123</td><td>no diagonal for text</td>" in row(f"{label}, all")
+    assert "<td>0.432</td><td>0.247</td>" in row(
+        f"video share at decoding step 2, {schema.SCORE_SETS['all']}"
+    )
+    assert '<td class="nodata">no data</td><td>12.345</td>' in row("test BLEU")
+    assert '<td class="nodata">no data</td><td>34.567</td>' in row("test chrF")
+    side_by_side = report[report.index("Settings side by side") : report.index("Text next to glosses")]
+    assert "12.345" in side_by_side and "<td>text</td>" in side_by_side
+
+
 @pytest.mark.slow
 def test_reproduce_quick_end_to_end(tmp_path, capsys):
-    assert reproduce.main(["--quick", "--config", "si", "sd", "--output-dir", str(tmp_path)]) == 0
+    """The quick main job with the paper's two settings and the sentence-disjoint one, two at a time: every stage of
+    every setting, text scored as sacreBLEU scores the saved model's own translations, the files readers use."""
+    import sacrebleu
+
+    from hub_scripts.evaluate import decode
+    from modeling_signattention.loading import load_pretrained
+
+    names = ["si", "si_text", "sd"]
+    assert reproduce.main(["--quick", "--config", *names, "--output-dir", str(tmp_path)]) == 0
     output = capsys.readouterr().out
     for number in range(1, 6):
-        assert output.count(f"[reproduce {number}/5]") == 2  # once per setting
+        assert output.count(f"[reproduce {number}/5]") == 3  # once per setting
     index = json.loads((tmp_path / "settings.json").read_text(encoding="utf-8"))
-    assert index["paper_setting"] == "si" and list(index["settings"]) == ["si", "sd"]
-    sd = index["settings"]["sd"]
+    assert index["paper_setting"] == "si" and list(index["settings"]) == names
+    settings = index["settings"]
+    assert [settings[name]["output_mode"] for name in names] == ["gloss", "text", "gloss"]
+    # The text setting read the gloss setting's dataset: the same clips, another target.
+    assert settings["si"]["dataset"] == settings["si_text"]["dataset"] == "si/dataset_first60"
+    assert not (tmp_path / "si_text" / "dataset_first60").exists()
+    sd = settings["sd"]
     assert sd["dir"] == "sd"
     assert sd["recombination"] == {"clips": 60, "method": "random", "isolated_signs": 30}
     # The sd setting learns its isolated signs first (QUICK: 2 epochs), then every clip.
     sd_log = json.loads((tmp_path / "sd" / "training_log.json").read_text(encoding="utf-8"))
     assert sd_log["isolated_sign_log_history"][-1]["epoch"] == 2 and sd_log["log_history"]
-    # The reading check ran on fresh random sentences; 10 quick epochs read next to nothing.
-    assert all(0.5 <= entry["fresh_sentence_wer"] <= 2.0 for entry in index["settings"].values())
-    for name in ("si", "sd"):
+    # The reading check ran on fresh random sentences for the gloss settings; 10 quick epochs read next to nothing.
+    assert all(0.5 <= settings[name]["fresh_sentence_wer"] <= 2.0 for name in ("si", "sd"))
+    assert settings["si_text"]["fresh_sentence_wer"] is None
+    all_scores = {}
+    for name in names:
         run = tmp_path / name
         results = json.loads((run / "eval_results.json").read_text(encoding="utf-8"))
+        assert results["data_source"] == "synthetic" and results["split"] == "test"
         assert (
-            results["data_source"] == "synthetic" and results["config"] == name and results["split"] == "test"
+            results["config"] == settings[name]["config"]
+            and results["output_mode"] == settings[name]["output_mode"]
         )
-        assert results["wer"] == index["settings"][name]["wer"]
-        scores = json.loads((run / "interpretability.json").read_text(encoding="utf-8"))
-        assert scores["num_sentences"] == results["num_sentences"]
+        assert results["wer"] == settings[name]["wer"]
+        scores = all_scores[name] = json.loads((run / "interpretability.json").read_text(encoding="utf-8"))
+        assert (
+            scores["num_sentences"] == results["num_sentences"]
+            and scores["output_mode"] == results["output_mode"]
+        )
         assert "attention_alignment" in scores["all"] and "contribution" in scores["all"]
         assert "gold_alignment_accuracy" in scores
         # The model folder carries the measured time-stamp accuracy that the pipeline shows.
@@ -323,7 +445,23 @@ def test_reproduce_quick_end_to_end(tmp_path, capsys):
             "eval_results.json",
         ):
             assert (run / "model" / file).is_file()
-        assert (run / "report.html").is_file()
+        assert (run / "report.html").is_file() and (run / reproduce.LOG_FILE).is_file()
+
+    # Text: BLEU and chrF are sacreBLEU's, on the saved model's translations of the test clips.
+    text = json.loads((tmp_path / "si_text" / "eval_results.json").read_text(encoding="utf-8"))
+    model, feature_extractor, tokenizer = load_pretrained(tmp_path / "si_text" / "model")
+    test = load_pose_splits(tmp_path / "si" / "dataset_first60", ["test"])["test"]
+    predictions = decode(model, feature_extractor, tokenizer, test.poses)
+    references = test.targets("text")
+    assert all(references) and any(predictions)
+    assert text["bleu"] == pytest.approx(sacrebleu.corpus_bleu(predictions, [references]).score)
+    assert text["chrf"] == pytest.approx(sacrebleu.corpus_chrf(predictions, [references]).score)
+    assert text["bleu"] == settings["si_text"]["bleu"] and text["chrf"] == settings["si_text"]["chrf"]
+    # The text setting's attention is scored as the gloss setting's (no gold spans: no gold_* scores).
+    assert set(all_scores["si_text"]["all"]["attention_alignment"]) == {
+        key for key in all_scores["si"]["all"]["attention_alignment"] if not key.startswith("gold_")
+    }
+
     si = json.loads((tmp_path / "si" / "eval_results.json").read_text(encoding="utf-8"))
     assert (
         0.0 <= si["wer"] < 1.0
@@ -332,8 +470,9 @@ def test_reproduce_quick_end_to_end(tmp_path, capsys):
     assert json.loads((tmp_path / "eval_results.json").read_text(encoding="utf-8")) == si
     report = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "Settings side by side" in report and "data:image/png;base64," in report
-    assert f"{si['wer']:.2%}" in report and f"{sd['wer']:.2%}" in report
-    assert report.index("Setting si:") < report.index("Setting sd:")
+    assert "Text next to glosses: si and si_text" in report
+    assert f"{si['wer']:.2%}" in report and f"{sd['wer']:.2%}" in report and f"{text['bleu']:.3f}" in report
+    assert report.index("Setting si:") < report.index("Setting si_text:") < report.index("Setting sd:")
 
 
 def test_run_output_follows_the_schema(untrained_setup, tmp_path):
@@ -435,3 +574,8 @@ def test_mean_attention_grid_has_one_colour_scale_and_one_colour_bar():
     assert {image.get_clim() for image in images} == {(0.0, top)}  # panels comparable: one scale
     (colour_bar,) = [axis for axis in figure.axes if axis.get_label() == "<colorbar>"]
     assert colour_bar.get_ylabel() == "mean cross-attention weight"
+    # A text model's tokens are words, and its panels say so.
+    figure = mean_attention_grid_figure(means, tokens=schema.TOKEN_NAMES["text"])
+    titles = [axis.get_title() for axis in figure.axes if axis.images]
+    assert titles == ["1 word (n=1)", "2 words (n=1)", "3 words (n=2)", "5 words (n=1)"]
+    assert figure.axes[0].get_ylabel() == "word"

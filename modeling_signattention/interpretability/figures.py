@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from .schema import TOKEN_NAMES
+
 DPI = 110
 
 
@@ -37,9 +39,12 @@ def to_rgb_array(figure: Any) -> np.ndarray:
 
 
 def mean_attention_grid_figure(
-    means: dict[int, tuple[np.ndarray, int]], title: str = "Mean cross-attention by sentence length"
+    means: dict[int, tuple[np.ndarray, int]],
+    title: str = "Mean cross-attention by sentence length",
+    tokens: tuple[str, str] = TOKEN_NAMES["gloss"],
 ) -> Any:
-    """One heatmap per sentence length: rows = gloss position, columns = relative time in the clip.
+    """One heatmap per sentence length: rows = token position, columns = relative time in the clip; ``tokens``
+    names the tokens (one, several): glosses, or the words of a text model (``schema.TOKEN_NAMES``).
 
     Every panel shares one colour scale (0 to the largest mean weight of any panel) and one colour bar, so panels
     can be compared: a pale panel is attention spread thin, not a different scale.
@@ -64,13 +69,13 @@ def mean_attention_grid_figure(
             vmin=0.0,
             vmax=top,
         )
-        axis.set_title(f"{length} gloss{'es' if length > 1 else ''} (n={count})", fontsize=9)
+        axis.set_title(f"{length} {tokens[length > 1]} (n={count})", fontsize=9)
         axis.set_yticks(range(1, length + 1))
         axis.tick_params(labelsize=7)
     for axis in axes[-1]:
         axis.set_xlabel("time in clip (%)", fontsize=8)
     for axis in axes[:, 0]:
-        axis.set_ylabel("gloss", fontsize=8)
+        axis.set_ylabel(tokens[0], fontsize=8)
     figure.colorbar(image, ax=axes, label="mean cross-attention weight", shrink=0.9)
     figure.suptitle(title)
     return figure
@@ -137,6 +142,7 @@ def contributions_figure(
     by_step: dict[str, list],
     title: str = "Video vs previous tokens",
     step_labels: Sequence[str] | None = None,
+    tokens: tuple[str, str] = TOKEN_NAMES["gloss"],
 ) -> Any:
     """Per decoding step: the cross-attention (video) share of the two blocks' norms, and self - cross.
 
@@ -150,7 +156,7 @@ def contributions_figure(
         steps, by_step["norm_ratio"], marker="o", color="tab:blue", label="||cross|| / (||cross|| + ||self||)"
     )
     axis.set_ylim(0, 1)
-    axis.set_xlabel("decoding step (gloss position)")
+    axis.set_xlabel(f"decoding step ({tokens[0]} position)")
     axis.set_ylabel("video share", color="tab:blue")
     if step_labels is not None:
         axis.set_xticks(steps, step_labels, rotation=20, fontsize=8)
@@ -190,8 +196,9 @@ def plot_mean_attention_grid(
     means: dict[int, tuple[np.ndarray, int]],
     path: str | Path,
     title: str = "Mean cross-attention by sentence length",
+    tokens: tuple[str, str] = TOKEN_NAMES["gloss"],
 ) -> None:
-    save_figure(mean_attention_grid_figure(means, title), path)
+    save_figure(mean_attention_grid_figure(means, title, tokens), path)
 
 
 def plot_cross_attention(
@@ -211,6 +218,9 @@ def plot_encoder_attention(
 
 
 def plot_contributions(
-    by_step: dict[str, list], path: str | Path, title: str = "Video vs previous tokens"
+    by_step: dict[str, list],
+    path: str | Path,
+    title: str = "Video vs previous tokens",
+    tokens: tuple[str, str] = TOKEN_NAMES["gloss"],
 ) -> None:
-    save_figure(contributions_figure(by_step, title), path)
+    save_figure(contributions_figure(by_step, title, tokens=tokens), path)

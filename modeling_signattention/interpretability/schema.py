@@ -25,6 +25,9 @@ TIMESTAMP_RELIABILITY_FILE = time_stamps.TIMESTAMP_RELIABILITY_FILE
 # A score set with no sentence, or a score with nothing to average: said so, never a silent 0.
 NO_DATA = "no data"
 
+# What a model's tokens are called on figures, by output mode (``dataset_builder.loading.OUTPUT_MODES``): one, several.
+TOKEN_NAMES = {"gloss": ("gloss", "glosses"), "text": ("word", "words")}
+
 
 @dataclass(frozen=True)
 class Score:

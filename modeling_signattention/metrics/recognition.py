@@ -1,4 +1,4 @@
-"""Recognition scores for predicted gloss sequences: word error rate and, for text, BLEU-1..4 and chrF.
+"""Recognition scores for predicted gloss sequences: word error rate and, for text, BLEU (1..4-grams) and chrF.
 
 WER is the standard score of continuous sign language recognition (and the one the SignAttention paper,
 arXiv:2410.14506, reports for its pose-to-gloss model); BLEU and chrF are the usual translation scores.
@@ -14,6 +14,16 @@ import jiwer
 from sacrebleu.metrics import BLEU, CHRF
 
 BLEU_ORDERS = (1, 2, 3, 4)
+# sacreBLEU's tokenizer per output: glosses are whole signs split on whitespace only ("13a" would split ``ΕΓΩ(1)``
+# into ``ΕΓΩ ( 1 )`` and reward a wrong gloss variant with partial n-gram matches); text gets sacreBLEU's default,
+# so its BLEU is the one other translation papers report.
+BLEU_TOKENIZERS = {"gloss": "none", "text": "13a"}
+
+
+def bleu_key(order: int) -> str:
+    """The score's name for BLEU up to ``order``-grams: ``bleu`` for 4-grams, sacreBLEU's and the literature's BLEU
+    (and the Hub's), ``bleu1``..``bleu3`` for the lower orders sign language papers also give."""
+    return "bleu" if order == max(BLEU_ORDERS) else f"bleu{order}"
 
 
 def _check_pairs(predictions: Sequence[str], references: Sequence[str]) -> None:
@@ -62,9 +72,9 @@ def compute_gloss_wer(predictions: Sequence[str], references: Sequence[str]) -> 
 
 
 def compute_text_scores(
-    predictions: Sequence[str], references: Sequence[str], tokenize: str = "none"
+    predictions: Sequence[str], references: Sequence[str], tokenize: str = BLEU_TOKENIZERS["gloss"]
 ) -> dict[str, float]:
-    """Corpus BLEU-1..4 and chrF with sacreBLEU, on sacreBLEU's 0-100 scale.
+    """Corpus BLEU (4-gram), BLEU-1..3 and chrF with sacreBLEU, on sacreBLEU's 0-100 scale.
 
     BLEU-n is the usual cumulative score (geometric mean of the 1..n-gram precisions times the brevity
     penalty), as reported in sign language translation papers.
@@ -72,17 +82,16 @@ def compute_text_scores(
     Args:
         predictions: one hypothesis per sentence (may be empty).
         references: one reference per sentence (none may be empty).
-        tokenize: sacreBLEU tokenizer. The default ``"none"`` splits on whitespace only, which is right for
-            glosses: ``"13a"`` would split ``ΕΓΩ(1)`` into ``ΕΓΩ ( 1 )`` and reward a wrong gloss variant
-            with partial n-gram matches. Pass ``"13a"`` (sacreBLEU's default) for spoken-language text.
+        tokenize: sacreBLEU tokenizer (``BLEU_TOKENIZERS``): by default whitespace only, right for glosses;
+            ``BLEU_TOKENIZERS["text"]`` (sacreBLEU's default, ``"13a"``) for spoken-language text.
 
     Returns:
-        ``bleu1``, ``bleu2``, ``bleu3``, ``bleu4`` and ``chrf``.
+        ``bleu`` (BLEU-4), ``bleu1``, ``bleu2``, ``bleu3`` (``bleu_key``) and ``chrf``.
     """
     _check_pairs(predictions, references)
     hypotheses, reference_streams = list(predictions), [list(references)]
     scores = {
-        f"bleu{order}": BLEU(max_ngram_order=order, tokenize=tokenize)
+        bleu_key(order): BLEU(max_ngram_order=order, tokenize=tokenize)
         .corpus_score(hypotheses, reference_streams)
         .score
         for order in BLEU_ORDERS

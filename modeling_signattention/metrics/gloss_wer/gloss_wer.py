@@ -25,19 +25,19 @@ _DESCRIPTION = """\
 Word error rate of predicted gloss sequences against the gold ones, at corpus level (total substitutions,
 deletions and insertions over total reference glosses), computed with jiwer, with the edit counts. An empty
 prediction counts all its reference glosses as deletions; an empty reference is an error. Optionally also
-sacreBLEU's BLEU-1..4 and chrF (0-100 scale).
+sacreBLEU's BLEU (4-gram), BLEU-1..3 and chrF (0-100 scale).
 """
 
 _KWARGS_DESCRIPTION = """
 Args:
     predictions (list of str): predicted gloss sequences, glosses separated by whitespace (may be empty).
     references (list of str): gold gloss sequences (none may be empty).
-    with_text_scores (bool): also return bleu1..bleu4 and chrf. Default False.
+    with_text_scores (bool): also return bleu (4-gram), bleu1..bleu3 and chrf. Default False.
     tokenize (str): sacreBLEU tokenizer for BLEU, "none" (whitespace, right for glosses; default) or "13a"
         (for spoken-language text).
 Returns:
     wer, substitutions, deletions, insertions, hits, num_reference_words, num_sentences
-    (+ bleu1, bleu2, bleu3, bleu4, chrf with with_text_scores=True).
+    (+ bleu, bleu1, bleu2, bleu3, chrf with with_text_scores=True).
 Examples:
     >>> gloss_wer = evaluate.load("modeling_signattention/metrics/gloss_wer")
     >>> gloss_wer.compute(predictions=["A X C D"], references=["A B C"])["wer"]
