@@ -5,6 +5,7 @@ interpretability -> HTML report.
     python -m hub_scripts.reproduce --config si sd       # the paper setting and the sentence-disjoint one, side by side
     python -m hub_scripts.reproduce --config sd --recombine 0   # sentence-disjoint without recombined sentences
     python -m hub_scripts.reproduce --output-mode text   # the text setting alone (si_text)
+    python -m hub_scripts.reproduce --timing conversational   # synthetic signs as fast as conversation (docs/timing.md)
     python -m hub_scripts.reproduce --quick              # a small subset, a minute or two: a smoke test
     python -m hub_scripts.reproduce --poses-dir POSES    # real poses (dataset_builder.extract), same pipeline
     python -m hub_scripts.reproduce --gsl-root GSL       # real GSL videos/frames (MediaPipe runs once, cached)
@@ -91,6 +92,7 @@ from dataset_builder.synthetic import (
     recombination_record,
     recombined_clips,
 )
+from dataset_builder.timing import DEFAULT_TIMING, TIMINGS, signing_timing
 from hub_scripts.evaluate import evaluate_split, write_json
 from hub_scripts.interpret import InterpretOptions, interpret, positive_int
 from hub_scripts.report import write_report, write_settings_report
@@ -230,6 +232,8 @@ class RunOptions:
     recombine: int | None = None  # recombined training clips in every setting; None: each setting's own
     recombine_method: str = RECOMBINE_METHOD
     isolated_signs: int | None = None  # isolated-sign clips in every setting; None: each setting's own
+    # How long synthetic signs and the gaps between them last (dataset_builder.timing.TIMINGS; docs/timing.md).
+    timing: str = DEFAULT_TIMING
     quick: bool = False
     methods: tuple[str, ...] = MAIN_JOB_METHODS
     # Settings trained at once, one process each (run_settings); None: one per setting, at most one per CPU core.
@@ -355,14 +359,22 @@ def prepare_dataset(run: SettingRun, options: RunOptions) -> Path:
     if options.manifest is not None:
         return build_manifest_dataset(options.manifest, dataset_dir, overwrite=True)
 
-    wanted = {"config": config, "data_source": source, "recombination": run.recombination}
+    wanted = {
+        "config": config,
+        "data_source": source,
+        "recombination": run.recombination,
+        "timing": signing_timing(options.timing).record() if source == "synthetic" else None,
+    }
     if dataset_dir.is_dir():
         try:
             existing = dataset_metadata(dataset_dir)
         except FileNotFoundError:
             existing = {}
         if all(existing.get(key) == value for key, value in wanted.items()):
-            print(f"  reusing {dataset_dir} ({config}, {source}, recombination {run.recombination})")
+            print(
+                f"  reusing {dataset_dir} ({config}, {source}, recombination {run.recombination}, timing "
+                f"{options.timing if source == 'synthetic' else None})"
+            )
             return dataset_dir
         print(f"  {dataset_dir} holds {existing or 'something else'}: rebuilding")
     return build_dataset(
@@ -375,6 +387,7 @@ def prepare_dataset(run: SettingRun, options: RunOptions) -> Path:
         recombine=run.recombine,
         recombine_method=run.recombine_method,
         isolated_signs=run.isolated_signs,
+        timing=options.timing,
         overwrite=True,
     )
 
@@ -474,7 +487,8 @@ def dataset_stage(run: SettingRun, options: RunOptions) -> dict[str, float]:
         )
         extra += f", + {run.isolated_signs} isolated signs" if run.isolated_signs else ""
         quick = " (quick subset)" if options.quick else ""
-        stage(run, 1, f"dataset: GSL {run.setting.config} from {options.source}{extra}{quick}")
+        timing = f", {options.timing} timing" if options.source == "synthetic" else ""
+        stage(run, 1, f"dataset: GSL {run.setting.config} from {options.source}{timing}{extra}{quick}")
     else:
         manifest = options.manifest
         stage(run, 1, f"dataset: the manifest {manifest.name} ({manifest.layout}, {manifest.landmark_set})")
@@ -585,6 +599,7 @@ def train_and_analyse(
         "output_mode": run.output_mode,
         "dataset": str(run.dataset_dir.relative_to(options.output_dir)),
         "recombination": run.recombination,
+        "timing": dataset_metadata(run.dataset_dir)["timing"],
         "epochs": train_options.epochs,
         "wer": results["wer"],
         "bleu": results.get("bleu"),
@@ -656,7 +671,9 @@ def reading_check(model_dir: Path, dataset_dir: Path, config: str, limit: int | 
     fresh = recombined_clips(
         load_split(config, "train")[:limit], READING_CHECK["clips"], seed=READING_CHECK["seed"]
     )
-    generator = SyntheticGSL(landmark_set=read_landmarks(dataset_dir)["landmark_set"])
+    # the dataset's own timing: fresh sentences signed as its clips are
+    timing = dataset_metadata(dataset_dir)["timing"]["name"]
+    generator = SyntheticGSL(landmark_set=read_landmarks(dataset_dir)["landmark_set"], timing=timing)
     rendered = [generator.clip(clip.id, clip.glosses) for clip in fresh]
     split = PoseSplit(
         ids=[clip.id for clip in fresh],
@@ -752,6 +769,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="N",
         help="clips of one training gloss each in every setting run, learnt first (default: si 0, sd "
         f"{SETTINGS['sd'].isolated_signs}; synthetic only)",
+    )
+    parser.add_argument(
+        "--timing",
+        choices=tuple(TIMINGS),
+        default=defaults.timing,
+        help="synthetic: how long signs and the gaps between them last (docs/timing.md; default: %(default)s)",
     )
     parser.add_argument(
         "--quick", action="store_true", help="a small subset, a minute or two: checks the pipeline"

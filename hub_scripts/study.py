@@ -59,18 +59,17 @@ from typing import Any, Union, get_args, get_origin
 import numpy as np
 
 from dataset_builder.loading import OUTPUT_MODES, dataset_metadata, split_sizes
-from dataset_builder.synthetic import recombination_record
+from dataset_builder.timing import DEFAULT_TIMING, TIMINGS
 from hub_scripts.interpret import InterpretOptions, interpret
 from hub_scripts.reproduce import (
     CPU_BUDGET_RECIPE,
-    ISOLATED_SIGN_EPOCHS,
     MAIN_JOB_METHODS,
-    QUICK,
-    RECOMBINE_METHOD,
     SETTINGS,
-    budget_epochs,
+    RunOptions,
     epochs_for_clips,
+    plan_runs,
     prepare_dataset,
+    training_options,
 )
 from hub_scripts.train import FIXED_CONFIG_FIELDS, ModelConfig, TrainOptions, model_config_fields, train
 from modeling_signattention.interpretability.attribution import METHODS
@@ -282,7 +281,9 @@ class StudyOptions:
     field: str
     values: tuple[str, ...]  # as given on the command line; read as the field's type by parse_variants
     seeds: int = 3
-    config: str = "si"  # a GSL setting of hub_scripts.reproduce (SETTINGS); not used with dataset_dir
+    config: str = "si"  # a GSL setting of hub_scripts.reproduce (STUDY_CONFIGS); not used with dataset_dir
+    # Synthetic signing's timing (dataset_builder.timing.TIMINGS); a dataset folder has its own.
+    timing: str = DEFAULT_TIMING
     dataset_dir: Path | None = None  # any dataset the builder makes, instead of config
     output_mode: str = "gloss"
     quick: bool = False  # the main job's --quick: its small subset and short training
@@ -290,6 +291,12 @@ class StudyOptions:
     methods: tuple[str, ...] = MAIN_JOB_METHODS  # attribution methods scored (hub_scripts.interpret)
     output_dir: Path = DEFAULT_OUTPUT_DIR
     progress: bool = True
+
+
+# The settings of the main job named after their GSL config (si, sd): a study varies what they write itself.
+STUDY_CONFIGS = tuple(name for name, setting in SETTINGS.items() if name == setting.config)
+# What a run takes from the main job's training of its setting; the varied field and the seed then change it.
+RECIPE_FIELDS = (*CPU_BUDGET_RECIPE, "epochs", "isolated_sign_epochs", "batch_size", "logging_steps")
 
 
 def base_seed() -> int:
@@ -300,42 +307,30 @@ def base_seed() -> int:
 def prepare_data(options: StudyOptions) -> tuple[Path, dict[str, Any]]:
     """The dataset folder and the training recipe every run starts from (the varied field then changes it).
 
-    A GSL config is built as ``hub_scripts.reproduce`` builds it for its setting (``--quick``: its subset, and the
-    recombined sentences and isolated signs scaled down the same way) and trained with its recipe; a dataset folder
-    is trained for as many clips as the paper setting's budget, as the main job trains a manifest corpus.
+    A GSL config is planned, built and trained as ``hub_scripts.reproduce`` does for its setting (``plan_runs``,
+    ``prepare_dataset``, ``training_options``: ``--quick``'s subset, the setting's extra clips, its epochs), into
+    ``DIR/datasets/<config>``; a dataset folder is trained for as many clips as the paper setting's budget, as the
+    main job trains a manifest corpus.
     """
     if options.dataset_dir is not None:
         dataset_dir = Path(options.dataset_dir)
-        recipe = {"epochs": epochs_for_clips(split_sizes(dataset_dir)["train"]), "isolated_sign_epochs": 0}
+        recipe = {
+            **CPU_BUDGET_RECIPE,
+            "epochs": epochs_for_clips(split_sizes(dataset_dir)["train"]),
+            "isolated_sign_epochs": 0,
+        }
     else:
-        setting = SETTINGS[options.config]
-        limit = QUICK["limit"] if options.quick else None
-        recombine = QUICK["recombine"] if options.quick and setting.recombine else setting.recombine
-        isolated = (
-            QUICK["isolated_signs"] if options.quick and setting.isolated_signs else setting.isolated_signs
+        main_job = RunOptions(
+            output_dir=options.output_dir / "datasets",
+            configs=(options.config,),
+            output_mode=options.output_mode,
+            timing=options.timing,
+            quick=options.quick,
         )
-        folder = (
-            options.output_dir / "datasets" / (f"{options.config}_first{limit}" if limit else options.config)
-        )
-        dataset_dir = prepare_dataset(
-            folder,
-            setting.config,
-            "synthetic",
-            None,
-            None,
-            limit,
-            recombination_record(recombine, RECOMBINE_METHOD, isolated),
-        )
-        epochs = setting.epochs
-        if epochs is None:
-            epochs = budget_epochs(setting.config, limit, recombine + isolated)
-        isolated_epochs = (
-            0 if not isolated else QUICK["isolated_sign_epochs"] if options.quick else ISOLATED_SIGN_EPOCHS
-        )
-        recipe = {"epochs": epochs, "isolated_sign_epochs": isolated_epochs}
-    recipe = {**CPU_BUDGET_RECIPE, **recipe}
-    if options.quick:
-        recipe |= {key: QUICK[key] for key in ("epochs", "batch_size", "logging_steps")}
+        (setting_run,) = plan_runs(main_job)
+        dataset_dir = prepare_dataset(setting_run, main_job)
+        trained = training_options(setting_run, main_job)
+        recipe = {name: getattr(trained, name) for name in RECIPE_FIELDS}
     if options.epochs is not None:
         recipe["epochs"] = options.epochs
     return dataset_dir, {"output_mode": options.output_mode, **recipe}
@@ -395,6 +390,7 @@ def dataset_record(dataset_dir: Path) -> dict[str, Any]:
         "config": metadata.get("config"),
         "data_source": metadata.get("data_source"),
         "recombination": metadata.get("recombination"),
+        "timing": metadata.get("timing"),
         "clips": split_sizes(dataset_dir),
     }
 
@@ -677,8 +673,13 @@ def study(options: StudyOptions) -> dict[str, Any]:
     variants = parse_variants(options.field, options.values)
     if options.seeds < 1:
         raise StudyError(f"--seeds must be at least 1, got {options.seeds}")
-    if options.dataset_dir is None and options.config not in SETTINGS:
-        raise StudyError(f"--config must be one of {', '.join(SETTINGS)}, got {options.config!r}")
+    if options.dataset_dir is not None and options.timing != DEFAULT_TIMING:
+        raise StudyError(
+            f"--timing {options.timing} builds a GSL config's synthetic clips: a dataset folder "
+            f"({options.dataset_dir}) has its own timing (build it with dataset_builder.build --timing)"
+        )
+    if options.dataset_dir is None and options.config not in STUDY_CONFIGS:
+        raise StudyError(f"--config must be one of {', '.join(STUDY_CONFIGS)}, got {options.config!r}")
     output_dir = Path(options.output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     dataset_dir, recipe = prepare_data(options)
@@ -765,11 +766,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--seeds", type=int, default=StudyOptions.seeds, help="seeds per value")
     data = parser.add_mutually_exclusive_group()
-    data.add_argument("--config", choices=tuple(SETTINGS), help=f"default: {StudyOptions.config}")
+    data.add_argument("--config", choices=STUDY_CONFIGS, help=f"default: {StudyOptions.config}")
     data.add_argument(
         "--dataset-dir", type=Path, help="a dataset folder the builder made, instead of --config"
     )
     parser.add_argument("--output-mode", choices=OUTPUT_MODES)
+    parser.add_argument(
+        "--timing",
+        choices=tuple(TIMINGS),
+        default=StudyOptions.timing,
+        help="synthetic signing's timing, with --config (docs/timing.md; default: %(default)s)",
+    )
     parser.add_argument("--quick", action="store_true", help="the main job's small subset and short training")
     parser.add_argument("--epochs", type=int, help="default: the main job's for the data")
     parser.add_argument(
@@ -792,6 +799,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config=args.config or StudyOptions.config,
         dataset_dir=args.dataset_dir,
         output_mode=args.output_mode or StudyOptions.output_mode,
+        timing=args.timing,
         quick=args.quick,
         epochs=args.epochs,
         methods=tuple(args.methods),

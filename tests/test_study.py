@@ -20,7 +20,10 @@ from bad_input_table import shown
 from safetensors.numpy import load_file
 
 from dataset_builder.build import build_dataset
+from dataset_builder.loading import dataset_metadata, load_pose_splits
+from dataset_builder.timing import signing_timing
 from hub_scripts import study as study_module
+from hub_scripts.reproduce import CPU_BUDGET_RECIPE, QUICK
 from hub_scripts.study import (
     FIGURE_FILE,
     RUN_FILE,
@@ -35,6 +38,7 @@ from hub_scripts.study import (
     base_seed,
     main,
     parse_variants,
+    prepare_data,
     study,
 )
 
@@ -255,3 +259,39 @@ def test_values_are_read_as_the_fields_types():
         "output_mode=gloss",
         "output_mode=text",
     ]
+
+
+def median_span_frames(dataset_dir: Path) -> float:
+    """The median length of the training split's gold gloss spans, in frames."""
+    spans = load_pose_splits(dataset_dir)["train"].gloss_spans
+    return float(np.median([end - start for clip in spans for start, end in clip]))
+
+
+def test_a_gsl_config_is_built_and_trained_as_the_main_job_builds_it_at_the_timing_asked(tmp_path, capsys):
+    """--config si --quick --timing conversational: the main job's quick subset and recipe, its clips signed at
+    conversational speed (signs of a few frames, where the gsl timing's last 15-35); the default timing then
+    rebuilds the clips instead of reusing the conversational ones, and a second study at it reuses them."""
+    options = StudyOptions(
+        "d_model", ("16",), 1, config="si", quick=True, timing="conversational", output_dir=tmp_path
+    )
+    dataset_dir, recipe = prepare_data(options)
+    assert dataset_metadata(dataset_dir)["timing"] == signing_timing("conversational").record()
+    assert recipe["epochs"] == QUICK.epochs and recipe["batch_size"] == QUICK.batch_size
+    assert recipe["learning_rate"] == CPU_BUDGET_RECIPE["learning_rate"]
+    assert median_span_frames(dataset_dir) < 10
+
+    capsys.readouterr()
+    gsl_dir, _ = prepare_data(replace(options, timing="gsl"))
+    assert gsl_dir == dataset_dir and "rebuilding" in capsys.readouterr().out
+    assert dataset_metadata(gsl_dir)["timing"]["name"] == "gsl" and median_span_frames(gsl_dir) >= 15
+    prepare_data(replace(options, timing="gsl"))
+    assert "reusing" in capsys.readouterr().out
+
+
+def test_a_timing_for_a_dataset_folder_is_refused_naming_it(dataset_dir, tmp_path):
+    options = replace(
+        tiny_options(dataset_dir, tmp_path / "study", "d_model", ("16",), 1), timing="conversational"
+    )
+    with pytest.raises(StudyError, match=re.escape(f"a dataset folder ({dataset_dir}) has its own timing")):
+        study(options)
+    assert not (tmp_path / "study" / "runs").exists()
