@@ -143,6 +143,27 @@ TIMINGS = {
 DEFAULT_TIMING = "gsl"
 
 
+# Each timing in a few words, for the pages that show numbers measured under it (report, model card, README): how
+# long its signs last, measured with `python -m dataset_builder.synthetic --timing-stats` (docs/timing.md).
+TIMING_SUMMARIES = {
+    "gsl": "synthetic signs of 0.5-1.1 s (median 0.8 s), about 4x as long as real conversational signs",
+    "conversational": "synthetic signs of 60-480 ms (median 180 ms) with 60-380 ms between them, as annotated "
+    "conversational signing (DGS Corpus)",
+}
+
+
+def describe_timing(record: dict | None, data_source: str | None = "synthetic") -> str:
+    """The timing a dataset's clips were signed at (``SigningTiming.record``), for people: every gold-span number
+    depends on it, so every page shows it next to them. No record: real poses, or synthetic clips from before
+    timings were recorded, which were all signed at the default timing (as ``loading.dataset_metadata`` reads them)."""
+    if record is None and data_source == "synthetic":
+        record = {"name": DEFAULT_TIMING}
+    if record is None:
+        return "real poses, signed at their own pace"
+    name = record.get("name")
+    return f"{name} timing: {TIMING_SUMMARIES.get(name, 'a timing this version does not know')}"
+
+
 def signing_timing(timing: str | SigningTiming) -> SigningTiming:
     """The preset named ``timing`` (``TIMINGS``), or ``timing`` itself when it is a ``SigningTiming``."""
     if isinstance(timing, SigningTiming):

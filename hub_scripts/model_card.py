@@ -25,6 +25,7 @@ from typing import Any
 
 from huggingface_hub import EvalResult, ModelCard, ModelCardData
 
+from dataset_builder.timing import describe_timing
 from modeling_signattention.interpretability.results import RunScores
 from modeling_signattention.interpretability.schema import (
     ALIGNMENT_SCORES,
@@ -200,6 +201,7 @@ def trust_summary(scores: dict[str, Any]) -> dict[str, str | None] | None:
         "method": run.pick.method,
         "chosen_on": run.pick.picked_on,
         "accuracy": f"{accuracy:.1%}",
+        "timing": describe_timing(scores.get("timing"), scores.get("data_source")),
         "prior": _percent(run.prior_accuracy),
         "uniform": _percent(run.score("uniform", "gold_peak_accuracy")),
         "num_glosses": _format(run.num_gold_glosses),

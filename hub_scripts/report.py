@@ -17,6 +17,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from dataset_builder.timing import describe_timing
 from modeling_signattention.interpretability.figures import plot_training_curves
 from modeling_signattention.interpretability.results import RunScores
 from modeling_signattention.interpretability.schema import (
@@ -186,7 +187,8 @@ def trust_section(scores: dict[str, Any]) -> str:
         f"(by {html.escape(str(pick.chosen_by))}, picked on {html.escape(pick.picked_on)}): "
         f"<b>{html.escape(str(pick.method))}</b>, peak inside the gold span for {_fraction(run.best_accuracy)} of "
         f"glosses here; diagonal prior: {_fraction(run.prior_accuracy)}. Time stamps (best time-stamp IoU there): "
-        f"<b>{html.escape(str(pick.timestamp_method))}</b>.</p>",
+        f"<b>{html.escape(str(pick.timestamp_method))}</b>. Gold spans measured under the "
+        f"<b>{html.escape(describe_timing(scores.get('timing'), scores.get('data_source')))}</b>.</p>",
         _table(
             ["method", *(ATTRIBUTION_SCORES[key].label for key in keys), "seconds"],
             _method_rows(scores, [*keys, "seconds"]),
@@ -309,7 +311,8 @@ def settings_section(output_dir: Path, settings: dict[str, dict[str, Any]]) -> s
     def data(entry: dict[str, Any]) -> str:
         recombination = entry.get("recombination")
         extra = f" + {recombination['clips']:,} {recombination['method']} recombined" if recombination else ""
-        return f"<td>GSL {html.escape(entry['config'])}{html.escape(extra)}, {entry['epochs']} epochs</td>"
+        timing = f", {describe_timing(entry['timing'])}" if entry.get("timing") else ""
+        return f"<td>GSL {html.escape(entry['config'])}{html.escape(extra + timing)}, {entry['epochs']} epochs</td>"
 
     text_rows = [
         [f"<td>test {label}</td>"] + [_cell(results[name].get(key)) for name in settings]

@@ -520,6 +520,7 @@ def training_arguments(options: TrainOptions, checkpoint_dir: Path, isolated_sig
         logging_first_step=True,
         report_to=["tensorboard"],
         dataloader_num_workers=0,
+        dataloader_pin_memory=torch.cuda.is_available(),  # pinned memory only speeds copies to a GPU
         remove_unused_columns=False,  # the collator needs the "clip" and "augment" fields
         seed=options.seed,
         disable_tqdm=not options.progress,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from dataset_builder.timing import signing_timing
 from modeling_signattention.interpretability.baselines import diagonal_prior_map, uniform_map
 from modeling_signattention.interpretability.leaderboard import (
     best_method,
@@ -192,6 +193,13 @@ def test_report_shows_methods_next_to_baselines_and_settings_side_by_side() -> N
         "79.00%",
     ):
         assert label in page
+    # a file from before timings were recorded, of synthetic clips: the default timing, said next to the numbers
+    assert "Gold spans measured under the <b>gsl timing: synthetic signs of 0.5-1.1 s" in trust_section(
+        scores | {"data_source": "synthetic"}
+    )
+    conversational = trust_section(scores | {"timing": signing_timing("conversational").record()})
+    assert "<b>conversational timing: synthetic signs of 60-480 ms (median 180 ms)" in conversational
+    assert "real poses, signed at their own pace" in trust_section(scores | {"data_source": "gsl"})
     assert "99.8%</b> of the 881 evaluated clips" in memorization_section(scores)
     both = trust_side_by_side({"si": scores, "sd": {**scores, "attribution": {"attention": entry(0.6, 2.0)}}})
     assert "si: peak in span" in both and "sd: unseen: drop 10 %" in both and "60.00%" in both
