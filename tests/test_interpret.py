@@ -295,6 +295,16 @@ def test_reproduce_rejects_two_settings_made_the_same_run(tmp_path):
         reproduce.reproduce(options)
 
 
+# A settings.json entry of a tiny run, as reproduce writes it (the reports' tests fill in the rest).
+SETTING_ENTRY = {
+    "description": "what it measures",
+    "epochs": 3,
+    "seconds": 90.0,
+    "cpu_seconds": 80.0,
+    "recombination": None,
+}
+
+
 def test_settings_report_puts_the_settings_side_by_side(tmp_path):
     """A reproduce output with two settings (tiny runs, their WERs made different, no interpretability): one
     table with both, then each setting's own sections, in the order of settings.json."""
@@ -308,13 +318,7 @@ def test_settings_report_puts_the_settings_side_by_side(tmp_path):
         (tmp_path / name / "eval_results.json").write_text(
             json.dumps({**results, "wer": wer}), encoding="utf-8"
         )
-    entry = {
-        "description": "what it measures",
-        "epochs": 3,
-        "seconds": 90.0,
-        "cpu_seconds": 80.0,
-        "recombination": None,
-    }
+    entry = dict(SETTING_ENTRY)
     entry["fresh_sentence_wer"] = 0.9876
     settings = {
         "si": {**entry, "dir": "si", "config": "si"},
@@ -351,13 +355,7 @@ def test_settings_report_puts_text_next_to_its_gloss_setting(tmp_path):
         scores["all"]["attention_alignment"]["diagonality"] = diagonality[name]
         scores["all"]["contribution"]["by_step"]["norm_ratio"][1] = video_share_step_2[name]
         path.write_text(json.dumps(scores), encoding="utf-8")
-    entry = {
-        "description": "what it measures",
-        "epochs": 3,
-        "seconds": 90.0,
-        "cpu_seconds": 80.0,
-        "recombination": None,
-    }
+    entry = dict(SETTING_ENTRY)
     settings = {
         "si": {**entry, "dir": "si", "config": "si", "output_mode": "gloss"},
         "si_text": {**entry, "dir": "si_text", "config": "si", "output_mode": "text"},
