@@ -155,7 +155,10 @@ TIMING_SUMMARIES = {
 def describe_timing(record: dict | None, data_source: str | None = "synthetic") -> str:
     """The timing a dataset's clips were signed at (``SigningTiming.record``), for people: every gold-span number
     depends on it, so every page shows it next to them. No record: real poses, or synthetic clips from before
-    timings were recorded, which were all signed at the default timing (as ``loading.dataset_metadata`` reads them)."""
+    timings were recorded, which were all signed at the default timing (as ``loading.dataset_metadata`` reads them).
+    ``interpretability.json`` writes a missing record as "no data": that is no record either."""
+    if not isinstance(record, dict):
+        record = None
     if record is None and data_source == "synthetic":
         record = {"name": DEFAULT_TIMING}
     if record is None:

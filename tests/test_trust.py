@@ -200,6 +200,10 @@ def test_report_shows_methods_next_to_baselines_and_settings_side_by_side() -> N
     conversational = trust_section(scores | {"timing": signing_timing("conversational").record()})
     assert "<b>conversational timing: synthetic signs of 60-480 ms (median 180 ms)" in conversational
     assert "real poses, signed at their own pace" in trust_section(scores | {"data_source": "gsl"})
+    # real poses as interpret writes them: the timing it has no record of is "no data"
+    assert "real poses, signed at their own pace" in trust_section(
+        scores | {"data_source": "manifest", "timing": "no data"}
+    )
     assert "99.8%</b> of the 881 evaluated clips" in memorization_section(scores)
     both = trust_side_by_side({"si": scores, "sd": {**scores, "attribution": {"attention": entry(0.6, 2.0)}}})
     assert "si: peak in span" in both and "sd: unseen: drop 10 %" in both and "60.00%" in both
