@@ -35,6 +35,25 @@ def wait_for_reader(fifo: Path) -> int:
             time.sleep(0.05)
 
 
+def wait_until_no_other_reader(fifo: Path, timeout: float = 120.0) -> None:
+    """Until no other process holds ``fifo`` open: the removed node's worker is killed asynchronously, and if it still
+    held the FIFO when the writer closed, it would read an empty image and fail the clip instead of dying (a race
+    that lost on a loaded machine)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        holders = []
+        for fd in Path("/proc").glob("[0-9]*/fd/*"):
+            try:
+                if os.readlink(fd) == str(fifo) and fd.parts[2] != str(os.getpid()):
+                    holders.append(fd.parts[2])
+            except OSError:  # the process or descriptor went away meanwhile
+                continue
+        if not holders:
+            return
+        time.sleep(0.05)
+    raise TimeoutError(f"processes {holders} still hold {fifo} {timeout:.0f} s after their node was removed")
+
+
 def main(corpus: Path, output: Path) -> None:
     gate = corpus / "gate" / "frame2.jpg"
     cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 0})
@@ -48,6 +67,7 @@ def main(corpus: Path, output: Path) -> None:
     run.start()
     writer = wait_for_reader(gate)
     cluster.remove_node(doomed, allow_graceful=False)
+    wait_until_no_other_reader(gate)
     os.close(writer)
     gate.unlink()
     assert cv2.imwrite(str(gate), np.full((48, 64, 3), 255, np.uint8))
