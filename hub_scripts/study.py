@@ -27,7 +27,7 @@ Output (``DIR``, ``--output-dir``)::
     study.png             each score against the varied value, mean +- sd over seeds; the diagonal prior's gold
                           peak accuracy as a dashed reference line on the gold accuracy panels
     study.html            mean +- sd per variant, one row per score
-    datasets/<config>/    the dataset, built once (reused by later studies in the same DIR)
+    datasets/<config>/dataset/   the dataset, built once (reused by later studies in the same DIR)
     runs/<field>=<value>/seed<k>/   one run: model/, interpretability/, run.json (its entry of "runs"), log.txt
 
 A study is resumable: a run whose ``run.json`` exists is not redone, a run folder without one (a killed run) is
@@ -309,7 +309,7 @@ def prepare_data(options: StudyOptions) -> tuple[Path, dict[str, Any]]:
 
     A GSL config is planned, built and trained as ``hub_scripts.reproduce`` does for its setting (``plan_runs``,
     ``prepare_dataset``, ``training_options``: ``--quick``'s subset, the setting's extra clips, its epochs), into
-    ``DIR/datasets/<config>``; a dataset folder is trained for as many clips as the paper setting's budget, as the
+    ``DIR/datasets/<config>/dataset``; a dataset folder is trained for as many clips as the paper setting's budget, as the
     main job trains a manifest corpus.
     """
     if options.dataset_dir is not None:
