@@ -671,9 +671,11 @@ def reading_check(model_dir: Path, dataset_dir: Path, config: str, limit: int | 
     fresh = recombined_clips(
         load_split(config, "train")[:limit], READING_CHECK["clips"], seed=READING_CHECK["seed"]
     )
+    metadata = dataset_metadata(dataset_dir)
     # the dataset's own timing: fresh sentences signed as its clips are
-    timing = dataset_metadata(dataset_dir)["timing"]["name"]
-    generator = SyntheticGSL(landmark_set=read_landmarks(dataset_dir)["landmark_set"], timing=timing)
+    generator = SyntheticGSL(
+        landmark_set=read_landmarks(dataset_dir)["landmark_set"], timing=metadata["timing"]["name"]
+    )
     rendered = [generator.clip(clip.id, clip.glosses) for clip in fresh]
     split = PoseSplit(
         ids=[clip.id for clip in fresh],
@@ -683,8 +685,9 @@ def reading_check(model_dir: Path, dataset_dir: Path, config: str, limit: int | 
         gloss_spans=[clip.gloss_spans for clip in rendered],
     )
     model, feature_extractor, tokenizer = load_pretrained(model_dir)
-    input_components = dataset_metadata(dataset_dir)["input_components"]
-    scores, _ = evaluate_split(model, feature_extractor, tokenizer, split, "gloss", input_components)
+    scores, _ = evaluate_split(
+        model, feature_extractor, tokenizer, split, "gloss", metadata["input_components"]
+    )
     return scores
 
 
