@@ -41,7 +41,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -50,12 +50,16 @@ import numpy as np
 import torch
 from transformers import HfArgumentParser, Seq2SeqTrainer
 
+from dataset_builder.gsl import SPLITS
 from dataset_builder.loading import (
     OUTPUT_MODES,
     DatasetFolderError,
     PoseSplit,
+    check_splits,
     dataset_metadata,
+    iter_split_poses,
     load_pose_splits,
+    load_targets,
 )
 from hub_scripts.evaluate import decode_sentences, evaluate_split, score, torch_threads, write_json
 
@@ -150,7 +154,7 @@ class PoseSeq2SeqDataset(torch.utils.data.Dataset):
 
     def __init__(
         self,
-        poses: Sequence[np.ndarray],
+        poses: Iterable[np.ndarray],  # one (frames, points, 3) array per label; a stream will do
         labels: Sequence[list[int]],
         augment: bool,
         feature_extractor: Any,
@@ -159,8 +163,10 @@ class PoseSeq2SeqDataset(torch.utils.data.Dataset):
     ):
         from tqdm.auto import tqdm
 
-        clips = tqdm(poses, desc="preprocessing clips", unit="clip", disable=not progress)
+        clips = tqdm(poses, desc="preprocessing clips", unit="clip", total=len(labels), disable=not progress)
         self.clips = [feature_extractor.preprocess(pose, input_components) for pose in clips]
+        if len(self.clips) != len(labels):
+            raise ValueError(f"{len(self.clips)} clips for {len(labels)} labels")
         self.labels, self.augment = labels, augment
         self.lengths = [len(clip) for clip in self.clips]
 
@@ -376,10 +382,11 @@ def make_compute_metrics(tokenizer: Any, output_mode: str, references: Sequence[
     return compute_metrics
 
 
-def _subset(split: PoseSplit, limit: int | None, targets: Sequence[str]) -> tuple[PoseSplit, list[str]]:
-    """The first ``limit`` rows that have a target (text mode skips clips without a Greek translation)."""
+def rows_with_target(targets: Sequence[str], limit: int | None) -> tuple[list[int], list[str]]:
+    """The first ``limit`` rows that have a target (text mode skips clips without a Greek translation), and their
+    targets."""
     keep = [i for i, target in enumerate(targets) if target][:limit]
-    return split.select(keep), [targets[i] for i in keep]
+    return keep, [targets[i] for i in keep]
 
 
 class RunFolderError(Exception):
@@ -673,55 +680,63 @@ def train_with_current_threads(options: TrainOptions) -> dict[str, Any]:
 
     started = time.perf_counter()
     metadata = dataset_metadata(options.dataset_dir)
-    splits = load_pose_splits(options.dataset_dir)
-    train_split, train_targets = _subset(
-        splits["train"], options.max_train_samples, splits["train"].targets(options.output_mode)
-    )
-    eval_split, eval_targets = _subset(
-        splits["validation"], options.max_eval_samples, splits["validation"].targets(options.output_mode)
-    )
-    for name, split in (("train", train_split), ("validation", eval_split)):
-        if not len(split):
+    check_splits(Path(options.dataset_dir), SPLITS)
+    rows, targets = {}, {}
+    for name, limit in (("train", options.max_train_samples), ("validation", options.max_eval_samples)):
+        every_target = load_targets(options.dataset_dir, name, options.output_mode)
+        rows[name], targets[name] = rows_with_target(every_target, limit)
+        if not rows[name]:
             raise DatasetFolderError(
                 f"The {name} split of {options.dataset_dir} has no clip with a {options.output_mode} target "
-                f"(of {len(splits[name])} clips, none has a non-empty {options.output_mode!r}): nothing to train on"
+                f"(of {len(every_target)} clips, none has a non-empty {options.output_mode!r}): nothing to train on"
             )
-    load_seconds = time.perf_counter() - started
-    if is_main:
-        print(
-            f"[train] {len(train_split)} train / {len(eval_split)} validation clips in memory ({load_seconds:.1f}s)"
-        )
 
-    tokenizer = build_tokenizer(train_targets, options.init_from)
+    tokenizer = build_tokenizer(targets["train"], options.init_from)
     model, feature_extractor = build_model(options, tokenizer, metadata["layout"])
     model.config.output_mode = options.output_mode  # read back by hub_scripts.evaluate
     max_length = model.config.max_target_positions
+    # Each clip is preprocessed as it is read and only that is kept (iter_split_poses): the raw poses of a split
+    # are never all in memory.
     train_set, eval_set = (
         PoseSeq2SeqDataset(
-            split.poses,
-            encode_targets(tokenizer, targets, max_length),
+            iter_split_poses(options.dataset_dir, name, rows[name]),
+            encode_targets(tokenizer, targets[name], max_length),
             augment,
             feature_extractor,
             metadata["input_components"],
             progress=options.progress and is_main,
         )
-        for split, targets, augment in ((train_split, train_targets, True), (eval_split, eval_targets, False))
+        for name, augment in (("train", True), ("validation", False))
     )
+    if is_main:
+        print(
+            f"[train] {len(train_set)} train / {len(eval_set)} validation clips read and preprocessed "
+            f"({time.perf_counter() - started:.1f}s)"
+        )
 
     isolated_sign_log = []
     if options.isolated_sign_epochs and not options.resume:
         isolated_sign_log = train_on_isolated_signs(
-            options, checkpoint_dir, model, tokenizer, feature_extractor, train_set, train_targets
+            options, checkpoint_dir, model, tokenizer, feature_extractor, train_set, targets["train"]
         )
     trainer = make_trainer(
-        options, args, model, tokenizer, feature_extractor, train_set, eval_set, eval_targets, metadata
+        options,
+        args,
+        model,
+        tokenizer,
+        feature_extractor,
+        train_set,
+        eval_set,
+        targets["validation"],
+        metadata,
     )
     train_metrics = trainer.train(resume_from_checkpoint=last_checkpoint).metrics
     trainer.save_model(str(model_dir))  # the best epoch: model, config + code, tokenizer, generation config
     if not trainer.is_world_process_zero():
         return {}
 
-    results = score_on_test(trainer, options, feature_extractor, tokenizer, splits["test"], metadata)
+    test_split = load_pose_splits(options.dataset_dir, ["test"])["test"]
+    results = score_on_test(trainer, options, feature_extractor, tokenizer, test_split, metadata)
     results["train_seconds"] = train_metrics["train_runtime"]
     results["train_samples_per_second"] = train_metrics["train_samples_per_second"]
     # tokenizer and feature extractor next to the best model, and the pipeline the Hub way

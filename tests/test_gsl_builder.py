@@ -27,7 +27,13 @@ from dataset_builder.gsl import (
     split_file,
 )
 from dataset_builder.gsl_poses import GSLPoses
-from dataset_builder.loading import dataset_metadata, load_pose_splits, read_landmarks
+from dataset_builder.loading import (
+    DatasetFolderError,
+    dataset_metadata,
+    iter_split_poses,
+    load_pose_splits,
+    read_landmarks,
+)
 from dataset_builder.synthetic import SyntheticGSL
 from dataset_builder.timing import TIMINGS
 from modeling_signattention.layouts import HOLISTIC
@@ -164,6 +170,33 @@ def test_conversational_timing_is_recorded_and_its_spans_are_the_renderers(tmp_p
             rendered = renderer.clip(clip.id, clip.glosses)
             np.testing.assert_array_equal(spans, rendered.gloss_spans)
             np.testing.assert_array_equal(pose, rendered.pose)
+
+
+def test_streamed_poses_are_the_rendered_ones_across_batches_and_shards(tmp_path, monkeypatch):
+    """Training streams a split's poses (iter_split_poses) instead of holding them: the rows asked for, in order,
+    whatever the batch and shard boundaries, each the pose the renderer signed."""
+    import pyarrow.parquet as pq
+
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    output = build_dataset("si", "synthetic", tmp_path / "si", limit=10, cache_dir=tmp_path / "cache")
+    renderer, clips = SyntheticGSL(), load_split("si", "train")[:10]
+    rows = [0, 2, 3, 8, 9]  # batches of 3 rows: the first, inside, across and the last batch
+    streamed = list(iter_split_poses(output, "train", rows, batch_rows=3))
+    assert len(streamed) == len(rows)
+    for row, pose in zip(rows, streamed, strict=True):
+        np.testing.assert_array_equal(pose, renderer.clip(clips[row].id, clips[row].glosses).pose)
+    every = list(iter_split_poses(output, "train", batch_rows=4))
+    held = load_pose_splits(output, ["train"])["train"].poses
+    assert len(every) == len(held) == 10 and all(
+        np.array_equal(a, b, equal_nan=True) for a, b in zip(every, held, strict=True)
+    )
+    with pytest.raises(IndexError, match="row 10 of split 'train'.*it has 10 clips"):
+        list(iter_split_poses(output, "train", [9, 10]))
+
+    (shard,) = sorted((output / "data").glob("train-*.parquet"))
+    pq.write_table(pq.read_table(shard).drop_columns(["pose"]), shard)
+    with pytest.raises(DatasetFolderError, match="has no 'pose' for 10 of the 10 clips of split 'train'"):
+        next(iter_split_poses(output, "train"))
 
 
 def test_timing_bad_options_are_clear_errors(tmp_path, capsys):
