@@ -279,3 +279,16 @@ def dataset_metadata(dataset_dir: str | Path) -> dict[str, Any]:
         if "corpus" in report:  # a manifest's corpus, named on the model card
             metadata["corpus"] = report["corpus"]
     return metadata
+
+
+def dataset_record(dataset_dir: str | Path) -> dict[str, Any]:
+    """What identifies the data a run trained on, wherever its folder is: its config, source, extra training clips,
+    timing and clips per split (``dataset_metadata``, ``split_sizes``)."""
+    metadata = dataset_metadata(dataset_dir)
+    return {
+        "config": metadata.get("config"),
+        "data_source": metadata.get("data_source"),
+        "recombination": metadata.get("recombination"),
+        "timing": metadata.get("timing"),
+        "clips": split_sizes(dataset_dir),
+    }

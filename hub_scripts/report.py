@@ -290,6 +290,7 @@ def write_settings_report(output_dir: str | Path) -> Path:
     }
     parts = [
         settings_section(output_dir, settings),
+        seed_spread_section(settings),
         *text_vs_gloss_sections(output_dir, settings),
         trust_side_by_side(scores),
     ]
@@ -347,6 +348,50 @@ def settings_section(output_dir: Path, settings: dict[str, dict[str, Any]]) -> s
         ],
     ]
     return "<h2>Settings side by side</h2>" + _table(["", *settings], rows)
+
+
+def _mean_and_sd(summary: dict[str, Any], percent: bool) -> str:
+    """``1.13% ± 0.33% (3 seeds)`` from a study summary's ``{"mean", "sd", "n"}`` (no sd from one seed)."""
+    shown = f"{summary['mean']:.2%}" if percent else f"{summary['mean']:.3f}"
+    if summary["sd"] is not None:
+        shown += f" ± {summary['sd']:.2%}" if percent else f" ± {summary['sd']:.3f}"
+    return f"{shown} ({summary['n']} seeds)"
+
+
+def seed_spread_section(settings: dict[str, dict[str, Any]]) -> str:
+    """Each setting's headline scores, this one run, next to their mean +- sd over seeds in a documented study of
+    the same recipe on the same data (the entry's ``seed_spread``, ``hub_scripts.seed_spread``); nothing when no
+    setting has one."""
+    spreads = {name: entry["seed_spread"] for name, entry in settings.items() if entry.get("seed_spread")}
+    if not spreads:
+        return ""
+    rows = []
+    for key, shown_as in next(iter(spreads.values()))["labels"].items():
+        if not any(
+            key in settings[name] and spread["scores"].get(key, {}).get("n")
+            for name, spread in spreads.items()
+        ):
+            continue
+        percent = shown_as["percent"]
+        row = [f"<td>{html.escape(shown_as['label'])}</td>"]
+        for name, spread in spreads.items():
+            summary = spread["scores"].get(key, {"n": 0})
+            row.append(_cell(settings[name].get(key), percent=percent))
+            row.append(
+                f"<td>{html.escape(_mean_and_sd(summary, percent))}</td>" if summary["n"] else _cell(None)
+            )
+        rows.append(row)
+    sources = "; ".join(
+        f"{html.escape(name)}: <code>{html.escape(spread['study'])}</code>, variant {html.escape(spread['variant'])}"
+        for name, spread in spreads.items()
+    )
+    header = ["score"] + [f"{name}: {column}" for name in spreads for column in ("this run", "over seeds")]
+    return (
+        "<h2>One run against the seed spread</h2><p>This report is one training seed. A documented study trained the "
+        "same recipe on the same data with several seeds (mean ± standard deviation, sd with ddof 1); a score of "
+        f"this run far outside that spread is worth a second look. Studies: {sources}.</p>"
+        + _table(header, rows)
+    )
 
 
 def _writes(entry: dict[str, Any]) -> str:

@@ -39,7 +39,9 @@ Output layout (read by the report, the model card and the Space; one folder per 
       eval_results.json              the paper setting's test scores (copy of si/eval_results.json)
       interpretability.json          the paper setting's analysis (copy of si/interpretability.json)
       settings.json                  {"paper_setting": "si", "settings": {name: {"dir", "config", "output_mode",
-                                     "dataset", "recombination", "description", "epochs", "wer", ..., "seconds"}}}
+                                     "dataset", "recombination", "description", "epochs", "wer", ..., "seconds",
+                                     "seed_spread": a documented study's mean and sd over seeds of this
+                                     recipe, or null (hub_scripts.seed_spread)}}}
       si/, si_text/, sd/             one run folder per setting:
         dataset/                     the built dataset (reused when config, source and recombination match; a
                                      setting on the same clips as an earlier one, si_text, reads that one's)
@@ -84,7 +86,14 @@ from typing import Any
 import torch
 
 from dataset_builder.gsl import load_split
-from dataset_builder.loading import OUTPUT_MODES, PoseSplit, dataset_metadata, read_landmarks, split_sizes
+from dataset_builder.loading import (
+    OUTPUT_MODES,
+    PoseSplit,
+    dataset_metadata,
+    dataset_record,
+    read_landmarks,
+    split_sizes,
+)
 from dataset_builder.manifest import ManifestOptions, add_manifest_arguments, manifest_options
 from dataset_builder.synthetic import (
     RECOMBINATION_METHODS,
@@ -96,7 +105,8 @@ from dataset_builder.timing import DEFAULT_TIMING, TIMINGS, signing_timing
 from hub_scripts.evaluate import evaluate_split, write_json
 from hub_scripts.interpret import InterpretOptions, interpret, positive_int
 from hub_scripts.report import write_report, write_settings_report
-from hub_scripts.train import TrainOptions, train
+from hub_scripts.seed_spread import documented_spread
+from hub_scripts.train import TrainOptions, options_record, train
 from modeling_signattention.interpretability.attribution import METHODS
 from modeling_signattention.interpretability.results import RunScores
 from modeling_signattention.interpretability.schema import (
@@ -613,6 +623,8 @@ def train_and_analyse(
         "sentence_accuracy": run_scores.sentence_accuracy,
         "seconds": timings["total"],
         "cpu_seconds": timings["total (CPU)"],
+        # the same recipe over several seeds, where a documented study trained it (None: none did)
+        "seed_spread": documented_spread(options_record(train_options), dataset_record(run.dataset_dir)),
     }
     print(f"[reproduce] {run_dir} done in {timings['total'] / 60:.1f} min: {headline}", flush=True)
     return headline, sanity_failures(_log_history(run_dir), results, run.require_recognition)

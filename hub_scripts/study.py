@@ -52,13 +52,13 @@ import types
 from collections import Counter
 from collections.abc import Callable, Sequence
 from contextlib import redirect_stderr, redirect_stdout
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin
 
 import numpy as np
 
-from dataset_builder.loading import OUTPUT_MODES, dataset_metadata, split_sizes
+from dataset_builder.loading import OUTPUT_MODES, dataset_record, split_sizes
 from dataset_builder.timing import DEFAULT_TIMING, TIMINGS
 from hub_scripts.interpret import InterpretOptions, interpret
 from hub_scripts.reproduce import (
@@ -71,7 +71,15 @@ from hub_scripts.reproduce import (
     prepare_dataset,
     training_options,
 )
-from hub_scripts.train import FIXED_CONFIG_FIELDS, ModelConfig, TrainOptions, model_config_fields, train
+from hub_scripts.train import (
+    FIXED_CONFIG_FIELDS,
+    ModelConfig,
+    TrainOptions,
+    model_config_fields,
+    options_record,
+    recipe_differences,
+    train,
+)
 from modeling_signattention.interpretability.attribution import METHODS
 from modeling_signattention.interpretability.leaderboard import SUBSETS
 from modeling_signattention.interpretability.results import RunScores
@@ -106,8 +114,6 @@ SET_BY_THE_STUDY = {
     "seed": "--seeds varies it",
     "model_config": "name the config field itself (--vary encoder_layers 1 2)",
 }
-# Folder and display fields of a run's options: where it ran, not what it trained (not compared when resuming).
-WHERE_IT_RAN = ("dataset_dir", "output_dir", "overwrite", "resume", "progress")
 PRIOR = "diagonal_prior"
 GOLD = "gold_peak_accuracy"
 TRUTHS = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
@@ -370,29 +376,10 @@ class Run:
         )
 
 
-def options_record(options: TrainOptions) -> dict[str, Any]:
-    """A run's training options as JSON (paths as text)."""
-    record = asdict(options) | {"model_config": dict(options.model_config)}
-    return {key: str(value) if isinstance(value, Path) else value for key, value in record.items()}
-
-
 def describe_data(dataset: dict[str, Any], dataset_dir: Path | None) -> str:
     """The data in a few words, for titles: ``GSL si (synthetic)`` or ``my_corpus (manifest)``."""
     name = f"GSL {dataset['config']}" if dataset_dir is None else Path(dataset_dir).name
     return f"{name} ({dataset['data_source']})"
-
-
-def dataset_record(dataset_dir: Path) -> dict[str, Any]:
-    """What identifies the data a run trained on, wherever its folder is: its config, source, extra training clips
-    and clips per split."""
-    metadata = dataset_metadata(dataset_dir)
-    return {
-        "config": metadata.get("config"),
-        "data_source": metadata.get("data_source"),
-        "recombination": metadata.get("recombination"),
-        "timing": metadata.get("timing"),
-        "clips": split_sizes(dataset_dir),
-    }
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -415,15 +402,11 @@ def read_record(run: Run, output_dir: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
-def recorded_differences(record: dict[str, Any], options: TrainOptions, dataset: dict[str, Any]) -> list[str]:
-    """How a finished run's recorded options and data differ from those asked now (folders aside)."""
-    asked = options_record(options) | {"dataset": dataset}
-    recorded = record["options"] | {"dataset": record["dataset"]}
-    return [
-        f"{key} {recorded.get(key)!r} (asked: {asked[key]!r})"
-        for key in asked
-        if key not in WHERE_IT_RAN and recorded.get(key) != asked[key]
-    ]
+def run_differences(record: dict[str, Any], options: TrainOptions, dataset: dict[str, Any]) -> list[str]:
+    """How a finished run's recorded options and data differ from those asked now (``recipe_differences``)."""
+    return recipe_differences(
+        record["options"] | {"dataset": record["dataset"]}, options_record(options) | {"dataset": dataset}
+    )
 
 
 def read_scores(run_dir: Path) -> tuple[dict[str, float | None], str | None]:
@@ -689,7 +672,7 @@ def study(options: StudyOptions) -> dict[str, Any]:
     records = {run: read_record(run, output_dir) for run in plan}
     differing: dict[str, list[str]] = {}  # how they differ -> runs
     for run, record in records.items():
-        if record is not None and (differences := recorded_differences(record, run_options[run], dataset)):
+        if record is not None and (differences := run_differences(record, run_options[run], dataset)):
             differing.setdefault(", ".join(differences), []).append(run.name)
     if differing:
         listed = "; ".join(f"{', '.join(runs)} with {how}" for how, runs in differing.items())

@@ -41,8 +41,8 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -263,6 +263,31 @@ class PoseCollator:
             "attention_mask": batch["attention_mask"],
             "labels": labels,
         }
+
+
+# Fields of TrainOptions that say where a run ran and how it showed it, not what it trained.
+WHERE_IT_RAN = ("dataset_dir", "output_dir", "overwrite", "resume", "progress")
+
+
+def options_record(options: TrainOptions) -> dict[str, Any]:
+    """A run's training options as JSON (paths as text): what a study records of each run."""
+    record = asdict(options) | {"model_config": dict(options.model_config)}
+    return {key: str(value) if isinstance(value, Path) else value for key, value in record.items()}
+
+
+def recipe_differences(
+    recorded: dict[str, Any], asked: dict[str, Any], ignore: Collection[str] = ()
+) -> list[str]:
+    """How a recorded run (``options_record``, with any other keys such as its data) differs from what is asked,
+    where it ran (``WHERE_IT_RAN``) and ``ignore`` aside, one phrase per key. A training option the record lacks
+    was added after the run, which therefore ran at that option's default."""
+    defaults = {f.name: f.default for f in fields(TrainOptions) if f.default is not MISSING}
+    differences = []
+    for key, value in asked.items():
+        then = recorded.get(key, defaults.get(key))
+        if key not in WHERE_IT_RAN and key not in ignore and then != value:
+            differences.append(f"{key} {then!r} (asked: {value!r})")
+    return differences
 
 
 def build_tokenizer(targets: Sequence[str], init_from: Path | None) -> Any:

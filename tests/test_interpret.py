@@ -320,13 +320,27 @@ def test_settings_report_puts_the_settings_side_by_side(tmp_path):
         )
     entry = dict(SETTING_ENTRY)
     entry["fresh_sentence_wer"] = 0.9876
+    # The paper setting's recipe was studied over 3 seeds (hub_scripts.seed_spread); the sd one's was not.
+    spread = {
+        "study": "docs/studies/si_seeds/study.json",
+        "variant": "d_model=16",
+        "seeds": 3,
+        "scores": {"wer": {"mean": 0.0113, "sd": 0.0033, "n": 3}, "bleu": {"mean": None, "sd": None, "n": 0}},
+        "labels": {
+            "wer": {"label": "test WER", "percent": True},
+            "bleu": {"label": "BLEU", "percent": False},
+        },
+    }
     settings = {
-        "si": {**entry, "dir": "si", "config": "si"},
+        "si": {**entry, "dir": "si", "config": "si", "wer": wers["si"], "seed_spread": spread},
         "sd": {**entry, "dir": "sd", "config": "sd", "recombination": {"clips": 8000, "method": "random"}},
     }
     (tmp_path / "settings.json").write_text(json.dumps({"paper_setting": "si", "settings": settings}))
     report = write_report(tmp_path).read_text(encoding="utf-8")
-    table = report[report.index("Settings side by side") : report.index("Setting si:")]
+    spread_table = report[report.index("One run against the seed spread") : report.index("Setting si:")]
+    assert "docs/studies/si_seeds/study.json" in spread_table and "BLEU" not in spread_table  # no run of it
+    assert "<td>test WER</td><td>2.52%</td><td>1.13% ± 0.33% (3 seeds)</td>" in spread_table
+    table = report[report.index("Settings side by side") : report.index("One run against the seed spread")]
     assert "2.52%" in table and "43.21%" in table and "8,000 random recombined" in table
     assert table.count("98.76%") == 2
     assert report.index("Setting si:") < report.index("Setting sd:")

@@ -20,10 +20,12 @@ from bad_input_table import shown
 from safetensors.numpy import load_file
 
 from dataset_builder.build import build_dataset
-from dataset_builder.loading import dataset_metadata, load_pose_splits
+from dataset_builder.loading import dataset_metadata, dataset_record, load_pose_splits
 from dataset_builder.timing import signing_timing
+from hub_scripts import seed_spread
 from hub_scripts import study as study_module
 from hub_scripts.reproduce import CPU_BUDGET_RECIPE, QUICK
+from hub_scripts.seed_spread import documented_spread
 from hub_scripts.study import (
     FIGURE_FILE,
     RUN_FILE,
@@ -41,6 +43,7 @@ from hub_scripts.study import (
     prepare_data,
     study,
 )
+from hub_scripts.train import options_record, recipe_differences
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = {"epochs": 1, "methods": ("attention",), "progress": False}
@@ -168,6 +171,59 @@ def test_a_rerun_with_other_options_is_refused_naming_the_runs(finished, dataset
         in str(error.value)
     )
     assert run_files(output_dir) == before
+
+
+def test_a_documented_study_gives_its_spread_to_the_same_recipe_only(
+    finished, dataset_dir, tmp_path, monkeypatch
+):
+    """The main job's report puts a run next to the seed spread of a documented study that trained the same recipe
+    on the same data (hub_scripts.seed_spread): the variant's summary, whatever the seed and folders; nothing for
+    another recipe or other data. A study recorded before an option existed ran at its default, and still applies."""
+    output_dir, result = finished
+    documented = tmp_path / "docs" / "studies"
+    (documented / "tiny").mkdir(parents=True)
+    stored = json.loads((output_dir / STUDY_FILE).read_text(encoding="utf-8"))
+    for run in stored["runs"]:
+        del run["options"]["threads"]  # recorded before --threads existed: it ran at the default
+    (documented / "tiny" / STUDY_FILE).write_text(json.dumps(stored), encoding="utf-8")
+    monkeypatch.setattr(seed_spread, "DOCUMENTED_STUDIES", documented)
+
+    asked = Run(Variant("d_model", 16), 0).train_options(
+        {**CPU_BUDGET_RECIPE, "epochs": TINY["epochs"], "isolated_sign_epochs": 0},
+        dataset_dir,
+        tmp_path / "mine",
+    )
+    asked = replace(asked, seed=1234, progress=True)  # another seed, shown otherwise
+    spread = documented_spread(options_record(asked), dataset_record(dataset_dir))
+    assert spread is not None
+    assert spread["study"] == "docs/studies/tiny/study.json" and spread["variant"] == "d_model=16"
+    assert spread["seeds"] == 2 and spread["scores"] == result["summary"]["d_model=16"]["scores"]
+    assert spread["labels"]["wer"] == {"label": SCORES["wer"].label, "percent": True}
+    assert documented_spread(options_record(replace(asked, d_model=8)), dataset_record(dataset_dir))[
+        "variant"
+    ] == ("d_model=8")
+    assert documented_spread(options_record(replace(asked, epochs=2)), dataset_record(dataset_dir)) is None
+    assert documented_spread(options_record(replace(asked, threads=2)), dataset_record(dataset_dir)) is None
+    other_data = dataset_record(dataset_dir) | {"clips": {"train": 13, "validation": 12, "test": 12}}
+    assert documented_spread(options_record(asked), other_data) is None
+
+
+def test_the_documented_seed_study_trained_the_main_jobs_recipe(monkeypatch):
+    """docs/studies/si_seeds holds the main job's paper setting over 3 seeds: its recipe is what the main job trains
+    today (else the report would show no spread, and the docs would describe another recipe: rerun the study)."""
+    from dataset_builder.gsl import load_split
+    from hub_scripts import reproduce
+
+    sizes = {split: len(load_split("si", split)) for split in ("train", "validation", "test")}
+    monkeypatch.setattr(reproduce, "split_sizes", lambda dataset_dir: sizes)
+    main_job = reproduce.RunOptions()
+    run = next(run for run in reproduce.plan_runs(main_job) if run.name == reproduce.PAPER_SETTING)
+    record = json.loads((REPO / "docs/studies/si_seeds" / STUDY_FILE).read_text(encoding="utf-8"))
+    assert {entry["done"] for entry in record["summary"].values()} == {3}
+    trained = record["runs"][0]
+    asked = options_record(reproduce.training_options(run, main_job))
+    assert recipe_differences(trained["options"], asked, ignore=("seed",)) == []
+    assert trained["dataset"]["clips"] == sizes and trained["dataset"]["timing"]["name"] == main_job.timing
 
 
 def test_a_killed_study_resumes_with_the_missing_runs_only(dataset_dir, tmp_path, monkeypatch):
