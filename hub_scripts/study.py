@@ -5,15 +5,19 @@
     python -m hub_scripts.study --vary d_model 16 64 --seeds 2 --config sd --output-dir outputs/study_sd
     python -m hub_scripts.study --vary output_mode gloss text --seeds 3 --output-dir outputs/study_text
     python -m hub_scripts.study --vary encoder_layers 1 2 4 --seeds 3 --epochs 5 --output-dir outputs/study_layers
+    python -m hub_scripts.study --vary sample_rate 1 3 --seeds 2 --config si --timing conversational --epochs 10 --output-dir outputs/study_sample_rate
     python -m hub_scripts.study --vary d_model 16 64 --seeds 3 --dataset-dir MY_DATASET --output-dir outputs/mine
 
 ``--vary FIELD VALUE...`` names a training option (``hub_scripts.train.TrainOptions``: ``learning_rate``,
-``epochs``, ``output_mode``...) or a model config field (``SignAttentionConfig``: ``encoder_layers``, ``num_heads``...,
-as ``hub_scripts.train.model_config_fields`` lists them); each value is read as the field's type. Every variant is
-trained with ``--seeds N`` seeds, seed k being ``TrainOptions.seed`` + k (the seed sets the initial weights, the
-order of the training batches and the sampled frames), with the main job's recipe
-(``hub_scripts.reproduce``: ``CPU_BUDGET_RECIPE``, its epochs per setting; ``--quick`` its small subset and short
-training; ``--epochs`` shortens any of them), then analysed as the main job does (``hub_scripts.interpret``).
+``epochs``, ``output_mode``, ``sample_rate``...) or a model config field (``SignAttentionConfig``:
+``encoder_layers``, ``num_heads``..., as ``hub_scripts.train.model_config_fields`` lists them); each value is read
+as the field's type. Every variant is trained with ``--seeds N`` seeds, seed k being ``TrainOptions.seed`` + k (the
+seed sets the initial weights, the order of the training batches and the sampled frames), with the main job's
+recipe (``hub_scripts.reproduce``: ``CPU_BUDGET_RECIPE``, its epochs per setting; ``--quick`` its small subset and
+short training; ``--epochs`` shortens any of them), then analysed as the main job does (``hub_scripts.interpret``).
+``--vary sample_rate 1 3`` (1 frame in N read, ``TrainOptions.sample_rate``) keeps the default 220 model frames,
+7.3 s of clip at 1 and 30 fps: under conversational timing 15 of the 8,821 SI training clips are longer (none of
+validation or test), under the gsl timing 14 % of all clips (training prints how many it cuts).
 
 The data: ``--config si`` (the paper setting) or ``sd`` (sentence-disjoint, with the main job's recombined sentences
 and isolated signs), synthetic GSL built once into ``DIR/datasets/``; or ``--dataset-dir``, any dataset folder the

@@ -6,10 +6,10 @@
 
 The defaults are the paper's setup (arXiv 2410.14506): AdamW at a constant 1e-3, batch 64, dropout 0.2,
 d_model 16, one encoder and one decoder layer, at most 220 sampled frames and 20 target tokens, a random frame out
-of every 3 while training, early stopping on validation WER. ``hub_scripts.reproduce`` overrides a few of them to
-fit its 15-minute CPU budget (see ``CPU_BUDGET_RECIPE`` there). Validation WER is computed with ``generate()``
-after each epoch; the best epoch is kept (``load_best_model_at_end``) and training stops when it has not improved
-for ``--patience`` epochs.
+of every 3 while training (``--sample-rate``), early stopping on validation WER. ``hub_scripts.reproduce``
+overrides a few of them to fit its 15-minute CPU budget (see ``CPU_BUDGET_RECIPE`` there). Validation WER is
+computed with ``generate()`` after each epoch; the best epoch is kept (``load_best_model_at_end``) and training
+stops when it has not improved for ``--patience`` epochs.
 
 ``RUN_DIR`` ends up with:
 * ``model/``: the Hub-ready folder (safetensors, config + code, tokenizer, preprocessor_config.json,
@@ -37,10 +37,12 @@ through ``mpirun``); the script says so. Validation counts every sentence once, 
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 import os
 import shutil
 import time
+import warnings
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
@@ -62,6 +64,12 @@ from dataset_builder.loading import (
     load_targets,
 )
 from hub_scripts.evaluate import decode_sentences, evaluate_split, score, torch_threads, write_json
+from modeling_signattention.feature_extraction_signattention import SignAttentionFeatureExtractor
+
+# 1 frame in N: the feature extractor's own default (the paper's), written there only.
+DEFAULT_SAMPLE_RATE: int = (
+    inspect.signature(SignAttentionFeatureExtractor.__init__).parameters["sample_rate"].default
+)
 
 
 class ModelConfig(dict):
@@ -120,6 +128,20 @@ class TrainOptions:
     eval_batch_size: int = 128
     d_model: int = 16
     dropout: float = 0.2
+    sample_rate: int = field(
+        default=DEFAULT_SAMPLE_RATE,
+        metadata={
+            "help": f"the model reads 1 frame in N (a random one per window of N when training, the first when "
+            f"evaluating); {DEFAULT_SAMPLE_RATE} is the paper's. A model frame then stands for N clip frames, and no "
+            f"attribution map can place a sign more finely: at {DEFAULT_SAMPLE_RATE} that is "
+            f"{DEFAULT_SAMPLE_RATE / 30 * 1000:.0f} ms at 30 fps, longer than many conversational signs; 1 resolves "
+            f"single frames, at about {DEFAULT_SAMPLE_RATE}x the frames per clip (and the time). "
+            "A fresh model reads at most max_source_positions (220) sampled frames, 7.3 s at 1 and 30 fps: "
+            "longer clips are cut to their start (training says how many), so at 1 raise it, e.g. "
+            "--model-config '{\"max_source_positions\": 600}'. Saved with the model's feature extractor; refused "
+            "with --init-from, whose saved one applies"
+        },
+    )
     model_config: ModelConfig = field(
         default_factory=ModelConfig,
         metadata={
@@ -150,6 +172,9 @@ class PoseSeq2SeqDataset(torch.utils.data.Dataset):
 
     Only the frame sampling changes from epoch to epoch, so the rest is done here once instead of in every batch:
     measured on the shared 2-core machine, the collator then costs ~0.5 ms per clip instead of ~4 ms.
+
+    Clips longer than the model reads (``max_frames`` sampled frames, 1 in ``sample_rate``) are counted in
+    ``num_cut`` (training prints the count) instead of warning once per clip.
     """
 
     def __init__(
@@ -164,11 +189,17 @@ class PoseSeq2SeqDataset(torch.utils.data.Dataset):
         from tqdm.auto import tqdm
 
         clips = tqdm(poses, desc="preprocessing clips", unit="clip", total=len(labels), disable=not progress)
-        self.clips = [feature_extractor.preprocess(pose, input_components) for pose in clips]
+        with warnings.catch_warnings():
+            warnings.filterwarnings(
+                "ignore", message=r".* frames, but the model reads at most ", category=UserWarning
+            )
+            self.clips = [feature_extractor.preprocess(pose, input_components) for pose in clips]
         if len(self.clips) != len(labels):
             raise ValueError(f"{len(self.clips)} clips for {len(labels)} labels")
         self.labels, self.augment = labels, augment
         self.lengths = [len(clip) for clip in self.clips]
+        self.frames_read = feature_extractor.max_frames * feature_extractor.sample_rate
+        self.num_cut = sum(length > self.frames_read for length in self.lengths)
 
     def __len__(self) -> int:
         return len(self.clips)
@@ -304,8 +335,6 @@ def model_config_fields() -> dict[str, Any]:
     """The ``SignAttentionConfig`` fields ``TrainOptions.model_config`` may set, with their types: the config's own
     fields, less those a run does not choose (``FIXED_CONFIG_FIELDS``) and those with their own option (``d_model``,
     ``dropout``)."""
-    import inspect
-
     from modeling_signattention import SignAttentionConfig
 
     own = {field.name for field in fields(TrainOptions)}
@@ -338,17 +367,45 @@ def check_model_config(options: TrainOptions) -> None:
         )
 
 
+def check_sample_rate(options: TrainOptions) -> None:
+    """Refuse a ``sample_rate`` below 1, and one other than the default next to ``--init-from`` (whose saved
+    feature extractor brings its own: the model was trained on the frames it reads), before any data is read."""
+    if options.sample_rate < 1:
+        raise ValueError(
+            f"--sample-rate must be at least 1 (the model reads 1 frame in N), got {options.sample_rate}"
+        )
+    if options.init_from is not None and options.sample_rate != DEFAULT_SAMPLE_RATE:
+        raise ValueError(
+            f"--sample-rate {options.sample_rate} sets up a fresh model's feature extractor; --init-from "
+            f"{options.init_from} brings its own (its preprocessor_config.json's sample_rate, the frames that model "
+            "was trained on)"
+        )
+
+
+def report_cut_clips(
+    train_set: PoseSeq2SeqDataset, eval_set: PoseSeq2SeqDataset, feature_extractor: Any
+) -> None:
+    """One line when training or validation clips are longer than the model reads: they are cut to their start
+    (at ``sample_rate`` 1 the default 220 sampled frames are 7.3 s at 30 fps)."""
+    if not train_set.num_cut and not eval_set.num_cut:
+        return
+    print(
+        f"[train] {train_set.num_cut} of {len(train_set)} training and {eval_set.num_cut} of {len(eval_set)} "
+        f"validation clips are longer than the model reads ({feature_extractor.max_frames} sampled frames, 1 in "
+        f"{feature_extractor.sample_rate}): only their first {train_set.frames_read} frames are used; a fresh "
+        "model reads more with --model-config '{\"max_source_positions\": N}'"
+    )
+
+
 def build_model(options: TrainOptions, tokenizer: Any, layout: str) -> tuple[Any, Any]:
     """A fresh paper-preset model reading the dataset's pose ``layout`` (with ``options.model_config`` on top), or
     the ``--init-from`` one with its embeddings grown to the new vocabulary (its own architecture and feature
-    extractor then apply: ``--d-model`` and ``--dropout`` are not used; its layout must be the dataset's)."""
+    extractor then apply: ``--d-model`` and ``--dropout`` are not used, ``--sample-rate`` is refused by
+    ``check_sample_rate``; its layout must be the dataset's). A fresh model's feature extractor reads 1 frame in
+    ``options.sample_rate`` and at most ``max_source_positions`` of them."""
     from transformers import AutoFeatureExtractor
 
-    from modeling_signattention import (
-        SignAttentionConfig,
-        SignAttentionFeatureExtractor,
-        SignAttentionForConditionalGeneration,
-    )
+    from modeling_signattention import SignAttentionConfig, SignAttentionForConditionalGeneration
 
     if options.init_from is not None:
         model = SignAttentionForConditionalGeneration.from_pretrained(options.init_from)
@@ -379,6 +436,7 @@ def build_model(options: TrainOptions, tokenizer: Any, layout: str) -> tuple[Any
     feature_extractor = SignAttentionFeatureExtractor(
         config.landmark_components,
         config.num_coordinates,
+        sample_rate=options.sample_rate,
         max_frames=config.max_source_positions,
         layout=config.layout,
     )
@@ -692,6 +750,7 @@ def train_with_current_threads(options: TrainOptions) -> dict[str, Any]:
     if options.output_mode not in OUTPUT_MODES:
         raise ValueError(f"output_mode must be one of {OUTPUT_MODES}, got {options.output_mode!r}")
     check_model_config(options)
+    check_sample_rate(options)
     warn_single_cpu_process()
     set_seed(options.seed)
     output_dir = Path(options.output_dir)
@@ -738,6 +797,7 @@ def train_with_current_threads(options: TrainOptions) -> dict[str, Any]:
             f"[train] {len(train_set)} train / {len(eval_set)} validation clips read and preprocessed "
             f"({time.perf_counter() - started:.1f}s)"
         )
+        report_cut_clips(train_set, eval_set, feature_extractor)
 
     isolated_sign_log = []
     if options.isolated_sign_epochs and not options.resume:

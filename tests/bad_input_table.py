@@ -152,6 +152,12 @@ ROWS = {
             "--model-config: vocab_size cannot be set there",
         ),
         Row(
+            "train: --sample-rate with --init-from",
+            "train",
+            "`--init-from MODEL_DIR --sample-rate 1`",
+            "--sample-rate 1 sets up a fresh model's feature extractor; --init-from",
+        ),
+        Row(
             "study: unknown field",
             "study",
             "`--vary hidden_sise 8 16`",

@@ -251,20 +251,21 @@ def test_fresh_process_without_the_project_translates_the_same(
 FPS = 30.0
 
 
-def key_frame_clip(num_frames: int, key_frame: int) -> np.ndarray:
+def key_frame_clip(num_frames: int, key_frame: int, sample_rate: int = 3) -> np.ndarray:
     """``(frames, 75, 3)`` body+hands landmarks for ``key_frame_model``: model frame ``key_frame`` (clip frame
-    ``3 * key_frame``, one frame in ``sample_rate`` = 3 is read) carries the gloss, every other frame the opposite."""
+    ``sample_rate * key_frame``, one frame in ``sample_rate`` is read) carries the gloss, every other frame the
+    opposite."""
     features = np.zeros((num_frames, 75 * 3), np.float32)
     features[:, RIGHT_HAND + 8 : RIGHT_HAND + 16] = 100.0
-    features[3 * key_frame, RIGHT_HAND + 8 : RIGHT_HAND + 16] = 0.0
-    features[3 * key_frame, RIGHT_HAND : RIGHT_HAND + 8] = 100.0
+    features[sample_rate * key_frame, RIGHT_HAND + 8 : RIGHT_HAND + 16] = 0.0
+    features[sample_rate * key_frame, RIGHT_HAND : RIGHT_HAND + 8] = 100.0
     return features.reshape(num_frames, 75, 3)
 
 
-@pytest.fixture(scope="module")
-def key_frame_translator() -> SignLanguageTranslationPipeline:
+def key_frame_pipeline(sample_rate: int = 3) -> SignLanguageTranslationPipeline:
     """The attribution tests' key-frame model: every gloss attends to the key frame alone (one-hot). The feature
-    extractor passes the landmarks through (no filling, no normalizing), so the model sees the hand-built frames."""
+    extractor reads 1 frame in ``sample_rate`` and passes the landmarks through (no filling, no normalizing), so
+    the model sees the hand-built frames."""
     tokenizer = build_gloss_tokenizer(["A B"])
     assert tokenizer.convert_ids_to_tokens([GLOSS]) == ["A"]
     model = key_frame_model()
@@ -274,9 +275,16 @@ def key_frame_translator() -> SignLanguageTranslationPipeline:
     return SignLanguageTranslationPipeline(
         model=model,
         tokenizer=tokenizer,
-        feature_extractor=SignAttentionFeatureExtractor(normalize=False, fill_missing=False),
+        feature_extractor=SignAttentionFeatureExtractor(
+            normalize=False, fill_missing=False, sample_rate=sample_rate
+        ),
         task=TASK,
     )
+
+
+@pytest.fixture(scope="module")
+def key_frame_translator() -> SignLanguageTranslationPipeline:
+    return key_frame_pipeline()
 
 
 @pytest.mark.parametrize("method", [*TIMESTAMP_METHODS, "attention_head3", "value_norm_head5"])
@@ -317,6 +325,19 @@ def test_timestamps_of_a_model_whose_attention_is_known(key_frame_translator, me
                 assert chunk["timestamp"] == pytest.approx((start, end), abs=1e-12)
 
 
+def test_timestamps_follow_the_feature_extractors_sample_rate() -> None:
+    """Issue 24: at ``sample_rate`` 1 model frame i is clip frame i, so the key frame's gloss is stamped on that one
+    clip frame (1/30 s), not on the 3 frames from there."""
+    clip = key_frame_clip(36, 7, sample_rate=1)
+    with pytest.warns(UserWarning, match="time stamps from attention are not validated"):
+        result = key_frame_pipeline(sample_rate=1)(
+            clip, return_timestamps=True, timestamp_method="attention", fps=FPS
+        )
+    assert result["glosses"] == "A A A" and result["frames_used"] == 36
+    for chunk in result["chunks"]:
+        assert chunk["timestamp"] == pytest.approx((7 / FPS, 8 / FPS), abs=1e-12)
+
+
 def test_timestamps_on_the_real_video_lie_inside_the_clip(
     translator, model_dir: Path, video_landmarks: np.ndarray, extract_extra
 ) -> None:
@@ -339,9 +360,10 @@ def test_timestamps_on_the_real_video_lie_inside_the_clip(
 
     # The map rows and time stamps are the interpretability layer's (what the leaderboard scores) on the same clip.
     model = SignAttentionForConditionalGeneration.from_pretrained(model_dir).eval()
-    inputs = SignAttentionFeatureExtractor.from_pretrained(model_dir)(video_landmarks)
+    feature_extractor = SignAttentionFeatureExtractor.from_pretrained(model_dir)
+    inputs = feature_extractor(video_landmarks)
     (clip_map,) = attention(model, inputs, model.generate(**inputs))
-    expected = spans_to_seconds(map_to_spans(clip_map), 3, fps, num_frames=58)
+    expected = spans_to_seconds(map_to_spans(clip_map), feature_extractor.sample_rate, fps, num_frames=58)
     # approx compares flat sequences only (pytest >= 9.1 refuses nested ones): the spans' bounds, in order
     assert [bound for chunk in result["chunks"] for bound in chunk["timestamp"]] == pytest.approx(
         [bound for span in expected for bound in span]

@@ -43,7 +43,7 @@ from hub_scripts.study import (
     prepare_data,
     study,
 )
-from hub_scripts.train import options_record, recipe_differences
+from hub_scripts.train import DEFAULT_SAMPLE_RATE, options_record, recipe_differences
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = {"epochs": 1, "methods": ("attention",), "progress": False}
@@ -314,6 +314,41 @@ def test_values_are_read_as_the_fields_types():
     assert [v.name for v in parse_variants("output_mode", ["gloss", "text"])] == [
         "output_mode=gloss",
         "output_mode=text",
+    ]
+
+
+# at 1 in 1 the model reads 220 frames: the longer clips warn where interpret reads them
+@pytest.mark.filterwarnings("ignore:.* frames, but the model reads at most:UserWarning")
+def test_sample_rate_is_varied_as_a_training_option_and_recorded(dataset_dir, tmp_path):
+    """Issue 24: ``--vary sample_rate 1 3``; each run trains with its value (a training option, not a model config
+    field), its record holds it, and the run's model reads 1 frame in it (trained and analysed: one run, ~10 s)."""
+    variants = parse_variants("sample_rate", ["1", "3"])
+    assert [variant.value for variant in variants] == [1, 3]
+    assert [variant.name for variant in variants] == ["sample_rate=1", "sample_rate=3"]
+    options = Run(variants[0], 0).train_options({"output_mode": "gloss", "epochs": 1}, dataset_dir, tmp_path)
+    assert options.sample_rate == 1 and options.model_config == {}
+
+    (run,) = study(tiny_options(dataset_dir, tmp_path, "sample_rate", ("1",), 1))["runs"]
+    assert run["status"] == "done" and run["value"] == run["options"]["sample_rate"] == 1
+    folder = Run(variants[0], 0).folder(tmp_path)
+    assert json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))["options"]["sample_rate"] == 1
+    saved = json.loads((folder / "model" / "preprocessor_config.json").read_text(encoding="utf-8"))
+    assert saved["sample_rate"] == 1
+
+
+def test_a_record_from_before_sample_rate_existed_reads_as_the_default(tmp_path):
+    """Runs recorded before ``sample_rate`` was an option read 1 frame in the default: a rerun with the default is
+    no difference, one with another value is."""
+    run = Run(Variant("d_model", 16), 0)
+    options = run.train_options({"output_mode": "gloss", "epochs": 1}, tmp_path / "data", tmp_path)
+    dataset = {"config": "si"}
+    options_then = options_record(options)
+    del options_then["sample_rate"]
+    record = {"options": options_then, "dataset": dataset}
+    assert study_module.run_differences(record, options, dataset) == []
+    other = replace(options, sample_rate=1)
+    assert study_module.run_differences(record, other, dataset) == [
+        f"sample_rate {DEFAULT_SAMPLE_RATE} (asked: 1)"
     ]
 
 

@@ -214,6 +214,54 @@ def test_model_config_refuses_what_it_cannot_set_before_reading_data(model_confi
         shown("train: --model-config field it cannot set", str(error.value))
 
 
+# the test split's long clips warn at evaluation (counted in eval_results.json)
+@pytest.mark.filterwarnings("ignore:.* frames, but the model reads at most:UserWarning")
+def test_sample_rate_1_is_saved_and_the_model_reads_every_clip_frame(dataset_dir, tmp_path, capsys):
+    """Issue 24: ``--sample-rate 1``; the saved feature extractor reads 1 frame in 1, so model frame i is clip frame
+    i, and the clips longer than the 220 frames it then reads are counted, not cut in silence."""
+    from hub_scripts.train import parse_args
+
+    options = parse_args(
+        ["--dataset-dir", str(dataset_dir), "--output-dir", str(tmp_path), "--sample-rate", "1"]
+    )
+    assert options.sample_rate == 1
+    capsys.readouterr()
+    train(small_run(dataset_dir, tmp_path, epochs=1, sample_rate=1))
+    feature_extractor = AutoFeatureExtractor.from_pretrained(tmp_path / "model")
+    assert feature_extractor.sample_rate == 1 and feature_extractor.max_frames == 220
+    pose = next(pose for pose in load_pose_splits(dataset_dir, ["test"])["test"].poses if len(pose) <= 220)
+    inputs = feature_extractor([pose])
+    assert int(inputs["attention_mask"].sum()) == len(pose)
+    np.testing.assert_array_equal(inputs["input_features"][0].numpy(), feature_extractor.preprocess(pose))
+
+    splits = load_pose_splits(dataset_dir, ["train", "validation"])
+    cut = {name: sum(len(pose) > 220 for pose in split.poses) for name, split in splits.items()}
+    assert cut["train"], "no training clip is longer than 220 frames: the count below checks nothing"
+    assert (
+        f"[train] {cut['train']} of {CLIPS_PER_SPLIT} training and {cut['validation']} of {CLIPS_PER_SPLIT} "
+        "validation clips are longer than the model reads (220 sampled frames, 1 in 1): only their first 220 "
+        "frames are used" in capsys.readouterr().out
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"sample_rate": 0}, "--sample-rate must be at least 1 (the model reads 1 frame in N), got 0"),
+        (
+            {"sample_rate": 1, "init_from": Path("saved_model")},
+            "--sample-rate 1 sets up a fresh model's feature extractor; --init-from saved_model brings its own",
+        ),
+    ],
+)
+def test_sample_rate_is_refused_where_it_cannot_apply_before_reading_data(overrides, message, tmp_path):
+    options = TrainOptions(tmp_path / "no_dataset", tmp_path / "run", **overrides)
+    with pytest.raises(ValueError, match=re.escape(message)) as error:
+        train(options)
+    if "init_from" in overrides:
+        shown("train: --sample-rate with --init-from", str(error.value))
+
+
 def test_resume_skips_a_truncated_checkpoint_and_names_its_file(trained_run, dataset_dir, tmp_path, capsys):
     """A run killed while saving leaves a truncated model.safetensors: resume from the previous checkpoint."""
     from transformers.trainer_utils import get_last_checkpoint

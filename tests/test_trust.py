@@ -85,6 +85,26 @@ def test_gold_glosses_keep_only_hits_with_their_spans_on_model_frames() -> None:
         gold_glosses([["A"]], [["A", "B", "C"]], [spans[:2]], num_frames=[30], sample_rate=3)
 
 
+def test_at_sample_rate_1_model_frames_are_clip_frames() -> None:
+    """Issue 24: a model reading every frame (``sample_rate`` 1) is scored on the clip's own frames: gold spans map
+    to themselves, a 1-frame sign keeps its frame, and time stamps are those frames in seconds. At 3 the same sign
+    shares a model frame with the next one."""
+    from modeling_signattention import SignAttentionFeatureExtractor
+    from modeling_signattention.interpretability.decoding import spans_to_model_frames
+
+    spans = [[0, 4], [4, 5], [5, 12]]
+    for training in (False, True):  # one frame per window of 1: every frame, in order, even when training
+        frames = SignAttentionFeatureExtractor(sample_rate=1).sample_frames(12, training)
+        np.testing.assert_array_equal(frames, np.arange(12))
+    assert spans_to_model_frames(spans, 1, 12) == [(0, 4), (4, 5), (5, 12)]
+    assert spans_to_model_frames(spans, 3, 4) == [(0, 2), (2, 3), (2, 4)]
+    gold = gold_glosses(
+        [["A", "B", "C"]], [["A", "B", "C"]], [np.array(spans)], num_frames=[12], sample_rate=1
+    )
+    assert gold.spans == [[(0, 4), (4, 5), (5, 12)]]
+    assert spans_to_seconds([(4, 5)], sample_rate=1, fps=30.0) == [(4 / 30, 5 / 30)]
+
+
 def test_scores_are_split_by_seen_and_unseen_and_none_when_empty() -> None:
     # Clip 0 (seen): both glosses hit, spans of the two halves. Clip 1 (unseen): 3 glosses, only the last hits.
     maps = [diagonal_prior_map(2, 10), uniform_map(3, 12)]
