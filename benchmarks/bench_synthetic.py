@@ -21,7 +21,7 @@ from pathlib import Path
 
 from dataset_builder.build import build_dataset
 from dataset_builder.gsl import SPLITS, load_split
-from dataset_builder.gsl_poses import GSLPoses
+from dataset_builder.gsl_poses import GSLPoses, GSLPosesConfig
 from dataset_builder.synthetic import SyntheticGSL
 
 
@@ -36,7 +36,9 @@ def generate_only(config: str, landmark_set: str, limit: int | None) -> tuple[in
 
 def builder_to_arrow(config: str, landmark_set: str, limit: int | None, cache_dir: Path) -> float:
     start = time.perf_counter()
-    builder = GSLPoses(config_name=config, landmark_set=landmark_set, limit=limit, cache_dir=str(cache_dir))
+    builder = GSLPoses.from_config(
+        GSLPosesConfig(name=config, landmark_set=landmark_set, limit=limit), cache_dir=str(cache_dir)
+    )
     builder.download_and_prepare()
     return time.perf_counter() - start
 
@@ -44,7 +46,7 @@ def builder_to_arrow(config: str, landmark_set: str, limit: int | None, cache_di
 def build_to_parquet(config: str, landmark_set: str, limit: int | None, tmp: Path) -> tuple[float, int]:
     start = time.perf_counter()
     output = build_dataset(
-        config, "synthetic", tmp / "out", landmark_set=landmark_set, limit=limit, cache_dir=tmp
+        GSLPosesConfig(name=config, landmark_set=landmark_set, limit=limit), tmp / "out", cache_dir=tmp
     )
     seconds = time.perf_counter() - start
     return seconds, sum(path.stat().st_size for path in (output / "data").iterdir())

@@ -20,7 +20,13 @@ The folder loads offline with ``datasets.load_dataset(DIR)`` (splits train / val
     DIR/missing_clips.txt, DIR/report.json real sources only: clips not found / without a person
 
 The build writes into a hidden sibling folder and renames it at the end, so an interrupted build never leaves
-a folder that looks complete. Python callers (training, reproduction scripts) use ``build_dataset``.
+a folder that looks complete. Python callers (training, reproduction scripts) use ``build_dataset``, with the
+dataset described by one ``GSLPosesConfig`` (the command line's options; each default written there once)::
+
+    from dataset_builder.build import build_dataset
+    from dataset_builder.gsl_poses import GSLPosesConfig
+
+    build_dataset(GSLPosesConfig(name="sd", recombine=32000, isolated_signs=16000), "data/gsl_sd_recombined")
 """
 
 from __future__ import annotations
@@ -42,14 +48,15 @@ from huggingface_hub import DatasetCard, DatasetCardData
 
 from dataset_builder.features import landmark_record
 from dataset_builder.gsl import CONFIGS, SPLITS
-from dataset_builder.gsl_poses import SOURCES, GSLPoses
+from dataset_builder.gsl_poses import SOURCES, GSLPoses, GSLPosesConfig
 from dataset_builder.loading import LANDMARKS_FILE
 from dataset_builder.synthetic import RECOMBINATION_METHODS, recombination_record
-from dataset_builder.timing import DEFAULT_TIMING, TIMINGS, signing_timing
+from dataset_builder.timing import TIMINGS, signing_timing
 from modeling_signattention.layouts import HOLISTIC, LANDMARK_SETS
 
 REPORT_FILES = ("missing_clips.txt", "report.json")
 CARD_TEMPLATE = Path(__file__).with_name("dataset_card.md")  # Jinja, like the model card
+MAX_SHARD_SIZE = "500MB"  # Parquet shard size of every build (--max-shard-size)
 
 
 def _stage(message: str) -> None:
@@ -57,62 +64,54 @@ def _stage(message: str) -> None:
 
 
 def build_dataset(
-    config: str = "si",
-    source: str = "synthetic",
-    output_dir: str | Path = "gsl_poses",
+    options: GSLPosesConfig,
+    output_dir: str | Path,
     *,
-    gsl_root: str | Path | None = None,
-    poses_dir: str | Path | None = None,
-    pose_cache: str | Path | None = None,
-    landmark_set: str = "body_hands",
-    limit: int | None = None,
-    seed: int = 0,
-    recombine: int = 0,
-    recombine_method: str = "random",
-    isolated_signs: int = 0,
-    timing: str = DEFAULT_TIMING,
     cache_dir: str | Path | None = None,
-    max_shard_size: str | int = "500MB",
+    max_shard_size: str | int = MAX_SHARD_SIZE,
     overwrite: bool = False,
 ) -> Path:
-    """Build config ``config`` (si / sd) from ``source`` into ``output_dir`` and return its path.
+    """Build the dataset ``options`` describes (its config ``options.name``, si / sd, from ``options.source``) into
+    ``output_dir`` and return its path. Bad options are errors before any work starts
+    (``GSLPosesConfig.validate``).
 
     ``cache_dir`` is the datasets cache (default: the HF cache); the ``gsl`` source keeps its extracted poses
-    there (``gsl_pose_cache``) unless ``pose_cache`` says otherwise, so rebuilding never re-runs MediaPipe.
+    there (``gsl_pose_cache``) unless ``options.pose_cache`` says otherwise, so rebuilding never re-runs MediaPipe.
     An existing ``output_dir`` is an error unless ``overwrite``; it is only replaced once the new one is done.
-    ``recombine`` (synthetic only) adds that many clips of novel sentences to the training split
-    (``dataset_builder.synthetic.recombined_clips``), ``isolated_signs`` that many clips of one training gloss each
-    (``dataset_builder.synthetic.isolated_sign_clips``). ``timing`` (synthetic only) names the preset of
-    ``dataset_builder.timing.TIMINGS`` the clips are signed at; the card records it (``timing``), and
+    ``options.recombine`` (synthetic only) adds that many clips of novel sentences to the training split
+    (``dataset_builder.synthetic.recombined_clips``), ``options.isolated_signs`` that many clips of one training
+    gloss each (``dataset_builder.synthetic.isolated_sign_clips``). ``options.timing`` (synthetic only) names the
+    preset of ``dataset_builder.timing.TIMINGS`` the clips are signed at; the card records it (``timing``), and
     ``gloss_spans`` are the true spans under it.
     """
-    builder = GSLPoses(
-        config_name=config,
-        source=source,
-        gsl_root=None if gsl_root is None else str(gsl_root),
-        poses_dir=None if poses_dir is None else str(poses_dir),
-        pose_cache=None if pose_cache is None else str(pose_cache),
-        landmark_set=landmark_set,
-        limit=limit,
-        seed=seed,
-        recombine=recombine,
-        recombine_method=recombine_method,
-        isolated_signs=isolated_signs,
-        timing=timing,
-        cache_dir=None if cache_dir is None else str(cache_dir),
-    )
-
+    options.validate()  # before datasets looks the config name up: an unknown one gets the valid names
+    builder = GSLPoses.from_config(options, cache_dir=None if cache_dir is None else str(cache_dir))
+    timing = f", {options.timing} timing" if options.source == "synthetic" else ""
     return publish_dataset(
         builder,
         output_dir,
-        landmark_record(HOLISTIC.name, landmark_set),
+        landmark_record(HOLISTIC.name, options.landmark_set),
         card=lambda layout, folder: _dataset_card(builder, layout, read_report(folder)),
         keep_files=REPORT_FILES,
         max_shard_size=max_shard_size,
         overwrite=overwrite,
-        description=f"GSL {config} from {source} ({landmark_set}"
-        + (f", {timing} timing)" if source == "synthetic" else ")"),
+        description=f"GSL {options.name} from {options.source} ({options.landmark_set}{timing})",
     )
+
+
+def dataset_provenance(options: GSLPosesConfig) -> dict[str, Any]:
+    """What the folder ``build_dataset(options, ...)`` makes says of itself, as ``loading.dataset_metadata`` reads
+    it back: ``config``, ``data_source``, ``recombination`` (``recombination_record``; None for no extra clips) and
+    ``timing`` (``SigningTiming.record``; None for real poses). The card records the last two from here; a check
+    that reuses a built folder (``hub_scripts.reproduce.prepare_dataset``) compares all four."""
+    return {
+        "config": options.name,
+        "data_source": options.source,
+        "recombination": recombination_record(
+            options.recombine, options.recombine_method, options.isolated_signs
+        ),
+        "timing": signing_timing(options.timing).record() if options.source == "synthetic" else None,
+    }
 
 
 def publish_dataset(
@@ -124,7 +123,7 @@ def publish_dataset(
     report: Callable[[Path], dict] | None = None,
     keep_files: Sequence[str] = (),
     num_proc: int | None = None,
-    max_shard_size: str | int = "500MB",
+    max_shard_size: str | int = MAX_SHARD_SIZE,
     overwrite: bool = False,
     description: str = "",
 ) -> Path:
@@ -241,13 +240,11 @@ def _dataset_card(builder: GSLPoses, layout: dict, report: dict) -> DatasetCard:
         card_data
     )
     card_data["landmarks"] = layout
-    if config.recombine or config.isolated_signs:
-        card_data["recombination"] = recombination_record(
-            config.recombine, config.recombine_method, config.isolated_signs
-        )
+    provenance = dataset_provenance(config)
+    for key in ("recombination", "timing"):  # recorded when there is something to say
+        if provenance[key] is not None:
+            card_data[key] = provenance[key]
     timing = signing_timing(config.timing)
-    if synthetic:
-        card_data["timing"] = timing.record()
     root = config.gsl_root if config.source == "gsl" else config.poses_dir
     return DatasetCard.from_template(
         card_data,
@@ -293,42 +290,47 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m dataset_builder.build", description="Build the GSL pose dataset (Parquet + card)."
     )
-    parser.add_argument("--config", choices=CONFIGS, default="si", help="split scheme (default: si)")
-    parser.add_argument("--source", choices=SOURCES, default="synthetic", help="where poses come from")
+    defaults = GSLPosesConfig()
+    parser.add_argument(
+        "--config", choices=CONFIGS, default=defaults.name, help="split scheme (default: %(default)s)"
+    )
+    parser.add_argument("--source", choices=SOURCES, default=defaults.source, help="where poses come from")
     parser.add_argument("--gsl-root", type=Path, help="source gsl: frame folders / videos per clip path")
     parser.add_argument("--poses-dir", type=Path, help="source poses: <clip path>.npy / .pose files")
     parser.add_argument("--pose-cache", type=Path, help="source gsl: where extracted poses are cached")
-    parser.add_argument("--landmarks", choices=LANDMARK_SETS, default="body_hands")
+    parser.add_argument("--landmarks", choices=LANDMARK_SETS, default=defaults.landmark_set)
     parser.add_argument("--limit", type=int, help="only the first N clips of each split")
-    parser.add_argument("--seed", type=int, default=0, help="synthetic corpus seed")
+    parser.add_argument("--seed", type=int, default=defaults.seed, help="synthetic corpus seed")
     parser.add_argument(
         "--recombine",
         type=int,
-        default=0,
+        default=defaults.recombine,
         metavar="N",
         help="synthetic: add N clips of novel sentences made of training glosses to the train split",
     )
     parser.add_argument(
         "--recombine-method",
         choices=RECOMBINATION_METHODS,
-        default="random",
+        default=defaults.recombine_method,
         help="random: uniform glosses, corpus lengths; bigram: walks of the training bigram model",
     )
     parser.add_argument(
         "--isolated-signs",
         type=int,
-        default=0,
+        default=defaults.isolated_signs,
         metavar="N",
         help="synthetic: add N clips of one training gloss each (every gloss in turn) to the train split",
     )
     parser.add_argument(
         "--timing",
         choices=TIMINGS,
-        default=DEFAULT_TIMING,
+        default=defaults.timing,
         help="synthetic: how long signs and the gaps between them last (docs/timing.md; default: %(default)s)",
     )
     parser.add_argument("--cache-dir", type=Path, help="datasets cache (default: the HF cache)")
-    parser.add_argument("--max-shard-size", default="500MB", help="Parquet shard size (default: 500MB)")
+    parser.add_argument(
+        "--max-shard-size", default=MAX_SHARD_SIZE, help="Parquet shard size (default: %(default)s)"
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     parser.add_argument("--output-dir", type=Path, required=True)
     parser.add_argument(  # handled above; listed for --help
@@ -338,19 +340,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     return run_build(
         parser,
         lambda: build_dataset(
-            args.config,
-            args.source,
+            GSLPosesConfig(
+                name=args.config,
+                source=args.source,
+                gsl_root=args.gsl_root,
+                poses_dir=args.poses_dir,
+                pose_cache=args.pose_cache,
+                landmark_set=args.landmarks,
+                limit=args.limit,
+                seed=args.seed,
+                recombine=args.recombine,
+                recombine_method=args.recombine_method,
+                isolated_signs=args.isolated_signs,
+                timing=args.timing,
+            ),
             args.output_dir,
-            gsl_root=args.gsl_root,
-            poses_dir=args.poses_dir,
-            pose_cache=args.pose_cache,
-            landmark_set=args.landmarks,
-            limit=args.limit,
-            seed=args.seed,
-            recombine=args.recombine,
-            recombine_method=args.recombine_method,
-            isolated_signs=args.isolated_signs,
-            timing=args.timing,
             cache_dir=args.cache_dir,
             max_shard_size=args.max_shard_size,
             overwrite=args.overwrite,

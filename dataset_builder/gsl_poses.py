@@ -3,15 +3,16 @@
 One builder serves real and synthetic data, so everything downstream reads the same features whatever the
 source::
 
-    from dataset_builder.gsl_poses import GSLPoses
+    from dataset_builder.gsl_poses import GSLPoses, GSLPosesConfig
 
-    builder = GSLPoses(config_name="si", source="synthetic", cache_dir="cache/")
+    builder = GSLPoses.from_config(GSLPosesConfig(name="si", source="synthetic"), cache_dir="cache/")
     builder.download_and_prepare()
     dataset = builder.as_dataset()  # DatasetDict: train / validation / test
 
 datasets 5 no longer runs loading scripts, so the builder is imported and instantiated; the options below
-are ``GSLPosesConfig`` fields and pass through ``GSLPoses(config_name=..., **options)`` (each set of options
-gets its own cache folder). Sources:
+are ``GSLPosesConfig`` fields, one dataclass saying what the dataset is (``dataset_builder.build.build_dataset``
+takes it whole), and pass through ``GSLPoses.from_config(config)`` or ``GSLPoses(config_name=..., **options)``
+(each set of options gets its own cache folder). Sources:
 
 * ``synthetic``: ``dataset_builder.synthetic`` renders every clip (deterministic in ``seed``), signed at
   the ``timing`` it names (a preset of ``dataset_builder.timing.TIMINGS``: how long signs and the gaps last);
@@ -44,8 +45,9 @@ import json
 import logging
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 import datasets
 import numpy as np
@@ -96,12 +98,19 @@ def gsl_features(landmark_set: str = "body_hands") -> datasets.Features:
 
 @dataclass
 class GSLPosesConfig(datasets.BuilderConfig):
-    """A split scheme (``si`` / ``sd``, the config name) plus where the poses come from."""
+    """A split scheme (``si`` / ``sd``, the config name) plus where the poses come from: what a built dataset is.
 
+    Each option's default is written here once (``dataset_builder.build``'s command line reads them from here).
+    ``GSLPosesConfig(name="sd", source="poses", poses_dir=folder)`` describes a dataset outside datasets too;
+    ``GSLPoses.from_config`` makes its builder. A folder may be given as a ``Path``: it is stored as a string.
+    """
+
+    name: str = "si"  # the split scheme, dataset_builder.gsl.CONFIGS (datasets' BuilderConfig field)
     source: str = "synthetic"  # synthetic | gsl | poses
-    gsl_root: str | None = None  # source "gsl": frame folders / videos per split path
-    poses_dir: str | None = None  # source "poses": <split path>.npy / .pose files
-    pose_cache: str | None = None  # source "gsl": extraction cache; default <cache_dir>/gsl_pose_cache
+    gsl_root: str | Path | None = None  # source "gsl": frame folders / videos per split path
+    poses_dir: str | Path | None = None  # source "poses": <split path>.npy / .pose files
+    # source "gsl": extraction cache; default <cache_dir>/gsl_pose_cache
+    pose_cache: str | Path | None = None
     landmark_set: str = "body_hands"  # which Holistic components the pose feature stores
     limit: int | None = None  # keep only the first N clips of each split (tests, smoke runs)
     seed: int = 0  # synthetic corpus seed
@@ -115,6 +124,20 @@ class GSLPosesConfig(datasets.BuilderConfig):
     timing: str = (
         DEFAULT_TIMING  # synthetic only: how long signs and gaps last (dataset_builder.timing.TIMINGS)
     )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for option in _FOLDER_OPTIONS:  # report.json and the cache id hold plain strings
+            folder = getattr(self, option)
+            if folder is not None:
+                setattr(self, option, os.fspath(folder))
+
+    def options(self) -> dict[str, Any]:
+        """The fields this class adds to ``datasets.BuilderConfig``, by name: the keyword arguments of
+        ``GSLPoses(config_name=self.name, **options)``."""
+        return {
+            field.name: getattr(self, field.name) for field in fields(self) if field.name not in _BASE_FIELDS
+        }
 
     def validate(self) -> None:
         """Clear errors for bad options, raised before any work starts."""
@@ -158,6 +181,10 @@ class GSLPosesConfig(datasets.BuilderConfig):
                 )
 
 
+_BASE_FIELDS = frozenset(field.name for field in fields(datasets.BuilderConfig))
+_FOLDER_OPTIONS = ("gsl_root", "poses_dir", "pose_cache")
+
+
 class GSLPoses(datasets.GeneratorBasedBuilder):
     """GSL continuous sign language sentences as MediaPipe Holistic pose sequences with gloss labels."""
 
@@ -169,13 +196,22 @@ class GSLPoses(datasets.GeneratorBasedBuilder):
             name="sd", version=VERSION, description="Signer dependent: all signers in every split."
         ),
     ]
-    DEFAULT_CONFIG_NAME = "si"
+    DEFAULT_CONFIG_NAME = GSLPosesConfig.name  # si
     DEFAULT_WRITER_BATCH_SIZE = 256  # ~30 MB of poses per Arrow record batch
     config: GSLPosesConfig
 
     def __init__(self, *args, dataset_name: str = "gsl_poses", **kwargs):
         # datasets names a builder after its module; name the cache folder after the data, whatever the module is called.
         super().__init__(*args, dataset_name=dataset_name, **kwargs)
+
+    @classmethod
+    def from_config(cls, config: GSLPosesConfig, **kwargs: Any) -> GSLPoses:
+        """The builder of ``config``; ``kwargs`` go to ``datasets.DatasetBuilder`` (``cache_dir``, ...).
+
+        datasets 5 takes no config object: it copies the named config of ``BUILDER_CONFIGS`` (its version and
+        description) and sets the options given as keywords on the copy, so ``config`` goes as its name and
+        ``GSLPosesConfig.options``."""
+        return cls(config_name=config.name, **config.options(), **kwargs)
 
     def _info(self) -> datasets.DatasetInfo:
         self.config.validate()

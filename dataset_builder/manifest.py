@@ -55,7 +55,7 @@ from typing import Any
 import datasets
 import numpy as np
 
-from dataset_builder.build import publish_dataset, run_build
+from dataset_builder.build import MAX_SHARD_SIZE, publish_dataset, run_build
 from dataset_builder.features import landmark_record, pose_features
 from dataset_builder.gsl import SPLITS
 from modeling_signattention.layouts import (
@@ -638,7 +638,7 @@ def build_manifest_dataset(
     *,
     cache_dir: str | Path | None = None,
     num_proc: int | None = None,
-    max_shard_size: str | int = "500MB",
+    max_shard_size: str | int = MAX_SHARD_SIZE,
     overwrite: bool = False,
 ) -> Path:
     """Build the dataset of ``options`` into ``output_dir`` (Parquet shards, ``landmarks.json``, card and
@@ -783,7 +783,9 @@ def main(argv: Sequence[str] | None = None, prog: str = "python -m dataset_build
     add_manifest_arguments(parser)
     parser.add_argument("--num-proc", type=int, help="processes per split (default: 1)")
     parser.add_argument("--cache-dir", type=Path, help="datasets cache (default: the HF cache)")
-    parser.add_argument("--max-shard-size", default="500MB", help="Parquet shard size (default: 500MB)")
+    parser.add_argument(
+        "--max-shard-size", default=MAX_SHARD_SIZE, help="Parquet shard size (default: %(default)s)"
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing output folder")
     args = parser.parse_args(argv)
     return run_build(

@@ -43,8 +43,9 @@ Output layout (read by the report, the model card and the Space; one folder per 
                                      "seed_spread": a documented study's mean and sd over seeds of this
                                      recipe, or null (hub_scripts.seed_spread)}}}
       si/, si_text/, sd/             one run folder per setting:
-        dataset/                     the built dataset (reused when config, source and recombination match; a
-                                     setting on the same clips as an earlier one, si_text, reads that one's)
+        dataset/                     the built dataset (reused when config, source, recombination and timing
+                                     match; a setting on the same clips as an earlier one, si_text, reads
+                                     that one's)
         model/                       Hub-ready model folder (+ its eval_results.json)
         eval_results.json            test scores;  interpretability.json, interpretability/ analysis + figures
         training_log.json, timings.json (wall and CPU seconds per stage), report.html (this setting alone),
@@ -101,7 +102,7 @@ from dataset_builder.synthetic import (
     recombination_record,
     recombined_clips,
 )
-from dataset_builder.timing import DEFAULT_TIMING, TIMINGS, signing_timing
+from dataset_builder.timing import DEFAULT_TIMING, TIMINGS
 from hub_scripts.evaluate import evaluate_split, write_json
 from hub_scripts.interpret import InterpretOptions, interpret, positive_int
 from hub_scripts.report import write_report, write_settings_report
@@ -360,37 +361,19 @@ def extra_training_clips(setting: Setting, options: RunOptions) -> tuple[int, in
 
 def prepare_dataset(run: SettingRun, options: RunOptions) -> Path:
     """Build the run's dataset, or reuse ``run.dataset_dir`` when it holds the same config from the same source with
-    the same recombination (``dataset_builder.synthetic.recombination_record``). A manifest is always built anew:
-    its rows or files may have changed since."""
-    from dataset_builder.build import build_dataset
+    the same recombination and timing (what the folder says of itself, ``dataset_builder.build.dataset_provenance``).
+    A manifest is always built anew: its rows or files may have changed since."""
+    from dataset_builder.build import build_dataset, dataset_provenance
+    from dataset_builder.gsl_poses import GSLPosesConfig
     from dataset_builder.manifest import build_manifest_dataset
 
     dataset_dir, config, source = run.dataset_dir, run.setting.config, options.source
     if options.manifest is not None:
         return build_manifest_dataset(options.manifest, dataset_dir, overwrite=True)
 
-    wanted = {
-        "config": config,
-        "data_source": source,
-        "recombination": run.recombination,
-        "timing": signing_timing(options.timing).record() if source == "synthetic" else None,
-    }
-    if dataset_dir.is_dir():
-        try:
-            existing = dataset_metadata(dataset_dir)
-        except FileNotFoundError:
-            existing = {}
-        if all(existing.get(key) == value for key, value in wanted.items()):
-            print(
-                f"  reusing {dataset_dir} ({config}, {source}, recombination {run.recombination}, timing "
-                f"{options.timing if source == 'synthetic' else None})"
-            )
-            return dataset_dir
-        print(f"  {dataset_dir} holds {existing or 'something else'}: rebuilding")
-    return build_dataset(
-        config,
-        source,
-        dataset_dir,
+    dataset = GSLPosesConfig(
+        name=config,
+        source=source,
         gsl_root=options.gsl_root,
         poses_dir=options.poses_dir,
         limit=QUICK.limit if options.quick else None,
@@ -398,8 +381,21 @@ def prepare_dataset(run: SettingRun, options: RunOptions) -> Path:
         recombine_method=run.recombine_method,
         isolated_signs=run.isolated_signs,
         timing=options.timing,
-        overwrite=True,
     )
+    wanted = dataset_provenance(dataset)
+    if dataset_dir.is_dir():
+        try:
+            existing = dataset_metadata(dataset_dir)
+        except FileNotFoundError:
+            existing = {}
+        if all(existing.get(key) == value for key, value in wanted.items()):
+            print(
+                f"  reusing {dataset_dir} ({config}, {source}, recombination {wanted['recombination']}, timing "
+                f"{options.timing if source == 'synthetic' else None})"
+            )
+            return dataset_dir
+        print(f"  {dataset_dir} holds {existing or 'something else'}: rebuilding")
+    return build_dataset(dataset, dataset_dir, overwrite=True)
 
 
 def sanity_failures(

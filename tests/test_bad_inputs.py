@@ -28,6 +28,7 @@ from dataset_builder import EXAMPLE_POSE, EXAMPLE_VIDEO
 from dataset_builder.build import build_dataset
 from dataset_builder.extract import extract_clip, load_pose_file, save_extracted
 from dataset_builder.gsl import load_split
+from dataset_builder.gsl_poses import GSLPosesConfig
 from dataset_builder.loading import PoseSplit
 from hub_scripts.evaluate import evaluate_split
 from modeling_signattention import (
@@ -62,7 +63,9 @@ def builder_rows(pose_files, tmp_path_factory) -> dict[str, np.ndarray]:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(pose_files[name], target)
     output = build_dataset(
-        "si", "poses", root / "out", poses_dir=root / "poses", limit=1, cache_dir=root / "cache"
+        GSLPosesConfig(name="si", source="poses", poses_dir=root / "poses", limit=1),
+        root / "out",
+        cache_dir=root / "cache",
     )
     dataset = datasets.load_dataset(str(output), cache_dir=str(root / "load")).with_format("numpy")
     return {name: dataset[split][0]["pose"] for split, name in as_split.items()}

@@ -16,7 +16,7 @@ from huggingface_hub import DatasetCard
 
 from dataset_builder import EXAMPLE_POSE, EXAMPLE_VIDEO
 from dataset_builder import gsl_poses as builder_module
-from dataset_builder.build import build_dataset, main
+from dataset_builder.build import build_dataset, dataset_provenance, main
 from dataset_builder.extract import ExtractedPose, save_extracted
 from dataset_builder.gsl import (
     annotation_key,
@@ -26,7 +26,7 @@ from dataset_builder.gsl import (
     read_split_file,
     split_file,
 )
-from dataset_builder.gsl_poses import GSLPoses
+from dataset_builder.gsl_poses import GSLPoses, GSLPosesConfig
 from dataset_builder.loading import (
     DatasetFolderError,
     dataset_metadata,
@@ -178,7 +178,7 @@ def test_streamed_poses_are_the_rendered_ones_across_batches_and_shards(tmp_path
     import pyarrow.parquet as pq
 
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
-    output = build_dataset("si", "synthetic", tmp_path / "si", limit=10, cache_dir=tmp_path / "cache")
+    output = build_dataset(GSLPosesConfig(name="si", limit=10), tmp_path / "si", cache_dir=tmp_path / "cache")
     renderer, clips = SyntheticGSL(), load_split("si", "train")[:10]
     rows = [0, 2, 3, 8, 9]  # batches of 3 rows: the first, inside, across and the last batch
     streamed = list(iter_split_poses(output, "train", rows, batch_rows=3))
@@ -221,12 +221,8 @@ def test_build_dataset_full_landmarks_and_overwrite(tmp_path):
     output.mkdir()
     (output / "stale.txt").write_text("old build")
     path = build_dataset(
-        "sd",
-        "synthetic",
+        GSLPosesConfig(name="sd", landmark_set="full", limit=2, seed=3),
         output,
-        landmark_set="full",
-        limit=2,
-        seed=3,
         cache_dir=tmp_path / "c",
         overwrite=True,
     )
@@ -281,6 +277,25 @@ def test_isolated_signs_join_the_train_split_only(tmp_path, monkeypatch):
     card = DatasetCard.load(output / "README.md")
     assert card.data["recombination"] == {"clips": 2, "method": "random", "isolated_signs": 3}
     assert "3 clips that each sign one training" in card.text
+    # what the folder says of itself is what its options say it is (a reuse check compares the two)
+    wanted = dataset_provenance(GSLPosesConfig(name="sd", limit=4, recombine=2, isolated_signs=3))
+    assert {key: dataset_metadata(output)[key] for key in wanted} == wanted
+
+
+def test_options_are_one_dataclass_its_folders_strings(tmp_path):
+    """build_dataset takes a GSLPosesConfig whole; a Path folder is stored as a string, and the builder made from
+    it keeps the named config's version and description."""
+    options = GSLPosesConfig(name="sd", source="poses", poses_dir=tmp_path, limit=2)
+    assert options.poses_dir == str(tmp_path) and options.options()["poses_dir"] == str(tmp_path)
+    own = {"source", "gsl_root", "poses_dir", "pose_cache", "landmark_set", "limit", "seed", "recombine"}
+    # its own fields only: name, version and description are datasets' BuilderConfig's
+    assert set(options.options()) == own | {"recombine_method", "isolated_signs", "timing"}
+    builder = GSLPoses.from_config(options, cache_dir=str(tmp_path / "cache"))
+    assert builder.config.poses_dir == str(tmp_path) and builder.config.limit == 2
+    assert builder.config.description == GSLPoses.builder_configs["sd"].description
+    assert GSLPosesConfig().name == GSLPoses.DEFAULT_CONFIG_NAME == "si"
+    with pytest.raises(ValueError, match="Unknown GSL config 'xx'; valid configs: si, sd"):
+        build_dataset(GSLPosesConfig(name="xx"), tmp_path / "out")
 
 
 def test_recombine_bad_options_are_clear_errors(tmp_path):
@@ -310,7 +325,7 @@ def test_failed_build_leaves_no_folder(tmp_path, monkeypatch):
 
     monkeypatch.setattr(builder_module.SyntheticGSL, "clip", broken)
     with pytest.raises(datasets.exceptions.DatasetGenerationError):
-        build_dataset("si", "synthetic", tmp_path / "out", limit=2, cache_dir=tmp_path / "cache")
+        build_dataset(GSLPosesConfig(name="si", limit=2), tmp_path / "out", cache_dir=tmp_path / "cache")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cache"]
 
 
@@ -348,7 +363,9 @@ def test_poses_source_reports_missing_unreadable_and_no_person_clips(tmp_path):
     (poses / "extraction_report.json").write_text("{}")  # what dataset_builder.extract leaves there
 
     output = build_dataset(
-        "si", "poses", tmp_path / "out", poses_dir=poses, limit=3, cache_dir=tmp_path / "cache"
+        GSLPosesConfig(name="si", source="poses", poses_dir=poses, limit=3),
+        tmp_path / "out",
+        cache_dir=tmp_path / "cache",
     )
     assert (output / "missing_clips.txt").read_text(encoding="utf-8") == f"train\t{clips['train'][1].id}\n"
     report = json.loads((output / "report.json").read_text(encoding="utf-8"))["splits"]
@@ -375,9 +392,9 @@ def test_missing_source_folders_are_clear_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="gsl_root '.*nowhere' does not exist"):
         GSLPoses(config_name="si", source="gsl", gsl_root=str(tmp_path / "nowhere"), cache_dir=str(tmp_path))
     with pytest.raises(ValueError, match="source 'poses' needs poses_dir"):
-        build_dataset("si", "poses", tmp_path / "out", cache_dir=tmp_path)
+        build_dataset(GSLPosesConfig(name="si", source="poses"), tmp_path / "out", cache_dir=tmp_path)
     with pytest.raises(ValueError, match="valid sources: synthetic, gsl, poses"):
-        build_dataset("si", "video", tmp_path / "out", cache_dir=tmp_path)
+        build_dataset(GSLPosesConfig(name="si", source="video"), tmp_path / "out", cache_dir=tmp_path)
 
 
 @pytest.mark.slow
@@ -395,7 +412,9 @@ def test_gsl_source_extracts_videos_and_frame_folders_once(tmp_path, monkeypatch
 
     def build(name: str) -> Path:
         return build_dataset(
-            "sd", "gsl", tmp_path / name, gsl_root=root, pose_cache=cache, limit=3, cache_dir=tmp_path / "hf"
+            GSLPosesConfig(name="sd", source="gsl", gsl_root=root, pose_cache=cache, limit=3),
+            tmp_path / name,
+            cache_dir=tmp_path / "hf",
         )
 
     output = build("first")
@@ -424,7 +443,9 @@ def test_split_without_any_clip_is_an_error(tmp_path):
     (tmp_path / "GSL").mkdir()
     with pytest.raises(datasets.exceptions.DatasetGenerationError) as error:
         build_dataset(
-            "si", "gsl", tmp_path / "out", gsl_root=tmp_path / "GSL", limit=2, cache_dir=tmp_path / "hf"
+            GSLPosesConfig(name="si", source="gsl", gsl_root=tmp_path / "GSL", limit=2),
+            tmp_path / "out",
+            cache_dir=tmp_path / "hf",
         )
     assert "si/train: none of the 2 clips found in" in str(error.value.__cause__)
     assert not (tmp_path / "out").exists()
@@ -475,7 +496,9 @@ def test_same_poses_under_two_ids_and_a_clip_with_two_files_are_reported(tmp_pat
     np.save(poses / f"{ids['train']}.npy", np.zeros((5, 543, 3)))  # a plain array, not an extract record
     with caplog.at_level(logging.WARNING):
         output = build_dataset(
-            "si", "poses", tmp_path / "out", poses_dir=poses, limit=1, cache_dir=tmp_path / "hf"
+            GSLPosesConfig(name="si", source="poses", poses_dir=poses, limit=1),
+            tmp_path / "out",
+            cache_dir=tmp_path / "hf",
         )
 
     report = json.loads((output / "report.json").read_text(encoding="utf-8"))
@@ -490,6 +513,8 @@ def test_same_poses_under_two_ids_and_a_clip_with_two_files_are_reported(tmp_pat
     )
     card = (output / "README.md").read_text(encoding="utf-8")
     assert f"| test | `{ids['test']}` | `{same_as_train}` |" in card
+    wanted = dataset_provenance(GSLPosesConfig(name="si", source="poses", poses_dir=poses, limit=1))
+    assert {key: dataset_metadata(output)[key] for key in wanted} == wanted  # no recombination, no timing
     assert "Clips with several pose files (1)" in card
 
     dataset = datasets.load_dataset(str(output), cache_dir=str(tmp_path / "load")).with_format("numpy")

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from dataset_builder.build import build_dataset
+from dataset_builder.gsl_poses import GSLPosesConfig
 from dataset_builder.loading import load_pose_splits
 from hub_scripts import reproduce
 from hub_scripts.interpret import InterpretOptions, interpret
@@ -68,7 +69,7 @@ def untrained_setup(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Pat
     some of its glosses hit a reference gloss (and are scored against the gold spans), no sentence is exactly right.
     Its attention is random; what it says does not depend on how a transformers version initialises weights."""
     root = tmp_path_factory.mktemp("interpret")
-    dataset_dir = build_dataset("si", "synthetic", root / "data", limit=12)
+    dataset_dir = build_dataset(GSLPosesConfig(name="si", limit=12), root / "data")
     glosses = [line.split("|")[1] for line in reproduce_train_lines()]
     tokenizer = build_gloss_tokenizer(glosses)
     splits = load_pose_splits(dataset_dir, ["validation", "test"]).values()

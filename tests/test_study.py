@@ -20,6 +20,7 @@ from bad_input_table import shown
 from safetensors.numpy import load_file
 
 from dataset_builder.build import build_dataset
+from dataset_builder.gsl_poses import GSLPosesConfig
 from dataset_builder.loading import dataset_metadata, dataset_record, load_pose_splits
 from dataset_builder.timing import signing_timing
 from hub_scripts import seed_spread
@@ -51,7 +52,7 @@ TINY = {"epochs": 1, "methods": ("attention",), "progress": False}
 
 @pytest.fixture(scope="module")
 def dataset_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_dataset("si", "synthetic", tmp_path_factory.mktemp("study_data") / "si", limit=12)
+    return build_dataset(GSLPosesConfig(name="si", limit=12), tmp_path_factory.mktemp("study_data") / "si")
 
 
 def tiny_options(dataset_dir: Path, output_dir: Path, field: str, values: tuple[str, ...], seeds: int):

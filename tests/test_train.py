@@ -18,6 +18,7 @@ from bad_input_table import shown
 from transformers import AutoFeatureExtractor, AutoModelForSeq2SeqLM, AutoTokenizer
 
 from dataset_builder.build import build_dataset
+from dataset_builder.gsl_poses import GSLPosesConfig
 from dataset_builder.loading import load_pose_splits
 from hub_scripts.train import RunFolderError, TrainOptions, build_model, build_tokenizer, train
 
@@ -27,7 +28,9 @@ NEW_GLOSSES = "ΝΕΟ_ΝΟΗΜΑ_Α ΝΕΟ_ΝΟΗΜΑ_Β"
 
 @pytest.fixture(scope="module")
 def dataset_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build_dataset("si", "synthetic", tmp_path_factory.mktemp("data") / "si", limit=CLIPS_PER_SPLIT)
+    return build_dataset(
+        GSLPosesConfig(name="si", limit=CLIPS_PER_SPLIT), tmp_path_factory.mktemp("data") / "si"
+    )
 
 
 def small_run(dataset_dir: Path, output_dir: Path, **overrides) -> TrainOptions:
@@ -378,7 +381,7 @@ def test_isolated_sign_epochs_train_on_one_gloss_clips_first(tmp_path, monkeypat
     ``isolated_sign_epochs`` epochs, then the main stage sees every clip; both logs are kept."""
     import hub_scripts.train as train_module
 
-    dataset = build_dataset("sd", "synthetic", tmp_path / "sd", limit=12, isolated_signs=20)
+    dataset = build_dataset(GSLPosesConfig(name="sd", limit=12, isolated_signs=20), tmp_path / "sd")
     splits = load_pose_splits(dataset)
     single = sum(len(gloss.split()) == 1 for gloss in splits["train"].glosses)
     assert single >= 20
