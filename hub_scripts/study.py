@@ -30,6 +30,8 @@ Output (``DIR``, ``--output-dir``)::
                           "summary" (per variant: mean, sd and n of each score over its seeds, sd with ddof 1)
     study.png             each score against the varied value, mean +- sd over seeds; the diagonal prior's gold
                           peak accuracy as a dashed reference line on the gold accuracy panels
+    learning_curves.png   validation WER against training steps, every run (a curve still falling at its end: more
+                          epochs would have helped)
     study.html            mean +- sd per variant, one row per score
     datasets/<config>/dataset/   the dataset, built once (reused by later studies in the same DIR)
     runs/<field>=<value>/seed<k>/   one run: model/, interpretability/, run.json (its entry of "runs"), log.txt
@@ -98,6 +100,7 @@ from modeling_signattention.interpretability.schema import (
 
 DEFAULT_OUTPUT_DIR = Path("outputs/study")
 STUDY_FILE, FIGURE_FILE, TABLE_FILE = "study.json", "study.png", "study.html"
+CURVES_FILE = "learning_curves.png"
 RUN_FILE = "run.json"  # in each run folder, written last: a run folder without it is unfinished
 LOG_FILE, ERROR_FILE = "log.txt", "error.txt"  # in each run folder: what it printed; a failed run's traceback
 # Standard deviation over seeds with ddof 1 (the sample standard deviation): the seeds are a sample of the
@@ -542,8 +545,6 @@ def draw_figure(study: dict[str, Any], path: Path) -> None:
     from matplotlib.figure import Figure
     from matplotlib.ticker import PercentFormatter
 
-    from modeling_signattention.interpretability.figures import save_figure
-
     summary = study["summary"]
     names = [name for name in shown_scores(summary) if SCORES[name].figure]
     if not names:
@@ -587,9 +588,56 @@ def draw_figure(study: dict[str, Any], path: Path) -> None:
         axis.set_visible(False)
     seeds = study["study"]["seeds"]
     figure.suptitle(f"{study['study']['data']}: {seeds} seed{'s' if seeds > 1 else ''} per value")
+    save_figure_atomic(figure, path)
+
+
+def save_figure_atomic(figure: Any, path: Path) -> None:
+    """Save to a temporary file beside ``path``, then rename it over ``path`` (``write_json_atomic``)."""
+    from modeling_signattention.interpretability.figures import save_figure
+
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp.png")
     save_figure(figure, temporary)
     os.replace(temporary, path)
+
+
+def draw_learning_curves(
+    study: dict[str, Any], output_dir: Path, path: Path
+) -> dict[str, list[tuple[int, float]]]:
+    """Validation WER against optimizer steps, every finished run (its ``training_log.json``), one colour per
+    variant: how fast each variant learns per step, and whether its epochs were enough (a curve still falling at
+    its end was cut short). Steps count the main stage; a run that learnt isolated signs first made that stage's
+    steps before them (said in the legend). Returns the curves drawn: run name -> (step, WER) points."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import PercentFormatter
+
+    figure = Figure(figsize=(7.5, 4.5), layout="constrained")
+    axis = figure.subplots()
+    colours = {variant: f"C{k}" for k, variant in enumerate(study["summary"])}
+    curves = {}
+    for record in study["runs"]:
+        log_file = (
+            output_dir / "runs" / record["variant"] / f"seed{record['seed_index']}" / "training_log.json"
+        )
+        if record["status"] != "done" or not log_file.is_file():
+            continue
+        log = json.loads(log_file.read_text(encoding="utf-8"))
+        points = [(entry["step"], entry["eval_wer"]) for entry in log["log_history"] if "eval_wer" in entry]
+        first_stage = max((entry["step"] for entry in log.get("isolated_sign_log_history", [])), default=0)
+        label = f"{record['variant']} seed {record['seed_index']}" + (
+            f" (after {first_stage:,} isolated-sign steps)" if first_stage else ""
+        )
+        axis.plot(*zip(*points, strict=True), marker=".", color=colours[record["variant"]], label=label)
+        curves[f"{record['variant']} seed{record['seed_index']}"] = points
+    if not curves:
+        return curves
+    axis.set_xlabel("optimizer steps (batches)")
+    axis.set_ylabel("validation WER (greedy)")
+    axis.yaxis.set_major_formatter(PercentFormatter(1.0))
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize="small")
+    axis.set_title(f"{study['study']['data']}: validation WER during training", fontsize="medium")
+    save_figure_atomic(figure, path)
+    return curves
 
 
 def _cell(entry: dict[str, Any], percent: bool, runs: int) -> str:
@@ -643,6 +691,7 @@ def write_table(study: dict[str, Any], path: Path) -> None:
         f'<div class="table"><table><tr>{header}</tr>{"".join(rows)}</table></div>'
         + (f"<h2>Failed variants</h2><ul>{failed}</ul>" if failed else "")
         + f'<figure><img src="{FIGURE_FILE}" alt="each score against {html.escape(asked["field"])}"></figure>'
+        + f'<figure><img src="{CURVES_FILE}" alt="validation WER against training steps, every run"></figure>'
         "</body></html>\n"
     )
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -725,6 +774,7 @@ def study(options: StudyOptions) -> dict[str, Any]:
         bar.write(f"[study] {run.name}: {headline(records[run])}")
     payload = write_study()
     draw_figure(payload, output_dir / FIGURE_FILE)
+    draw_learning_curves(payload, output_dir, output_dir / CURVES_FILE)
     write_table(payload, output_dir / TABLE_FILE)
     return payload
 
@@ -797,7 +847,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         result = study(options)
     except StudyError as error:
         parser.error(str(error))
-    print(f"[study] {options.output_dir / STUDY_FILE}, {FIGURE_FILE}, {TABLE_FILE}")
+    print(f"[study] {options.output_dir / STUDY_FILE}, {FIGURE_FILE}, {CURVES_FILE}, {TABLE_FILE}")
     failed = result["failed_variants"]
     if failed:
         listed = "; ".join(f"{variant}: {' / '.join(errors)}" for variant, errors in failed.items())

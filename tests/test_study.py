@@ -28,6 +28,7 @@ from hub_scripts import study as study_module
 from hub_scripts.reproduce import CPU_BUDGET_RECIPE, QUICK
 from hub_scripts.seed_spread import documented_spread
 from hub_scripts.study import (
+    CURVES_FILE,
     FIGURE_FILE,
     RUN_FILE,
     SCORES,
@@ -39,6 +40,7 @@ from hub_scripts.study import (
     StudyOptions,
     Variant,
     base_seed,
+    draw_learning_curves,
     main,
     parse_variants,
     prepare_data,
@@ -149,6 +151,18 @@ def test_figure_and_table_show_every_variant(finished):
         assert f"<th>{variant}</th>" in page
         wer = entry["scores"]["wer"]
         assert f"{100 * wer['mean']:.1f} ± {100 * wer['sd']:.1f} %" in page
+    # Learning curves: every run's validation WER per evaluation, as its training log has it.
+    assert (output_dir / CURVES_FILE).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and CURVES_FILE in page
+    curves = draw_learning_curves(result, output_dir, output_dir / CURVES_FILE)
+    assert len(curves) == len(result["runs"]) == 4
+    for run in result["runs"]:
+        folder = output_dir / "runs" / run["variant"] / f"seed{run['seed_index']}"
+        log = json.loads((folder / "training_log.json").read_text(encoding="utf-8"))["log_history"]
+        evaluations = [entry for entry in log if "eval_wer" in entry]
+        assert len(evaluations) == TINY["epochs"]
+        assert curves[f"{run['variant']} seed{run['seed_index']}"] == [
+            (entry["step"], entry["eval_wer"]) for entry in evaluations
+        ]
 
 
 def test_a_rerun_redoes_no_run(finished, dataset_dir, monkeypatch):
