@@ -65,6 +65,7 @@ from dataset_builder.loading import (
 )
 from hub_scripts.evaluate import decode_sentences, evaluate_split, score, torch_threads, write_json
 from modeling_signattention.feature_extraction_signattention import SignAttentionFeatureExtractor
+from modeling_signattention.holistic_video import GSL_FPS
 
 # 1 frame in N: the feature extractor's own default (the paper's), written there only.
 DEFAULT_SAMPLE_RATE: int = (
@@ -134,7 +135,7 @@ class TrainOptions:
             "help": f"the model reads 1 frame in N (a random one per window of N when training, the first when "
             f"evaluating); {DEFAULT_SAMPLE_RATE} is the paper's. A model frame then stands for N clip frames, and no "
             f"attribution map can place a sign more finely: at {DEFAULT_SAMPLE_RATE} that is "
-            f"{DEFAULT_SAMPLE_RATE / 30 * 1000:.0f} ms at 30 fps, longer than many conversational signs; 1 resolves "
+            f"{DEFAULT_SAMPLE_RATE / GSL_FPS * 1000:.0f} ms at {GSL_FPS:.0f} fps, longer than many conversational signs; 1 resolves "
             f"single frames, at about {DEFAULT_SAMPLE_RATE}x the frames per clip (and the time). "
             "A fresh model reads at most max_source_positions (220) sampled frames, 7.3 s at 1 and 30 fps: "
             "longer clips are cut to their start (training says how many), so at 1 raise it, e.g. "
