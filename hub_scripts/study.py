@@ -49,14 +49,17 @@ import argparse
 import html
 import inspect
 import json
+import multiprocessing
 import os
 import shutil
+import signal
 import sys
 import time
 import traceback
 import types
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -304,6 +307,7 @@ class StudyOptions:
     methods: tuple[str, ...] = MAIN_JOB_METHODS  # attribution methods scored (hub_scripts.interpret)
     output_dir: Path = DEFAULT_OUTPUT_DIR
     progress: bool = True
+    jobs: int = 1  # runs at once, one process each (run_all); on 2 cores, 2 runs take the time of one
 
 
 # The settings of the main job named after their GSL config (si, sd): a study varies what they write itself.
@@ -707,8 +711,8 @@ def study(options: StudyOptions) -> dict[str, Any]:
     """Run every variant with every seed that has no finished run yet; write ``study.json`` after each run, and the
     figure and table at the end; return what ``study.json`` holds."""
     variants = parse_variants(options.field, options.values)
-    if options.seeds < 1:
-        raise StudyError(f"--seeds must be at least 1, got {options.seeds}")
+    if options.seeds < 1 or options.jobs < 1:
+        raise StudyError(f"--seeds and --jobs must be at least 1, got {options.seeds} and {options.jobs}")
     if options.dataset_dir is not None and options.timing != DEFAULT_TIMING:
         raise StudyError(
             f"--timing {options.timing} builds a GSL config's synthetic clips: a dataset folder "
@@ -765,18 +769,57 @@ def study(options: StudyOptions) -> dict[str, Any]:
     from tqdm.auto import tqdm
 
     pending = [run for run in plan if records[run] is None]
-    print(f"[study] {len(plan)} runs ({len(variants)} values x {options.seeds} seeds), {len(pending)} to do")
-    bar = tqdm(pending, desc="study", unit="run", disable=not options.progress)
-    for run in bar:
-        bar.set_postfix_str(run.name)
-        records[run] = execute(run, run_options[run], dataset, options.methods)
+    jobs = max(1, min(options.jobs, len(pending)))
+    print(
+        f"[study] {len(plan)} runs ({len(variants)} values x {options.seeds} seeds), {len(pending)} to do"
+        + (f", {jobs} at a time" if jobs > 1 else "")
+    )
+    bar = tqdm(total=len(pending), desc="study", unit="run", disable=not options.progress)
+    for run, record in run_all(pending, run_options, dataset, options.methods, jobs):
+        records[run] = record
         write_study()
-        bar.write(f"[study] {run.name}: {headline(records[run])}")
+        bar.update()
+        bar.write(f"[study] {run.name}: {headline(record)}")
+    bar.close()
     payload = write_study()
     draw_figure(payload, output_dir / FIGURE_FILE)
     draw_learning_curves(payload, output_dir, output_dir / CURVES_FILE)
     write_table(payload, output_dir / TABLE_FILE)
     return payload
+
+
+def run_all(
+    pending: Sequence[Run],
+    run_options: dict[Run, TrainOptions],
+    dataset: dict[str, Any],
+    methods: Sequence[str],
+    jobs: int,
+) -> Iterator[tuple[Run, dict[str, Any]]]:
+    """Execute the pending runs, each run and its record as it finishes: in this process one after the other, or
+    ``jobs`` at a time in as many processes of one thread each.
+
+    Why processes: the paper model's operations are small, so a second thread barely speeds a training up, while a
+    second run on the second core trains beside the first (docs/benchmarks.md, "Why two threads barely beat one").
+    Each run is deterministic, so a run's record is the same either way (tests/test_study.py).
+    """
+    if jobs == 1:
+        for run in pending:
+            yield run, execute(run, run_options[run], dataset, methods)
+        return
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=die_with_parent) as pool:
+        futures = {pool.submit(execute, run, run_options[run], dataset, methods): run for run in pending}
+        for future in as_completed(futures):
+            yield futures[future], future.result()
+
+
+def die_with_parent() -> None:
+    """A worker process ends when the study's process does (Linux: ``PR_SET_PDEATHSIG``), so a killed study leaves
+    no run training on: resuming it redoes the unfinished runs from scratch, as with one process."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
 
 
 def headline(record: dict[str, Any]) -> str:
@@ -824,6 +867,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         help="attribution methods",
     )
     parser.add_argument("--output-dir", type=Path, default=StudyOptions.output_dir)
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=StudyOptions.jobs,
+        help="runs at once, one process (and one thread) each: up to one per CPU core, memory allowing "
+        "(a sentence-disjoint run holds about 7 GB)",
+    )
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     field, *values = args.vary
@@ -842,6 +892,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         methods=tuple(args.methods),
         output_dir=args.output_dir,
         progress=not args.no_progress,
+        jobs=args.jobs,
     )
     try:
         result = study(options)

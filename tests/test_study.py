@@ -281,6 +281,48 @@ def test_a_killed_study_resumes_with_the_missing_runs_only(dataset_dir, tmp_path
     assert config["encoder_layers"] == 2
 
 
+def test_runs_side_by_side_give_the_records_of_runs_one_after_the_other(finished, dataset_dir, tmp_path):
+    """--jobs 2: the same 4 runs in 2 processes, each run's record what one process made (training is
+    deterministic), the folders and times aside."""
+    output_dir, result = finished
+    parallel = study(replace(tiny_options(dataset_dir, tmp_path, "d_model", ("8", "16"), 2), jobs=2))
+
+    def comparable(record: dict) -> dict:
+        options = {key: value for key, value in record["options"].items() if key != "output_dir"}
+        return {key: value for key, value in record.items() if key != "seconds"} | {"options": options}
+
+    assert [comparable(run) for run in parallel["runs"]] == [comparable(run) for run in result["runs"]]
+    for variant, entry in parallel["summary"].items():
+        assert entry["scores"] == result["summary"][variant]["scores"]
+
+
+def test_a_killed_study_leaves_no_worker_training(dataset_dir, tmp_path):
+    """Killed while its 2 processes train, the study takes them with it: no run they held finishes afterwards (a
+    resumed study redoes them, as test_a_killed_study_resumes_with_the_missing_runs_only shows)."""
+    arguments = command_line(dataset_dir, tmp_path, ["d_model", "8", "16"], seeds=1)
+    environment = os.environ | {"PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hub_scripts.study", *arguments, "--jobs", "2"],
+        cwd=REPO,
+        env=environment,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    logs = [Run(Variant("d_model", value), 0).folder(tmp_path) / "log.txt" for value in (8, 16)]
+    deadline = time.monotonic() + 120
+    try:
+        while (
+            not all(log.exists() for log in logs) and process.poll() is None and time.monotonic() < deadline
+        ):
+            time.sleep(0.05)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+    assert all(log.exists() for log in logs) and not run_files(tmp_path), "not killed while both runs trained"
+    time.sleep(30)  # a tiny run takes about 10 s: a worker left alive would have finished one
+    assert not run_files(tmp_path)
+
+
 def test_a_failing_variant_is_named_and_the_others_finish(dataset_dir, tmp_path, capsys):
     code = main(command_line(dataset_dir, tmp_path, ["d_model", "12", "8"], seeds=1))
     assert code == 1
