@@ -388,9 +388,11 @@ class Run:
 
 
 def describe_data(dataset: dict[str, Any], dataset_dir: Path | None) -> str:
-    """The data in a few words, for titles: ``GSL si (synthetic)`` or ``my_corpus (manifest)``."""
+    """The data in a few words, for titles: ``GSL si (synthetic)``, ``GSL sd (synthetic, conversational timing)``
+    or ``my_corpus (manifest)``."""
     name = f"GSL {dataset['config']}" if dataset_dir is None else Path(dataset_dir).name
-    return f"{name} ({dataset['data_source']})"
+    timing = (dataset.get("timing") or {}).get("name", DEFAULT_TIMING)
+    return f"{name} ({dataset['data_source']}{'' if timing == DEFAULT_TIMING else f', {timing} timing'})"
 
 
 # ---------------------------------------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from hub_scripts.study import (
     StudyOptions,
     Variant,
     base_seed,
+    describe_data,
     draw_learning_curves,
     main,
     parse_variants,
@@ -427,11 +428,14 @@ def test_a_gsl_config_is_built_and_trained_as_the_main_job_builds_it_at_the_timi
     assert recipe["epochs"] == QUICK.epochs and recipe["batch_size"] == QUICK.batch_size
     assert recipe["learning_rate"] == CPU_BUDGET_RECIPE["learning_rate"]
     assert median_span_frames(dataset_dir) < 10
+    # figure titles and study.json name the timing when it is not the default
+    assert describe_data(dataset_record(dataset_dir), None) == "GSL si (synthetic, conversational timing)"
 
     capsys.readouterr()
     gsl_dir, _ = prepare_data(replace(options, timing="gsl"))
     assert gsl_dir == dataset_dir and "rebuilding" in capsys.readouterr().out
     assert dataset_metadata(gsl_dir)["timing"]["name"] == "gsl" and median_span_frames(gsl_dir) >= 15
+    assert describe_data(dataset_record(gsl_dir), None) == "GSL si (synthetic)"
     prepare_data(replace(options, timing="gsl"))
     assert "reusing" in capsys.readouterr().out
 
