@@ -102,12 +102,11 @@ def load_targets(dataset_dir: str | Path, split: str, output_mode: str) -> list[
     )
 
 
-def _arrow_poses(column: Any) -> list[np.ndarray]:
-    """An Arrow ``Array3D(None, K, C)`` column (or one chunk of it) -> one (frames, K, C) float32 array per row,
-    views of the Arrow buffers."""
+def _arrow_poses(array: Any) -> list[np.ndarray]:
+    """An Arrow ``Array3D(None, K, C)`` array (one record batch's column) -> one (frames, K, C) float32 array per
+    row, views of the Arrow buffers."""
     import pyarrow as pa
 
-    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
     if isinstance(array, pa.ExtensionArray):
         array = array.storage
     offsets = array.offsets.to_numpy()

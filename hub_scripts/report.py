@@ -32,6 +32,7 @@ from modeling_signattention.interpretability.schema import (
     SETTINGS_FILE,
     TOKEN_NAMES,
     TRAINING_CURVES_FIGURE,
+    TRAINING_LOG_FILE,
     VIDEO_SHARE,
     figure_file,
     shown_score_sets,
@@ -527,7 +528,7 @@ def run_sections(run_dir: Path) -> list[str]:
     """The HTML sections of one run folder: recognition, wall time, interpretability, figures."""
     results = _read_json(run_dir / EVAL_RESULTS_FILE)
     scores = _read_json(run_dir / INTERPRETABILITY_FILE)
-    log = _read_json(run_dir / "training_log.json")
+    log = _read_json(run_dir / TRAINING_LOG_FILE)
     timings = _read_json(run_dir / "timings.json")
     if results is None:
         raise FileNotFoundError(f"{run_dir / EVAL_RESULTS_FILE} is missing: run hub_scripts.reproduce first")

@@ -115,6 +115,7 @@ from modeling_signattention.interpretability.schema import (
     INTERPRETABILITY_FILE,
     SETTINGS_FILE,
     TIMESTAMP_RELIABILITY_FILE,
+    TRAINING_LOG_FILE,
 )
 from modeling_signattention.interpretability.timestamps import timestamp_reliability
 
@@ -600,12 +601,13 @@ def train_and_analyse(
     write_json(run_dir / "timings.json", timings)
     print(f"[reproduce] {run.name}: {write_report(run_dir)}")
     run_scores = RunScores.from_json(scores)
+    data = dataset_record(run.dataset_dir)
     headline = {
         "config": run.setting.config,
         "output_mode": run.output_mode,
         "dataset": str(run.dataset_dir.relative_to(options.output_dir)),
         "recombination": run.recombination,
-        "timing": dataset_metadata(run.dataset_dir)["timing"],
+        "timing": data["timing"],
         "epochs": train_options.epochs,
         "wer": results["wer"],
         "bleu": results.get("bleu"),
@@ -620,7 +622,7 @@ def train_and_analyse(
         "seconds": timings["total"],
         "cpu_seconds": timings["total (CPU)"],
         # the same recipe over several seeds, where a documented study trained it (None: none did)
-        "seed_spread": documented_spread(options_record(train_options), dataset_record(run.dataset_dir)),
+        "seed_spread": documented_spread(options_record(train_options), data),
     }
     print(f"[reproduce] {run_dir} done in {timings['total'] / 60:.1f} min: {headline}", flush=True)
     return headline, sanity_failures(_log_history(run_dir), results, run.require_recognition)
@@ -700,7 +702,7 @@ def reading_check(model_dir: Path, dataset_dir: Path, config: str, limit: int | 
 
 
 def _log_history(run_dir: Path) -> list[dict[str, Any]]:
-    return json.loads((run_dir / "training_log.json").read_text(encoding="utf-8"))["log_history"]
+    return json.loads((run_dir / TRAINING_LOG_FILE).read_text(encoding="utf-8"))["log_history"]
 
 
 def report_targets(name: str, headline: dict[str, Any], target_wer: float | None) -> None:

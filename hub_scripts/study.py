@@ -98,6 +98,7 @@ from modeling_signattention.interpretability.schema import (
     EVAL_RESULTS_FILE,
     INTERPRETABILITY_FILE,
     NO_DATA,
+    TRAINING_LOG_FILE,
     VIDEO_SHARE,
 )
 
@@ -621,9 +622,8 @@ def draw_learning_curves(
     colours = {variant: f"C{k}" for k, variant in enumerate(study["summary"])}
     curves = {}
     for record in study["runs"]:
-        log_file = (
-            output_dir / "runs" / record["variant"] / f"seed{record['seed_index']}" / "training_log.json"
-        )
+        run = Run(Variant(record["field"], record["value"]), record["seed_index"])
+        log_file = run.folder(output_dir) / TRAINING_LOG_FILE
         if record["status"] != "done" or not log_file.is_file():
             continue
         log = json.loads(log_file.read_text(encoding="utf-8"))
@@ -633,7 +633,7 @@ def draw_learning_curves(
             f" (after {first_stage:,} isolated-sign steps)" if first_stage else ""
         )
         axis.plot(*zip(*points, strict=True), marker=".", color=colours[record["variant"]], label=label)
-        curves[f"{record['variant']} seed{record['seed_index']}"] = points
+        curves[run.name] = points
     if not curves:
         return curves
     axis.set_xlabel("optimizer steps (batches)")

@@ -66,6 +66,7 @@ from dataset_builder.loading import (
 from hub_scripts.evaluate import decode_sentences, evaluate_split, score, torch_threads, write_json
 from modeling_signattention.feature_extraction_signattention import SignAttentionFeatureExtractor
 from modeling_signattention.holistic_video import GSL_FPS
+from modeling_signattention.interpretability.schema import TRAINING_LOG_FILE
 
 # 1 frame in N: the feature extractor's own default (the paper's), written there only.
 DEFAULT_SAMPLE_RATE: int = (
@@ -828,7 +829,7 @@ def train_with_current_threads(options: TrainOptions) -> dict[str, Any]:
     # tokenizer and feature extractor next to the best model, and the pipeline the Hub way
     save_pipeline(trainer.model, tokenizer, feature_extractor, model_dir)
     write_json(
-        output_dir / "training_log.json",
+        output_dir / TRAINING_LOG_FILE,
         {"log_history": trainer.state.log_history}
         | ({"isolated_sign_log_history": isolated_sign_log} if isolated_sign_log else {}),
     )

@@ -17,6 +17,8 @@ from .. import time_stamps
 EVAL_RESULTS_FILE = "eval_results.json"
 INTERPRETABILITY_FILE = "interpretability.json"
 SETTINGS_FILE = "settings.json"
+# hub_scripts.train's log of a run: {"log_history": the Trainer's, "isolated_sign_log_history": its first stage's}
+TRAINING_LOG_FILE = "training_log.json"
 # Written into a run's model/ folder: each method's measured time-stamp accuracy, which the pipeline shows next to
 # its time stamps (``interpretability.timestamps.timestamp_reliability``). Named in ``time_stamps``, which the
 # pipeline reads it with from a Hub folder without this package.
