@@ -146,16 +146,14 @@ def main() -> None:
     results["decode"] = {"wall": decode_wall, "cpu": decode_cpu}
     if args.compare_clips:
         subset = keep[: args.compare_clips]
-        _, batch, sequences, _ = next(
-            clip_batches(
-                model,
-                feature_extractor,
-                [poses[i] for i in subset],
-                [translations[i].token_ids for i in subset],
-                input_components=components,
-                batch_size=len(subset),
-            )
-        )
+        _, batch, sequences, _ = clip_batches(
+            model,
+            feature_extractor,
+            [poses[i] for i in subset],
+            [translations[i].token_ids for i in subset],
+            input_components=components,
+            batch_size=len(subset),
+        )[0]
         results["layouts"] = compare_layouts(model, batch, sequences, args.repeats)
     total = total_cpu = 0.0
     for method in args.methods:

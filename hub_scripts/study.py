@@ -314,7 +314,18 @@ class StudyOptions:
 # The settings of the main job named after their GSL config (si, sd): a study varies what they write itself.
 STUDY_CONFIGS = tuple(name for name, setting in SETTINGS.items() if name == setting.config)
 # What a run takes from the main job's training of its setting; the varied field and the seed then change it.
-RECIPE_FIELDS = (*CPU_BUDGET_RECIPE, "epochs", "isolated_sign_epochs", "batch_size", "logging_steps")
+RECIPE_FIELDS = tuple(
+    dict.fromkeys(
+        (
+            *CPU_BUDGET_RECIPE,
+            *(name for setting in SETTINGS.values() for name in setting.recipe),
+            "epochs",
+            "isolated_sign_epochs",
+            "batch_size",
+            "logging_steps",
+        )
+    )
+)
 
 
 def base_seed() -> int:

@@ -234,18 +234,24 @@ class SignAttentionFeatureExtractor(FeatureExtractionMixin):
     # -- missing landmarks and body-relative coordinates ----------------------------------------------------------
     def interpolate_missing(self, landmarks: np.ndarray) -> np.ndarray:
         """Fill NaN by linear interpolation over time, per landmark and coordinate; before the first (after the
-        last) detection the nearest detected value is held. A landmark never detected stays NaN."""
+        last) detection the nearest detected value is held. A landmark never detected stays NaN.
+
+        Only the columns with a gap are interpolated: in most clips the body is always found and only the hands
+        come and go, and preprocessing runs for every clip the model is trained or evaluated on.
+        """
         frames = landmarks.shape[0]
         flat = landmarks.reshape(frames, -1)
         valid = ~np.isnan(flat)
-        if valid.all():
+        with_gaps = np.flatnonzero(~valid.all(axis=0))
+        if not len(with_gaps):
             return landmarks
+        values, valid = flat[:, with_gaps], valid[:, with_gaps]
         time = np.arange(frames)[:, None]
         previous = np.maximum.accumulate(np.where(valid, time, -1), axis=0)
         following = np.minimum.accumulate(np.where(valid, time, frames)[::-1], axis=0)[::-1]
-        columns = np.arange(flat.shape[1])[None, :]
-        before = flat[previous.clip(0, frames - 1), columns]
-        after = flat[following.clip(0, frames - 1), columns]
+        columns = np.arange(values.shape[1])[None, :]
+        before = values[previous.clip(0, frames - 1), columns]
+        after = values[following.clip(0, frames - 1), columns]
         has_before, has_after = previous >= 0, following < frames
         weight = np.where(
             has_before & has_after, (time - previous) / np.maximum(following - previous, 1), 0.0
@@ -253,7 +259,9 @@ class SignAttentionFeatureExtractor(FeatureExtractionMixin):
         filled = (
             np.where(has_before, before, after) * (1 - weight) + np.where(has_after, after, before) * weight
         )
-        return np.where(valid, flat, filled).astype(landmarks.dtype).reshape(landmarks.shape)
+        result = flat.copy()
+        result[:, with_gaps] = np.where(valid, values, filled)
+        return result.reshape(landmarks.shape)
 
     def normalize_to_shoulders(self, landmarks: np.ndarray) -> np.ndarray:
         """Origin at the clip's median mid-shoulder point, unit = its median shoulder width (all coordinates).
@@ -397,6 +405,8 @@ def _refuse_pixel_coordinates(array: np.ndarray) -> None:
     """A pose array in pixels (pose-format's ``pose.body.data``) read as image fractions is another clip: its x and
     y are scaled unequally once divided by width and height, which an array does not carry."""
     values = np.abs(array[..., :2])
+    if not (values > PIXEL_COORDINATE_THRESHOLD).any():  # then neither is the median: skip sorting
+        return
     finite = values[np.isfinite(values)]  # NaN and inf are "not detected"; a clip of nothing is refused later
     typical = np.median(finite) if finite.size else 0.0
     if typical > PIXEL_COORDINATE_THRESHOLD:

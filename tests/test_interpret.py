@@ -267,15 +267,18 @@ def test_a_runs_epochs_come_from_one_place(tmp_path):
     assert epochs(replace(everything, quick=True, epochs=3)) == {"si": 3, "si_text": 3, "sd": 3}
 
 
-def test_the_default_settings_are_the_papers_two_on_one_dataset(tmp_path):
-    """Glosses and text of the same clips, by default; the text setting reads the gloss setting's dataset."""
+def test_the_default_settings_are_the_papers_two_and_the_sentence_disjoint_one(tmp_path):
+    """Glosses and text of the same clips and the sentence-disjoint glosses, by default, in the order the main job
+    hands them to its processes; the text setting reads the gloss setting's dataset."""
     runs = reproduce.plan_runs(reproduce.RunOptions(output_dir=tmp_path))
     assert [(run.name, run.setting.config, run.output_mode) for run in runs] == [
         ("si", "si", "gloss"),
+        ("sd", "sd", "gloss"),
         ("si_text", "si", "text"),
     ]
-    assert runs[0].dataset_dir == runs[1].dataset_dir == tmp_path / "si" / "dataset"
-    # --output-mode alone picks the default setting that writes it; with --config it applies to every setting.
+    assert runs[0].dataset_dir == runs[2].dataset_dir == tmp_path / "si" / "dataset"
+    assert runs[1].dataset_dir == tmp_path / "sd" / "dataset"
+    # --output-mode alone picks the default settings that write it; with --config it applies to every setting.
     text = reproduce.plan_runs(reproduce.RunOptions(output_dir=tmp_path, output_mode="text"))
     assert [(run.name, run.output_mode) for run in text] == [("si_text", "text")]
     sd_text = reproduce.plan_runs(

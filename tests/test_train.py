@@ -150,6 +150,12 @@ def test_pose_collator_pads_frames_and_labels():
     expected = extractor(poses, training=True, seed=seed)
     assert torch.equal(batch["input_features"], expected["input_features"])
     assert torch.equal(batch["attention_mask"], expected["attention_mask"])
+    # --clip-dtype float16 holds half the bytes and gives float32 batches equal to float16 rounding.
+    half = PoseSeq2SeqDataset(poses, dataset.labels, True, extractor, dtype="float16")
+    assert sum(c.nbytes for c in half.clips) * 2 == sum(c.nbytes for c in dataset.clips)
+    half_batch = PoseCollator(extractor, seed=0)([half[0], half[1]])["input_features"]
+    assert half_batch.dtype == torch.float32 and not torch.equal(half_batch, batch["input_features"])
+    torch.testing.assert_close(half_batch, batch["input_features"], rtol=1e-3, atol=1e-3)
 
 
 def test_training_runs_on_the_threads_asked_and_gives_the_callers_back(dataset_dir, tmp_path, monkeypatch):

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .attribution import clip_name, decoded_batch, gloss_log_probs, map_clips
+from .attribution import ClipBatch, clip_name, decoded_batch, gloss_log_probs, map_clips
 
 FRACTIONS = (0.1, 0.2)
 
@@ -95,34 +95,25 @@ def deletion_drops(
 
 def deletion_drops_clips(
     model: Any,
-    feature_extractor: Any,
-    poses: Sequence[Any],
-    token_ids: Sequence[Sequence[int]],
+    batches: Sequence[ClipBatch],
     maps: Sequence[np.ndarray],
     *,
     fractions: Sequence[float] = FRACTIONS,
     seed: int = 0,
-    clip_ids: Sequence[str] | None = None,
-    input_components: Sequence[str] | None = None,
-    batch_size: int = 64,
     description: str | None = None,
 ) -> list[np.ndarray]:
-    """:func:`deletion_drops` for many clips, in their order (batched by clip length, one seed for the ties);
-    ``description`` shows a progress bar with that title."""
-    if len(maps) != len(poses):
-        raise ValueError(f"got {len(maps)} maps for {len(poses)} clips")
+    """:func:`deletion_drops` for the clips of ``batches`` (:func:`~.attribution.clip_batches`: the clips
+    preprocessed once for every map scored), in the clips' order, one seed for the ties; ``description`` shows a
+    progress bar with that title."""
+    num_clips = sum(len(indices) for indices, *_ in batches)
+    if len(maps) != num_clips:
+        raise ValueError(f"got {len(maps)} maps for {num_clips} clips")
     rng = np.random.default_rng(seed)
     return map_clips(
         lambda indices, batch, sequences, names: deletion_drops(
             model, batch, sequences, [maps[i] for i in indices], fractions=fractions, rng=rng, clip_ids=names
         ),
-        model,
-        feature_extractor,
-        poses,
-        token_ids,
-        clip_ids=clip_ids,
-        input_components=input_components,
-        batch_size=batch_size,
+        batches,
         description=description,
     )
 

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..attention_maps import is_timestamp_method
 from .alignment import compute_attention_alignment
-from .attribution import METHODS, articulator_maps, check_method, map_clips, resolve_method
+from .attribution import METHODS, articulator_maps, check_method, clip_batches, map_clips, resolve_method
 from .baselines import BASELINES, baseline_maps
 from .decoding import spans_to_model_frames
 from .faithfulness import FRACTIONS, deletion_drops_clips, drop_key, summarise_drops
@@ -225,11 +225,15 @@ def trust_scores(
         check_method(method)
     clips.check()
     poses, token_ids = clips.poses, clips.token_ids
-    common = {
-        "clip_ids": clips.clip_ids,
-        "input_components": options.input_components,
-        "batch_size": options.batch_size,
-    }
+    batches = clip_batches(
+        model,
+        feature_extractor,
+        poses,
+        token_ids,
+        clip_ids=clips.clip_ids,
+        input_components=options.input_components,
+        batch_size=options.batch_size,
+    )
     progress = options.progress
 
     maps: dict[str, list[np.ndarray]] = {}
@@ -253,13 +257,7 @@ def trust_scores(
             return [sum(clip.values()) for clip in by_part]
 
         maps[method] = map_clips(
-            method_maps,
-            model,
-            feature_extractor,
-            poses,
-            token_ids,
-            **common,
-            description=f"attribution: {method}" if progress else None,
+            method_maps, batches, description=f"attribution: {method}" if progress else None
         )
         seconds[method] = time.perf_counter() - started
         if parts:
@@ -281,13 +279,7 @@ def trust_scores(
         drops = None
         if options.deletion:
             drops = deletion_drops_clips(
-                model,
-                feature_extractor,
-                poses,
-                token_ids,
-                name_maps,
-                **common,
-                description=f"deletion: {name}" if progress else None,
+                model, batches, name_maps, description=f"deletion: {name}" if progress else None
             )
         scores[name] = score_with_subsets(name_maps, gold, drops, clips.seen)
     attribution = {method: scores[method] | {"seconds": seconds[method]} for method in methods}

@@ -1,0 +1,84 @@
+"""Validation WER against training clips seen, for runs of ``hub_scripts.train`` on the sentence-disjoint data: how
+fast each recipe learns to read, per clip (the cost of a training clip is about the same at every batch size, see
+docs/benchmarks.md), and where it ended on test.
+
+    python benchmarks/sd_recipe_curves.py RUN_DIR [RUN_DIR ...] --output curves.png
+
+Each RUN_DIR is a ``hub_scripts.train`` output folder (``training_log.json``, ``model/eval_results.json``, and the
+Trainer's arguments in ``model/training_args.bin``). The clips of the isolated-sign stage count too: a recipe
+that learns the signs first pays for them before its first sentence.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from hub_scripts.study import save_figure_atomic
+from modeling_signattention.interpretability.schema import TRAINING_LOG_FILE
+
+
+def run_curve(run_dir: Path) -> dict[str, Any]:
+    """A run's recipe, its validation WER after each epoch against the training clips seen by then, and its test
+    WER (of the epoch with the best validation WER)."""
+    log = json.loads((run_dir / TRAINING_LOG_FILE).read_text(encoding="utf-8"))
+    arguments = torch.load(run_dir / "model" / "training_args.bin", weights_only=False)
+    batch = arguments.per_device_train_batch_size
+    first_stage = [entry for entry in log.get("isolated_sign_log_history", []) if "train_runtime" in entry]
+    first_clips = first_stage[0]["step"] * batch if first_stage else 0
+    first_epochs = round(first_stage[0]["epoch"]) if first_stage else 0
+    points = [
+        (first_clips + entry["step"] * batch, entry["eval_wer"])
+        for entry in log["log_history"]
+        if "eval_wer" in entry
+    ]
+    test = json.loads((run_dir / "model" / "eval_results.json").read_text(encoding="utf-8"))
+    label = (
+        f"{run_dir.name}: batch {batch}, lr {arguments.learning_rate:g}, "
+        f"{first_epochs} + {round(arguments.num_train_epochs)} epochs"
+    )
+    return {"label": label, "first_stage_clips": first_clips, "points": points, "test_wer": test["wer"]}
+
+
+def draw(curves: list[dict[str, Any]], path: Path) -> None:
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import PercentFormatter
+
+    figure = Figure(figsize=(8, 4.5), layout="constrained")
+    axis = figure.subplots()
+    for k, curve in enumerate(curves):
+        clips, wer = zip(*curve["points"], strict=True)
+        axis.plot([c / 1e6 for c in clips], wer, marker=".", color=f"C{k}", label=curve["label"])
+        axis.plot(clips[-1] / 1e6, curve["test_wer"], marker="*", markersize=11, color=f"C{k}")
+    axis.set_xlabel("training clips seen, millions (isolated-sign stage included)")
+    axis.set_ylabel("validation WER (greedy); star: test WER")
+    axis.set_ylim(0, 1.2)
+    axis.yaxis.set_major_formatter(PercentFormatter(1.0))
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize="small")
+    axis.set_title("Sentence-disjoint setting: learning to read, per training clip", fontsize="medium")
+    save_figure_atomic(figure, path)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("runs", nargs="+", type=Path)
+    parser.add_argument("--output", type=Path, default=Path("sd_recipe_curves.png"))
+    args = parser.parse_args()
+    curves = [run_curve(run) for run in args.runs]
+    for curve in curves:
+        last_clips, last_wer = curve["points"][-1]
+        print(
+            f"{curve['label']}: {last_clips / 1e6:.2f} M clips (first stage {curve['first_stage_clips'] / 1e6:.2f} M),"
+            f" last validation WER {last_wer:.1%}, test WER {curve['test_wer']:.1%}"
+        )
+    draw(curves, args.output)
+    print(f"figure: {args.output}")
+
+
+if __name__ == "__main__":
+    main()
