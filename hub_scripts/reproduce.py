@@ -1,8 +1,9 @@
 """Reproduce the SignAttention paper end to end, its settings side by side: data -> training -> WER / BLEU ->
 interpretability -> HTML report.
 
-    python -m hub_scripts.reproduce                      # synthetic GSL, the paper's two settings: glosses and text
-    python -m hub_scripts.reproduce --config si sd       # the paper setting and the sentence-disjoint one, side by side
+    python -m hub_scripts.reproduce                      # synthetic GSL: the paper's two settings (glosses, text)
+                                                         # and the sentence-disjoint one, side by side
+    python -m hub_scripts.reproduce --config si sd       # the paper setting and the sentence-disjoint one
     python -m hub_scripts.reproduce --config sd --recombine 0   # sentence-disjoint without recombined sentences
     python -m hub_scripts.reproduce --output-mode text   # the text setting alone (si_text)
     python -m hub_scripts.reproduce --timing conversational   # synthetic signs as fast as conversation (docs/timing.md)
@@ -54,8 +55,9 @@ Output layout (read by the report, the model card and the Space; one folder per 
 When only some settings run (``--config``), the top-level copies come from the first one given.
 
 Stages of each setting, printed as they start (with tqdm bars inside when one setting runs at a time). Datasets are
-built first, one after the other; then the settings run stages 2-5 side by side, one process each, as many at once
-as there are CPU cores (``--jobs N``; ``run_settings``), and their stage lines are printed as each finishes:
+built one after the other in this process, and each setting runs stages 2-5 as soon as its dataset is ready, side by
+side with the others, one process each, as many at once as there are CPU cores (``--jobs N``; ``run_settings``);
+their stage lines are printed as each finishes:
 1. dataset: ``dataset_builder.build.build_dataset`` into ``RUN/dataset``;
 2. training: ``hub_scripts.train`` (paper model) -> ``RUN/model`` (Hub-ready), checkpoints, TensorBoard;
 3. evaluation: WER (and BLEU / chrF for text) on the test split -> ``RUN/eval_results.json`` (also inside ``model/``);
