@@ -22,7 +22,7 @@ from hub_scripts.study import save_figure_atomic
 from modeling_signattention.interpretability.schema import TRAINING_LOG_FILE
 
 
-def run_curve(run_dir: Path) -> dict[str, Any]:
+def run_curve(run_dir: Path, name: str) -> dict[str, Any]:
     """A run's recipe, its validation WER after each epoch against the training clips seen by then, and its test
     WER (of the epoch with the best validation WER)."""
     log = json.loads((run_dir / TRAINING_LOG_FILE).read_text(encoding="utf-8"))
@@ -38,7 +38,7 @@ def run_curve(run_dir: Path) -> dict[str, Any]:
     ]
     test = json.loads((run_dir / "model" / "eval_results.json").read_text(encoding="utf-8"))
     label = (
-        f"{run_dir.name}: batch {batch}, lr {arguments.learning_rate:g}, "
+        f"{name}: batch {batch}, lr {arguments.learning_rate:g}, "
         f"{first_epochs} + {round(arguments.num_train_epochs)} epochs"
     )
     return {"label": label, "first_stage_clips": first_clips, "points": points, "test_wer": test["wer"]}
@@ -67,9 +67,15 @@ def draw(curves: list[dict[str, Any]], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("runs", nargs="+", type=Path)
+    parser.add_argument(
+        "--names", nargs="+", help="one name per run for the legend (default: the folder names)"
+    )
     parser.add_argument("--output", type=Path, default=Path("sd_recipe_curves.png"))
     args = parser.parse_args()
-    curves = [run_curve(run) for run in args.runs]
+    names = args.names or [run.name for run in args.runs]
+    if len(names) != len(args.runs):
+        parser.error(f"--names gives {len(names)} names for {len(args.runs)} runs")
+    curves = [run_curve(run, name) for run, name in zip(args.runs, names, strict=True)]
     for curve in curves:
         last_clips, last_wer = curve["points"][-1]
         print(

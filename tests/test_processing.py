@@ -303,24 +303,3 @@ def test_reduced_and_openpose_layouts_match_a_real_file_and_openpose():
     assert [layout.num_points(layout.body_and_hands) for layout in LAYOUTS.values()] == [75, 50, 67]
     with pytest.raises(ValueError, match="must include POSE_LANDMARKS"):
         SignAttentionFeatureExtractor(landmark_components=["LEFT_HAND_LANDMARKS"])
-
-
-def test_gap_filling_matches_numpy_interp_column_by_column():
-    """Against ``np.interp`` (which also holds the nearest value beyond the first and last detection) on a clip with
-    random gaps in some columns only; the columns without a gap come back untouched."""
-    rng = np.random.default_rng(3)
-    clip = rng.normal(size=(40, 75, 3)).astype(np.float32)
-    flat = clip.reshape(40, -1)
-    gappy = rng.choice(flat.shape[1], 60, replace=False)
-    for column in gappy:
-        flat[rng.random(40) < 0.4, column] = np.nan
-        flat[rng.integers(40), column] = rng.normal()  # at least one detection per column
-    expected = flat.copy()
-    time = np.arange(40)
-    for column in gappy:
-        seen = ~np.isnan(flat[:, column])
-        expected[:, column] = np.interp(time, time[seen], flat[seen, column])
-    filled = SignAttentionFeatureExtractor(normalize=False).interpolate_missing(clip)
-    np.testing.assert_allclose(filled.reshape(40, -1), expected, rtol=1e-6, atol=1e-6)
-    untouched = np.setdiff1d(np.arange(flat.shape[1]), gappy)
-    assert np.array_equal(filled.reshape(40, -1)[:, untouched], flat[:, untouched])
