@@ -224,18 +224,25 @@ def test_a_documented_study_gives_its_spread_to_the_same_recipe_only(
     assert documented_spread(options_record(asked), other_data) is None
 
 
-def test_the_documented_seed_study_trained_the_main_jobs_recipe(monkeypatch):
-    """docs/studies/si_seeds holds the main job's paper setting over 3 seeds: its recipe is what the main job trains
-    today (else the report would show no spread, and the docs would describe another recipe: rerun the study)."""
+@pytest.mark.parametrize(
+    ("setting", "study", "seeds"), [("si", "si_seeds", 3), ("sd", "sd_main_recipe_seeds", 2)]
+)
+def test_the_documented_seed_study_trained_the_main_jobs_recipe(setting, study, seeds, monkeypatch):
+    """docs/studies/si_seeds and sd_main_recipe_seeds hold the main job's paper and sentence-disjoint settings over
+    several seeds: their recipe is what the main job trains today (else the report would show no spread, and the docs
+    would describe another recipe: rerun the study)."""
     from dataset_builder.gsl import load_split
     from hub_scripts import reproduce
 
-    sizes = {split: len(load_split("si", split)) for split in ("train", "validation", "test")}
-    monkeypatch.setattr(reproduce, "split_sizes", lambda dataset_dir: sizes)
     main_job = reproduce.RunOptions()
-    run = next(run for run in reproduce.plan_runs(main_job) if run.name == reproduce.PAPER_SETTING)
-    record = json.loads((REPO / "docs/studies/si_seeds" / STUDY_FILE).read_text(encoding="utf-8"))
-    assert {entry["done"] for entry in record["summary"].values()} == {3}
+    run = next(run for run in reproduce.plan_runs(main_job) if run.name == setting)
+    sizes = {split: len(load_split(setting, split)) for split in ("train", "validation", "test")}
+    sizes["train"] += (
+        run.recombine + run.isolated_signs
+    )  # the synthetic clips the main job adds to its training
+    monkeypatch.setattr(reproduce, "split_sizes", lambda dataset_dir: sizes)
+    record = json.loads((REPO / "docs/studies" / study / STUDY_FILE).read_text(encoding="utf-8"))
+    assert {entry["done"] for entry in record["summary"].values()} == {seeds}
     trained = record["runs"][0]
     asked = options_record(reproduce.training_options(run, main_job))
     assert recipe_differences(trained["options"], asked, ignore=("seed",)) == []
