@@ -73,7 +73,8 @@ DEFAULT_SAMPLE_RATE: int = (
     inspect.signature(SignAttentionFeatureExtractor.__init__).parameters["sample_rate"].default
 )
 
-# How training may hold its preprocessed clips (``--clip-dtype``); the batches it makes of them are float32.
+# How training may hold its preprocessed clips (``--clip-dtype``; the first is the default); the batches it makes of
+# them are float32.
 CLIP_DTYPES = ("float32", "float16")
 
 
@@ -134,7 +135,7 @@ class TrainOptions:
     d_model: int = 16
     dropout: float = 0.2
     clip_dtype: str = field(
-        default="float32",
+        default=CLIP_DTYPES[0],
         metadata={
             "choices": CLIP_DTYPES,
             "help": "how training holds the preprocessed clips: float16 halves the memory (a sentence-disjoint run's "
@@ -198,7 +199,7 @@ class PoseSeq2SeqDataset(torch.utils.data.Dataset):
         feature_extractor: Any,
         input_components: Sequence[str] | None = None,
         progress: bool = False,
-        dtype: str = "float32",  # CLIP_DTYPES
+        dtype: str = CLIP_DTYPES[0],
     ):
         from tqdm.auto import tqdm
 
