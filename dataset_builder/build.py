@@ -70,6 +70,7 @@ def build_dataset(
     cache_dir: str | Path | None = None,
     max_shard_size: str | int = MAX_SHARD_SIZE,
     overwrite: bool = False,
+    num_proc: int | None = None,
 ) -> Path:
     """Build the dataset ``options`` describes (its config ``options.name``, si / sd, from ``options.source``) into
     ``output_dir`` and return its path. Bad options are errors before any work starts
@@ -82,9 +83,12 @@ def build_dataset(
     (``dataset_builder.synthetic.recombined_clips``), ``options.isolated_signs`` that many clips of one training
     gloss each (``dataset_builder.synthetic.isolated_sign_clips``). ``options.timing`` (synthetic only) names the
     preset of ``dataset_builder.timing.TIMINGS`` the clips are signed at; the card records it (``timing``), and
-    ``gloss_spans`` are the true spans under it.
+    ``gloss_spans`` are the true spans under it. ``num_proc`` (synthetic only) renders each split in that many
+    processes, the same clips in the same order: real poses keep one report per split, which one process writes.
     """
     options.validate()  # before datasets looks the config name up: an unknown one gets the valid names
+    if (num_proc or 1) > 1 and options.source != "synthetic":
+        raise ValueError(f"num_proc={num_proc}: only synthetic poses are built in several processes")
     builder = GSLPoses.from_config(options, cache_dir=None if cache_dir is None else str(cache_dir))
     timing = f", {options.timing} timing" if options.source == "synthetic" else ""
     return publish_dataset(
@@ -94,6 +98,7 @@ def build_dataset(
         card=lambda layout, folder: _dataset_card(builder, layout, read_report(folder)),
         keep_files=REPORT_FILES,
         max_shard_size=max_shard_size,
+        num_proc=num_proc,
         overwrite=overwrite,
         description=f"GSL {options.name} from {options.source} ({options.landmark_set}{timing})",
     )
@@ -327,6 +332,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         default=defaults.timing,
         help="synthetic: how long signs and the gaps between them last (docs/timing.md; default: %(default)s)",
     )
+    parser.add_argument(
+        "--num-proc", type=int, help="synthetic: processes per split, e.g. one per core (default: 1)"
+    )
     parser.add_argument("--cache-dir", type=Path, help="datasets cache (default: the HF cache)")
     parser.add_argument(
         "--max-shard-size", default=MAX_SHARD_SIZE, help="Parquet shard size (default: %(default)s)"
@@ -358,6 +366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             cache_dir=args.cache_dir,
             max_shard_size=args.max_shard_size,
             overwrite=args.overwrite,
+            num_proc=args.num_proc,
         ),
     )
 

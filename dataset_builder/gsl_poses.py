@@ -249,6 +249,17 @@ class GSLPoses(datasets.GeneratorBasedBuilder):
                     ),
                     ", ".join(self._unmatched[:3]),
                 )
+        config = self.config
+        clips = {split: rows[: config.limit] for split, rows in clips.items()}
+        if config.recombine or config.isolated_signs:
+            train = clips["train"]
+            clips["train"] = (
+                train
+                + recombined_clips(train, config.recombine, config.recombine_method, config.seed)
+                + isolated_sign_clips(train, config.isolated_signs, config.seed)
+            )
+        # Every clip of a split is listed here, so that ``num_proc`` processes can each render a slice of it (each
+        # synthetic clip has its own random generator: the clips do not depend on the slicing).
         return [
             datasets.SplitGenerator(
                 name=_SPLIT_NAMES[split], gen_kwargs={"split": split, "clips": clips[split]}
@@ -257,14 +268,6 @@ class GSLPoses(datasets.GeneratorBasedBuilder):
         ]
 
     def _generate_examples(self, split: str, clips: list[GSLClip]) -> Iterator[tuple[str, dict]]:
-        clips = clips[: self.config.limit]
-        config = self.config
-        if split == "train" and (config.recombine or config.isolated_signs):
-            clips = (
-                clips
-                + recombined_clips(clips, config.recombine, config.recombine_method, config.seed)
-                + isolated_sign_clips(clips, config.isolated_signs, config.seed)
-            )
         if self.config.source == "synthetic":
             yield from self._synthetic_examples(clips)
         else:

@@ -282,6 +282,30 @@ def test_isolated_signs_join_the_train_split_only(tmp_path, monkeypatch):
     assert {key: dataset_metadata(output)[key] for key in wanted} == wanted
 
 
+def test_synthetic_clips_rendered_in_two_processes_are_the_same_dataset(tmp_path, monkeypatch):
+    """--num-proc 2 renders each split in two processes (a shard each) and publishes the same clips, in the same
+    order, as one process: recombined and isolated clips included, which are listed before the split is cut."""
+    monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
+    argv = ["--config", "sd", "--limit", "6", "--recombine", "4", "--isolated-signs", "4"]
+    for processes in ("1", "2"):
+        output = str(tmp_path / processes)
+        assert (
+            main([*argv, "--num-proc", processes, "--output-dir", output, "--cache-dir", output + "c"]) == 0
+        )
+    for split, clips in {"train": 14, "validation": 6, "test": 6}.items():
+        assert len(list((tmp_path / "2" / "data").glob(f"{split}-*-of-00002.parquet"))) == 2
+        one, two = (load_pose_splits(tmp_path / name, [split])[split] for name in ("1", "2"))
+        assert one.ids == two.ids and len(one.ids) == clips and one.glosses == two.glosses
+        assert all(np.array_equal(a, b, equal_nan=True) for a, b in zip(one.poses, two.poses, strict=True))
+    assert (
+        sum(clip_id.startswith("recombined/") for clip_id in two.ids) == 0
+    )  # the test split: real sentences
+    with pytest.raises(ValueError, match="only synthetic poses are built in several processes"):
+        build_dataset(
+            GSLPosesConfig(name="si", source="poses", poses_dir=tmp_path), tmp_path / "out", num_proc=2
+        )
+
+
 def test_options_are_one_dataclass_its_folders_strings(tmp_path):
     """build_dataset takes a GSLPosesConfig whole; a Path folder is stored as a string, and the builder made from
     it keeps the named config's version and description."""

@@ -4,6 +4,7 @@ pickle-free raw attention, and ``reproduce --quick`` end to end."""
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from collections import Counter
 from dataclasses import replace
@@ -253,7 +254,7 @@ def test_settings_train_on_as_many_clips_as_the_paper_setting():
 
 
 def test_a_runs_epochs_come_from_one_place(tmp_path):
-    """--epochs, else --quick's, else the setting's own (sd), else the clip budget: each setting's run, planned."""
+    """--epochs, else --quick's, else the setting's own (sd, si_text), else the clip budget: each setting's run, planned."""
 
     def epochs(options: reproduce.RunOptions, clips: int = 8000) -> dict[str, int]:
         runs = reproduce.plan_runs(replace(options, output_dir=tmp_path))
@@ -261,7 +262,11 @@ def test_a_runs_epochs_come_from_one_place(tmp_path):
 
     everything = reproduce.RunOptions(configs=("si", "si_text", "sd"))
     budget = reproduce.epochs_for_clips(8000)
-    assert epochs(everything) == {"si": budget, "si_text": budget, "sd": reproduce.SETTINGS["sd"].epochs}
+    assert epochs(everything) == {
+        "si": budget,
+        "si_text": reproduce.SETTINGS["si_text"].epochs,
+        "sd": reproduce.SETTINGS["sd"].epochs,
+    }
     quick = reproduce.QUICK.epochs
     assert epochs(replace(everything, quick=True)) == {"si": quick, "si_text": quick, "sd": quick}
     assert epochs(replace(everything, quick=True, epochs=3)) == {"si": 3, "si_text": 3, "sd": 3}
@@ -412,6 +417,13 @@ def test_reproduce_quick_end_to_end(tmp_path, capsys):
     output = capsys.readouterr().out
     for number in range(1, 6):
         assert output.count(f"[reproduce {number}/5]") == 3  # once per setting
+    # sd alone reads its dataset: its own process built it, rendering in one process per core (datasets writes a
+    # shard per process); the dataset si and si_text share was built by the main process.
+    logs = {name: (tmp_path / name / reproduce.LOG_FILE).read_text(encoding="utf-8") for name in names}
+    assert "[reproduce 1/5] sd: dataset" in logs["sd"]
+    assert not any("[reproduce 1/5]" in logs[name] for name in ("si", "si_text"))
+    cores = len(os.sched_getaffinity(0))
+    assert len(list((tmp_path / "sd" / "dataset_first60" / "data").glob("train-*.parquet"))) == cores
     index = json.loads((tmp_path / "settings.json").read_text(encoding="utf-8"))
     assert index["paper_setting"] == "si" and list(index["settings"]) == names
     settings = index["settings"]

@@ -119,14 +119,20 @@ def test_missing_landmarks_interpolate_over_time():
 
 def test_gap_filling_matches_numpy_interp_column_by_column():
     """Against ``np.interp`` (which also holds the nearest value beyond the first and last detection) on a clip with
-    random gaps in some columns only; the columns without a gap come back untouched."""
+    random gaps in some columns and a hand lost whole (its 63 columns in the same frames, as MediaPipe loses a hand,
+    filled as one group); the columns without a gap come back untouched."""
     rng = np.random.default_rng(3)
     clip = rng.normal(size=(40, 75, 3)).astype(np.float32)
     flat = clip.reshape(40, -1)
-    gappy = rng.choice(flat.shape[1], 60, replace=False)
-    for column in gappy:
+    for column in rng.choice(flat.shape[1], 60, replace=False):
         flat[rng.random(40) < 0.4, column] = np.nan
-        flat[rng.integers(40), column] = rng.normal()  # at least one detection per column
+    lost = rng.random(40) < 0.3
+    lost[[0, 17, 39]] = [True, False, True]  # lost at both ends, seen somewhere
+    flat[lost, 33 * 3 : 54 * 3] = np.nan  # the left hand
+    gappy = np.flatnonzero(np.isnan(flat).any(axis=0))
+    for column in gappy:
+        if np.isnan(flat[:, column]).all():
+            flat[rng.integers(40), column] = rng.normal()  # at least one detection per column
     expected = flat.copy()
     time = np.arange(40)
     for column in gappy:
