@@ -640,8 +640,8 @@ def training_arguments(options: TrainOptions, checkpoint_dir: Path, isolated_sig
         dataloader_pin_memory=torch.cuda.is_available(),  # pinned memory only speeds copies to a GPU
         remove_unused_columns=False,  # the collator needs the "clip" and "augment" fields
         seed=options.seed,
-        # One fused kernel for the whole AdamW update: the default loops over the 53 parameter tensors, 1.9 ms of a
-        # 24 ms step at batch 16, fused 0.3 ms (docs/benchmarks.md, "Per-step overhead").
+        # One fused kernel for the whole AdamW update: torch's CPU default loops over the paper model's 53 parameter
+        # tensors, 1.57 ms against 0.30 ms per step (benchmarks/bench_optimizer.py), of a step of ~24 ms at batch 16.
         optim="adamw_torch_fused",
         disable_tqdm=not options.progress,
         # Without CUDA, launched processes each train alone on all the data (no process group) unless told they

@@ -488,3 +488,25 @@ def test_dataset_without_a_gloss_column_is_named(dataset_dir, tmp_path):
         main(["--dataset-dir", str(copy), "--output-dir", str(tmp_path / "run"), "--no-progress"])
     shown("train: dataset without a gloss column", str(exit_info.value.code))
     assert not (tmp_path / "run" / "checkpoints").exists()
+
+
+def test_each_step_runs_fused_adamw_and_counts_the_parameters_once(tmp_path, monkeypatch):
+    """The per-step bookkeeping of the Trainer, made cheap: AdamW as one fused kernel, and the FLOP estimate the
+    library makes every step (6 x input numbers x parameters) with the parameters counted once, not per step."""
+    from transformers import Seq2SeqTrainer
+
+    from hub_scripts.train import PoseSeq2SeqTrainer, training_arguments
+
+    options = TrainOptions(dataset_dir=tmp_path, output_dir=tmp_path)
+    model, _ = build_model(options, build_tokenizer(["Α Β"], None), "holistic")
+    arguments = training_arguments(options, tmp_path / "checkpoints", isolated_signs=True)  # no evaluation
+    trainer = PoseSeq2SeqTrainer(model=model, args=arguments)
+    trainer.create_optimizer()
+    assert trainer.optimizer.defaults["fused"] is True
+    counted = []
+    count = model.num_parameters
+    monkeypatch.setattr(model, "num_parameters", lambda **kwargs: counted.append(kwargs) or count(**kwargs))
+    for frames in (17, 40):
+        inputs = {"input_features": torch.zeros(3, frames, 225), "labels": torch.zeros(3, 5, dtype=torch.long)}
+        assert trainer.floating_point_ops(inputs) == Seq2SeqTrainer.floating_point_ops(trainer, inputs) > 0
+    assert len(counted) == 1 + 2  # ours once, the library's on each of its two calls
