@@ -507,6 +507,9 @@ def test_each_step_runs_fused_adamw_and_counts_the_parameters_once(tmp_path, mon
     count = model.num_parameters
     monkeypatch.setattr(model, "num_parameters", lambda **kwargs: counted.append(kwargs) or count(**kwargs))
     for frames in (17, 40):
-        inputs = {"input_features": torch.zeros(3, frames, 225), "labels": torch.zeros(3, 5, dtype=torch.long)}
+        inputs = {
+            "input_features": torch.zeros(3, frames, 225),
+            "labels": torch.zeros(3, 5, dtype=torch.long),
+        }
         assert trainer.floating_point_ops(inputs) == Seq2SeqTrainer.floating_point_ops(trainer, inputs) > 0
     assert len(counted) == 1 + 2  # ours once, the library's on each of its two calls
