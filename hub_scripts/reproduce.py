@@ -219,7 +219,8 @@ SETTINGS = {
     # than 32 or 64 (validation WER after 6 epochs 38 % vs 47 % at 32; test 32.8 % vs 35.7 % after 8), and float16
     # clips halve its 6 GB of training data, so that it fits beside the paper settings in 8 GB. A quarter fewer
     # synthetic clips (24,000 + 12,000 instead of 32,000 + 16,000) and 8 epochs instead of 7 read as well over two
-    # seeds (test WER 26.7 and 43.3 % against 30.7 and 40.9 %) and cost 26 s less to build, 20 s less to load.
+    # seeds (test WER 26.7 and 43.3 % against 30.7 and 40.9 %), for 26 s less CPU to build and a fifth fewer clips
+    # to load.
     "sd": Setting(
         "sd",
         "sentence-disjoint: SD split (no test sentence occurs in training) + recombined training sentences,"
