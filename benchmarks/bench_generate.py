@@ -13,17 +13,17 @@ Goals: greedy >= 2x, beam >= 20x, attentions <= 1.25x.
 from __future__ import annotations
 
 import argparse
-import sys
 import time
-from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # official_reference.py, next to this file
-from official_reference import KeypointsTransformer, beam_search_one_sample, greedy_decode_no_cache  # noqa: E402
-
-from hub_scripts.convert_official_checkpoint import convert_state_dict, infer_config  # noqa: E402
-from modeling_signattention import SignAttentionForConditionalGeneration  # noqa: E402
+from hub_scripts.convert_official_checkpoint import convert_state_dict, infer_config
+from hub_scripts.official_reference import (
+    KeypointsTransformer,
+    beam_search_one_sample,
+    greedy_decode_no_cache,
+)
+from modeling_signattention import SignAttentionForConditionalGeneration
 
 VOCAB, BOS, EOS, MAX_LEN, NUM_BEAMS = 314, 2, 3, 20, 32
 

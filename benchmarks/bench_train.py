@@ -7,7 +7,7 @@ realistic clips: synthetic GSL sentences (``dataset_builder.synthetic``) with th
 through the feature extractor (1 frame in 3), so frame counts and padding are those of the reproduction.
 
 1. model step: forward + backward + AdamW step of ``SignAttentionForConditionalGeneration`` vs the official
-   architecture built on ``torch.nn.Transformer`` (``benchmarks/official_reference.py``), on the same batches,
+   architecture built on ``torch.nn.Transformer`` (``hub_scripts/official_reference.py``), on the same batches,
    interleaved so that load on a shared machine hits both alike. Goal: ratio >= 3x. Both wall-clock and CPU time
    (``time.process_time``) are shown: on a machine shared with other jobs the CPU time is the steadier figure,
    exact with ``OMP_NUM_THREADS=1`` (with more threads it also counts threads spinning while they wait).
@@ -26,28 +26,24 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # official_reference.py, next to this file
-from official_reference import KeypointsTransformer  # noqa: E402
-
-from dataset_builder.gsl import load_split  # noqa: E402
-from dataset_builder.synthetic import SyntheticGSL  # noqa: E402
-from hub_scripts.convert_official_checkpoint import convert_state_dict, infer_config  # noqa: E402
-from hub_scripts.train import (  # noqa: E402
+from dataset_builder.gsl import load_split
+from dataset_builder.synthetic import SyntheticGSL
+from hub_scripts.convert_official_checkpoint import convert_state_dict, infer_config
+from hub_scripts.official_reference import KeypointsTransformer
+from hub_scripts.train import (
     LengthBucketSampler,
     PoseCollator,
     PoseSeq2SeqDataset,
     PoseSeq2SeqTrainer,
 )
-from modeling_signattention import (  # noqa: E402
+from modeling_signattention import (
     SignAttentionConfig,
     SignAttentionFeatureExtractor,
     SignAttentionForConditionalGeneration,

@@ -1,6 +1,6 @@
 """The model against an independent rebuild of the official architecture, and its contracts.
 
-The reference (``benchmarks/official_reference.py``) is ``torch.nn.Transformer`` + two Conv1d + sinusoidal tables with
+The reference (``hub_scripts/official_reference.py``) is ``torch.nn.Transformer`` + two Conv1d + sinusoidal tables with
 the official parameter names; its weights reach our model through the checkpoint converter, so these tests check
 the converter and the architecture together.
 """
@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from benchmarks.official_reference import KeypointsTransformer, greedy_decode_no_cache
 from hub_scripts.convert_official_checkpoint import convert, convert_state_dict, infer_config
+from hub_scripts.official_reference import KeypointsTransformer, greedy_decode_no_cache
 from modeling_signattention import SignAttentionConfig, SignAttentionForConditionalGeneration
 
 VOCAB = 30

@@ -1,4 +1,5 @@
-"""An independent rebuild of the official ``KeypointsTransformer`` and its decoding loops, for tests and benchmarks.
+"""An independent rebuild of the official ``KeypointsTransformer`` and its decoding loops: the architecture whose
+checkpoints ``convert_official_checkpoint`` reads, shipped with it for the tests and benchmarks that compare the two.
 
 Written from the architecture's description (Conv1d embedder -> ``torch.nn.Transformer(batch_first=True)`` ->
 linear generator; interleaved sinusoidal positions; token embeddings scaled by sqrt(d_model)), with the official
