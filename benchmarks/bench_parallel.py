@@ -29,7 +29,7 @@ import time
 from pathlib import Path
 
 from hub_scripts.reproduce import CPU_BUDGET_RECIPE
-from modeling_signattention.interpretability.schema import TRAINING_LOG_FILE
+from modeling_signattention.interpretability.schema import EVAL_RESULTS_FILE, TRAINING_LOG_FILE
 
 GLOBAL_BATCH = 64
 # name: (processes, intra-op threads per process, extra environment)
@@ -80,7 +80,7 @@ def run(config: str, dataset_dir: Path, epochs: int, max_train_samples: int | No
     )
     if completed.returncode:
         raise RuntimeError(f"{config} failed:\n{completed.stderr[-3000:]}")
-    results = json.loads((output_dir / "model" / "eval_results.json").read_text())
+    results = json.loads((output_dir / "model" / EVAL_RESULTS_FILE).read_text())
     history = json.loads((output_dir / TRAINING_LOG_FILE).read_text())["log_history"]
     losses = [entry["loss"] for entry in history if "loss" in entry]
     return {

@@ -17,16 +17,17 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from transformers.trainer import TRAINING_ARGS_NAME
 
 from hub_scripts.study import save_figure_atomic
-from modeling_signattention.interpretability.schema import TRAINING_LOG_FILE
+from modeling_signattention.interpretability.schema import EVAL_RESULTS_FILE, TRAINING_LOG_FILE
 
 
 def run_curve(run_dir: Path, name: str) -> dict[str, Any]:
     """A run's recipe, its validation WER after each epoch against the training clips seen by then, and its test
     WER (of the epoch with the best validation WER)."""
     log = json.loads((run_dir / TRAINING_LOG_FILE).read_text(encoding="utf-8"))
-    arguments = torch.load(run_dir / "model" / "training_args.bin", weights_only=False)
+    arguments = torch.load(run_dir / "model" / TRAINING_ARGS_NAME, weights_only=False)
     batch = arguments.per_device_train_batch_size
     first_stage = [entry for entry in log.get("isolated_sign_log_history", []) if "train_runtime" in entry]
     first_clips = first_stage[0]["step"] * batch if first_stage else 0
@@ -36,7 +37,7 @@ def run_curve(run_dir: Path, name: str) -> dict[str, Any]:
         for entry in log["log_history"]
         if "eval_wer" in entry
     ]
-    test = json.loads((run_dir / "model" / "eval_results.json").read_text(encoding="utf-8"))
+    test = json.loads((run_dir / "model" / EVAL_RESULTS_FILE).read_text(encoding="utf-8"))
     label = (
         f"{name}: batch {batch}, lr {arguments.learning_rate:g}, "
         f"{first_epochs} + {round(arguments.num_train_epochs)} epochs"

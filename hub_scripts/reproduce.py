@@ -54,9 +54,9 @@ Output layout (read by the report, the model card and the Space; one folder per 
 
 When only some settings run (``--config``), the top-level copies come from the first one given.
 
-Stages of each setting, printed as they start (with tqdm bars inside when one setting runs at a time). Datasets are
-built one after the other in this process, and each setting runs stages 2-5 as soon as its dataset is ready, side by
-side with the others, one process each, as many at once as there are CPU cores (``--jobs N``; ``run_settings``);
+Stages of each setting, printed as they start (with tqdm bars inside when one setting runs at a time). The settings
+run side by side, one process each, as many at once as there are CPU cores (``--jobs N``; ``run_settings``): a
+setting with a dataset of its own builds it in its process, a dataset settings share is built in this one first;
 their stage lines are printed as each finishes:
 1. dataset: ``dataset_builder.build.build_dataset`` into ``RUN/dataset``;
 2. training: ``hub_scripts.train`` (paper model) -> ``RUN/model`` (Hub-ready), checkpoints, TensorBoard;
@@ -170,7 +170,7 @@ TARGET_GOLD_ALIGNMENT = 0.80
 # The reading check: fresh random sentences (a seed the builder's recombination does not use) of training glosses.
 READING_CHECK = {"clips": 300, "seed": 1}
 RECOMBINE_METHOD = "random"  # measured against "bigram": see docs/results.md, "Sentence-disjoint setting"
-# Epochs on the one-gloss clips before every clip when a run has isolated signs (the sd setting's 24,700 clips of one
+# Epochs on the one-gloss clips before every clip when a run has isolated signs (the sd setting's 18,906 clips of one
 # gloss; 20 epochs, ~250 s of CPU, were the first recipe's, before it had to fit the main job: docs/results.md).
 ISOLATED_SIGN_EPOCHS = 5
 
@@ -434,8 +434,8 @@ def sanity_failures(
 
 def reproduce(options: RunOptions = RunOptions()) -> dict[str, dict[str, Any]]:
     """Run every setting of ``options`` into ``OUTPUT/<setting>``, then the top-level files (module docstring);
-    return each setting's headline numbers. Datasets are built one after the other, and each setting is trained and
-    analysed as soon as its dataset is ready, side by side with the others (``run_settings``)."""
+    return each setting's headline numbers. The settings are built, trained and analysed side by side, each as soon
+    as its dataset can be (``run_settings``)."""
     options = replace(options, output_dir=Path(options.output_dir))
     runs = plan_runs(options)
     output_dir = options.output_dir

@@ -66,7 +66,7 @@ from dataset_builder.loading import (
 from hub_scripts.evaluate import decode_sentences, evaluate_split, score, torch_threads, write_json
 from modeling_signattention.feature_extraction_signattention import SignAttentionFeatureExtractor
 from modeling_signattention.holistic_video import GSL_FPS
-from modeling_signattention.interpretability.schema import TRAINING_LOG_FILE
+from modeling_signattention.interpretability.schema import EVAL_RESULTS_FILE, TRAINING_LOG_FILE
 
 # 1 frame in N: the feature extractor's own default (the paper's), written there only.
 DEFAULT_SAMPLE_RATE: int = (
@@ -862,7 +862,7 @@ def train_with_current_threads(options: TrainOptions) -> dict[str, Any]:
         {"log_history": trainer.state.log_history}
         | ({"isolated_sign_log_history": isolated_sign_log} if isolated_sign_log else {}),
     )
-    write_json(model_dir / "eval_results.json", results)
+    write_json(model_dir / EVAL_RESULTS_FILE, results)
     print(
         f"[train] test WER {results['wer']:.2%} ({results['num_sentences']} sentences); model in {model_dir}"
     )

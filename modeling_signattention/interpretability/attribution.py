@@ -554,9 +554,8 @@ def _clip_length(pose: Any) -> int:
     return int(pose.body.data.shape[0]) if hasattr(pose, "body") else int(np.shape(pose)[0])
 
 
-ClipBatch = tuple[
-    list[int], Any, torch.Tensor, list[str]
-]  # indices, feature-extractor batch, sequences, names
+# One batch of clip_batches: the clips' indices, the feature-extractor batch, the decoded sequences, the clip names.
+ClipBatch = tuple[list[int], Any, torch.Tensor, list[str]]
 
 
 def clip_batches(
