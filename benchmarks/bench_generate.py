@@ -6,8 +6,10 @@ Paper configuration (d_model 16, 1+1 layers, FFN 2048, 75 keypoints x 3), a GSL-
 pushed down in both models so that every run decodes the full 20 tokens (equal work on both sides).
 1. greedy: ``generate()`` (KV cache, batched) vs the official loop (no cache: the whole prefix re-decoded each step).
 2. beam k=32: ``generate(num_beams=32)`` on a batch vs a plain beam search over one sample at a time.
-3. the cost of ``output_attentions=True, return_dict_in_generate=True`` on greedy ``generate()``.
-Goals: greedy >= 2x, beam >= 20x, attentions <= 1.25x.
+3. the cost of ``output_attentions=True, return_dict_in_generate=True`` on greedy ``generate()``, next to its floor:
+   the time to write a fresh tensor the size of the encoder's weights once (the page faults that return them costs,
+   whatever computes them; docs/benchmarks.md, "Attention weights").
+Goals: greedy >= 2x, beam >= 25x, attentions <= 1.15x.
 """
 
 from __future__ import annotations
@@ -85,9 +87,12 @@ def main() -> None:
         ),
         args.repeats,
     )
+    weights_shape = (args.batch, config.num_heads, args.frames, args.frames)
+    first_touch = best_time(lambda: torch.empty(weights_shape).fill_(0.0), args.repeats)
     print(
         f"attentions  with: {with_attn * 1e3:8.1f} ms   without: {ours * 1e3:8.1f} ms   "
-        f"overhead {with_attn / ours:5.2f}x (goal <= 1.25x)"
+        f"overhead {with_attn / ours:5.2f}x (goal <= 1.15x)   floor: writing a fresh {weights_shape} tensor "
+        f"{first_touch * 1e3:.1f} ms = {(ours + first_touch) / ours:5.2f}x"
     )
 
     beam_features = features[: args.beam_samples]
@@ -103,7 +108,7 @@ def main() -> None:
     )
     print(
         f"beam k={NUM_BEAMS} x {args.beam_samples} clips  generate(): {ours_beam * 1e3:8.1f} ms   "
-        f"one-at-a-time: {official_beam * 1e3:8.1f} ms   speed-up {official_beam / ours_beam:5.1f}x (goal >= 20x)"
+        f"one-at-a-time: {official_beam * 1e3:8.1f} ms   speed-up {official_beam / ours_beam:5.1f}x (goal >= 25x)"
     )
 
 

@@ -1,6 +1,6 @@
 """Validation WER against training clips seen, for runs of ``hub_scripts.train`` on the sentence-disjoint data: how
-fast each recipe learns to read, per clip (the cost of a training clip is about the same at every batch size, see
-docs/benchmarks.md), and where it ended on test.
+fast each recipe learns to read, per clip and per second of training (the runs' own clocks: compare runs that shared
+the machine alike), and where it ended on test.
 
     python benchmarks/sd_recipe_curves.py RUN_DIR [RUN_DIR ...] --output curves.png
 
@@ -24,23 +24,33 @@ from modeling_signattention.interpretability.schema import EVAL_RESULTS_FILE, TR
 
 
 def run_curve(run_dir: Path, name: str) -> dict[str, Any]:
-    """A run's recipe, its validation WER after each epoch against the training clips seen by then, and its test
-    WER (of the epoch with the best validation WER)."""
+    """A run's recipe, its validation WER after each epoch against the training clips seen and the training seconds
+    spent by then (a stage's seconds shared out by its steps), and its test WER (of the epoch with the best
+    validation WER)."""
     log = json.loads((run_dir / TRAINING_LOG_FILE).read_text(encoding="utf-8"))
     arguments = torch.load(run_dir / "model" / TRAINING_ARGS_NAME, weights_only=False)
     batch = arguments.per_device_train_batch_size
     first_stage = [entry for entry in log.get("isolated_sign_log_history", []) if "train_runtime" in entry]
-    first_clips = first_stage[0]["step"] * batch if first_stage else 0
-    first_epochs = round(first_stage[0]["epoch"]) if first_stage else 0
+    # the first stage may run at another batch size: its clips are its epochs' clips, as the Trainer counts them
+    first = (
+        first_stage[0] if first_stage else {"train_runtime": 0.0, "train_samples_per_second": 0.0, "epoch": 0}
+    )
+    first_clips = round(first["train_runtime"] * first["train_samples_per_second"])
+    main_stage = next(entry for entry in log["log_history"] if "train_runtime" in entry)
     points = [
-        (first_clips + entry["step"] * batch, entry["eval_wer"])
+        (
+            first_clips + entry["step"] * batch,
+            first["train_runtime"] + main_stage["train_runtime"] * entry["step"] / main_stage["step"],
+            entry["eval_wer"],
+        )
         for entry in log["log_history"]
         if "eval_wer" in entry
     ]
     test = json.loads((run_dir / "model" / EVAL_RESULTS_FILE).read_text(encoding="utf-8"))
+    first_batch = f"{round(first_clips / first['step'])} then " if first_stage else ""
     label = (
-        f"{name}: batch {batch}, lr {arguments.learning_rate:g}, "
-        f"{first_epochs} + {round(arguments.num_train_epochs)} epochs"
+        f"{name}: batch {first_batch}{batch}, lr {arguments.learning_rate:g}, "
+        f"{round(first['epoch'])} + {round(arguments.num_train_epochs)} epochs"
     )
     return {"label": label, "first_stage_clips": first_clips, "points": points, "test_wer": test["wer"]}
 
@@ -49,19 +59,23 @@ def draw(curves: list[dict[str, Any]], path: Path) -> None:
     from matplotlib.figure import Figure
     from matplotlib.ticker import PercentFormatter
 
-    figure = Figure(figsize=(8, 4.5), layout="constrained")
-    axis = figure.subplots()
+    figure = Figure(figsize=(12, 4.5), layout="constrained")
+    by_clips, by_seconds = figure.subplots(1, 2, sharey=True)
     for k, curve in enumerate(curves):
-        clips, wer = zip(*curve["points"], strict=True)
-        axis.plot([c / 1e6 for c in clips], wer, marker=".", color=f"C{k}", label=curve["label"])
-        axis.plot(clips[-1] / 1e6, curve["test_wer"], marker="*", markersize=11, color=f"C{k}")
-    axis.set_xlabel("training clips seen, millions (isolated-sign stage included)")
-    axis.set_ylabel("validation WER (greedy); star: test WER")
-    axis.set_ylim(0, 1.2)
-    axis.yaxis.set_major_formatter(PercentFormatter(1.0))
-    axis.grid(alpha=0.3)
-    axis.legend(fontsize="small")
-    axis.set_title("Sentence-disjoint setting: learning to read, per training clip", fontsize="medium")
+        clips, seconds, wer = zip(*curve["points"], strict=True)
+        for axis, x in ((by_clips, [c / 1e6 for c in clips]), (by_seconds, seconds)):
+            axis.plot(x, wer, marker=".", color=f"C{k}", label=curve["label"])
+            axis.plot(x[-1], curve["test_wer"], marker="*", markersize=11, color=f"C{k}")
+            axis.grid(alpha=0.3)
+    by_clips.set_xlabel("training clips seen, millions (isolated-sign stage included)")
+    by_seconds.set_xlabel("training seconds, validation included (as each run measured them)")
+    by_clips.set_ylabel("validation WER (greedy); star: test WER")
+    by_clips.set_ylim(0, 1.2)
+    by_clips.yaxis.set_major_formatter(PercentFormatter(1.0))
+    by_clips.legend(fontsize="small")
+    figure.suptitle(
+        "Sentence-disjoint setting: learning to read, per training clip and per second", fontsize="medium"
+    )
     save_figure_atomic(figure, path)
 
 
@@ -78,10 +92,10 @@ def main() -> None:
         parser.error(f"--names gives {len(names)} names for {len(args.runs)} runs")
     curves = [run_curve(run, name) for run, name in zip(args.runs, names, strict=True)]
     for curve in curves:
-        last_clips, last_wer = curve["points"][-1]
+        last_clips, last_seconds, last_wer = curve["points"][-1]
         print(
             f"{curve['label']}: {last_clips / 1e6:.2f} M clips (first stage {curve['first_stage_clips'] / 1e6:.2f} M),"
-            f" last validation WER {last_wer:.1%}, test WER {curve['test_wer']:.1%}"
+            f" {last_seconds:.0f} s, last validation WER {last_wer:.1%}, test WER {curve['test_wer']:.1%}"
         )
     draw(curves, args.output)
     print(f"figure: {args.output}")

@@ -150,6 +150,8 @@ def iter_split_poses(
                         poses = _arrow_poses(batch.column(0))
                     yield poses[next_row - first]
                     next_row = next(wanted, None)
+                if next_row is None:
+                    return  # every row asked for is read: the rest of the split need not be
             first += batch.num_rows
     if wanted is not None and next_row is not None:
         raise IndexError(f"row {next_row} of split {split!r} of {dataset_dir}: it has {first} clips")

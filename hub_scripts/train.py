@@ -126,6 +126,20 @@ class TrainOptions:
             "builder's --isolated-signs), then the normal run on every clip"
         },
     )
+    isolated_sign_batch_size: int | None = field(
+        default=None,
+        metadata={
+            "help": "batch size of the isolated-sign stage (None: --batch-size): one-gloss clips are short, so a "
+            "step of them costs mostly its fixed overhead"
+        },
+    )
+    sentences_after_isolated_signs: bool = field(
+        default=False,
+        metadata={
+            "help": "after the isolated-sign stage, train on the clips of two or more glosses only (the one-gloss "
+            "clips, learnt in stage 1, are left out of the main stage)"
+        },
+    )
     learning_rate: float = 1e-3
     lr_scheduler: str = "constant"
     warmup_ratio: float = 0.0
@@ -619,7 +633,9 @@ def training_arguments(options: TrainOptions, checkpoint_dir: Path, isolated_sig
     return Seq2SeqTrainingArguments(
         output_dir=str(checkpoint_dir),
         num_train_epochs=options.epochs if main_stage else options.isolated_sign_epochs,
-        per_device_train_batch_size=options.batch_size,
+        per_device_train_batch_size=options.batch_size
+        if main_stage
+        else options.isolated_sign_batch_size or options.batch_size,
         per_device_eval_batch_size=options.eval_batch_size,
         learning_rate=options.learning_rate,
         lr_scheduler_type=options.lr_scheduler,
@@ -835,13 +851,16 @@ def train_with_current_threads(options: TrainOptions) -> dict[str, Any]:
         isolated_sign_log = train_on_isolated_signs(
             options, checkpoint_dir, model, tokenizer, feature_extractor, train_set, targets["train"]
         )
+    main_stage_set = train_set
+    if options.isolated_sign_epochs and options.sentences_after_isolated_signs:
+        main_stage_set = train_set.select([i for i, t in enumerate(targets["train"]) if len(t.split()) > 1])
     trainer = make_trainer(
         options,
         args,
         model,
         tokenizer,
         feature_extractor,
-        train_set,
+        main_stage_set,
         eval_set,
         targets["validation"],
         metadata,

@@ -382,32 +382,48 @@ def test_two_cpu_processes_share_the_data_and_count_each_sentence_once(dataset_d
     assert evaluation["eval_loss"] == pytest.approx(one_evaluation["eval_loss"], rel=0.1)
 
 
-def test_isolated_sign_epochs_train_on_one_gloss_clips_first(tmp_path, monkeypatch):
+@pytest.mark.parametrize("sentences_after", [False, True], ids=["every-clip-after", "sentences-after"])
+def test_isolated_sign_epochs_train_on_one_gloss_clips_first(tmp_path, monkeypatch, sentences_after):
     """Stage 1 sees only the clips of one gloss (the builder's isolated signs and any one-gloss sentence) for
-    ``isolated_sign_epochs`` epochs, then the main stage sees every clip; both logs are kept."""
+    ``isolated_sign_epochs`` epochs in batches of ``isolated_sign_batch_size``, then the main stage sees every clip,
+    or with ``sentences_after_isolated_signs`` only the clips of two or more glosses; both logs are kept."""
     import hub_scripts.train as train_module
 
     dataset = build_dataset(GSLPosesConfig(name="sd", limit=12, isolated_signs=20), tmp_path / "sd")
     splits = load_pose_splits(dataset)
-    single = sum(len(gloss.split()) == 1 for gloss in splits["train"].glosses)
-    assert single >= 20
-    batches = []
+    lengths = [len(gloss.split()) for gloss in splits["train"].glosses]
+    single, several = lengths.count(1), sum(length > 1 for length in lengths)
+    assert single >= 20 and several >= 5
+    training_batches = []  # the label lengths of each training batch (evaluation batches are not augmented)
     collate = train_module.PoseCollator.__call__
 
     def recording(self, items):
-        batches.append([len(item["labels"]) for item in items])
+        if items[0]["augment"]:
+            training_batches.append([len(item["labels"]) for item in items])
         return collate(self, items)
 
     monkeypatch.setattr(train_module.PoseCollator, "__call__", recording)
-    train(small_run(dataset, tmp_path / "run", epochs=1, isolated_sign_epochs=2, batch_size=8))
+    options = small_run(
+        dataset,
+        tmp_path / "run",
+        epochs=1,
+        isolated_sign_epochs=2,
+        isolated_sign_batch_size=16,
+        batch_size=4,
+        sentences_after_isolated_signs=sentences_after,
+    )
+    train(options)
 
     log = json.loads((tmp_path / "run" / "training_log.json").read_text(encoding="utf-8"))
-    stage_one_steps = 2 * -(-single // 8)
+    stage_one_steps = 2 * -(-single // 16)
     assert log["isolated_sign_log_history"][-1]["step"] == stage_one_steps
-    stage_one = batches[:stage_one_steps]  # stage 1 evaluates nothing: its batches come first
+    stage_one, main_stage = training_batches[:stage_one_steps], training_batches[stage_one_steps:]
     assert all(lengths == [2] * len(lengths) for lengths in stage_one)  # one gloss + </s>
     assert sum(len(batch) for batch in stage_one) == 2 * single
-    assert any(length > 2 for batch in batches[stage_one_steps:] for length in batch)
+    assert max(len(batch) for batch in stage_one) == 16
+    main_lengths = sorted(length - 1 for batch in main_stage for length in batch)  # glosses, </s> off
+    assert max(len(batch) for batch in main_stage) == 4
+    assert main_lengths == sorted(length for length in lengths if length > 1 or not sentences_after)
     assert [entry["epoch"] for entry in log["log_history"] if "eval_wer" in entry] == [1]
 
 

@@ -84,7 +84,11 @@ def _spearman_with_position(centroids: np.ndarray) -> float:
     """
     if np.all(centroids == centroids[0]):
         return 0.0
-    return float(np.corrcoef(np.arange(len(centroids)), _average_ranks(centroids))[0, 1])
+    # Pearson's r of the positions and the ranks, written out: np.corrcoef costs 5x more on these short rows.
+    positions = np.arange(len(centroids)) - (len(centroids) - 1) / 2
+    ranks = _average_ranks(centroids)
+    ranks -= ranks.mean()
+    return float(positions @ ranks / math.sqrt((positions @ positions) * (ranks @ ranks)))
 
 
 def _cluster_scores(cumulative: np.ndarray, width: int) -> np.ndarray:
@@ -98,11 +102,11 @@ def _cluster_scores(cumulative: np.ndarray, width: int) -> np.ndarray:
     return (best_window_mass - chance) / (1 - chance)
 
 
-def _peak_hits(attention: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> float:
-    """Number of rows whose peak frame lies in ``[start, end)``; a peak shared by several frames counts as a
-    random pick among them (the share of them inside), so a flat row scores the share of frames in its span."""
-    is_peak = attention == attention.max(axis=1, keepdims=True)
-    frames = np.arange(attention.shape[1])
+def _peak_hits(is_peak: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> float:
+    """Number of rows whose peak frame (``is_peak``: the row's maxima) lies in ``[start, end)``; a peak shared by
+    several frames counts as a random pick among them (the share of them inside), so a flat row scores the share
+    of frames in its span."""
+    frames = np.arange(is_peak.shape[1])
     inside = (starts[:, None] <= frames) & (frames < ends[:, None])
     return float(np.sum((is_peak & inside).sum(axis=1) / is_peak.sum(axis=1)))
 
@@ -111,7 +115,8 @@ def _sample_totals(attention: np.ndarray, spans: np.ndarray | None, window: int 
     """One checked sample's share of every score; see :func:`compute_attention_alignment` for definitions."""
     n_tokens, n_frames = attention.shape
     centroids = np.round(attention @ np.arange(n_frames), _CENTROID_DECIMALS)
-    cumulative = np.pad(np.cumsum(attention, axis=1), ((0, 0), (1, 0)))
+    cumulative = np.zeros((n_tokens, n_frames + 1))
+    np.cumsum(attention, axis=1, out=cumulative[:, 1:])
     totals = _Totals(samples=1, tokens=n_tokens)
 
     if n_tokens >= 2:
@@ -129,8 +134,9 @@ def _sample_totals(attention: np.ndarray, spans: np.ndarray | None, window: int 
 
     if spans is not None:
         starts, ends = spans[:, 0], spans[:, 1]
-        totals.peak_hits = _peak_hits(attention, starts, ends)
-        totals.peak_hits_1frame = _peak_hits(attention, starts - 1, ends + 1)
+        is_peak = attention == attention.max(axis=1, keepdims=True)
+        totals.peak_hits = _peak_hits(is_peak, starts, ends)
+        totals.peak_hits_1frame = _peak_hits(is_peak, starts - 1, ends + 1)
         totals.centroid_hits = int(np.sum((starts - 0.5 <= centroids) & (centroids < ends - 0.5)))
         rows = np.arange(n_tokens)
         totals.span_mass_sum = float(np.sum(cumulative[rows, ends] - cumulative[rows, starts]))
