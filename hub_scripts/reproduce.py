@@ -206,7 +206,7 @@ SETTINGS = {
     ),
     # The paper's second setting: the same clips, their Greek translation as the target. It has no target of its own,
     # and it follows si on one core while sd takes the other: 20 epochs instead of 30 fit the two under 15 minutes
-    # (at 30 its validation WER was 7.2 % after 22 epochs and 5.5 % after 30; docs/results.md, "The main job's budget").
+    # (test WER 11.3 % against 6.3 % at 30; docs/results.md, "The main job's budget").
     "si_text": Setting(
         "si",
         "paper's second setting: the same clips to Greek text (lowercased words)",
