@@ -728,9 +728,10 @@ def train_on_isolated_signs(
             "--isolated-sign-epochs needs training clips that sign one gloss, and this dataset has none "
             "(build it with python -m dataset_builder.build --isolated-signs N)"
         )
+    then = "the clips of two or more glosses" if options.sentences_after_isolated_signs else "every clip"
     print(
         f"[train] stage 1: {options.isolated_sign_epochs} epochs on the {len(single)} training clips of one gloss"
-        " (isolated signs), then every clip"
+        f" (isolated signs), then {then}"
     )
     trainer = PoseSeq2SeqTrainer(
         model=model,
