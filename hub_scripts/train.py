@@ -129,8 +129,8 @@ class TrainOptions:
     isolated_sign_batch_size: int | None = field(
         default=None,
         metadata={
-            "help": "batch size of the isolated-sign stage (None: --batch-size): one-gloss clips are short, so a "
-            "step of them costs mostly its fixed overhead"
+            "help": "batch size of the isolated-sign stage (None: --batch-size): one-gloss clips are short, and "
+            "larger batches of them cost less per clip (sd, one thread: about 16.5 s an epoch at 16, 14 at 64)"
         },
     )
     sentences_after_isolated_signs: bool = field(
@@ -706,6 +706,12 @@ def log_to_tensorboard_folder(trainer: Seq2SeqTrainer, folder: Path) -> None:
             callback.logging_dir = str(folder)
 
 
+def signs_one_gloss(target: str) -> bool:
+    """Whether a training clip is an isolated sign: what stage 1 trains on, and what
+    ``--sentences-after-isolated-signs`` leaves out of the main stage."""
+    return len(target.split()) == 1
+
+
 def train_on_isolated_signs(
     options: TrainOptions,
     checkpoint_dir: Path,
@@ -722,7 +728,7 @@ def train_on_isolated_signs(
     Learning the signs first, from short clips, then reading sentences, measured on the sentence-disjoint SD split
     (README, "Sentence-disjoint setting"), reached a lower WER in less time than sentences alone.
     """
-    single = [i for i, target in enumerate(train_targets) if len(target.split()) == 1]
+    single = [i for i, target in enumerate(train_targets) if signs_one_gloss(target)]
     if not single:
         raise ValueError(
             "--isolated-sign-epochs needs training clips that sign one gloss, and this dataset has none "
@@ -854,7 +860,9 @@ def train_with_current_threads(options: TrainOptions) -> dict[str, Any]:
         )
     main_stage_set = train_set
     if options.isolated_sign_epochs and options.sentences_after_isolated_signs:
-        main_stage_set = train_set.select([i for i, t in enumerate(targets["train"]) if len(t.split()) > 1])
+        main_stage_set = train_set.select(
+            [i for i, target in enumerate(targets["train"]) if not signs_one_gloss(target)]
+        )
     trainer = make_trainer(
         options,
         args,
