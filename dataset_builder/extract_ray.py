@@ -10,8 +10,11 @@ What Ray gives: a worker process or node that dies mid-clip makes Ray rerun the 
 the dead attempt left at most a hidden temp file, which the retry deletes before it starts. What Ray does not
 know about stays in ``extract_corpus``, shared with the local engine: skipping finished clips, the report, the
 progress bar. Clips are submitted a window at a time (two per cluster CPU), so a million-clip corpus is never
-a million pending tasks; Ctrl-C cancels the clips in flight (a KeyboardInterrupt between two frames, so
-nothing half-written stays) and keeps every finished one.
+a million pending tasks. Ctrl-C stops the clips in flight between two frames, as the local engine's workers
+stop: each worker reads a stop flag when it reports its frame count (its first frame, then every second), so
+nothing half-written stays, and every finished clip is kept. Not ``ray.cancel``: Ray 2.60 crashes the driver
+(``Check failed: ... Tried to complete task that was not pending``, task_manager.cc) when it cancels a task whose
+result is on its way, which Ctrl-C right after a clip finishes did about once in twenty runs.
 
 Ray is an optional extra (``pip install 'signattention[distributed]'``); without it this module still imports,
 and asking for the engine says which extra to install.
@@ -19,6 +22,7 @@ and asking for the engine says which extra to install.
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import time
@@ -29,16 +33,16 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from dataset_builder.extract import _ClipOutcome, _extract_to_file, create_holistic
+from dataset_builder.extract import _ClipOutcome, _extract_to_file, _Stopped, create_holistic
 
 DISTRIBUTED_EXTRA = "signattention[distributed]"
 # Test hook: when set to a file path, the first worker that can create that file SIGKILLs itself on the second
 # frame of its clip, as a crashed worker or a lost node would; the tests arm it by deleting the file.
 KILL_ONCE_ENV = "SIGNATTENTION_TEST_KILL_WORKER_ONCE"
-PROGRESS_EVERY_S = 1.0  # how often a worker reports its frame count (one small remote call each time)
-CANCEL_WAIT_S = (
-    60.0  # how long Ctrl-C waits for the clips in flight to stop (a cancelled clip stops within a frame)
-)
+PROGRESS_EVERY_S = 1.0  # how often a worker reports its frame count and reads the stop flag (one remote call)
+STOP_WAIT_S = 60.0  # how long Ctrl-C waits for the clips in flight to stop before it kills their workers
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -93,33 +97,32 @@ def run_on_ray(
     error Ray gives (e.g. ``WorkerCrashedError``), so it is listed in the report and not done: a rerun retries it.
     """
     ray = import_ray()
-    from ray.util.queue import Queue
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     if not todo:  # everything done already: no Ray to start
         return
 
     own_session = not ray.is_initialized()
-    frames_done = None
+    progress = None
     pending: dict[Any, tuple[Path, Path]] = {}
     clips = iter(todo)
     try:  # from the start: a Ctrl-C while Ray starts must stop what it started too
         if own_session:
             _start_or_join(ray, options)
         task = ray.remote(_extract_task).options(num_cpus=1, max_retries=options.max_retries)
-        # The progress queue lives on this process's node: on another, losing that node would end the run.
+        # The progress actor lives on this process's node: on another, losing that node would end the run.
         here = NodeAffinitySchedulingStrategy(ray.get_runtime_context().get_node_id(), soft=False)
-        frames_done = Queue(actor_options={"num_cpus": 0, "scheduling_strategy": here})
+        progress = ray.remote(_Progress).options(num_cpus=0, scheduling_strategy=here).remote()
         while True:
             window = max(2, 2 * int(ray.cluster_resources().get("CPU", 1)))
             for clip, output in islice(clips, max(0, window - len(pending))):
                 # Absolute paths: a worker's working folder is its node's, not this process's.
-                ref = task.remote(clip.absolute(), output.absolute(), accept_truncated, frames_done)
+                ref = task.remote(clip.absolute(), output.absolute(), accept_truncated, progress)
                 pending[ref] = (clip, output)
             if not pending:
                 return
             done, _ = ray.wait(list(pending), num_returns=len(pending), timeout=0.5)
-            on_frames(sum(frames_done.get_nowait_batch(frames_done.qsize())))
+            on_frames(ray.get(progress.take_frames.remote()))
             for ref in done:
                 clip, output = pending.pop(ref)
                 try:
@@ -127,14 +130,39 @@ def run_on_ray(
                 except ray.exceptions.RayError as error:  # retries used up: the worker or its node kept dying
                     yield clip, output, f"{type(error).__name__}: {error}", False, 0
     finally:  # normal end, Ctrl-C, or the caller stopped early: no clip of this run may go on
-        for ref in pending:
-            ray.cancel(ref)
         if pending:
-            ray.wait(list(pending), num_returns=len(pending), timeout=CANCEL_WAIT_S)
-        if frames_done is not None:
-            ray.kill(frames_done.actor)
+            ray.get(progress.stop.remote())
+            logger.info(
+                "stopping the %d clips in flight: each stops at its next progress report (about a second)",
+                len(pending),
+            )
+            _, stuck = ray.wait(list(pending), num_returns=len(pending), timeout=STOP_WAIT_S)
+            for ref in stuck:  # a frame that takes a minute (a hung read): kill its worker; its temp file, if
+                ray.cancel(ref, force=True)  # any, is deleted when the clip is redone
+        if progress is not None:
+            ray.kill(progress)
         if own_session:
             ray.shutdown()
+
+
+class _Progress:
+    """A Ray actor on the driver's node: the frames the workers have done since the driver last asked (its
+    progress bar), and the stop flag that Ctrl-C raises, which each worker reads with its next report."""
+
+    def __init__(self) -> None:
+        self.frames, self.stop_requested = 0, False
+
+    def report(self, frames: int) -> bool:
+        """Adds a worker's frames; returns whether the driver asked every clip to stop."""
+        self.frames += frames
+        return self.stop_requested
+
+    def take_frames(self) -> int:
+        frames, self.frames = self.frames, 0
+        return frames
+
+    def stop(self) -> None:
+        self.stop_requested = True
 
 
 def _start_or_join(ray: ModuleType, options: RayOptions) -> None:
@@ -159,11 +187,13 @@ def _start_or_join(ray: ModuleType, options: RayOptions) -> None:
 _worker_holistic = None  # one per Ray worker process, built by its first clip
 
 
-def _extract_task(clip: Path, output: Path, accept_truncated: bool, frames_done: Any) -> _ClipOutcome:
-    """One clip in a Ray worker; frame counts go to the ``frames_done`` queue every ``PROGRESS_EVERY_S``."""
+def _extract_task(clip: Path, output: Path, accept_truncated: bool, progress: Any) -> _ClipOutcome:
+    """One clip in a Ray worker. Its frame counts go to ``progress`` (a ``_Progress`` actor) after its first frame
+    and then every ``PROGRESS_EVERY_S``; the answer says whether to stop (Ctrl-C), which the clip does there."""
     global _worker_holistic
     if _worker_holistic is None:
         _worker_holistic = create_holistic()
+    ray = import_ray()
     kill_flag = os.environ.get(KILL_ONCE_ENV)
     frames, counted, reported_at = 0, 0, time.monotonic()  # frames of the clip, of them not reported yet
 
@@ -172,13 +202,15 @@ def _extract_task(clip: Path, output: Path, accept_truncated: bool, frames_done:
         frames, counted = frames + 1, counted + 1
         if kill_flag and frames == 2:
             _kill_once(kill_flag)
-        if time.monotonic() - reported_at >= PROGRESS_EVERY_S:
-            frames_done.put_nowait(counted)
+        if frames == 1 or time.monotonic() - reported_at >= PROGRESS_EVERY_S:
+            stop = ray.get(progress.report.remote(counted))
             counted, reported_at = 0, time.monotonic()
+            if stop:
+                raise _Stopped("stopped by the driver (Ctrl-C)")
 
     outcome = _extract_to_file(clip, output, _worker_holistic, accept_truncated, on_frame)
-    if counted:
-        frames_done.put_nowait(counted)
+    if counted:  # before the result: once the driver sees the clip done, its frames are counted
+        ray.get(progress.report.remote(counted))
     return outcome
 
 

@@ -29,7 +29,7 @@ from dataset_builder.extract import (
     main,
     parse_shard,
 )
-from dataset_builder.extract_ray import DISTRIBUTED_EXTRA, KILL_ONCE_ENV, RayOptions
+from dataset_builder.extract_ray import DISTRIBUTED_EXTRA, KILL_ONCE_ENV, PROGRESS_EVERY_S, RayOptions
 from modeling_signattention.layouts import HOLISTIC
 
 cv2 = require_extra("extract", "mediapipe", "cv2")
@@ -463,8 +463,10 @@ def test_ray_cli_ctrl_c_keeps_finished_clips_and_a_rerun_on_a_cluster_does_only_
     # certain to be interrupted with this clip in flight, however fast or busy the machine.
     gate = write_frames(corpus / "gate", blank_frames(1))
     os.mkfifo(gate / "frame2.jpg")
+    ok, second_frame = cv2.imencode(".jpg", blank_frames(1)[0])
     command = [sys.executable, "-m", "dataset_builder.extract", str(corpus), "--output-dir", str(output)]
-    with open(tmp_path / "log.out", "w") as stdout, open(tmp_path / "log.err", "w") as stderr:
+    stderr_file = tmp_path / "log.err"
+    with open(tmp_path / "log.out", "w") as stdout, open(stderr_file, "w") as stderr:
         run = subprocess.Popen(
             [*command, "--engine", "ray", "--workers", "2"],
             stdout=stdout,
@@ -475,16 +477,27 @@ def test_ray_cli_ctrl_c_keeps_finished_clips_and_a_rerun_on_a_cluster_does_only_
     try:
         wait_for(lambda: (output / "a.npy").exists() or run.poll() is not None, 300, "the first clip")
         os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C in a shell does
-        while run.poll() is None:  # free the gated worker, once it is there, with a broken image
-            try:
-                fifo = os.open(gate / "frame2.jpg", os.O_WRONLY | os.O_NONBLOCK)
-            except OSError as error:
-                assert error.errno == errno.ENXIO  # nobody reading (yet, or any more)
-                time.sleep(0.1)
-                continue
-            os.write(fifo, b"not a jpeg")
+        wait_for(lambda: "stopping the" in stderr_file.read_text() or run.poll() is not None, 120, "the stop")
+        # Once the stop is asked, free the gated worker (if it got there) with a good image, its next progress report
+        # due: the clip could now be finished and written, and is not only because the worker reads the stop flag.
+        # (ray_lost_node imports Ray: here, not at the top, where Ray may be missing.)
+        from ray_lost_node import wait_until_no_other_reader
+
+        for serving in range(2):  # cv2.imread opens an image twice: for its format, then for its pixels
+            fifo = None
+            while fifo is None and run.poll() is None:
+                try:
+                    fifo = os.open(gate / "frame2.jpg", os.O_WRONLY | os.O_NONBLOCK)
+                except OSError as error:
+                    assert error.errno == errno.ENXIO  # nobody reading (yet, or any more)
+                    time.sleep(0.1)
+            if fifo is None:  # the run ended: the clip stopped before its second frame
+                break
+            if serving == 0:  # the worker is blocked here, its last report past: let the next fall due
+                time.sleep(PROGRESS_EVERY_S + 0.1)
+            assert ok and os.write(fifo, second_frame.tobytes()) == second_frame.size
             os.close(fifo)
-            break
+            wait_until_no_other_reader(gate / "frame2.jpg")
         run.wait(timeout=120)
     finally:
         run.kill()
@@ -492,7 +505,8 @@ def test_ray_cli_ctrl_c_keeps_finished_clips_and_a_rerun_on_a_cluster_does_only_
 
     assert run.returncode == 130, stderr[-2000:]
     assert "INTERRUPTED: 1 clips not done" in stdout
-    assert sorted(p.name for p in output.iterdir()) == ["a.npy", "extraction_report.json"]  # no temp file
+    # The gate clip was stopped, not finished; no temp file either.
+    assert sorted(p.name for p in output.iterdir()) == ["a.npy", "extraction_report.json"]
     assert "frame/s" in stderr and "/4 " in stderr  # progress counted in frames: 2 clips x 2
 
     (gate / "frame2.jpg").unlink()
