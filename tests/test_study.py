@@ -262,9 +262,16 @@ def test_a_killed_study_resumes_with_the_missing_runs_only(dataset_dir, tmp_path
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    # The kill comes once the first run's record and the study file listing it are both written (in that order:
+    # killed between the two, the rerun would rebuild study.json from the records anyway, but the test would not
+    # see the whole study.json it checks for).
     deadline = time.monotonic() + 120
     try:
-        while not run_files(tmp_path) and process.poll() is None and time.monotonic() < deadline:
+        while (
+            not (run_files(tmp_path) and (tmp_path / STUDY_FILE).exists())
+            and process.poll() is None
+            and time.monotonic() < deadline
+        ):
             time.sleep(0.05)
     finally:
         process.send_signal(signal.SIGKILL)
