@@ -8,50 +8,20 @@ would be; the FIFO becomes a plain image and a new node joins, where Ray reruns 
 from that rerun: the first attempt, had it survived, would have read an empty FIFO and failed.
 """
 
-import errno
 import json
 import os
 import sys
 import threading
-import time
 from pathlib import Path
 
 import cv2
 import numpy as np
 import ray
+from fifo_gate import open_for_writing, wait_until_no_other_reader
 from ray.cluster_utils import Cluster
 
 from dataset_builder.extract import extract_corpus
 from dataset_builder.extract_ray import RayOptions
-
-
-def wait_for_reader(fifo: Path) -> int:
-    while True:
-        try:
-            return os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
-        except OSError as error:
-            if error.errno != errno.ENXIO:  # ENXIO: no reader yet
-                raise
-            time.sleep(0.05)
-
-
-def wait_until_no_other_reader(fifo: Path, timeout: float = 120.0) -> None:
-    """Until no other process holds ``fifo`` open: the removed node's worker is killed asynchronously, and if it still
-    held the FIFO when the writer closed, it would read an empty image and fail the clip instead of dying (a race
-    that lost on a loaded machine)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        holders = []
-        for fd in Path("/proc").glob("[0-9]*/fd/*"):
-            try:
-                if os.readlink(fd) == str(fifo) and fd.parts[2] != str(os.getpid()):
-                    holders.append(fd.parts[2])
-            except OSError:  # the process or descriptor went away meanwhile
-                continue
-        if not holders:
-            return
-        time.sleep(0.05)
-    raise TimeoutError(f"processes {holders} still hold {fifo} {timeout:.0f} s after their node was removed")
 
 
 def main(corpus: Path, output: Path) -> None:
@@ -65,8 +35,10 @@ def main(corpus: Path, output: Path) -> None:
         target=lambda: result.update(summary=extract_corpus([corpus], output, engine=RayOptions()))
     )
     run.start()
-    writer = wait_for_reader(gate)
+    writer = open_for_writing(gate)
     cluster.remove_node(doomed, allow_graceful=False)
+    # The removed node's worker is killed asynchronously: had it still held the FIFO when the writer closed, it would
+    # read an empty image and fail the clip instead of dying (a race that lost on a loaded machine).
     wait_until_no_other_reader(gate)
     os.close(writer)
     gate.unlink()

@@ -6,7 +6,6 @@ corpus tests use tiny blank frame folders wherever a real person is not the poin
 
 from __future__ import annotations
 
-import errno
 import json
 import os
 import signal
@@ -18,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from environment import require_extra
+from fifo_gate import open_for_writing, wait_until_no_other_reader
 
 from dataset_builder import EXAMPLE_VIDEO
 from dataset_builder.extract import (
@@ -480,17 +480,8 @@ def test_ray_cli_ctrl_c_keeps_finished_clips_and_a_rerun_on_a_cluster_does_only_
         wait_for(lambda: "stopping the" in stderr_file.read_text() or run.poll() is not None, 120, "the stop")
         # Once the stop is asked, free the gated worker (if it got there) with a good image, its next progress report
         # due: the clip could now be finished and written, and is not only because the worker reads the stop flag.
-        # (ray_lost_node imports Ray: here, not at the top, where Ray may be missing.)
-        from ray_lost_node import wait_until_no_other_reader
-
         for serving in range(2):  # cv2.imread opens an image twice: for its format, then for its pixels
-            fifo = None
-            while fifo is None and run.poll() is None:
-                try:
-                    fifo = os.open(gate / "frame2.jpg", os.O_WRONLY | os.O_NONBLOCK)
-                except OSError as error:
-                    assert error.errno == errno.ENXIO  # nobody reading (yet, or any more)
-                    time.sleep(0.1)
+            fifo = open_for_writing(gate / "frame2.jpg", give_up=lambda: run.poll() is not None)
             if fifo is None:  # the run ended: the clip stopped before its second frame
                 break
             if serving == 0:  # the worker is blocked here, its last report past: let the next fall due
